@@ -1,0 +1,241 @@
+//! The neighbourhood in which regions are counted: an L2 ball, an L-inf ball, a box, their
+//! intersection with the model's input box, or the whole input space.
+//!
+//! A domain carries a *frame*: an origin (the ball's centre, the box's midpoint, or 0) and a scale
+//! (the radius, the largest half-width, or 1). The LP layer works in frame coordinates
+//! `y = (x - origin) / scale`, so that its tolerances are fractions of the domain's size.
+
+use crate::{Error, Result};
+use rand::Rng;
+
+/// Which norm a ball is taken in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    /// Euclidean ball `‖x - c‖₂ < r` (the default, and the paper's "sphere").
+    L2,
+    /// Cube `‖x - c‖∞ < r`.
+    Linf,
+}
+
+/// An open convex domain: optional box bounds intersected with an optional Euclidean ball.
+#[derive(Clone, Debug)]
+pub struct Domain {
+    origin: Vec<f64>,
+    scale: f64,
+    /// Box bounds in frame coordinates (infinite where unbounded).
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    /// Whether the open unit ball of the frame is part of the domain.
+    round: bool,
+}
+
+/// A constraint `normal · y + offset > 0` in frame coordinates with a unit normal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Halfspace {
+    /// Unit normal.
+    pub normal: Vec<f64>,
+    /// Offset.
+    pub offset: f64,
+}
+
+impl Halfspace {
+    /// Value of `normal · y + offset`: the signed distance of `y` to the hyperplane.
+    pub fn eval(&self, y: &[f64]) -> f64 {
+        self.normal.iter().zip(y).map(|(a, b)| a * b).sum::<f64>() + self.offset
+    }
+}
+
+impl Domain {
+    /// The open ball `B(center, radius)` in the given norm.
+    pub fn ball(center: &[f64], radius: f64, norm: Norm) -> Result<Self> {
+        check_finite(center, "centre")?;
+        if !(radius.is_finite() && radius > 0.0) {
+            return Err(Error::Domain(format!("the radius must be a positive finite number, got {radius}")));
+        }
+        let d = center.len();
+        Ok(Domain {
+            origin: center.to_vec(),
+            scale: radius,
+            lower: vec![-1.0; d],
+            upper: vec![1.0; d],
+            round: norm == Norm::L2 && d > 1,
+        })
+    }
+
+    /// The open box `lower < x < upper` (coordinates may be unbounded on one side, not both).
+    pub fn boxed(lower: &[f64], upper: &[f64]) -> Result<Self> {
+        if lower.len() != upper.len() || lower.is_empty() {
+            return Err(Error::Domain(format!(
+                "box bounds have {} lower and {} upper values",
+                lower.len(),
+                upper.len()
+            )));
+        }
+        for i in 0..lower.len() {
+            if !(lower[i].is_finite() && upper[i].is_finite()) || lower[i] >= upper[i] {
+                return Err(Error::Domain(format!("box coordinate {i}: [{}, {}] is not a finite non-empty interval", lower[i], upper[i])));
+            }
+        }
+        let origin: Vec<f64> = lower.iter().zip(upper).map(|(l, u)| 0.5 * (l + u)).collect();
+        let scale = lower.iter().zip(upper).map(|(l, u)| 0.5 * (u - l)).fold(0.0, f64::max);
+        let frame = |v: &[f64]| v.iter().zip(&origin).map(|(x, o)| (x - o) / scale).collect();
+        Ok(Domain { lower: frame(lower), upper: frame(upper), origin, scale, round: false })
+    }
+
+    /// The whole input space `R^dim`.
+    pub fn whole(dim: usize) -> Self {
+        Domain {
+            origin: vec![0.0; dim],
+            scale: 1.0,
+            lower: vec![f64::NEG_INFINITY; dim],
+            upper: vec![f64::INFINITY; dim],
+            round: false,
+        }
+    }
+
+    /// This domain intersected with the box `lower ≤ x ≤ upper` (e.g. the model's input box).
+    pub fn clipped(mut self, lower: &[f64], upper: &[f64]) -> Result<Self> {
+        if lower.len() != self.dim() || upper.len() != self.dim() {
+            return Err(Error::Domain(format!("clip box has {} bounds, the domain has dimension {}", lower.len(), self.dim())));
+        }
+        for i in 0..self.dim() {
+            self.lower[i] = self.lower[i].max((lower[i] - self.origin[i]) / self.scale);
+            self.upper[i] = self.upper[i].min((upper[i] - self.origin[i]) / self.scale);
+            if !(self.lower[i] < self.upper[i]) {
+                return Err(Error::Domain(format!("the clip box does not meet the domain in coordinate {i}")));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Input dimension.
+    pub fn dim(&self) -> usize {
+        self.origin.len()
+    }
+
+    /// The frame origin (ball centre, box midpoint, or 0).
+    pub fn origin(&self) -> &[f64] {
+        &self.origin
+    }
+
+    /// The frame scale (radius, largest box half-width, or 1).
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Whether the domain includes a Euclidean ball constraint (the unit ball of the frame).
+    pub fn is_round(&self) -> bool {
+        self.round
+    }
+
+    /// Lower box bounds, frame coordinates.
+    pub fn lower(&self) -> &[f64] {
+        &self.lower
+    }
+
+    /// Upper box bounds, frame coordinates.
+    pub fn upper(&self) -> &[f64] {
+        &self.upper
+    }
+
+    /// Whether every coordinate is bounded (false only for the whole space or half-open boxes).
+    pub fn is_bounded(&self) -> bool {
+        self.round || self.lower.iter().chain(&self.upper).all(|v| v.is_finite())
+    }
+
+    /// Frame coordinates of `x`.
+    pub fn to_frame(&self, x: &[f64]) -> Vec<f64> {
+        x.iter().zip(&self.origin).map(|(x, o)| (x - o) / self.scale).collect()
+    }
+
+    /// Input coordinates of frame point `y`.
+    pub fn from_frame(&self, y: &[f64]) -> Vec<f64> {
+        y.iter().zip(&self.origin).map(|(y, o)| o + self.scale * y).collect()
+    }
+
+    /// The constraint `a·x + β > 0` in frame coordinates, or `None` if `a = 0`.
+    pub fn halfspace(&self, a: impl IntoIterator<Item = f64>, beta: f64) -> Option<Halfspace> {
+        let a: Vec<f64> = a.into_iter().collect();
+        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            return None;
+        }
+        let value_at_origin: f64 = a.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta;
+        Some(Halfspace {
+            normal: a.iter().map(|v| v / norm).collect(),
+            offset: value_at_origin / (norm * self.scale),
+        })
+    }
+
+    /// True if the hyperplane of `h` certainly misses the open domain (a rounding margin is kept),
+    /// so that no facet on it can meet the domain and no LP is needed (theory §6.2, step 1).
+    pub fn misses(&self, h: &Halfspace) -> bool {
+        if self.round && h.offset.abs() >= 1.0 + crate::tolerance::SCREEN {
+            return true;
+        }
+        // Range of the affine function over the box.
+        let (mut lo, mut hi) = (h.offset, h.offset);
+        for i in 0..self.dim() {
+            let a = h.normal[i];
+            if a == 0.0 {
+                continue;
+            }
+            let (p, q) = (a * self.lower[i], a * self.upper[i]);
+            lo += p.min(q);
+            hi += p.max(q);
+        }
+        let margin = crate::tolerance::SCREEN * (1.0 + h.offset.abs());
+        lo > margin || hi < -margin
+    }
+
+    /// Whether frame point `y` lies strictly inside the domain.
+    pub fn contains_frame(&self, y: &[f64]) -> bool {
+        let inside_box = (0..self.dim()).all(|i| self.lower[i] < y[i] && y[i] < self.upper[i]);
+        inside_box && (!self.round || y.iter().map(|v| v * v).sum::<f64>() < 1.0)
+    }
+
+    /// A random frame point of the domain: uniform for bounded domains (rejection against the box
+    /// for a clipped ball), standard normal for the whole space. `None` if rejection keeps failing.
+    pub fn sample_frame(&self, rng: &mut impl Rng) -> Option<Vec<f64>> {
+        let d = self.dim();
+        for _ in 0..1000 {
+            let y: Vec<f64> = if self.round {
+                let g: Vec<f64> = (0..d).map(|_| gaussian(rng)).collect();
+                let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+                let radius = rng.gen::<f64>().powf(1.0 / d as f64);
+                g.iter().map(|v| v / norm * radius).collect()
+            } else {
+                (0..d)
+                    .map(|i| match (self.lower[i].is_finite(), self.upper[i].is_finite()) {
+                        (true, true) => rng.gen_range(self.lower[i]..self.upper[i]),
+                        (true, false) => self.lower[i] + gaussian(rng).abs(),
+                        (false, true) => self.upper[i] - gaussian(rng).abs(),
+                        (false, false) => gaussian(rng),
+                    })
+                    .collect()
+            };
+            if self.contains_frame(&y) {
+                return Some(y);
+            }
+        }
+        None
+    }
+}
+
+/// A standard normal sample (Box–Muller), so that no distribution crate is needed.
+fn gaussian(rng: &mut impl Rng) -> f64 {
+    let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
+    let v: f64 = rng.gen();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+fn check_finite(x: &[f64], what: &str) -> Result<()> {
+    if x.is_empty() {
+        return Err(Error::Domain(format!("the {what} has no coordinates")));
+    }
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(Error::Domain(format!("{what} coordinate {i} is {}", x[i]))),
+        None => Ok(()),
+    }
+}

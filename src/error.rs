@@ -1,0 +1,33 @@
+//! Typed errors of the library. Every message names the input and the problem, so that the CLI can
+//! print it unchanged.
+
+use std::path::PathBuf;
+
+/// Result type of the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A model file could not be read or parsed.
+    #[error("{path}: {message}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// Where in the file and what is wrong.
+        message: String,
+    },
+    /// The network itself is malformed (dimensions, non-finite numbers).
+    #[error("invalid network: {0}")]
+    Network(String),
+    /// A point (centre, box bound) is malformed or has the wrong dimension.
+    #[error("invalid point: {0}")]
+    Point(String),
+    /// The domain is malformed (radius, box bounds).
+    #[error("invalid domain: {0}")]
+    Domain(String),
+    /// The LP solver failed in a way that leaves a decision open.
+    #[error("LP solver failure: {0}")]
+    Solver(String),
+}

@@ -1,0 +1,7 @@
+//! Exact counting: the LP layer, the region walk (the product), the layer-wise splitter and dense
+//! sampling (independent references that tests compare the walk with).
+
+pub mod lp;
+pub mod sample;
+pub mod split;
+pub mod walk;

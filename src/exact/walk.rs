@@ -1,0 +1,299 @@
+//! The region walk (theory §6.2): breadth-first search over the activation-pattern graph, from the
+//! region of the domain's centre outward, crossing only facets that meet the domain.
+//!
+//! Per region, the walk (1) builds the region's constraints from its pattern, (2) certifies the
+//! region with a witness point (Chebyshev LP, plus the distance QP for a ball), (3) drops
+//! hyperplanes that cannot meet the domain, (4) groups coincident hyperplanes into classes
+//! (duplicated, opposite and scaled neurons flip together), and (5) for each class computes the
+//! neighbour's pattern *combinatorially* ([`Network::pattern_beyond`]) and, only if that pattern is
+//! new, solves the facet LP that decides whether the shared facet meets the domain.
+//!
+//! Activation regions form a polyhedral complex (across a facet there is exactly one region), and
+//! the regions meeting a convex domain are connected through facets inside it, so the walk finds
+//! every region. Frontier chunks are expanded in parallel; the chunking does not depend on the
+//! number of threads, so counts and LP tallies are reproducible.
+
+use super::lp::{margin, meets, Decision, LpCounters};
+use crate::domain::{Domain, Halfspace};
+use crate::model::{Network, NeuronKind, Pattern};
+use crate::Result;
+use indicatif::ProgressBar;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Regions expanded between two budget checks (and merges of the visited set).
+const CHUNK: usize = 64;
+
+/// Two unit normals (and offsets, frame units) closer than this are the same hyperplane.
+const COINCIDENT: f64 = 1e-9;
+
+/// Budgets and reporting for a walk.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// Stop once at least this many regions are found.
+    pub max_regions: Option<usize>,
+    /// Stop after this much wall time.
+    pub time_limit: Option<Duration>,
+    /// Progress display, updated after every chunk.
+    pub progress: Option<ProgressBar>,
+}
+
+/// Why a walk stopped before finishing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `max_regions` was reached.
+    MaxRegions,
+    /// `time_limit` was reached.
+    TimeLimit,
+}
+
+/// One region found by the walk.
+#[derive(Clone, Debug)]
+pub struct Region {
+    /// Its activation pattern.
+    pub pattern: Pattern,
+    /// A point strictly inside region ∩ domain (input coordinates), once the region is expanded.
+    pub witness: Option<Vec<f64>>,
+}
+
+/// What a walk found and what it cost.
+#[derive(Clone, Debug)]
+pub struct WalkResult {
+    /// Every region found, in discovery order. When `complete`, exactly the regions meeting the domain.
+    pub regions: Vec<Region>,
+    /// False when a budget stopped the walk: `regions.len()` is then a certified lower bound.
+    pub complete: bool,
+    /// The budget that stopped the walk, if any.
+    pub stopped_by: Option<StopReason>,
+    /// Solver work.
+    pub counters: LpCounters,
+    /// Candidate hyperplanes dropped before any LP because they miss the domain.
+    pub screened: u64,
+    /// Facet tests skipped because the neighbour's pattern was already known.
+    pub known_neighbours: u64,
+    /// Regions reached through a facet whose own witness LP failed (numerically thin slivers):
+    /// not counted. Non-zero values mean the count is uncertain by at most this much.
+    pub unverified: u64,
+    /// The point the walk started from (input coordinates), if the domain is not empty.
+    pub start: Option<Vec<f64>>,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl WalkResult {
+    /// Number of regions counted.
+    pub fn count(&self) -> usize {
+        self.regions.len()
+    }
+}
+
+/// What expanding one region produced.
+struct Expansion {
+    witness: Option<Vec<f64>>,
+    neighbours: Vec<Pattern>,
+    counters: LpCounters,
+    screened: u64,
+    known: u64,
+}
+
+/// Counts the activation regions of `net` that meet `domain`.
+pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    let started = Instant::now();
+    let deadline = options.time_limit.map(|t| started + t);
+    let mut result = WalkResult {
+        regions: Vec::new(),
+        complete: true,
+        stopped_by: None,
+        counters: LpCounters::default(),
+        screened: 0,
+        known_neighbours: 0,
+        unverified: 0,
+        start: None,
+        seconds: 0.0,
+    };
+    let Some(start) = start_point(net, domain, &mut result.counters)? else {
+        result.seconds = started.elapsed().as_secs_f64();
+        return Ok(result);
+    };
+    let first = net.interior_pattern(&start).expect("start point is interior");
+    result.start = Some(start);
+    let mut visited: FxHashSet<Pattern> = FxHashSet::default();
+    visited.insert(first.clone());
+    // Queue of indices into `result.regions` awaiting expansion.
+    result.regions.push(Region { pattern: first, witness: None });
+    let mut queue: VecDeque<usize> = VecDeque::from([0]);
+    let mut verified = vec![true];
+
+    while !queue.is_empty() {
+        if let Some(max) = options.max_regions {
+            if result.regions.len() >= max {
+                result.stopped_by = Some(StopReason::MaxRegions);
+                break;
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            result.stopped_by = Some(StopReason::TimeLimit);
+            break;
+        }
+        let chunk: Vec<usize> = (0..CHUNK.min(queue.len())).map(|_| queue.pop_front().unwrap()).collect();
+        let expansions: Vec<Option<Expansion>> = chunk
+            .par_iter()
+            .map(|&i| {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(None);
+                }
+                expand(net, domain, &result.regions[i].pattern, &visited).map(Some)
+            })
+            .collect::<Result<_>>()?;
+        for (&i, expansion) in chunk.iter().zip(expansions) {
+            let Some(e) = expansion else {
+                // Interrupted by the time limit: put it back so the result says incomplete.
+                queue.push_front(i);
+                continue;
+            };
+            result.counters.add(&e.counters);
+            result.screened += e.screened;
+            result.known_neighbours += e.known;
+            if e.witness.is_none() {
+                verified[i] = false;
+                result.unverified += 1;
+            }
+            result.regions[i].witness = e.witness;
+            for p in e.neighbours {
+                if visited.insert(p.clone()) {
+                    queue.push_back(result.regions.len());
+                    result.regions.push(Region { pattern: p, witness: None });
+                    verified.push(true);
+                }
+            }
+        }
+        if let Some(bar) = &options.progress {
+            bar.set_position(result.regions.len() as u64);
+            bar.set_message(format!("frontier {}, {} LPs", queue.len(), result.counters.lp_solves));
+        }
+    }
+    if result.stopped_by.is_some() && !queue.is_empty() {
+        result.complete = false;
+    } else {
+        result.stopped_by = None;
+    }
+    if result.unverified > 0 {
+        let mut keep = verified.into_iter();
+        result.regions.retain(|_| keep.next().unwrap());
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+/// A point strictly inside the domain and strictly inside an activation region: the domain's
+/// centre if it is such a point, otherwise a random point near it (the centre may lie on region
+/// boundaries, theory §6.2 "Start"). `None` if the domain is empty.
+pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) -> Result<Option<Vec<f64>>> {
+    let centre = vec![0.0; domain.dim()];
+    let (anchor, room) = if domain.contains_frame(&centre) {
+        (centre.clone(), margin(domain, &[], &centre).min(1.0))
+    } else {
+        match meets(domain, &[], None, counters)? {
+            Decision::Meets { witness, slack } => (witness, slack),
+            _ => return Ok(None),
+        }
+    };
+    let x = domain.from_frame(&anchor);
+    if net.interior_pattern(&x).is_some() {
+        return Ok(Some(x));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
+    for _ in 0..10_000 {
+        let step = 0.5 * room * rng.gen::<f64>();
+        let dir: Vec<f64> = (0..domain.dim()).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        let y: Vec<f64> = anchor.iter().zip(&dir).map(|(a, d)| a + step * d / norm).collect();
+        let x = domain.from_frame(&y);
+        if domain.contains_frame(&y) && net.interior_pattern(&x).is_some() {
+            return Ok(Some(x));
+        }
+    }
+    Err(crate::Error::Solver("could not find a start point off the region boundaries near the centre".into()))
+}
+
+/// The region's constraints in frame coordinates: `(neuron, halfspace)` for every varying neuron,
+/// oriented so that the region is the positive side. `None` if the pattern contradicts a constant
+/// neuron (an empty region).
+pub(crate) fn region_constraints(
+    domain: &Domain,
+    pattern: &Pattern,
+    kind: &[NeuronKind],
+    a: &ndarray::Array2<f64>,
+    beta: &ndarray::Array1<f64>,
+) -> Option<Vec<(usize, Halfspace)>> {
+    let mut out = Vec::new();
+    for (k, kind) in kind.iter().enumerate() {
+        let sign = if pattern.get(k) { 1.0 } else { -1.0 };
+        match kind {
+            NeuronKind::Varying => {
+                let h = domain.halfspace(a.row(k).iter().map(|v| sign * v), sign * beta[k])?;
+                out.push((k, h));
+            }
+            NeuronKind::Constant if (beta[k] > 0.0) != pattern.get(k) => return None,
+            NeuronKind::Zero if pattern.get(k) => return None,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet<Pattern>) -> Result<Expansion> {
+    let mut e = Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
+    let sur = net.surrogate(pattern);
+    let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
+    let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
+    e.screened = dropped.len() as u64;
+    let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
+    match meets(domain, &kept_refs, None, &mut e.counters)? {
+        Decision::Meets { witness, .. } => e.witness = Some(domain.from_frame(&witness)),
+        _ => return Ok(e),
+    }
+    let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
+    let mut in_class = vec![false; kept.len()];
+    let mut seen: FxHashSet<Pattern> = FxHashSet::default();
+    for c in 0..kept.len() {
+        if in_class[c] {
+            continue;
+        }
+        let rep = &kept[c].1;
+        // The coincidence class of this hyperplane, among all varying neurons.
+        let mut on_facet = zero.clone();
+        for (k, h) in &all {
+            if coincident(h, rep) {
+                on_facet[*k] = true;
+            }
+        }
+        for (m, (k, _)) in kept.iter().enumerate() {
+            in_class[m] |= on_facet[*k];
+        }
+        let direction: Vec<f64> = rep.normal.iter().map(|v| -v).collect();
+        let far = net.pattern_beyond(pattern, &on_facet, &direction);
+        if far == *pattern || visited.contains(&far) || !seen.insert(far.clone()) {
+            e.known += 1;
+            continue;
+        }
+        let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
+        if let Decision::Meets { .. } = meets(domain, &others, Some(rep), &mut e.counters)? {
+            e.neighbours.push(far);
+        }
+    }
+    Ok(e)
+}
+
+/// Same oriented hyperplane (same unit normal and offset), up to [`COINCIDENT`].
+fn coincident(a: &Halfspace, b: &Halfspace) -> bool {
+    (a.offset - b.offset).abs() <= COINCIDENT * (1.0 + a.offset.abs())
+        && a.normal.iter().zip(&b.normal).all(|(x, y)| (x - y).abs() <= COINCIDENT)
+}

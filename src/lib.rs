@@ -1,0 +1,27 @@
+//! regionwalk: count exactly, and bound soundly, the activation regions of a ReLU network that meet
+//! a ball (or a box) around an input.
+//!
+//! Data flows one way: [`model`] (the network, its patterns and per-pattern affine maps) →
+//! [`domain`] (ball, box or whole space, in a normalised frame) → [`exact`] (LP layer, region walk,
+//! reference splitter) → a report. The mathematics is specified in `docs/theory.md`.
+//!
+//! ```
+//! use regionwalk::{model::Network, domain::{Domain, Norm}, exact::walk::{walk, WalkOptions}};
+//! // Two inputs, one hidden layer with the lines x1 = 0, x2 = 0 and x1 + x2 = 1 (theory fixture A).
+//! let net = Network::from_rows(&[
+//!     (vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]], vec![0.0, 0.0, -1.0]),
+//!     (vec![vec![1.0, 1.0, 1.0]], vec![0.0]),
+//! ]).unwrap();
+//! let ball = Domain::ball(&[0.0, 0.0], 1.0, Norm::L2).unwrap();
+//! let result = walk(&net, &ball, &WalkOptions::default()).unwrap();
+//! assert_eq!(result.regions.len(), 5); // fixture F2b: the vertices on the sphere do not count
+//! ```
+#![deny(missing_docs)]
+
+pub mod domain;
+pub mod error;
+pub mod exact;
+pub mod model;
+pub mod tolerance;
+
+pub use error::{Error, Result};

@@ -1,0 +1,363 @@
+//! The network: a dense ReLU MLP, its activation patterns and the affine map of any pattern
+//! (theory §1). Everything downstream (walk, splitter, bounds) shares these definitions.
+
+pub mod io;
+mod pattern;
+
+use crate::tolerance::CANCEL;
+use crate::{Error, Result};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+pub use pattern::Pattern;
+
+/// One affine layer `z = W h + b`. ReLU follows every layer of a [`Network`] but the last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// `out × in`, row-major.
+    pub weight: Array2<f64>,
+    /// Length `out`.
+    pub bias: Array1<f64>,
+}
+
+/// Per-coordinate bounds of the inputs the network was trained on (e.g. from a `.nnet` header).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputBox {
+    /// Lower bounds, one per input.
+    pub lower: Vec<f64>,
+    /// Upper bounds, one per input.
+    pub upper: Vec<f64>,
+}
+
+/// A ReLU network: hidden layers `h_l = ReLU(W_l h_{l-1} + b_l)`, then an affine output layer.
+#[derive(Clone, Debug)]
+pub struct Network {
+    layers: Vec<Layer>,
+    input_box: Option<InputBox>,
+    /// `offsets[l]` is the index of the first neuron of hidden layer `l` in a [`Pattern`].
+    offsets: Vec<usize>,
+}
+
+/// How a pre-activation behaves on one activation region (its surrogate `a·x + β`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeuronKind {
+    /// `a ≠ 0`: the neuron's zero set is a hyperplane that may bound the region.
+    Varying,
+    /// `a = 0, β ≠ 0`: the neuron keeps one sign on the whole region.
+    Constant,
+    /// `a = 0, β = 0`: the neuron is identically zero on the region (inactive by convention).
+    Zero,
+}
+
+/// The affine surrogates of every hidden neuron for one pattern `s` (theory §1): on the region of
+/// `s`, neuron `k` computes exactly `a_k · x + β_k`. Exact cancellations are snapped to zero.
+#[derive(Clone, Debug)]
+pub struct Surrogate {
+    /// `N × n0`: row `k` is `a_k`.
+    pub a: Array2<f64>,
+    /// `β_k`.
+    pub beta: Array1<f64>,
+    /// Classification of each neuron on this region.
+    pub kind: Vec<NeuronKind>,
+    /// Output map `f(x) = jacobian · x + offset` on this region.
+    pub jacobian: Array2<f64>,
+    /// See `jacobian`.
+    pub offset: Array1<f64>,
+}
+
+impl Network {
+    /// Builds a network after checking that adjacent layers agree and every number is finite.
+    pub fn new(layers: Vec<Layer>, input_box: Option<InputBox>) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(Error::Network("a network needs at least one layer".into()));
+        }
+        for (l, layer) in layers.iter().enumerate() {
+            let (rows, cols) = layer.weight.dim();
+            if rows == 0 || cols == 0 {
+                return Err(Error::Network(format!("layer {l} has an empty weight matrix ({rows}×{cols})")));
+            }
+            if layer.bias.len() != rows {
+                return Err(Error::Network(format!(
+                    "layer {l}: weight has {rows} rows but bias has {} entries",
+                    layer.bias.len()
+                )));
+            }
+            if l > 0 && layers[l - 1].weight.nrows() != cols {
+                return Err(Error::Network(format!(
+                    "layer {l} expects {cols} inputs but layer {} has {} outputs",
+                    l - 1,
+                    layers[l - 1].weight.nrows()
+                )));
+            }
+            if let Some(((i, j), v)) = layer.weight.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::Network(format!("layer {l}: weight[{i}][{j}] is {v}")));
+            }
+            if let Some((i, v)) = layer.bias.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::Network(format!("layer {l}: bias[{i}] is {v}")));
+            }
+        }
+        let n0 = layers[0].weight.ncols();
+        if let Some(b) = &input_box {
+            if b.lower.len() != n0 || b.upper.len() != n0 {
+                return Err(Error::Network(format!(
+                    "input box has {}/{} bounds but the network has {n0} inputs",
+                    b.lower.len(),
+                    b.upper.len()
+                )));
+            }
+            for i in 0..n0 {
+                let (lo, hi) = (b.lower[i], b.upper[i]);
+                if lo.is_nan() || hi.is_nan() || lo >= hi {
+                    return Err(Error::Network(format!("input box coordinate {i}: [{lo}, {hi}] is empty")));
+                }
+            }
+        }
+        let mut offsets = vec![0];
+        for layer in &layers[..layers.len() - 1] {
+            offsets.push(offsets.last().unwrap() + layer.weight.nrows());
+        }
+        Ok(Network { layers, input_box, offsets })
+    }
+
+    /// Convenience constructor from nested rows: `(weight rows, bias)` per layer, no input box.
+    pub fn from_rows(layers: &[(Vec<Vec<f64>>, Vec<f64>)]) -> Result<Self> {
+        let mut built = Vec::with_capacity(layers.len());
+        for (l, (rows, bias)) in layers.iter().enumerate() {
+            let cols = rows.first().map_or(0, Vec::len);
+            if let Some(i) = rows.iter().position(|r| r.len() != cols) {
+                return Err(Error::Network(format!(
+                    "layer {l}: weight row {i} has {} entries, row 0 has {cols}",
+                    rows[i].len()
+                )));
+            }
+            let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+            let weight = Array2::from_shape_vec((rows.len(), cols), flat)
+                .map_err(|e| Error::Network(format!("layer {l}: {e}")))?;
+            built.push(Layer { weight, bias: Array1::from(bias.clone()) });
+        }
+        Network::new(built, None)
+    }
+
+    /// All layers, the last one affine.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The hidden (ReLU) layers.
+    pub fn hidden(&self) -> &[Layer] {
+        &self.layers[..self.layers.len() - 1]
+    }
+
+    /// Input dimension `n0`.
+    pub fn input_dim(&self) -> usize {
+        self.layers[0].weight.ncols()
+    }
+
+    /// Output dimension.
+    pub fn output_dim(&self) -> usize {
+        self.layers.last().unwrap().weight.nrows()
+    }
+
+    /// Widths of the hidden layers.
+    pub fn hidden_widths(&self) -> Vec<usize> {
+        self.hidden().iter().map(|l| l.weight.nrows()).collect()
+    }
+
+    /// Total number of hidden neurons `N` (the length of a [`Pattern`]).
+    pub fn neurons(&self) -> usize {
+        *self.offsets.last().unwrap()
+    }
+
+    /// Index in a [`Pattern`] of neuron `j` of hidden layer `l`.
+    pub fn neuron_index(&self, l: usize, j: usize) -> usize {
+        self.offsets[l] + j
+    }
+
+    /// `(layer, index within layer)` of pattern index `k`.
+    pub fn neuron_position(&self, k: usize) -> (usize, usize) {
+        let l = self.offsets.partition_point(|&o| o <= k) - 1;
+        (l, k - self.offsets[l])
+    }
+
+    /// The model's valid input box, if it declares one.
+    pub fn input_box(&self) -> Option<&InputBox> {
+        self.input_box.as_ref()
+    }
+
+    /// Checks that a point has the input dimension and finite coordinates.
+    pub fn check_point(&self, x: &[f64], what: &str) -> Result<()> {
+        if x.len() != self.input_dim() {
+            return Err(Error::Point(format!(
+                "{what} has {} coordinates but the network has {} inputs",
+                x.len(),
+                self.input_dim()
+            )));
+        }
+        if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::Point(format!("{what}: coordinate {i} is {v}")));
+        }
+        Ok(())
+    }
+
+    /// Pre-activations of every hidden layer at `x`, each with the magnitude of the terms that formed
+    /// it (`|W| |h| + |b|`), so that callers can tell a true zero from rounding.
+    pub fn pre_activations(&self, x: &[f64]) -> Vec<(Array1<f64>, Array1<f64>)> {
+        let mut h = Array1::from(x.to_vec());
+        let mut out = Vec::with_capacity(self.hidden().len());
+        for layer in self.hidden() {
+            let z = layer.weight.dot(&h) + &layer.bias;
+            let mag = layer.weight.mapv(f64::abs).dot(&h.mapv(f64::abs)) + layer.bias.mapv(f64::abs);
+            h = z.mapv(|v| v.max(0.0));
+            out.push((z, mag));
+        }
+        out
+    }
+
+    /// The network's output at `x`.
+    pub fn output(&self, x: &[f64]) -> Array1<f64> {
+        let mut h = Array1::from(x.to_vec());
+        for (l, layer) in self.layers.iter().enumerate() {
+            h = layer.weight.dot(&h) + &layer.bias;
+            if l + 1 < self.layers.len() {
+                h.mapv_inplace(|v| v.max(0.0));
+            }
+        }
+        h
+    }
+
+    /// The activation pattern at `x` (a neuron is active iff its pre-activation is `> 0`).
+    pub fn pattern(&self, x: &[f64]) -> Pattern {
+        let mut p = Pattern::zeros(self.neurons());
+        for (l, (z, _)) in self.pre_activations(x).iter().enumerate() {
+            for (j, &v) in z.iter().enumerate() {
+                p.set(self.offsets[l] + j, v > 0.0);
+            }
+        }
+        p
+    }
+
+    /// The pattern at `x` if `x` certifies it: every pre-activation is clearly non-zero
+    /// (`|z| > WITNESS·magnitude`) or belongs to a neuron that is identically zero on the whole
+    /// region (a dead or cancelled neuron, which never bounds a region). `None` on a boundary.
+    pub fn interior_pattern(&self, x: &[f64]) -> Option<Pattern> {
+        let mut p = Pattern::zeros(self.neurons());
+        let mut near_zero = Vec::new();
+        for (l, (z, mag)) in self.pre_activations(x).iter().enumerate() {
+            for j in 0..z.len() {
+                let k = self.offsets[l] + j;
+                if z[j].abs() <= crate::tolerance::WITNESS * mag[j] {
+                    near_zero.push(k);
+                } else {
+                    p.set(k, z[j] > 0.0);
+                }
+            }
+        }
+        if !near_zero.is_empty() {
+            let kind = self.surrogate(&p).kind;
+            if near_zero.iter().any(|&k| kind[k] != NeuronKind::Zero) {
+                return None;
+            }
+        }
+        Some(p)
+    }
+
+    /// The affine surrogates of pattern `s` (theory §1).
+    pub fn surrogate(&self, s: &Pattern) -> Surrogate {
+        let n0 = self.input_dim();
+        let n = self.neurons();
+        let mut a = Array2::zeros((n, n0));
+        let mut beta = Array1::zeros(n);
+        let mut kind = vec![NeuronKind::Varying; n];
+        // The affine map of h_{l-1}: h = jac · x + off.
+        let mut jac = Array2::eye(n0);
+        let mut off = Array1::zeros(n0);
+        for (l, layer) in self.hidden().iter().enumerate() {
+            let (mut zj, mut zo) = self.affine_step(layer, &jac, &off);
+            for j in 0..layer.weight.nrows() {
+                let k = self.offsets[l] + j;
+                kind[k] = classify(layer.weight.row(j), &jac, &off, zj.row(j), zo[j], layer.bias[j]);
+                match kind[k] {
+                    NeuronKind::Varying => {}
+                    NeuronKind::Constant => zj.row_mut(j).fill(0.0),
+                    NeuronKind::Zero => {
+                        zj.row_mut(j).fill(0.0);
+                        zo[j] = 0.0;
+                    }
+                }
+                a.row_mut(k).assign(&zj.row(j));
+                beta[k] = zo[j];
+                if !s.get(k) {
+                    zj.row_mut(j).fill(0.0);
+                    zo[j] = 0.0;
+                }
+            }
+            jac = zj;
+            off = zo;
+        }
+        let (jacobian, offset) = self.affine_step(self.layers.last().unwrap(), &jac, &off);
+        Surrogate { a, beta, kind, jacobian, offset }
+    }
+
+    /// `W (jac x + off) + b` as a new affine map.
+    fn affine_step(&self, layer: &Layer, jac: &Array2<f64>, off: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
+        (layer.weight.dot(jac), layer.weight.dot(off) + &layer.bias)
+    }
+
+    /// The pattern on the far side of a facet of region `s`, found without any LP.
+    ///
+    /// `on_facet[k]` marks the neurons whose surrogate vanishes on the facet's hyperplane (its
+    /// coincidence class and the neurons identically zero on `s`); every other neuron keeps its sign
+    /// across the facet by continuity. An on-facet neuron's far-side surrogate vanishes on the same
+    /// hyperplane, so its sign just beyond the facet is the sign of its far-side derivative along
+    /// `direction` (which points out of `s`); a zero derivative means it is identically zero there.
+    pub fn pattern_beyond(&self, s: &Pattern, on_facet: &[bool], direction: &[f64]) -> Pattern {
+        let n0 = self.input_dim();
+        let dir = ArrayView1::from(direction);
+        let mut far = s.clone();
+        let mut jac: Array2<f64> = Array2::eye(n0);
+        let mut row_norms: Array1<f64> = Array1::ones(n0);
+        for (l, layer) in self.hidden().iter().enumerate() {
+            let mut zj = layer.weight.dot(&jac);
+            for j in 0..layer.weight.nrows() {
+                let k = self.offsets[l] + j;
+                if on_facet[k] {
+                    let mag: f64 = layer.weight.row(j).iter().zip(&row_norms).map(|(w, r)| w.abs() * r).sum();
+                    let slope = zj.row(j).dot(&dir);
+                    far.set(k, slope > CANCEL * mag);
+                }
+                if !far.get(k) {
+                    zj.row_mut(j).fill(0.0);
+                }
+            }
+            row_norms = zj.map_axis(Axis(1), |r| r.dot(&r).sqrt());
+            jac = zj;
+        }
+        far
+    }
+}
+
+/// Decides whether the surrogate `a·x + β` of one neuron is varying, constant or zero, by comparing
+/// it with the magnitude of the terms that formed it (exact cancellations are common in
+/// degenerate networks: duplicated, opposite and dead neurons).
+fn classify(
+    w: ArrayView1<f64>,
+    jac: &Array2<f64>,
+    off: &Array1<f64>,
+    a: ArrayView1<f64>,
+    beta: f64,
+    bias: f64,
+) -> NeuronKind {
+    let mut mag_a = 0.0;
+    let mut mag_b = bias.abs();
+    for (i, wi) in w.iter().enumerate() {
+        let row = jac.row(i);
+        mag_a += wi.abs() * row.dot(&row).sqrt();
+        mag_b += wi.abs() * off[i].abs();
+    }
+    let norm_a = a.dot(&a).sqrt();
+    if norm_a > CANCEL * mag_a && norm_a > 0.0 {
+        NeuronKind::Varying
+    } else if beta.abs() > CANCEL * mag_b && beta != 0.0 {
+        NeuronKind::Constant
+    } else {
+        NeuronKind::Zero
+    }
+}

@@ -1,0 +1,34 @@
+//! Every numerical tolerance of the library, in one place, with its unit and meaning.
+//!
+//! LPs and QPs are solved in a *normalised frame*: coordinates are shifted to the domain's centre
+//! and divided by its scale (the radius of a ball, the largest half-width of a box, 1 for the whole
+//! space), and every constraint is divided by the norm of its normal. Distances below are therefore
+//! fractions of the domain's size.
+
+/// Relative size under which a computed coefficient counts as an exact cancellation: a surrogate
+/// row `a` (or offset `β`) whose norm is below `CANCEL * (sum of |terms| that formed it)` is zero.
+pub const CANCEL: f64 = 1e-10;
+
+/// Margin (frame units) that an LP's inscribed-ball slack `t` must exceed to certify that an open
+/// polyhedron meets the open domain. Slacks in `[-DECIDE, DECIDE]` are *borderline*: counted as
+/// "does not meet" (touching is not meeting, theory §2.1) and tallied, so that users see them.
+pub const DECIDE: f64 = 1e-7;
+
+/// A hyperplane whose normalised offset exceeds `1 + SCREEN` misses the unit ball; used to screen
+/// hyperplanes before any LP. Pure rounding margin.
+pub const SCREEN: f64 = 1e-12;
+
+/// HiGHS primal and dual feasibility tolerance.
+pub const SOLVER_FEASIBILITY: f64 = 1e-9;
+
+/// Maximum number of Kelley cutting-plane rounds in the reference ball test before the decision is
+/// reported as borderline.
+pub const KELLEY_ROUNDS: usize = 400;
+
+/// Cap on the inscribed radius in LPs over an unbounded domain (the whole input space), so that the
+/// LP stays bounded (theory §6.3, T1).
+pub const WHOLE_SPACE_SLACK_CAP: f64 = 1.0;
+
+/// A point certifies its activation region when every non-constant pre-activation satisfies
+/// `|z| > WITNESS * (magnitude of the terms of z)`.
+pub const WITNESS: f64 = 1e-9;

@@ -1,0 +1,202 @@
+//! The exact counter against hand-checked values (theory §7) and against independent methods:
+//! the layer-wise splitter (a different algorithm with a different ball test) and dense sampling.
+
+mod common;
+
+use common::{random_case, theory_fixtures};
+use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::{sample::sample_patterns, split::split_patterns, walk::{walk, WalkOptions, WalkResult}};
+use regionwalk::model::{Network, Pattern};
+
+fn count(net: &Network, domain: &Domain) -> WalkResult {
+    walk(net, domain, &WalkOptions::default()).expect("walk succeeds")
+}
+
+fn sorted_patterns(r: &WalkResult) -> Vec<Pattern> {
+    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn theory_fixtures_give_their_exact_counts() {
+    for f in theory_fixtures() {
+        let ball = Domain::ball(&f.center, f.radius, Norm::L2).unwrap();
+        let r = count(&f.net, &ball);
+        assert!(r.complete);
+        assert_eq!(r.count(), f.regions, "{}: walk", f.name);
+        let (split, _) = split_patterns(&f.net, &ball).unwrap();
+        assert_eq!(split.len(), f.regions, "{}: splitter", f.name);
+        assert_eq!(sorted_patterns(&r), split, "{}: the two methods found different regions", f.name);
+    }
+}
+
+#[test]
+fn every_region_has_a_certified_witness() {
+    for f in theory_fixtures() {
+        let ball = Domain::ball(&f.center, f.radius, Norm::L2).unwrap();
+        for region in count(&f.net, &ball).regions {
+            let w = region.witness.expect("an expanded region has a witness");
+            let dist: f64 = w.iter().zip(&f.center).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            assert!(dist < f.radius, "{}: witness outside the ball", f.name);
+            assert_eq!(f.net.interior_pattern(&w), Some(region.pattern.clone()), "{}: witness is not inside its region", f.name);
+        }
+    }
+}
+
+#[test]
+fn fixture_f2b_lists_the_documented_regions() {
+    let f = theory_fixtures().into_iter().find(|f| f.name == "F2b").unwrap();
+    let r = count(&f.net, &Domain::ball(&f.center, 1.0, Norm::L2).unwrap());
+    let mut got: Vec<String> = r.regions.iter().map(|g| format!("{:?}", g.pattern)).collect();
+    got.sort();
+    assert_eq!(got, ["000", "010", "100", "110", "111"]);
+}
+
+#[test]
+fn a_facet_tangent_to_the_sphere_is_not_crossed_but_tallied() {
+    // Line 3 of fixture A (x1 + x2 = 1) touches the ball of radius 1/sqrt(2) at (1/2, 1/2).
+    let net = common::fixture_a();
+    let ball = Domain::ball(&[0.0, 0.0], std::f64::consts::FRAC_1_SQRT_2, Norm::L2).unwrap();
+    let r = count(&net, &ball);
+    assert_eq!(r.count(), 4);
+    assert!(r.counters.touching >= 1, "the tangent contact is reported");
+}
+
+/// Checks the walk against the splitter (same set of patterns) and sampling (a subset) on one domain.
+fn cross_check(case: &common::Case, domain: &Domain, what: &str, seed: u64) {
+    let r = count(&case.net, domain);
+    assert!(r.complete);
+    assert_eq!(r.unverified, 0, "seed {seed} ({what}, {}): unverified regions", case.description);
+    let walked = sorted_patterns(&r);
+    let (split, _) = split_patterns(&case.net, domain).unwrap();
+    assert_eq!(
+        walked.len(),
+        split.len(),
+        "seed {seed} ({what}, {}): walk {} vs splitter {} regions",
+        case.description,
+        walked.len(),
+        split.len()
+    );
+    assert_eq!(walked, split, "seed {seed} ({what}, {}): different regions", case.description);
+    for p in sample_patterns(&case.net, domain, 400, seed) {
+        assert!(walked.binary_search(&p).is_ok(), "seed {seed} ({what}): sampled region {p:?} was not walked");
+    }
+}
+
+fn random_range(seeds: std::ops::Range<u64>) {
+    for seed in seeds {
+        let case = random_case(seed);
+        cross_check(&case, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), "L2", seed);
+        cross_check(&case, &Domain::ball(&case.center, case.radius, Norm::Linf).unwrap(), "L-inf", seed);
+    }
+}
+
+// 320 random and degenerate networks, split over four tests so that they run in parallel.
+#[test]
+fn random_networks_agree_with_splitter_and_sampling_0() {
+    random_range(0..80);
+}
+#[test]
+fn random_networks_agree_with_splitter_and_sampling_1() {
+    random_range(80..160);
+}
+#[test]
+fn random_networks_agree_with_splitter_and_sampling_2() {
+    random_range(160..240);
+}
+#[test]
+fn random_networks_agree_with_splitter_and_sampling_3() {
+    random_range(240..320);
+}
+
+#[test]
+fn counts_are_monotone_in_the_radius_and_reach_the_box_count() {
+    for seed in 1000..1030 {
+        let case = random_case(seed);
+        let n0 = case.net.input_dim();
+        let (lo, hi) = (vec![-1.0; n0], vec![1.0; n0]);
+        let boxed = Domain::boxed(&lo, &hi).unwrap();
+        let box_count = count(&case.net, &boxed).count();
+        let mut previous = 0;
+        for radius in [0.05, 0.2, 0.5, 1.0, 2.0, 4.0] {
+            let ball = Domain::ball(&vec![0.0; n0], radius, Norm::L2).unwrap();
+            let n = count(&case.net, &ball).count();
+            assert!(n >= previous, "seed {seed}: {n} regions at r={radius} < {previous} at a smaller radius");
+            previous = n;
+            let clipped = ball.clipped(&lo, &hi).unwrap();
+            let clipped_count = count(&case.net, &clipped).count();
+            assert!(clipped_count <= n && clipped_count <= box_count, "seed {seed}: clipped ball counts more than its parts");
+        }
+        // A ball of radius 4 > sqrt(n0) (n0 ≤ 6 → √6 < 2.45) contains the box [-1,1]^n0.
+        let big = Domain::ball(&vec![0.0; n0], 4.0, Norm::L2).unwrap().clipped(&lo, &hi).unwrap();
+        assert_eq!(count(&case.net, &big).count(), box_count, "seed {seed}: large clipped ball vs box");
+    }
+}
+
+#[test]
+fn whole_space_of_one_generic_hidden_layer_is_the_zaslavsky_count() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for _ in 0..20 {
+        let n0 = rng.gen_range(1..=3usize);
+        let n1 = rng.gen_range(1..=7usize);
+        let rows: Vec<Vec<f64>> = (0..n1).map(|_| (0..n0).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+        let bias: Vec<f64> = (0..n1).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let net = common::net(&[(rows, bias), (vec![vec![1.0; n1]], vec![0.0])]);
+        let expected: usize = (0..=n0.min(n1)).map(|j| binomial(n1, j)).sum();
+        let r = count(&net, &Domain::whole(n0));
+        assert!(r.complete);
+        assert_eq!(r.count(), expected, "n0={n0} n1={n1}");
+        let (split, _) = split_patterns(&net, &Domain::whole(n0)).unwrap();
+        assert_eq!(split.len(), expected, "splitter, n0={n0} n1={n1}");
+    }
+}
+
+fn binomial(n: usize, k: usize) -> usize {
+    (0..k).fold(1, |acc, i| acc * (n - i) / (i + 1))
+}
+
+#[test]
+fn small_balls_at_generic_points_hold_one_region_and_at_vertices_two_to_the_k() {
+    // Fixture A at a generic point, on one line, and at the vertex of two lines.
+    let net = common::fixture_a();
+    let tiny = 1e-3;
+    for (center, expected) in [(vec![-0.3, -0.4], 1), (vec![0.0, -0.4], 2), (vec![0.0, 0.0], 4), (vec![1.0, 0.0], 4)] {
+        let ball = Domain::ball(&center, tiny, Norm::L2).unwrap();
+        assert_eq!(count(&net, &ball).count(), expected, "centre {center:?}");
+    }
+}
+
+#[test]
+fn the_count_does_not_depend_on_the_thread_count() {
+    for seed in [3u64, 17, 42, 99] {
+        let case = random_case(seed);
+        let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| count(&case.net, &ball))
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(sorted_patterns(&one), sorted_patterns(&two), "seed {seed}");
+        assert_eq!(one.counters, two.counters, "seed {seed}: the work done is reproducible too");
+    }
+}
+
+#[test]
+fn budgets_stop_the_walk_with_a_certified_lower_bound() {
+    let case = (0..).map(random_case).find(|c| {
+        let ball = Domain::ball(&c.center, c.radius, Norm::L2).unwrap();
+        count(&c.net, &ball).count() > 20
+    });
+    let case = case.unwrap();
+    let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    let full = sorted_patterns(&count(&case.net, &ball));
+    let options = WalkOptions { max_regions: Some(5), ..Default::default() };
+    let partial = walk(&case.net, &ball, &options).unwrap();
+    assert!(!partial.complete);
+    assert!(partial.count() >= 5 && partial.count() < full.len());
+    for region in &partial.regions {
+        assert!(full.binary_search(&region.pattern).is_ok(), "a partial walk only reports real regions");
+    }
+}
