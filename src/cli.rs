@@ -105,9 +105,8 @@ struct DomainChoice {
 
 fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice> {
     let n0 = net.input_dim();
-    let model_box = || {
-        net.input_box().context("the model declares no input box (--input-box and --clip-to-input-box need one)")
-    };
+    let model_box =
+        || net.input_box().context("the model declares no input box (--input-box and --clip-to-input-box need one)");
     let mut choice = if args.whole {
         DomainChoice { domain: Domain::whole(n0), kind: "whole", norm: None, center: None, radius: None }
     } else if args.input_box {
@@ -165,7 +164,9 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {pos} regions, {per_sec}, {elapsed} ({msg})").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} regions, {per_sec}, {elapsed} ({msg})").expect("valid template"),
+    );
     bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
 }
@@ -229,16 +230,25 @@ fn print_count(choice: &DomainChoice, r: &WalkResult) {
             Some(regionwalk::exact::walk::StopReason::MaxRegions) => "--max-regions",
             _ => "--time-limit",
         };
-        println!("at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)", r.count());
+        println!(
+            "at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)",
+            r.count()
+        );
     }
     println!(
         "{} LP and {} QP solves, {} hyperplanes screened out, {:.3} s",
         r.counters.lp_solves, r.counters.qp_solves, r.screened, r.seconds
     );
     if r.counters.touching > 0 {
-        println!("{} facets or regions only touch the sphere (within tolerance) and were not counted", r.counters.touching);
+        println!(
+            "{} facets or regions only touch the sphere (within tolerance) and were not counted",
+            r.counters.touching
+        );
     }
     if r.unverified > 0 {
-        println!("warning: {} regions reached through a facet had no certifiable interior point and were not counted", r.unverified);
+        println!(
+            "warning: {} regions reached through a facet had no certifiable interior point and were not counted",
+            r.unverified
+        );
     }
 }

@@ -5,7 +5,11 @@ mod common;
 
 use common::{random_case, theory_fixtures};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::{sample::sample_patterns, split::split_patterns, walk::{walk, WalkOptions, WalkResult}};
+use regionwalk::exact::{
+    sample::sample_patterns,
+    split::split_patterns,
+    walk::{walk, WalkOptions, WalkResult},
+};
 use regionwalk::model::{Network, Pattern};
 
 fn count(net: &Network, domain: &Domain) -> WalkResult {
@@ -39,7 +43,12 @@ fn every_region_has_a_certified_witness() {
             let w = region.witness.expect("an expanded region has a witness");
             let dist: f64 = w.iter().zip(&f.center).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
             assert!(dist < f.radius, "{}: witness outside the ball", f.name);
-            assert_eq!(f.net.interior_pattern(&w), Some(region.pattern.clone()), "{}: witness is not inside its region", f.name);
+            assert_eq!(
+                f.net.interior_pattern(&w),
+                Some(region.pattern.clone()),
+                "{}: witness is not inside its region",
+                f.name
+            );
         }
     }
 }
@@ -126,7 +135,10 @@ fn counts_are_monotone_in_the_radius_and_reach_the_box_count() {
             previous = n;
             let clipped = ball.clipped(&lo, &hi).unwrap();
             let clipped_count = count(&case.net, &clipped).count();
-            assert!(clipped_count <= n && clipped_count <= box_count, "seed {seed}: clipped ball counts more than its parts");
+            assert!(
+                clipped_count <= n && clipped_count <= box_count,
+                "seed {seed}: clipped ball counts more than its parts"
+            );
         }
         // A ball of radius 4 > sqrt(n0) (n0 ≤ 6 → √6 < 2.45) contains the box [-1,1]^n0.
         let big = Domain::ball(&vec![0.0; n0], 4.0, Norm::L2).unwrap().clipped(&lo, &hi).unwrap();
@@ -199,4 +211,15 @@ fn budgets_stop_the_walk_with_a_certified_lower_bound() {
     for region in &partial.regions {
         assert!(full.binary_search(&region.pattern).is_ok(), "a partial walk only reports real regions");
     }
+}
+
+#[test]
+fn a_time_limit_stops_the_walk_and_says_so() {
+    let case = random_case(5);
+    let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    let options = WalkOptions { time_limit: Some(std::time::Duration::ZERO), ..Default::default() };
+    let r = walk(&case.net, &ball, &options).unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.stopped_by, Some(regionwalk::exact::walk::StopReason::TimeLimit));
+    assert_eq!(r.count(), 1, "only the start region is known");
 }

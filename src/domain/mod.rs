@@ -74,7 +74,10 @@ impl Domain {
         }
         for i in 0..lower.len() {
             if !(lower[i].is_finite() && upper[i].is_finite()) || lower[i] >= upper[i] {
-                return Err(Error::Domain(format!("box coordinate {i}: [{}, {}] is not a finite non-empty interval", lower[i], upper[i])));
+                return Err(Error::Domain(format!(
+                    "box coordinate {i}: [{}, {}] is not a finite non-empty interval",
+                    lower[i], upper[i]
+                )));
             }
         }
         let origin: Vec<f64> = lower.iter().zip(upper).map(|(l, u)| 0.5 * (l + u)).collect();
@@ -97,12 +100,16 @@ impl Domain {
     /// This domain intersected with the box `lower ≤ x ≤ upper` (e.g. the model's input box).
     pub fn clipped(mut self, lower: &[f64], upper: &[f64]) -> Result<Self> {
         if lower.len() != self.dim() || upper.len() != self.dim() {
-            return Err(Error::Domain(format!("clip box has {} bounds, the domain has dimension {}", lower.len(), self.dim())));
+            return Err(Error::Domain(format!(
+                "clip box has {} bounds, the domain has dimension {}",
+                lower.len(),
+                self.dim()
+            )));
         }
         for i in 0..self.dim() {
             self.lower[i] = self.lower[i].max((lower[i] - self.origin[i]) / self.scale);
             self.upper[i] = self.upper[i].min((upper[i] - self.origin[i]) / self.scale);
-            if !(self.lower[i] < self.upper[i]) {
+            if self.lower[i] >= self.upper[i] {
                 return Err(Error::Domain(format!("the clip box does not meet the domain in coordinate {i}")));
             }
         }
@@ -162,10 +169,7 @@ impl Domain {
             return None;
         }
         let value_at_origin: f64 = a.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta;
-        Some(Halfspace {
-            normal: a.iter().map(|v| v / norm).collect(),
-            offset: value_at_origin / (norm * self.scale),
-        })
+        Some(Halfspace { normal: a.iter().map(|v| v / norm).collect(), offset: value_at_origin / (norm * self.scale) })
     }
 
     /// True if the hyperplane of `h` certainly misses the open domain (a rounding margin is kept),

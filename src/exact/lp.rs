@@ -71,7 +71,7 @@ pub fn meets(
     }
     counters.qp_solves += 1;
     let Some(nearest) = nearest_point(domain, inequalities, equality)? else {
-        return cut_until_decided(&mut lp, centre, t, counters);
+        return cut_until_decided(&mut lp, centre, counters);
     };
     let distance = norm2(&nearest);
     if distance >= 1.0 + DECIDE {
@@ -108,7 +108,7 @@ pub fn meets_by_cuts(
     let Some((point, t)) = lp.solve()? else { return Ok(Decision::Disjoint) };
     match decide_without_ball(domain, &point, t) {
         Some(decision) => Ok(decision),
-        None => cut_until_decided(&mut lp, point, t, counters),
+        None => cut_until_decided(&mut lp, point, counters),
     }
 }
 
@@ -127,10 +127,11 @@ fn decide_without_ball(domain: &Domain, centre: &[f64], t: f64) -> Option<Decisi
 
 /// Kelley's method (theory §6.3): add the sphere's tangent plane in the direction of the LP point,
 /// `u·y + t ≤ 1`, and re-solve, until the slack drops to zero or the point enters the ball.
-fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, mut t: f64, counters: &mut LpCounters) -> Result<Decision> {
+fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, counters: &mut LpCounters) -> Result<Decision> {
     for _ in 0..KELLEY_ROUNDS {
         let norm = norm2(&point);
-        let cut: Vec<(Col, f64)> = lp.vars.iter().zip(&point).map(|(&c, p)| (c, p / norm)).chain([(lp.slack, 1.0)]).collect();
+        let cut: Vec<(Col, f64)> =
+            lp.vars.iter().zip(&point).map(|(&c, p)| (c, p / norm)).chain([(lp.slack, 1.0)]).collect();
         lp.add_row(cut, f64::NEG_INFINITY, 1.0);
         counters.lp_solves += 1;
         let Some((next, slack)) = lp.solve()? else { return Ok(Decision::Disjoint) };
@@ -141,7 +142,7 @@ fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, mut t: f64, counters
         if 1.0 - norm > DECIDE {
             return Ok(Decision::Meets { slack: slack.min(1.0 - norm), witness: next });
         }
-        (point, t) = (next, slack);
+        point = next;
     }
     counters.touching += 1;
     Ok(Decision::Touching)
@@ -153,8 +154,8 @@ pub fn margin(domain: &Domain, inequalities: &[&Halfspace], y: &[f64]) -> f64 {
     for h in inequalities {
         m = m.min(h.eval(y));
     }
-    for i in 0..domain.dim() {
-        m = m.min(y[i] - domain.lower()[i]).min(domain.upper()[i] - y[i]);
+    for ((yi, lo), hi) in y.iter().zip(domain.lower()).zip(domain.upper()) {
+        m = m.min(yi - lo).min(hi - yi);
     }
     if domain.is_round() {
         m = m.min(1.0 - norm2(y));
@@ -176,7 +177,8 @@ impl SlackLp {
         let vars: Vec<Col> = (0..domain.dim()).map(|_| pb.add_column(0.0, ..=f64::INFINITY)).collect();
         let slack = pb.add_column(1.0, -1.0..=WHOLE_SPACE_SLACK_CAP);
         for h in inequalities {
-            let row: Vec<(Col, f64)> = vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)).chain([(slack, -1.0)]).collect();
+            let row: Vec<(Col, f64)> =
+                vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)).chain([(slack, -1.0)]).collect();
             pb.add_row(-h.offset.., row);
         }
         if let Some(h) = equality {
@@ -204,7 +206,12 @@ impl SlackLp {
     /// The LP optimum `(y, t)`, or `None` if infeasible (the slack is bounded below by −1, so
     /// infeasibility certifies that no point has slack > −1, let alone > 0).
     fn solve(&mut self) -> Result<Option<(Vec<f64>, f64)>> {
-        let solved = self.model.take().expect("model present between solves").try_solve().map_err(|e| Error::Solver(format!("HiGHS LP run failed: {e:?}")))?;
+        let solved = self
+            .model
+            .take()
+            .expect("model present between solves")
+            .try_solve()
+            .map_err(|e| Error::Solver(format!("HiGHS LP run failed: {e:?}")))?;
         let status = solved.status();
         let result = match status {
             HighsModelStatus::Optimal => {
@@ -224,7 +231,11 @@ impl SlackLp {
 /// `min ‖y‖²` by HiGHS's QP solver.
 /// `None` when HiGHS's active-set QP solver gives up (it occasionally reports a solve error on
 /// degenerate polyhedra).
-fn nearest_point(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Result<Option<Vec<f64>>> {
+fn nearest_point(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+) -> Result<Option<Vec<f64>>> {
     let mut pb = RowProblem::default();
     let vars: Vec<Col> = (0..domain.dim()).map(|i| pb.add_column(0.0, domain.lower()[i]..=domain.upper()[i])).collect();
     for h in inequalities {

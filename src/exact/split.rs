@@ -49,7 +49,8 @@ pub fn split_patterns(net: &Network, domain: &Domain) -> Result<(Vec<Pattern>, L
                 let a = w.dot(&cell.jac);
                 let beta = w.dot(&cell.off) + layer.bias[j];
                 let mag_a: f64 = w.iter().zip(cell.jac.rows()).map(|(wi, r)| wi.abs() * r.dot(&r).sqrt()).sum();
-                let mag_b: f64 = w.iter().zip(&cell.off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + layer.bias[j].abs();
+                let mag_b: f64 =
+                    w.iter().zip(&cell.off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + layer.bias[j].abs();
                 if a.dot(&a).sqrt() <= CANCEL * mag_a {
                     cell.pattern.set(k, beta > CANCEL * mag_b);
                     next.push(cell);

@@ -250,7 +250,8 @@ pub(crate) fn region_constraints(
 }
 
 fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet<Pattern>) -> Result<Expansion> {
-    let mut e = Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
+    let mut e =
+        Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
     let sur = net.surrogate(pattern);
     let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
     let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));

@@ -67,7 +67,13 @@ pub fn theory_fixtures() -> Vec<Fixture> {
             l(&[&[1.]], &[0.]),
         ])
     };
-    let f13 = || net(&[l(&[&[1., 0.], &[0., 1.]], &[10., 10.]), l(&[&[1., 0.], &[0., 1.]], &[-10., -10.]), l(&[&[1., 2.]], &[0.])]);
+    let f13 = || {
+        net(&[
+            l(&[&[1., 0.], &[0., 1.]], &[10., 10.]),
+            l(&[&[1., 0.], &[0., 1.]], &[-10., -10.]),
+            l(&[&[1., 2.]], &[0.]),
+        ])
+    };
     let f14 = || {
         net(&[
             l(&[&[1., 0.], &[-1., 0.], &[0., 1.]], &[0., 0., 10.]),
@@ -139,7 +145,7 @@ pub fn random_case(seed: u64) -> Case {
         let mut rows: Vec<Vec<f64>> = (0..width).map(|_| (0..fan_in).map(|_| draw(&mut rng)).collect()).collect();
         let mut bias: Vec<f64> = (0..width).map(|_| draw(&mut rng)).collect();
         // Degeneracies, each applied to a random neuron of this layer.
-        let mut pick = |rng: &mut ChaCha8Rng| rng.gen_range(0..width);
+        let pick = |rng: &mut ChaCha8Rng| rng.gen_range(0..width);
         if rng.gen_bool(0.2) {
             let (i, j) = (pick(&mut rng), pick(&mut rng));
             rows[j] = rows[i].clone();

@@ -54,10 +54,7 @@ pub fn network_to_json(net: &Network) -> String {
         layers: net
             .layers()
             .iter()
-            .map(|l| JsonLayer {
-                weight: l.weight.outer_iter().map(|r| r.to_vec()).collect(),
-                bias: l.bias.to_vec(),
-            })
+            .map(|l| JsonLayer { weight: l.weight.outer_iter().map(|r| r.to_vec()).collect(), bias: l.bias.to_vec() })
             .collect(),
         input_box: net.input_box().map(|b| JsonBox { lower: b.lower.clone(), upper: b.upper.clone() }),
     };

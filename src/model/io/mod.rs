@@ -22,9 +22,9 @@ pub fn load_network(path: &Path) -> Result<Network> {
             let text = read_text(path, MAX_MODEL_BYTES)?;
             network_from_json_str(&text).map_err(err)
         }
-        Some(other) => Err(err(format!(
-            "unsupported model format '.{other}' (supported: .json; .onnx and .nnet are planned)"
-        ))),
+        Some(other) => {
+            Err(err(format!("unsupported model format '.{other}' (supported: .json; .onnx and .nnet are planned)")))
+        }
         None => Err(err("the model file has no extension; expected .json".into())),
     }
 }

@@ -16,7 +16,8 @@ pub fn parse_point(spec: &str) -> Result<Vec<f64>> {
         let file_err = |message: String| Error::Point(format!("{spec}: {message}"));
         return match ext.as_deref() {
             Some("json") => {
-                let v: Vec<f64> = serde_json::from_str(&text).map_err(|e| file_err(format!("expected a JSON array of numbers: {e}")))?;
+                let v: Vec<f64> = serde_json::from_str(&text)
+                    .map_err(|e| file_err(format!("expected a JSON array of numbers: {e}")))?;
                 finite(v, spec)
             }
             Some("csv") => {
@@ -34,9 +35,9 @@ fn numbers(text: &str, what: &str) -> Result<Vec<f64>> {
         .split(',')
         .enumerate()
         .map(|(i, s)| {
-            s.trim().parse::<f64>().map_err(|_| {
-                Error::Point(format!("{what}: entry {i} ('{}') is not a number", s.trim()))
-            })
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| Error::Point(format!("{what}: entry {i} ('{}') is not a number", s.trim())))
         })
         .collect::<Result<Vec<f64>>>()?;
     finite(v, what)

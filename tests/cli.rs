@@ -1,0 +1,168 @@
+//! The `regionwalk` binary end to end: JSON contract, exit codes, and clear errors on bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = "fixtures/examples/mlp_2x16x16.json";
+
+fn regionwalk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory unique to one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("regionwalk-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn count_json_reports_the_library_count_and_its_fields() {
+    let out = regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let net = regionwalk::model::io::load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE)).unwrap();
+    let ball = regionwalk::domain::Domain::ball(&[0.1, -0.2], 0.5, regionwalk::domain::Norm::L2).unwrap();
+    let expected = regionwalk::exact::walk::walk(&net, &ball, &Default::default()).unwrap().count();
+    assert_eq!(v["regions"], expected);
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["norm"], "l2");
+    assert_eq!(v["radius"], 0.5);
+    for field in ["lp_solves", "qp_solves", "seconds", "touching", "screened", "unverified"] {
+        assert!(v[field].is_number(), "field {field} missing");
+    }
+}
+
+#[test]
+fn text_output_names_the_count_and_the_domain() {
+    let out = regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--norm", "linf"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("activation regions meet the L-inf ball of radius 0.5 (exact)"), "{}", stdout(&out));
+}
+
+#[test]
+fn box_input_box_and_whole_domains_agree_where_they_coincide() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = regionwalk(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    // The example's input box is [-1, 1]^2.
+    let a = json(&["count", EXAMPLE, "--box=-1,1", "--json"]);
+    let b = json(&["count", EXAMPLE, "--box=-1,1", "--box=-1,1", "--json"]);
+    let c = json(&["count", EXAMPLE, "--input-box", "--json"]);
+    let d = json(&["count", EXAMPLE, "--center=0,0", "--radius", "1", "--norm", "linf", "--json"]);
+    assert_eq!(a["regions"], b["regions"]);
+    assert_eq!(a["regions"], c["regions"]);
+    assert_eq!(a["regions"], d["regions"]);
+    let whole = json(&["count", EXAMPLE, "--whole", "--json"]);
+    assert!(whole["regions"].as_u64() >= a["regions"].as_u64());
+    let clipped = json(&["count", EXAMPLE, "--center=0.9,0.9", "--radius", "0.5", "--clip-to-input-box", "--json"]);
+    let ball = json(&["count", EXAMPLE, "--center=0.9,0.9", "--radius", "0.5", "--json"]);
+    assert!(clipped["regions"].as_u64() <= ball["regions"].as_u64());
+}
+
+#[test]
+fn a_budget_stops_with_exit_code_2_and_a_lower_bound() {
+    let out = regionwalk(&["count", EXAMPLE, "--whole", "--max-regions", "3", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["stopped_by"], "max_regions");
+    assert!(v["regions"].as_u64().unwrap() >= 3);
+    let text = regionwalk(&["count", EXAMPLE, "--whole", "--max-regions", "3"]);
+    assert_eq!(text.status.code(), Some(2));
+    assert!(stdout(&text).contains("certified lower bound"));
+}
+
+#[test]
+fn centres_can_come_from_files() {
+    let dir = scratch("centres");
+    let json = write(&dir, "c.json", b"[0.1, -0.2]");
+    let csv = write(&dir, "c.csv", b"0.1,-0.2\n");
+    let reference = stdout(&regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5"]));
+    for c in [json, csv] {
+        let out = regionwalk(&["count", EXAMPLE, "--center", &c, "--radius", "0.5"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out).lines().next(), reference.lines().next());
+    }
+}
+
+/// Runs `args` and checks: exit code 1, an `error:` line naming `needle`, and no panic.
+fn assert_input_error(args: &[&str], needle: &str) {
+    let out = regionwalk(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail with exit code 1; stderr: {err}");
+    assert!(err.contains(needle), "{args:?}: expected '{needle}' in: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code_1() {
+    let dir = scratch("bad");
+    let good = r#"{"layers": [{"weight": [[1, 0], [0, 1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}"#;
+    let ok = write(&dir, "ok.json", good.as_bytes());
+    let truncated = write(&dir, "truncated.json", &good.as_bytes()[..40]);
+    let empty = write(&dir, "empty.json", b"");
+    let random = write(&dir, "random.json", &[0xff, 0x00, 0x13, 0x37, 0xfe, 0x80]);
+    let ragged = write(&dir, "ragged.json", br#"{"layers": [{"weight": [[1, 0], [1]], "bias": [0, 0]}]}"#);
+    let mismatch = write(
+        &dir,
+        "mismatch.json",
+        br#"{"layers": [{"weight": [[1, 0]], "bias": [0]}, {"weight": [[1, 1]], "bias": [0]}]}"#,
+    );
+    let bias = write(&dir, "bias.json", br#"{"layers": [{"weight": [[1, 0]], "bias": [0, 1]}]}"#);
+    let nan = write(&dir, "nan.json", br#"{"layers": [{"weight": [[NaN, 0]], "bias": [0]}]}"#);
+    let huge = write(&dir, "huge.json", br#"{"layers": [{"weight": [[1e999, 0]], "bias": [0]}]}"#);
+    let no_layers = write(&dir, "none.json", br#"{"layers": []}"#);
+    let onnx = write(&dir, "model.onnx", b"not really");
+    let ball = ["--center=0,0", "--radius", "1"];
+    fn with<'a>(model: &'a str, ball: &[&'a str]) -> Vec<&'a str> {
+        [&["count", model][..], ball].concat()
+    }
+    assert_input_error(&with("does-not-exist.json", &ball), "does-not-exist.json: cannot read");
+    assert_input_error(&with(&truncated, &ball), "line 1 column");
+    assert_input_error(&with(&empty, &ball), "EOF while parsing");
+    assert_input_error(&with(&random, &ball), "not UTF-8");
+    assert_input_error(&with(&ragged, &ball), "ragged: row 1 has 1 entries");
+    assert_input_error(&with(&mismatch, &ball), "layer 1 expects 2 inputs but layer 0 has 1 outputs");
+    assert_input_error(&with(&bias, &ball), "bias has 2 entries");
+    assert_input_error(&with(&nan, &ball), "invalid model JSON");
+    assert_input_error(&with(&huge, &ball), "invalid model JSON");
+    assert_input_error(&with(&no_layers, &ball), "at least one layer");
+    assert_input_error(&with(&onnx, &ball), "unsupported model format '.onnx'");
+    assert_input_error(&["count", &ok, "--center=0,0,0", "--radius", "1"], "3 coordinates but the network has 2 inputs");
+    assert_input_error(&["count", &ok, "--center=0,nan", "--radius", "1"], "coordinate 1 is NaN");
+    assert_input_error(&["count", &ok, "--center=0,x", "--radius", "1"], "entry 1 ('x') is not a number");
+    assert_input_error(&["count", &ok, "--center=0,0", "--radius", "0"], "radius must be a positive");
+    assert_input_error(&["count", &ok, "--center=0,0", "--radius=-1"], "radius must be a positive");
+    assert_input_error(&["count", &ok, "--center=0,0", "--radius", "inf"], "radius must be a positive");
+    assert_input_error(&["count", &ok, "--center=0,0"], "choose a domain");
+    assert_input_error(&["count", &ok, "--box=1,0"], "box coordinate 0");
+    assert_input_error(&["count", &ok, "--box=0,1", "--box=0,1", "--box=0,1"], "give it once");
+    assert_input_error(&["count", &ok, "--input-box"], "declares no input box");
+    assert_input_error(&["count", &ok, "--whole", "--center=0,0"], "cannot be used with");
+    assert_input_error(&["count", &ok, "--whole", "--time-limit=-1"], "--time-limit must be a positive");
+    assert_input_error(&["count", &ok, "--whole", "--max-regions", "0"], "--max-regions must be at least 1");
+    assert_input_error(&["frobnicate"], "unrecognized subcommand");
+}
