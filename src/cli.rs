@@ -3,6 +3,8 @@
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use num_bigint::BigUint;
+use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
 use regionwalk::model::{io, Network};
@@ -27,6 +29,108 @@ enum Command {
     /// Count exactly the activation regions whose interior meets the domain, by walking the
     /// region graph with LP checks.
     Count(CountArgs),
+    /// Sound upper bounds on that number (the paper's and tighter ones) and a certified lower
+    /// bound from witness points.
+    ///
+    /// Methods: global (Serra 2018 / Montúfar 2017, whole space), paper (Zhu, Lin & Tang 2020 as
+    /// reconstructed: L2 ball propagated with certified spectral norms; for an L-inf ball or a box,
+    /// the smallest L2 ball containing it), product (stability from intersected Lipschitz, IBP and
+    /// CROWN intervals; proportional neurons merged), local-serra (local Serra recursion with ranks),
+    /// hybrid (first layers counted exactly by region walking, then local-serra per region).
+    Bound(BoundArgs),
+    /// Exact count, every bound, and how tight each bound is (bound / exact).
+    Validate(ValidateArgs),
+}
+
+#[derive(Args, Debug)]
+struct BoundSettings {
+    /// Bound methods to compute (repeatable; default: all).
+    #[arg(long = "method", value_parser = parse_method)]
+    methods: Vec<Method>,
+    /// Random points sampled for the certified lower bound.
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
+    /// Hybrid: hidden layers enumerated exactly.
+    #[arg(long, default_value_t = 1)]
+    hybrid_layers: usize,
+    /// Hybrid: region budget of the exact prefix; the hybrid bound is skipped beyond it.
+    #[arg(long, default_value_t = 2000)]
+    hybrid_max_regions: usize,
+}
+
+impl BoundSettings {
+    fn options(&self) -> BoundOptions {
+        BoundOptions {
+            methods: if self.methods.is_empty() { Method::ALL.to_vec() } else { self.methods.clone() },
+            samples: self.samples,
+            hybrid_layers: self.hybrid_layers,
+            hybrid_max_regions: self.hybrid_max_regions,
+        }
+    }
+}
+
+fn parse_method(name: &str) -> Result<Method, String> {
+    Method::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown method '{name}' (choose from {})", names.join(", "))
+    })
+}
+
+#[derive(Args, Debug)]
+struct BoundArgs {
+    /// Model file (.json).
+    model: PathBuf,
+    #[command(flatten)]
+    domain: DomainArgs,
+    #[command(flatten)]
+    settings: BoundSettings,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Model file (.json).
+    model: PathBuf,
+    #[command(flatten)]
+    domain: DomainArgs,
+    #[command(flatten)]
+    settings: BoundSettings,
+    #[command(flatten)]
+    budget: Budget,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct Budget {
+    /// Stop once this many regions are found (exit code 2; the count is then a lower bound).
+    #[arg(long)]
+    max_regions: Option<usize>,
+    /// Stop after this many seconds (exit code 2; the count is then a lower bound).
+    #[arg(long)]
+    time_limit: Option<f64>,
+}
+
+impl Budget {
+    fn walk_options(&self, quiet: bool) -> anyhow::Result<WalkOptions> {
+        let time_limit = match self.time_limit {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                bail!("--time-limit must be a positive number of seconds, got {t}")
+            }
+            Some(t) => Some(Duration::from_secs_f64(t)),
+            None => None,
+        };
+        if self.max_regions == Some(0) {
+            bail!("--max-regions must be at least 1");
+        }
+        Ok(WalkOptions { max_regions: self.max_regions, time_limit, progress: progress_bar(quiet) })
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -67,12 +171,8 @@ struct CountArgs {
     model: PathBuf,
     #[command(flatten)]
     domain: DomainArgs,
-    /// Stop once this many regions are found (exit code 2; the count is then a lower bound).
-    #[arg(long)]
-    max_regions: Option<usize>,
-    /// Stop after this many seconds (exit code 2; the count is then a lower bound).
-    #[arg(long)]
-    time_limit: Option<f64>,
+    #[command(flatten)]
+    budget: Budget,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -91,6 +191,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Count(args) => count(args),
+        Command::Bound(args) => bound(args),
+        Command::Validate(args) => validate(args),
     }
 }
 
@@ -174,26 +276,121 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     let net = io::load_network(&args.model)?;
     let choice = build_domain(&net, &args.domain)?;
-    let time_limit = match args.time_limit {
-        Some(t) if !(t.is_finite() && t > 0.0) => bail!("--time-limit must be a positive number of seconds, got {t}"),
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
-    if args.max_regions == Some(0) {
-        bail!("--max-regions must be at least 1");
-    }
-    let progress = progress_bar(args.quiet);
-    let options = WalkOptions { max_regions: args.max_regions, time_limit, progress: progress.clone() };
-    let result = walk(&net, &choice.domain, &options)?;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    let options = args.budget.walk_options(args.quiet)?;
+    let result = run_walk(&net, &choice, &options)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&count_json(&choice, &result))?);
     } else {
         print_count(&choice, &result);
     }
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn run_walk(net: &Network, choice: &DomainChoice, options: &WalkOptions) -> anyhow::Result<WalkResult> {
+    let result = walk(net, &choice.domain, options)?;
+    if let Some(bar) = &options.progress {
+        bar.finish_and_clear();
+    }
+    Ok(result)
+}
+
+fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
+    let net = io::load_network(&args.model)?;
+    let choice = build_domain(&net, &args.domain)?;
+    let report = bounds(&net, &choice.domain, &args.settings.options())?;
+    if args.json {
+        let mut v = report.to_json();
+        v["domain"] = domain_json(&choice);
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("upper bounds on the activation regions meeting the {}:", describe(&choice));
+        print_bounds(&report, None);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let net = io::load_network(&args.model)?;
+    let choice = build_domain(&net, &args.domain)?;
+    let walk_options = args.budget.walk_options(args.quiet)?;
+    let exact = run_walk(&net, &choice, &walk_options)?;
+    let report = bounds(&net, &choice.domain, &args.settings.options())?;
+    let found = exact.count();
+    let unsound: Vec<&str> =
+        report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
+    if args.json {
+        let mut v = count_json(&choice, &exact);
+        let b = report.to_json();
+        for key in ["bounds", "best", "lower", "skipped", "stability"] {
+            v[key] = b[key].clone();
+        }
+        v["ratios"] = report
+            .bounds
+            .iter()
+            .map(|b| (b.method.name().to_string(), serde_json::Value::from(ratio(&b.value, found))))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_count(&choice, &exact);
+        print_bounds(&report, Some(found));
+    }
+    if !unsound.is_empty() {
+        bail!("internal error: bound(s) {} fall below the exact count {found}; please report this", unsound.join(", "));
+    }
+    Ok(if exact.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// `bound / exact` as a float (huge bounds go to infinity rather than failing).
+fn ratio(bound: &BigUint, exact: usize) -> f64 {
+    if exact == 0 {
+        return f64::NAN;
+    }
+    10f64.powf(regionwalk::bound::log10(bound) - (exact as f64).log10())
+}
+
+fn print_bounds(report: &BoundReport, exact: Option<usize>) {
+    println!(
+        "{:<12} {:>24} {:>9}{}",
+        "method",
+        "upper bound",
+        "log10",
+        if exact.is_some() { "  bound/exact" } else { "" }
+    );
+    for b in &report.bounds {
+        let digits = b.value.to_string();
+        let shown = if digits.len() > 24 { format!("{}…e{}", &digits[..8], digits.len() - 1) } else { digits };
+        let r = exact.map(|e| format!("  {:>11.3}", ratio(&b.value, e))).unwrap_or_default();
+        println!("{:<12} {:>24} {:>9.3}{r}", b.method.name(), shown, regionwalk::bound::log10(&b.value));
+        if let Some(note) = &b.note {
+            println!("{:<12} ({note})", "");
+        }
+    }
+    for (m, why) in &report.skipped {
+        println!("{:<12} skipped: {why}", m.name());
+    }
+    if let Some(best) = report.best() {
+        println!(
+            "bracket: {} ≤ regions ≤ {} (lower: {}; upper: {})",
+            report.lower,
+            best.value,
+            report.lower_source,
+            best.method.name()
+        );
+    }
+}
+
+fn domain_json(choice: &DomainChoice) -> serde_json::Value {
+    serde_json::json!({"kind": choice.kind, "norm": choice.norm, "center": choice.center, "radius": choice.radius})
+}
+
+fn describe(choice: &DomainChoice) -> String {
+    match (choice.kind, choice.norm) {
+        ("ball", Some(Norm::L2)) => format!("L2 ball of radius {}", choice.radius.unwrap_or_default()),
+        ("ball", _) => format!("L-inf ball of radius {}", choice.radius.unwrap_or_default()),
+        ("box", _) => "box".to_string(),
+        _ => "whole input space".to_string(),
+    }
 }
 
 fn count_json(choice: &DomainChoice, r: &WalkResult) -> serde_json::Value {
@@ -217,12 +414,7 @@ fn count_json(choice: &DomainChoice, r: &WalkResult) -> serde_json::Value {
 }
 
 fn print_count(choice: &DomainChoice, r: &WalkResult) {
-    let what = match (choice.kind, choice.norm) {
-        ("ball", Some(Norm::L2)) => format!("L2 ball of radius {}", choice.radius.unwrap_or_default()),
-        ("ball", _) => format!("L-inf ball of radius {}", choice.radius.unwrap_or_default()),
-        ("box", _) => "box".to_string(),
-        _ => "whole input space".to_string(),
-    };
+    let what = describe(choice);
     if r.complete {
         println!("{} activation regions meet the {what} (exact)", r.count());
     } else {

@@ -32,3 +32,9 @@ pub const WHOLE_SPACE_SLACK_CAP: f64 = 1.0;
 /// A point certifies its activation region when every non-constant pre-activation satisfies
 /// `|z| > WITNESS * (magnitude of the terms of z)`.
 pub const WITNESS: f64 = 1e-9;
+
+/// Relative widening of every interval bound, so that floating-point rounding cannot make a bound
+/// unsound: a computed bound is moved outward by `ROUNDING` times the magnitude of the terms that
+/// formed it (rounding errors of the sums involved are below 1e-13 of that magnitude for networks
+/// of up to ~10⁵ neurons per layer).
+pub const ROUNDING: f64 = 1e-11;

@@ -151,7 +151,10 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     assert_input_error(&with(&huge, &ball), "invalid model JSON");
     assert_input_error(&with(&no_layers, &ball), "at least one layer");
     assert_input_error(&with(&onnx, &ball), "unsupported model format '.onnx'");
-    assert_input_error(&["count", &ok, "--center=0,0,0", "--radius", "1"], "3 coordinates but the network has 2 inputs");
+    assert_input_error(
+        &["count", &ok, "--center=0,0,0", "--radius", "1"],
+        "3 coordinates but the network has 2 inputs",
+    );
     assert_input_error(&["count", &ok, "--center=0,nan", "--radius", "1"], "coordinate 1 is NaN");
     assert_input_error(&["count", &ok, "--center=0,x", "--radius", "1"], "entry 1 ('x') is not a number");
     assert_input_error(&["count", &ok, "--center=0,0", "--radius", "0"], "radius must be a positive");
@@ -165,4 +168,54 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     assert_input_error(&["count", &ok, "--whole", "--time-limit=-1"], "--time-limit must be a positive");
     assert_input_error(&["count", &ok, "--whole", "--max-regions", "0"], "--max-regions must be at least 1");
     assert_input_error(&["frobnicate"], "unrecognized subcommand");
+}
+
+#[test]
+fn bound_json_has_exact_integer_strings_and_a_bracket() {
+    let out = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let bounds = v["bounds"].as_array().unwrap();
+    let names: Vec<&str> = bounds.iter().map(|b| b["method"].as_str().unwrap()).collect();
+    assert_eq!(names, ["global", "paper", "product", "local-serra", "hybrid"]);
+    for b in bounds {
+        let digits = b["value"].as_str().unwrap();
+        assert!(digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
+        assert!(b["log10"].is_number() && b["per_layer"].is_array());
+    }
+    let best: u128 = v["best"]["value"].as_str().unwrap().parse().unwrap();
+    let lower = v["lower"]["value"].as_u64().unwrap() as u128;
+    assert!(1 <= lower && lower <= best);
+    let only = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--method", "paper", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&only)).unwrap();
+    assert_eq!(v["bounds"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn validate_reports_ratios_at_least_one() {
+    let out = regionwalk(&["validate", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let exact = v["regions"].as_u64().unwrap();
+    assert!(exact > 1);
+    for (method, ratio) in v["ratios"].as_object().unwrap() {
+        assert!(ratio.as_f64().unwrap() >= 1.0, "{method}: {ratio}");
+    }
+    let text = regionwalk(&["validate", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5"]);
+    assert!(stdout(&text).contains("bound/exact") && stdout(&text).contains("bracket:"), "{}", stdout(&text));
+}
+
+#[test]
+fn bound_rejects_bad_input() {
+    assert_input_error(&["bound", EXAMPLE, "--center=0,0", "--radius", "0"], "radius must be a positive");
+    assert_input_error(&["bound", EXAMPLE, "--center=0,nan", "--radius", "1"], "coordinate 1 is NaN");
+    assert_input_error(
+        &["bound", EXAMPLE, "--center=0", "--radius", "1"],
+        "1 coordinates but the network has 2 inputs",
+    );
+    assert_input_error(
+        &["bound", EXAMPLE, "--center=0,0", "--radius", "1", "--method", "magic"],
+        "unknown method 'magic'",
+    );
+    assert_input_error(&["validate", EXAMPLE, "--center=0,0", "--radius=-2"], "radius must be a positive");
 }

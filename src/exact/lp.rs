@@ -268,3 +268,29 @@ fn norm2(v: &[f64]) -> f64 {
 fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| x - y).collect()
 }
+
+/// `min objective·y` over the closure of the polyhedron intersected with the domain's box (frame
+/// coordinates); `None` if that set is empty. The value is a primal optimum: callers widen it by
+/// the solver tolerance.
+pub fn minimise(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    objective: &[f64],
+    counters: &mut LpCounters,
+) -> Result<Option<f64>> {
+    let mut pb = RowProblem::default();
+    let vars: Vec<Col> =
+        objective.iter().enumerate().map(|(i, &c)| pb.add_column(c, domain.lower()[i]..=domain.upper()[i])).collect();
+    for h in inequalities {
+        pb.add_row(-h.offset.., vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)));
+    }
+    let mut model = pb.optimise(Sense::Minimise);
+    configure(&mut model);
+    counters.lp_solves += 1;
+    let solved = model.try_solve().map_err(|e| Error::Solver(format!("HiGHS LP run failed: {e:?}")))?;
+    match solved.status() {
+        HighsModelStatus::Optimal => Ok(Some(solved.objective_value())),
+        HighsModelStatus::Infeasible => Ok(None),
+        other => Err(Error::Solver(format!("HiGHS range LP ended with status {other:?}"))),
+    }
+}

@@ -122,14 +122,20 @@ pub struct Case {
 /// for higher dimensions, so that the reference splitter stays fast), and, with some probability,
 /// each kind of degeneracy the walk must handle.
 pub fn random_case(seed: u64) -> Case {
+    random_case_up_to(seed, 6)
+}
+
+/// As [`random_case`], with input dimension up to `max_dim` (at most 8).
+pub fn random_case_up_to(seed: u64, max_dim: usize) -> Case {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n0 = rng.gen_range(1..=6usize);
+    let n0 = rng.gen_range(1..=max_dim);
     let depth = rng.gen_range(1..=4usize);
     let max_width = match n0 {
         1 | 2 => 16,
         3 => 10,
         4 => 7,
-        _ => 5,
+        5 | 6 => 5,
+        _ => 4,
     };
     let max_width = if depth >= 3 { max_width.min(8) } else { max_width };
     let integer = rng.gen_bool(0.25);
@@ -204,7 +210,8 @@ pub fn random_case(seed: u64) -> Case {
     let radius = match n0 {
         1 | 2 => rng.gen_range(0.3..2.0),
         3 | 4 => rng.gen_range(0.3..1.2),
-        _ => rng.gen_range(0.2..0.7),
+        5 | 6 => rng.gen_range(0.2..0.7),
+        _ => rng.gen_range(0.2..0.5),
     };
     Case { net, center, radius, description: tags.join(", ") }
 }

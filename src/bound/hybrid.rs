@@ -1,0 +1,121 @@
+//! L5, "exact prefix, bounded suffix" (theory §5): the regions of the first `m` hidden layers that
+//! meet the domain are enumerated exactly by the region walk; on each such region `R` the next
+//! layer is affine, so its exact range over `R ∩ domain` comes from two LPs per neuron (over the
+//! domain's box, intersected with the ball's range); deeper layers get IBP from there, intersected
+//! with the global intervals. The bound is `Σ_R N^{(R)}_{m+1}(rank J_R)` with the L3 recursion.
+
+use super::interval::{Bounds, Stability};
+use super::set::InputSet;
+use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
+use crate::domain::{Domain, Halfspace};
+use crate::exact::lp::{minimise, LpCounters};
+use crate::exact::walk::{region_constraints, walk, WalkOptions};
+use crate::model::{Layer, Network};
+use crate::tolerance::{ROUNDING, SOLVER_FEASIBILITY};
+use crate::Result;
+use ndarray::{Array1, Array2};
+use num_bigint::BigUint;
+use serde_json::json;
+
+/// The hybrid bound, or why it was not computed.
+pub enum Outcome {
+    /// The bound, and the number of prefix regions (itself a certified lower bound on the count).
+    Bound {
+        /// The bound.
+        bound: BoundValue,
+        /// Regions of the first `m` layers meeting the domain.
+        prefix_regions: usize,
+    },
+    /// Not computed (budget exceeded, nothing to do).
+    Skipped(String),
+}
+
+/// Computes the hybrid bound with `options.hybrid_layers` exact layers.
+pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &BoundOptions) -> Result<Outcome> {
+    let depth = net.hidden().len();
+    let m = options.hybrid_layers.min(depth);
+    if m == 0 {
+        return Ok(Outcome::Skipped("the network has no hidden layer".into()));
+    }
+    let width = net.hidden()[m - 1].weight.nrows();
+    let mut prefix_layers: Vec<Layer> = net.hidden()[..m].to_vec();
+    prefix_layers.push(Layer { weight: Array2::eye(width), bias: Array1::zeros(width) });
+    let prefix = Network::new(prefix_layers, None)?;
+    let walk_options = WalkOptions { max_regions: Some(options.hybrid_max_regions), ..Default::default() };
+    let regions = walk(&prefix, domain, &walk_options)?;
+    if !regions.complete {
+        return Ok(Outcome::Skipped(format!(
+            "the first {m} layer(s) have more than {} regions in the domain (raise the hybrid budget)",
+            options.hybrid_max_regions
+        )));
+    }
+    let set = InputSet::new(domain);
+    let mut counters = LpCounters::default();
+    let mut total = BigUint::from(0u32);
+    for region in &regions.regions {
+        let sur = prefix.surrogate(&region.pattern);
+        let rank = super::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
+        let constraints = region_constraints(domain, &region.pattern, &sur.kind, &sur.a, &sur.beta)
+            .expect("a walked region is consistent");
+        let halfspaces: Vec<&Halfspace> = constraints.iter().map(|(_, h)| h).collect();
+        let mut facts_here = Vec::new();
+        let mut previous: Option<Bounds> = None;
+        for l in m..depth {
+            let layer = &net.hidden()[l];
+            let mut b = global.combined[l].clone();
+            match &previous {
+                None => {
+                    let a = layer.weight.dot(&sur.jacobian);
+                    let beta = layer.weight.dot(&sur.offset) + &layer.bias;
+                    for j in 0..a.nrows() {
+                        let (lo, hi) = range_on_region(domain, &set, &halfspaces, a.row(j), beta[j], &mut counters)?;
+                        b.lower[j] = b.lower[j].max(lo);
+                        b.upper[j] = b.upper[j].min(hi);
+                    }
+                }
+                Some(prev) => b.intersect(&super::interval::ibp_layer(&layer.weight, &layer.bias, prev)),
+            }
+            facts_here.push(facts(layer, |j| b.status(j)));
+            previous = Some(b);
+        }
+        total += serra(&serra_layers(&facts_here), rank);
+    }
+    let bound = BoundValue {
+        method: Method::Hybrid,
+        value: total,
+        per_layer: vec![
+            json!({"exact_layers": m, "prefix_regions": regions.count(), "lp_solves": counters.lp_solves + regions.counters.lp_solves}),
+        ],
+        note: Some(format!("first {m} hidden layer(s) enumerated exactly")),
+    };
+    Ok(Outcome::Bound { bound, prefix_regions: regions.count() })
+}
+
+/// A sound enclosure of `a·x + β` over region ∩ domain: the ball/box range, tightened by the LP
+/// range over the region's closure within the domain's box (widened by the solver tolerance).
+fn range_on_region(
+    domain: &Domain,
+    set: &InputSet,
+    region: &[&Halfspace],
+    a: ndarray::ArrayView1<f64>,
+    beta: f64,
+    counters: &mut LpCounters,
+) -> Result<(f64, f64)> {
+    let (mut lo, mut hi) = set.affine_range(a, beta);
+    if !domain.is_bounded() || (lo >= 0.0 || hi <= 0.0) {
+        return Ok((lo, hi));
+    }
+    let at_origin = a.iter().zip(domain.origin()).map(|(x, o)| x * o).sum::<f64>() + beta;
+    let scaled: Vec<f64> = a.iter().map(|x| x * domain.scale()).collect();
+    let norm1: f64 = scaled.iter().map(|x| x.abs()).sum();
+    // Each LP value may be off by the feasibility tolerance times the objective's size.
+    let slack = 10.0 * SOLVER_FEASIBILITY * norm1 + ROUNDING * (at_origin.abs() + norm1);
+    if let Some(min) = minimise(domain, region, &scaled, counters)? {
+        lo = lo.max(at_origin + min - slack);
+    }
+    let negated: Vec<f64> = scaled.iter().map(|x| -x).collect();
+    if let Some(neg_max) = minimise(domain, region, &negated, counters)? {
+        hi = hi.min(at_origin - neg_max + slack);
+    }
+    Ok((lo, hi))
+}

@@ -1,0 +1,369 @@
+//! Sound upper bounds on the number of activation regions meeting a domain (theory §3–§5), and a
+//! certified lower bound from witness points, so that every report is a bracket
+//! `[lower, best upper]` around the exact count.
+//!
+//! | method | rung | what it assumes / uses |
+//! |---|---|---|
+//! | `global` | L0 | nothing local: min(Serra et al. 2018, Montúfar 2017) over the whole input space |
+//! | `paper` | L1 | Zhu, Lin & Tang 2020 as reconstructed (theory §3): an L2 ball propagated with certified spectral norms, hyperplanes meeting it counted per layer |
+//! | `product` | L2 | stability from intersected Lipschitz/IBP/CROWN intervals; proportional neurons merged |
+//! | `local-serra` | L3 | the local Serra recursion with stable counts and ranks |
+//! | `hybrid` | L5 | exact regions of the first layers by region walking, then `local-serra` per region with region-specific intervals |
+//!
+//! Every value is an exact integer of any size.
+
+mod count;
+pub mod hybrid;
+pub mod interval;
+pub mod linalg;
+pub mod set;
+
+pub use count::{binomial_sum, log10, serra, SerraLayer};
+use interval::{Stability, Status};
+use num_bigint::BigUint;
+use serde_json::{json, Value};
+use set::InputSet;
+
+use crate::domain::Domain;
+use crate::model::Network;
+use crate::Result;
+
+/// A bound method (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Whole-space bound (L0).
+    Global,
+    /// The paper's bound, Z20-R (L1).
+    Paper,
+    /// Stability-aware product (L2).
+    Product,
+    /// Local Serra recursion (L3).
+    LocalSerra,
+    /// Exact prefix, bounded suffix (L5).
+    Hybrid,
+}
+
+impl Method {
+    /// Every method, cheapest first.
+    pub const ALL: [Method; 5] = [Method::Global, Method::Paper, Method::Product, Method::LocalSerra, Method::Hybrid];
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Global => "global",
+            Method::Paper => "paper",
+            Method::Product => "product",
+            Method::LocalSerra => "local-serra",
+            Method::Hybrid => "hybrid",
+        }
+    }
+
+    /// Parses a method name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// One method's bound.
+#[derive(Clone, Debug)]
+pub struct BoundValue {
+    /// The method.
+    pub method: Method,
+    /// The bound, exact.
+    pub value: BigUint,
+    /// Per hidden layer: what the method counted (JSON objects).
+    pub per_layer: Vec<Value>,
+    /// What the method assumed here (e.g. the L2 ball enclosing an L-inf ball).
+    pub note: Option<String>,
+}
+
+impl BoundValue {
+    /// The JSON form of the design page: value as a decimal string.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "method": self.method.name(),
+            "value": self.value.to_string(),
+            "log10": log10(&self.value),
+            "per_layer": self.per_layer,
+            "note": self.note,
+        })
+    }
+}
+
+/// Options of [`bounds`].
+#[derive(Clone, Debug)]
+pub struct BoundOptions {
+    /// Methods to compute.
+    pub methods: Vec<Method>,
+    /// Random points sampled for the lower bound.
+    pub samples: usize,
+    /// Hybrid: number of leading hidden layers counted exactly.
+    pub hybrid_layers: usize,
+    /// Hybrid: the prefix walk's region budget; beyond it the hybrid bound is skipped.
+    pub hybrid_max_regions: usize,
+}
+
+impl Default for BoundOptions {
+    fn default() -> Self {
+        BoundOptions { methods: Method::ALL.to_vec(), samples: 2000, hybrid_layers: 1, hybrid_max_regions: 2000 }
+    }
+}
+
+/// Every requested bound, the best (smallest) one, a certified lower bound and the stability
+/// analysis behind them.
+#[derive(Clone, Debug)]
+pub struct BoundReport {
+    /// One entry per method computed.
+    pub bounds: Vec<BoundValue>,
+    /// Methods that could not be computed here, with the reason.
+    pub skipped: Vec<(Method, String)>,
+    /// Certified lower bound: distinct regions with a witness point.
+    pub lower: usize,
+    /// Where the lower bound comes from.
+    pub lower_source: &'static str,
+    /// Per layer `(active, inactive, unstable)` per interval method.
+    pub stability: Vec<Value>,
+}
+
+impl BoundReport {
+    /// The smallest bound.
+    pub fn best(&self) -> Option<&BoundValue> {
+        self.bounds.iter().min_by(|a, b| a.value.cmp(&b.value))
+    }
+
+    /// A method's bound, if computed.
+    pub fn get(&self, method: Method) -> Option<&BoundValue> {
+        self.bounds.iter().find(|b| b.method == method)
+    }
+
+    /// The JSON form of the design page.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "bounds": self.bounds.iter().map(BoundValue::to_json).collect::<Vec<_>>(),
+            "best": self.best().map(|b| json!({"method": b.method.name(), "value": b.value.to_string(), "log10": log10(&b.value)})),
+            "lower": {"value": self.lower, "source": self.lower_source},
+            "skipped": self.skipped.iter().map(|(m, why)| json!({"method": m.name(), "reason": why})).collect::<Vec<_>>(),
+            "stability": self.stability,
+        })
+    }
+}
+
+/// Computes the requested bounds for `net` over `domain`.
+pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<BoundReport> {
+    let set = InputSet::new(domain);
+    let stability = interval::analyse(net, &set);
+    let mut report = BoundReport {
+        bounds: Vec::new(),
+        skipped: Vec::new(),
+        lower: 0,
+        lower_source: "sampling",
+        stability: stability_json(&stability),
+    };
+    let layers = layer_facts(net, &stability);
+    for &method in &options.methods {
+        let value = match method {
+            Method::Global => Some(global(net)),
+            Method::Paper => Some(paper(net, &stability, &set)),
+            Method::Product => Some(product(net, &layers)),
+            Method::LocalSerra => Some(local_serra(net, &layers)),
+            Method::Hybrid => match hybrid::hybrid(net, domain, &stability, options)? {
+                hybrid::Outcome::Bound { bound, prefix_regions } => {
+                    if prefix_regions > report.lower {
+                        report.lower = prefix_regions;
+                        report.lower_source = "hybrid prefix walk";
+                    }
+                    Some(bound)
+                }
+                hybrid::Outcome::Skipped(why) => {
+                    report.skipped.push((method, why));
+                    None
+                }
+            },
+        };
+        report.bounds.extend(value);
+    }
+    let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0).len();
+    if sampled >= report.lower {
+        report.lower = sampled;
+        report.lower_source = "sampling";
+    }
+    Ok(report)
+}
+
+/// What the L2/L3 rungs need to know about one hidden layer.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerFacts {
+    neurons: usize,
+    active: usize,
+    inactive: usize,
+    unstable: usize,
+    /// Unstable neurons after merging those with proportional `(w, b)` (same bent hyperplane).
+    distinct_unstable: usize,
+    /// Merged classes holding neurons of both orientations.
+    mixed: usize,
+    /// Rank of the stably active rows (over-estimated).
+    alpha: usize,
+    /// Rank of the possibly active rows (over-estimated).
+    beta: usize,
+}
+
+fn layer_facts(net: &Network, st: &Stability) -> Vec<LayerFacts> {
+    net.hidden().iter().zip(&st.combined).map(|(layer, b)| facts(layer, |j| b.status(j))).collect()
+}
+
+/// The facts of one layer given each neuron's status (also used per region by the hybrid).
+pub(crate) fn facts(layer: &crate::model::Layer, status: impl Fn(usize) -> Status) -> LayerFacts {
+    let n = layer.weight.nrows();
+    let by = |s: Status| (0..n).filter(|&j| status(j) == s).collect::<Vec<_>>();
+    let (active, inactive, unstable) = (by(Status::Active), by(Status::Inactive), by(Status::Unstable));
+    let (distinct_unstable, mixed) = merge_proportional(layer, &unstable);
+    let live: Vec<usize> = active.iter().chain(&unstable).copied().collect();
+    LayerFacts {
+        neurons: n,
+        active: active.len(),
+        inactive: inactive.len(),
+        unstable: unstable.len(),
+        distinct_unstable,
+        mixed,
+        alpha: linalg::rank_upper(layer.weight.view(), &active),
+        beta: linalg::rank_upper(layer.weight.view(), &live),
+    }
+}
+
+/// Relative tolerance under which two normalised `(w, b)` rows are the same hyperplane. Far below
+/// the walk's coincidence tolerance, so a merge here is always a merge there.
+const PROPORTIONAL: f64 = 1e-13;
+
+/// Groups neurons whose `(w, b)` rows are proportional (scalar of either sign): they share one bent
+/// hyperplane. Returns the number of groups and of groups with both orientations.
+fn merge_proportional(layer: &crate::model::Layer, neurons: &[usize]) -> (usize, usize) {
+    let mut reps: Vec<(Vec<f64>, bool, bool)> = Vec::new();
+    for &j in neurons {
+        let mut v: Vec<f64> = layer.weight.row(j).iter().copied().chain([layer.bias[j]]).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            reps.push((v, true, false));
+            continue;
+        }
+        let lead = v.iter().copied().find(|x| *x != 0.0).unwrap_or(1.0);
+        let positive = lead > 0.0;
+        let s = if positive { 1.0 } else { -1.0 } / norm;
+        v.iter_mut().for_each(|x| *x *= s);
+        match reps.iter_mut().find(|(r, _, _)| r.iter().zip(&v).all(|(a, b)| (a - b).abs() <= PROPORTIONAL)) {
+            Some(rep) => {
+                rep.1 |= positive;
+                rep.2 |= !positive;
+            }
+            None => reps.push((v, positive, !positive)),
+        }
+    }
+    (reps.len(), reps.iter().filter(|r| r.1 && r.2).count())
+}
+
+fn factor_json(layer: usize, extra: Value, factor: &BigUint) -> Value {
+    let mut v = json!({"layer": layer + 1, "factor": factor.to_string()});
+    if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    v
+}
+
+/// L0: min(Serra et al. 2018, Montúfar 2017), independent of the domain.
+fn global(net: &Network) -> BoundValue {
+    let n0 = net.input_dim();
+    let widths = net.hidden_widths();
+    let serra_layers: Vec<SerraLayer> = widths.iter().map(|&n| SerraLayer { unstable: n, alpha: 0, beta: n }).collect();
+    let serra_bound = serra(&serra_layers, n0);
+    let mut montufar = BigUint::from(1u32);
+    let mut per_layer = Vec::new();
+    let mut dim = n0;
+    for (l, &n) in widths.iter().enumerate() {
+        let f = binomial_sum(n, dim);
+        per_layer.push(factor_json(l, json!({"neurons": n, "dim_cap": dim}), &f));
+        montufar *= f;
+        dim = dim.min(n);
+    }
+    let (value, note) = if serra_bound <= montufar {
+        (serra_bound, "Serra et al. 2018 (per_layer shows the Montúfar 2017 product)")
+    } else {
+        (montufar, "Montúfar 2017 product")
+    };
+    BoundValue { method: Method::Global, value, per_layer, note: Some(note.into()) }
+}
+
+/// L1, the paper's bound (theory §3): hyperplanes meeting the Lipschitz-propagated ball, product
+/// of Zaslavsky sums with `δ_l = min(n0, n_1, …, n_{l-1})`.
+fn paper(net: &Network, st: &Stability, set: &InputSet) -> BoundValue {
+    let mut value = BigUint::from(1u32);
+    let mut per_layer = Vec::new();
+    let mut dim = net.input_dim();
+    for (l, b) in st.paper.iter().enumerate() {
+        let meeting = b.counts().2;
+        let f = binomial_sum(meeting, dim);
+        per_layer.push(factor_json(l, json!({"neurons": b.lower.len(), "meeting": meeting, "dim_cap": dim}), &f));
+        value *= f;
+        dim = dim.min(b.lower.len());
+    }
+    let note = match (set.ball, set.enclosing_radius()) {
+        (Some(_), _) => None,
+        (None, Some(r)) => Some(format!("applied to the smallest L2 ball containing the domain (radius {r})")),
+        (None, None) => Some("unbounded domain: every hyperplane counts".into()),
+    };
+    BoundValue { method: Method::Paper, value, per_layer, note }
+}
+
+/// L2: product of Zaslavsky sums over the distinct unstable hyperplanes, with
+/// `δ_l = min(n0, a_1+u_1, …, a_{l-1}+u_{l-1})`.
+fn product(net: &Network, layers: &[LayerFacts]) -> BoundValue {
+    let mut value = BigUint::from(1u32);
+    let mut per_layer = Vec::new();
+    let mut dim = net.input_dim();
+    for (l, f) in layers.iter().enumerate() {
+        let factor = binomial_sum(f.distinct_unstable, dim);
+        per_layer.push(factor_json(
+            l,
+            json!({"neurons": f.neurons, "stably_active": f.active, "stably_inactive": f.inactive,
+                   "unstable": f.unstable, "distinct_unstable": f.distinct_unstable, "dim_cap": dim}),
+            &factor,
+        ));
+        value *= factor;
+        dim = dim.min(f.active + f.unstable);
+    }
+    BoundValue { method: Method::Product, value, per_layer, note: None }
+}
+
+/// The L3 layers of the recursion for `facts`.
+pub(crate) fn serra_layers(facts: &[LayerFacts]) -> Vec<SerraLayer> {
+    facts.iter().map(|f| SerraLayer { unstable: f.distinct_unstable, alpha: f.alpha + f.mixed, beta: f.beta }).collect()
+}
+
+/// L3: the local Serra recursion (theory §5).
+fn local_serra(net: &Network, layers: &[LayerFacts]) -> BoundValue {
+    let per_layer = layers
+        .iter()
+        .enumerate()
+        .map(|(l, f)| {
+            json!({"layer": l + 1, "neurons": f.neurons, "stably_active": f.active, "stably_inactive": f.inactive,
+                   "distinct_unstable": f.distinct_unstable, "alpha": f.alpha + f.mixed, "beta": f.beta})
+        })
+        .collect();
+    BoundValue {
+        method: Method::LocalSerra,
+        value: serra(&serra_layers(layers), net.input_dim()),
+        per_layer,
+        note: None,
+    }
+}
+
+fn stability_json(st: &Stability) -> Vec<Value> {
+    (0..st.combined.len())
+        .map(|l| {
+            let c = |b: &interval::Bounds| {
+                let (a, i, u) = b.counts();
+                json!({"active": a, "inactive": i, "unstable": u})
+            };
+            json!({"layer": l + 1, "paper_lipschitz": c(&st.paper[l]), "lipschitz": c(&st.lipschitz[l]),
+                   "ibp": c(&st.ibp[l]), "crown": c(&st.crown[l]), "combined": c(&st.combined[l])})
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Soundness and tightness of the bound ladder: every bound is at least the exact count (from the
+//! walk) on the theory fixtures and on hundreds of random and degenerate networks, the lower bound
+//! is at most the count, and the fixture values of theory §7 are reproduced.
+
+mod common;
+
+use num_bigint::BigUint;
+use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
+use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::model::Network;
+
+fn report(net: &Network, domain: &Domain) -> BoundReport {
+    bounds(net, domain, &BoundOptions::default()).expect("bounds succeed")
+}
+
+fn value(r: &BoundReport, m: Method) -> u64 {
+    r.get(m).unwrap_or_else(|| panic!("{} missing", m.name())).value.to_string().parse().unwrap()
+}
+
+#[test]
+fn theory_fixture_values_are_reproduced() {
+    // (fixture, radius, paper, product, local-serra, hybrid with one exact layer) from theory §7.
+    let fixtures = common::theory_fixtures();
+    let find = |name: &str| fixtures.iter().find(|f| f.name == name).unwrap();
+    let expect = [
+        ("F2a", 4, None, None, None),
+        ("F2b", 7, None, None, None),
+        ("F2c", 7, None, None, None),
+        ("F2d", 1, None, None, None),
+        ("F2e", 2, None, None, None),
+        ("F2f", 2, None, None, None),
+        ("F4", 7, None, None, None),
+        ("F5", 11, Some(4), Some(4), None),
+        ("F1", 3, None, None, None),
+        ("F6 r=1", 15, None, None, None),
+        ("F7a", 4, Some(4), Some(4), Some(4)),
+        ("F7b", 8, Some(8), Some(7), Some(5)),
+        ("F7c", 8, Some(8), Some(7), Some(7)),
+        ("F8 r=1/2", 16, Some(4), Some(4), None),
+        ("F8 r=1", 28, Some(8), Some(7), None),
+        ("F8 r=2", 28, Some(8), Some(7), None),
+        ("F9", 8, Some(4), Some(4), None),
+        // Theory's table lists L2 = 14 for F10, but its own L2 definition caps layer 2's dimension
+        // at a1 + u1 = 1 (neuron 2 is stably inactive): 2 · (1 + 3) = 8, still ≥ the exact 5.
+        ("F10", 14, Some(8), Some(5), None),
+        ("F11", 2, None, Some(1), None),
+        ("F13", 4, None, Some(4), None),
+        // F14: theory lists L3 = 8 at r = 1 and 2 without merging the opposite pair of neurons 1 and 2; with
+        // the merge (one bent hyperplane, theory §5 "With deduplication") L3 reaches the exact count.
+        ("F14 r=1/2", 8, None, Some(4), Some(2)),
+        ("F14 r=1", 8, None, Some(4), Some(4)),
+        ("F14 r=2", 8, None, Some(4), Some(4)),
+    ];
+    for (name, paper, product, serra, hybrid) in expect {
+        let f = find(name);
+        let r = report(&f.net, &Domain::ball(&f.center, f.radius, Norm::L2).unwrap());
+        assert_eq!(value(&r, Method::Paper), paper, "{name}: paper");
+        if let Some(v) = product {
+            assert_eq!(value(&r, Method::Product), v, "{name}: product");
+        }
+        if let Some(v) = serra {
+            assert_eq!(value(&r, Method::LocalSerra), v, "{name}: local-serra");
+        }
+        if let Some(v) = hybrid {
+            assert_eq!(value(&r, Method::Hybrid), v, "{name}: hybrid");
+        }
+    }
+}
+
+#[test]
+fn global_bounds_match_serra_and_montufar() {
+    let fixtures = common::theory_fixtures();
+    let find = |name: &str| fixtures.iter().find(|f| f.name == name).unwrap();
+    // Theory §7: F7 global Montúfar 8 / Serra 7; F8 28 / 16; F13 16 / 11; fixture A 7.
+    for (name, global) in [("F7b", 7), ("F8 r=1", 16), ("F13", 11), ("F2b", 7), ("F11", 14), ("F14 r=1", 14)] {
+        let f = find(name);
+        let r = report(&f.net, &Domain::ball(&f.center, f.radius, Norm::L2).unwrap());
+        assert_eq!(value(&r, Method::Global), global, "{name}");
+    }
+}
+
+/// Checks the soundness properties of one bound report against the exact count.
+fn check(net: &Network, domain: &Domain, what: &str) {
+    let exact = walk(net, domain, &WalkOptions::default()).unwrap();
+    assert!(exact.complete);
+    let n = BigUint::from(exact.count());
+    let r = report(net, domain);
+    for b in &r.bounds {
+        assert!(b.value >= n, "{what}: {} = {} is below the exact count {n}", b.method.name(), b.value);
+    }
+    assert!(r.lower <= exact.count(), "{what}: lower bound {} above the exact count {n}", r.lower);
+    assert!(r.lower >= 1, "{what}: the centre's region is always witnessed");
+    let get = |m| &r.get(m).unwrap().value;
+    assert!(r.best().unwrap().value <= *get(Method::Paper), "{what}: best > paper");
+    assert!(get(Method::Product) <= get(Method::Paper), "{what}: product > paper");
+    assert!(get(Method::LocalSerra) <= get(Method::Product), "{what}: local-serra > product");
+}
+
+#[test]
+fn bounds_are_sound_on_the_theory_fixtures_for_both_norms() {
+    for f in common::theory_fixtures() {
+        for norm in [Norm::L2, Norm::Linf] {
+            check(&f.net, &Domain::ball(&f.center, f.radius, norm).unwrap(), &format!("{} {norm:?}", f.name));
+        }
+    }
+}
+
+fn random_range(seeds: std::ops::Range<u64>) {
+    for seed in seeds {
+        let case = common::random_case_up_to(seed, 8);
+        for norm in [Norm::L2, Norm::Linf] {
+            let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
+            check(&case.net, &domain, &format!("seed {seed} {norm:?} ({})", case.description));
+        }
+    }
+}
+
+// 520 random and degenerate networks (input dimension 1–8, 1–4 hidden layers), in four parallel tests.
+#[test]
+fn bounds_are_sound_on_random_networks_0() {
+    random_range(2000..2130);
+}
+#[test]
+fn bounds_are_sound_on_random_networks_1() {
+    random_range(2130..2260);
+}
+#[test]
+fn bounds_are_sound_on_random_networks_2() {
+    random_range(2260..2390);
+}
+#[test]
+fn bounds_are_sound_on_random_networks_3() {
+    random_range(2390..2520);
+}
+
+#[test]
+fn the_paper_bound_is_monotone_in_the_radius() {
+    for seed in 0..40 {
+        let case = common::random_case_up_to(seed, 8);
+        let mut previous = BigUint::from(0u32);
+        for radius in [0.01, 0.1, 0.3, 1.0, 3.0, 10.0] {
+            let r = report(&case.net, &Domain::ball(&case.center, radius, Norm::L2).unwrap());
+            let paper = r.get(Method::Paper).unwrap().value.clone();
+            assert!(paper >= previous, "seed {seed}: paper bound shrank at r = {radius}");
+            previous = paper;
+        }
+    }
+}
+
+#[test]
+fn whole_space_bounds_equal_the_global_bound() {
+    let f = common::theory_fixtures().into_iter().find(|f| f.name == "F8 r=1").unwrap();
+    let r = report(&f.net, &Domain::whole(2));
+    let global = value(&r, Method::Global);
+    assert!(value(&r, Method::Paper) >= global);
+    assert!(value(&r, Method::LocalSerra) >= 7, "every region of F8 is counted");
+}
