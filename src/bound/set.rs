@@ -49,7 +49,7 @@ impl InputSet {
     /// box's exact ranges (their intersection contains the set), each widened for rounding by
     /// [`ROUNDING`] times the magnitude of its own terms (so exact zeros stay exact).
     pub fn affine_range(&self, a: ArrayView1<f64>, beta: f64) -> (f64, f64) {
-        let (mut lo, mut hi) = match self.ball {
+        let (lo, hi) = match self.ball {
             Some(r) => ball_range(&self.center, r, a, beta),
             None => (f64::NEG_INFINITY, f64::INFINITY),
         };
