@@ -24,7 +24,8 @@ fn pytorch_like(widths: &[usize], seed: u64) -> Network {
 }
 
 fn main() {
-    let architectures: [&[usize]; 5] = [&[2, 16, 16, 2], &[2, 32, 32, 2], &[2, 20, 20, 20, 2], &[4, 16, 16, 2], &[8, 16, 16, 2]];
+    let architectures: [&[usize]; 5] =
+        [&[2, 16, 16, 2], &[2, 32, 32, 2], &[2, 20, 20, 20, 2], &[4, 16, 16, 2], &[8, 16, 16, 2]];
     let radii = [0.05, 0.2, 0.5];
     let mut ratios: Vec<(Method, Norm, f64)> = Vec::new();
     let mut cases = 0;
@@ -36,7 +37,8 @@ fn main() {
             for &radius in &radii {
                 for norm in [Norm::L2, Norm::Linf] {
                     let domain = Domain::ball(&center, radius, norm).unwrap();
-                    let exact = walk(&net, &domain, &WalkOptions { max_regions: Some(20_000), ..Default::default() }).unwrap();
+                    let exact =
+                        walk(&net, &domain, &WalkOptions { max_regions: Some(20_000), ..Default::default() }).unwrap();
                     if !exact.complete {
                         continue;
                     }

@@ -178,19 +178,7 @@ impl Domain {
         if self.round && h.offset.abs() >= 1.0 + crate::tolerance::SCREEN {
             return true;
         }
-        // Range of the affine function over the box.
-        let (mut lo, mut hi) = (h.offset, h.offset);
-        for i in 0..self.dim() {
-            let a = h.normal[i];
-            if a == 0.0 {
-                continue;
-            }
-            let (p, q) = (a * self.lower[i], a * self.upper[i]);
-            lo += p.min(q);
-            hi += p.max(q);
-        }
-        let margin = crate::tolerance::SCREEN * (1.0 + h.offset.abs());
-        lo > margin || hi < -margin
+        misses_box(h, &self.lower, &self.upper)
     }
 
     /// Whether frame point `y` lies strictly inside the domain.
@@ -225,6 +213,22 @@ impl Domain {
         }
         None
     }
+}
+
+/// True if the hyperplane of `h` certainly misses the box `[lower, upper]` (frame coordinates;
+/// infinite bounds allowed), with a rounding margin.
+pub fn misses_box(h: &Halfspace, lower: &[f64], upper: &[f64]) -> bool {
+    let (mut lo, mut hi) = (h.offset, h.offset);
+    for ((a, l), u) in h.normal.iter().zip(lower).zip(upper) {
+        if *a == 0.0 {
+            continue;
+        }
+        let (p, q) = (a * l, a * u);
+        lo += p.min(q);
+        hi += p.max(q);
+    }
+    let margin = crate::tolerance::SCREEN * (1.0 + h.offset.abs());
+    lo > margin || hi < -margin
 }
 
 /// A standard normal sample (Box–Muller), so that no distribution crate is needed.

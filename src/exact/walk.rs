@@ -13,8 +13,8 @@
 //! every region. Frontier chunks are expanded in parallel; the chunking does not depend on the
 //! number of threads, so counts and LP tallies are reproducible.
 
-use super::lp::{margin, meets, Decision, LpCounters};
-use crate::domain::{Domain, Halfspace};
+use super::lp::{margin, meets, minimise, Decision, LpCounters};
+use crate::domain::{misses_box, Domain, Halfspace};
 use crate::model::{Network, NeuronKind, Pattern};
 use crate::Result;
 use indicatif::ProgressBar;
@@ -71,7 +71,8 @@ pub struct WalkResult {
     pub stopped_by: Option<StopReason>,
     /// Solver work.
     pub counters: LpCounters,
-    /// Candidate hyperplanes dropped before any LP because they miss the domain.
+    /// Candidate hyperplanes dropped without a facet LP: they miss the domain, or the bounding box
+    /// of region ∩ domain.
     pub screened: u64,
     /// Facet tests skipped because the neighbour's pattern was already known.
     pub known_neighbours: u64,
@@ -264,6 +265,8 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
+    // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
+    let mut pending = Vec::new();
     for c in 0..kept.len() {
         if in_class[c] {
             continue;
@@ -285,12 +288,48 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet
             e.known += 1;
             continue;
         }
+        pending.push((rep, on_facet, far));
+    }
+    // With many tests to do, first bound region ∩ domain by a box (2·n0 LPs): a hyperplane that
+    // misses it bounds no facet in the domain.
+    if pending.len() > 2 * domain.dim() && domain.is_bounded() {
+        if let Some((lo, hi)) = bounding_box(domain, &kept_refs, &mut e.counters)? {
+            let before = pending.len();
+            pending.retain(|(rep, _, _)| !misses_box(rep, &lo, &hi));
+            e.screened += (before - pending.len()) as u64;
+        }
+    }
+    for (rep, on_facet, far) in pending {
         let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
         if let Decision::Meets { .. } = meets(domain, &others, Some(rep), &mut e.counters)? {
             e.neighbours.push(far);
         }
     }
     Ok(e)
+}
+
+/// Tolerance (frame units) added around an LP bounding box, for the solver's feasibility tolerance.
+const BOX_SLACK: f64 = 1e-7;
+
+/// The bounding box of the closure of polyhedron ∩ domain box (frame coordinates), widened by
+/// [`BOX_SLACK`]; `None` if an LP finds the set empty (the caller then keeps every test).
+fn bounding_box(
+    domain: &Domain,
+    constraints: &[&Halfspace],
+    counters: &mut LpCounters,
+) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+    let n = domain.dim();
+    let (mut lo, mut hi) = (vec![0.0; n], vec![0.0; n]);
+    for i in 0..n {
+        let mut e = vec![0.0; n];
+        e[i] = 1.0;
+        let Some(min) = minimise(domain, constraints, &e, counters)? else { return Ok(None) };
+        e[i] = -1.0;
+        let Some(neg_max) = minimise(domain, constraints, &e, counters)? else { return Ok(None) };
+        lo[i] = min - BOX_SLACK;
+        hi[i] = -neg_max + BOX_SLACK;
+    }
+    Ok(Some((lo, hi)))
 }
 
 /// Same oriented hyperplane (same unit normal and offset), up to [`COINCIDENT`].
