@@ -40,6 +40,21 @@ enum Command {
     Bound(BoundArgs),
     /// Exact count, every bound, and how tight each bound is (bound / exact).
     Validate(ValidateArgs),
+    /// Forward pass at one point: output, activation pattern and the shape of the local affine map,
+    /// to check that regionwalk computes what your framework computes.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// The point: comma-separated numbers or a .json/.csv/.npy file.
+    #[arg(long)]
+    point: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -78,8 +93,8 @@ fn parse_method(name: &str) -> Result<Method, String> {
 
 #[derive(Args, Debug)]
 struct BoundArgs {
-    /// Model file (.json).
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     #[command(flatten)]
     domain: DomainArgs,
     #[command(flatten)]
@@ -91,8 +106,8 @@ struct BoundArgs {
 
 #[derive(Args, Debug)]
 struct ValidateArgs {
-    /// Model file (.json).
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     #[command(flatten)]
     domain: DomainArgs,
     #[command(flatten)]
@@ -133,6 +148,28 @@ impl Budget {
     }
 }
 
+#[derive(Args, Debug)]
+struct ModelArgs {
+    /// Model file: .json, .onnx or .nnet.
+    model: PathBuf,
+    /// .nnet only: fold the header's normalisation into layer 1, so that points and the input box are
+    /// in raw input units (default: normalised units, as the weights and VNN-COMP boxes are written).
+    #[arg(long)]
+    raw_units: bool,
+}
+
+impl ModelArgs {
+    fn load(&self) -> anyhow::Result<Network> {
+        Ok(io::load_network_with(&self.model, io::LoadOptions { raw_units: self.raw_units })?)
+    }
+
+    /// For `.nnet` models, which units points are in.
+    fn units(&self) -> Option<&'static str> {
+        let nnet = self.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("nnet"));
+        nnet.then_some(if self.raw_units { "raw" } else { "normalised" })
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum NormArg {
     L2,
@@ -141,8 +178,9 @@ enum NormArg {
 
 #[derive(Args, Debug)]
 struct DomainArgs {
-    /// Centre of the ball: comma-separated numbers (use `--center=-1,2` for a leading minus) or a
-    /// .json/.csv file holding one point.
+    /// Centre of the ball: comma-separated numbers (use `--center=-1,2` for a leading minus), a
+    /// .json/.csv/.npy file holding one point, or a .vnnlib file: its input box is the domain (or,
+    /// with --radius, the ball is centred at the box's midpoint).
     #[arg(long, alias = "centre")]
     center: Option<String>,
     /// Radius of the ball (> 0).
@@ -167,8 +205,8 @@ struct DomainArgs {
 
 #[derive(Args, Debug)]
 struct CountArgs {
-    /// Model file (.json).
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     #[command(flatten)]
     domain: DomainArgs,
     #[command(flatten)]
@@ -193,6 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Count(args) => count(args),
         Command::Bound(args) => bound(args),
         Command::Validate(args) => validate(args),
+        Command::Eval(args) => eval(args),
     }
 }
 
@@ -220,16 +259,39 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
         }
         let (lower, upper) = parse_box(&args.boxes, n0)?;
         DomainChoice { domain: Domain::boxed(&lower, &upper)?, kind: "box", norm: None, center: None, radius: None }
+    } else if let Some(vnnlib) = args.center.as_deref().filter(|c| c.to_ascii_lowercase().ends_with(".vnnlib")) {
+        let text = std::fs::read_to_string(vnnlib).with_context(|| format!("cannot read {vnnlib}"))?;
+        let (lower, upper) = io::input_box_from_vnnlib(&text).map_err(|e| anyhow::anyhow!("{vnnlib}: {e}"))?;
+        if lower.len() != n0 {
+            bail!("{vnnlib} declares {} inputs but the network has {n0}", lower.len());
+        }
+        let mid: Vec<f64> = lower.iter().zip(&upper).map(|(l, u)| 0.5 * (l + u)).collect();
+        match args.radius {
+            Some(r) => {
+                let norm = norm_of(args.norm);
+                DomainChoice {
+                    domain: Domain::ball(&mid, r, norm)?,
+                    kind: "ball",
+                    norm: Some(norm),
+                    center: Some(mid),
+                    radius: Some(r),
+                }
+            }
+            None => DomainChoice {
+                domain: Domain::boxed(&lower, &upper)?,
+                kind: "box",
+                norm: None,
+                center: Some(mid),
+                radius: None,
+            },
+        }
     } else {
         let (Some(c), Some(r)) = (&args.center, args.radius) else {
             bail!("choose a domain: --center C --radius R (a ball), --box LO,HI, --input-box or --whole");
         };
         let center = io::parse_point(c)?;
         net.check_point(&center, "the centre")?;
-        let norm = match args.norm {
-            NormArg::L2 => Norm::L2,
-            NormArg::Linf => Norm::Linf,
-        };
+        let norm = norm_of(args.norm);
         let domain = Domain::ball(&center, r, norm)?;
         DomainChoice { domain, kind: "ball", norm: Some(norm), center: Some(center), radius: Some(r) }
     };
@@ -238,6 +300,13 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
         choice.domain = choice.domain.clipped(&b.lower, &b.upper)?;
     }
     Ok(choice)
+}
+
+fn norm_of(n: NormArg) -> Norm {
+    match n {
+        NormArg::L2 => Norm::L2,
+        NormArg::Linf => Norm::Linf,
+    }
 }
 
 fn parse_box(specs: &[String], n0: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
@@ -274,12 +343,14 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
 }
 
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
-    let net = io::load_network(&args.model)?;
+    let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
     let options = args.budget.walk_options(args.quiet)?;
     let result = run_walk(&net, &choice, &options)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&count_json(&choice, &result))?);
+        let mut v = count_json(&choice, &result);
+        v["units"] = args.model.units().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_count(&choice, &result);
     }
@@ -295,12 +366,13 @@ fn run_walk(net: &Network, choice: &DomainChoice, options: &WalkOptions) -> anyh
 }
 
 fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
-    let net = io::load_network(&args.model)?;
+    let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
     let report = bounds(&net, &choice.domain, &args.settings.options())?;
     if args.json {
         let mut v = report.to_json();
         v["domain"] = domain_json(&choice);
+        v["units"] = args.model.units().into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("upper bounds on the activation regions meeting the {}:", describe(&choice));
@@ -310,7 +382,7 @@ fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let net = io::load_network(&args.model)?;
+    let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
     let walk_options = args.budget.walk_options(args.quiet)?;
     let exact = run_walk(&net, &choice, &walk_options)?;
@@ -320,6 +392,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
     if args.json {
         let mut v = count_json(&choice, &exact);
+        v["units"] = args.model.units().into();
         let b = report.to_json();
         for key in ["bounds", "best", "lower", "skipped", "stability"] {
             v[key] = b[key].clone();
@@ -443,4 +516,49 @@ fn print_count(choice: &DomainChoice, r: &WalkResult) {
             r.unverified
         );
     }
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let net = args.model.load()?;
+    let x = io::parse_point(&args.point)?;
+    net.check_point(&x, "the point")?;
+    let output = net.output(&x);
+    let pattern = net.pattern(&x);
+    let interior = net.interior_pattern(&x).is_some();
+    let surrogate = net.surrogate(&pattern);
+    let all_rows: Vec<usize> = (0..surrogate.jacobian.nrows()).collect();
+    let rank = regionwalk::bound::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
+    let widths = net.hidden_widths();
+    if args.json {
+        let v = serde_json::json!({
+            "output": output.to_vec(),
+            "pattern": pattern.by_layer(&widths),
+            "on_boundary": !interior,
+            "affine_map": {"rows": surrogate.jacobian.nrows(), "cols": surrogate.jacobian.ncols(), "rank": rank},
+            "layers": net.layers().iter().map(|l| [l.weight.nrows(), l.weight.ncols()]).collect::<Vec<_>>(),
+            "units": args.model.units(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("output: {:?}", output.to_vec());
+        for (l, layer) in pattern.by_layer(&widths).iter().enumerate() {
+            let bits: String = layer.iter().map(|b| if *b == 1 { '1' } else { '0' }).collect();
+            println!(
+                "layer {} pattern: {bits} ({} of {} active)",
+                l + 1,
+                layer.iter().filter(|b| **b == 1).count(),
+                layer.len()
+            );
+        }
+        println!(
+            "local affine map: {}×{} of rank {rank}{}",
+            surrogate.jacobian.nrows(),
+            surrogate.jacobian.ncols(),
+            if interior { "" } else { " (the point lies on a region boundary)" }
+        );
+        if let Some(units) = args.model.units() {
+            println!("inputs in {units} units");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,14 +6,18 @@ use std::path::Path;
 /// Largest point file read.
 const MAX_POINT_BYTES: u64 = 64 << 20;
 
-/// Parses `spec` as a path to a `.json` (an array of numbers) or `.csv` (one row of numbers) file if
-/// such a file exists, and otherwise as comma-separated numbers.
+/// Parses `spec` as a path to a `.json` (an array of numbers), `.csv` (one row of numbers) or `.npy`
+/// (float32/float64, 1-D, or 2-D with one row) file if such a file exists, and otherwise as
+/// comma-separated numbers.
 pub fn parse_point(spec: &str) -> Result<Vec<f64>> {
     let path = Path::new(spec);
     if path.is_file() {
-        let text = super::read_text(path, MAX_POINT_BYTES)?;
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let file_err = |message: String| Error::Point(format!("{spec}: {message}"));
+        if ext.as_deref() == Some("npy") {
+            return finite(read_npy_point(path).map_err(file_err)?, spec);
+        }
+        let text = super::read_text(path, MAX_POINT_BYTES)?;
         return match ext.as_deref() {
             Some("json") => {
                 let v: Vec<f64> = serde_json::from_str(&text)
@@ -24,7 +28,7 @@ pub fn parse_point(spec: &str) -> Result<Vec<f64>> {
                 let line = text.lines().find(|l| !l.trim().is_empty()).ok_or_else(|| file_err("empty file".into()))?;
                 numbers(line, spec)
             }
-            _ => Err(file_err("unsupported point file (expected .json or .csv)".into())),
+            _ => Err(file_err("unsupported point file (expected .json, .csv or .npy)".into())),
         };
     }
     numbers(spec, "the point")
@@ -51,4 +55,25 @@ fn finite(v: Vec<f64>, what: &str) -> Result<Vec<f64>> {
         return Err(Error::Point(format!("{what}: coordinate {i} is {x}")));
     }
     Ok(v)
+}
+
+fn read_npy_point(path: &Path) -> std::result::Result<Vec<f64>, String> {
+    use ndarray::{Array1, Array2};
+    use ndarray_npy::read_npy;
+    if let Ok(a) = read_npy::<_, Array1<f64>>(path) {
+        return Ok(a.to_vec());
+    }
+    if let Ok(a) = read_npy::<_, Array1<f32>>(path) {
+        return Ok(a.iter().map(|&v| v as f64).collect());
+    }
+    let rows: Array2<f64> = match read_npy::<_, Array2<f64>>(path) {
+        Ok(a) => a,
+        Err(_) => read_npy::<_, Array2<f32>>(path)
+            .map_err(|e| format!("cannot read as a float .npy array: {e}"))?
+            .mapv(|v| v as f64),
+    };
+    match rows.nrows() {
+        1 => Ok(rows.row(0).to_vec()),
+        n => Err(format!("holds {n} points; give a file with one point")),
+    }
 }

@@ -1,0 +1,256 @@
+//! ONNX loader: a chain of affine ops and ReLUs, as exported by PyTorch, Keras/tf2onnx, MATLAB and
+//! the ERAN/NNet converters, composed into the dense layers of a [`Network`].
+//!
+//! The graph is read as one chain from its single non-constant input: consecutive affine ops
+//! (`Gemm`, `MatMul` in either operand order, `Add`, `Sub`, `Mul`, `Div` by constants) are composed
+//! into one affine map; each `Relu` closes a hidden layer; shape-only ops (`Flatten`, `Reshape`,
+//! `Identity`, `Squeeze`, `Unsqueeze`) keep the feature vector (row-major) unchanged. A `Relu` on
+//! the output becomes a hidden layer followed by the identity. Anything else is refused with the
+//! op, the node and what is supported.
+
+use super::onnx_proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
+use crate::model::{Layer, Network};
+use ndarray::{Array1, Array2};
+use prost::Message;
+use rustc_hash::FxHashMap;
+
+const SUPPORTED: &str =
+    "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
+
+/// Largest tensor accepted (elements), so that a corrupt header cannot request absurd memory.
+const MAX_ELEMENTS: usize = 1 << 28;
+
+/// A constant tensor, as f64.
+#[derive(Clone, Debug)]
+struct Tensor {
+    dims: Vec<usize>,
+    data: Vec<f64>,
+}
+
+/// Decodes an ONNX model and turns its graph into a network.
+pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
+    if bytes.is_empty() {
+        return Err("empty file (not an ONNX model)".into());
+    }
+    let model = ModelProto::decode(bytes).map_err(|e| format!("not a valid ONNX protobuf: {e}"))?;
+    let graph = model.graph.ok_or("the ONNX model has no graph")?;
+    let mut constants: FxHashMap<String, Tensor> = FxHashMap::default();
+    for t in &graph.initializer {
+        constants.insert(t.name.clone(), tensor(t).map_err(|e| format!("initializer '{}': {e}", t.name))?);
+    }
+    let inputs: Vec<_> = graph.input.iter().filter(|i| !constants.contains_key(&i.name)).collect();
+    let [input] = inputs.as_slice() else {
+        return Err(format!("the graph has {} non-constant inputs; regionwalk needs exactly one", inputs.len()));
+    };
+    let width = input_width(input)?;
+    let mut chain = Chain {
+        current: input.name.clone(),
+        layers: Vec::new(),
+        weight: Array2::eye(width),
+        bias: Array1::zeros(width),
+    };
+    for node in &graph.node {
+        chain.apply(node, &mut constants).map_err(|e| format!("node '{}' ({}): {e}", node.name, node.op_type))?;
+    }
+    let outputs: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+    if outputs != [chain.current.as_str()] {
+        return Err(format!(
+            "the graph's outputs {outputs:?} are not the end of the chain of supported ops ('{}')",
+            chain.current
+        ));
+    }
+    let mut layers = chain.layers;
+    layers.push(Layer { weight: chain.weight, bias: chain.bias });
+    Network::new(layers, None).map_err(|e| e.to_string())
+}
+
+/// The feature count of the graph input: the product of its concrete dimensions (symbolic batch
+/// dimensions count as 1).
+fn input_width(input: &super::onnx_proto::ValueInfoProto) -> Result<usize, String> {
+    let shape = input
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .and_then(|t| t.shape.as_ref())
+        .ok_or_else(|| format!("graph input '{}' has no tensor shape", input.name))?;
+    let mut n: usize = 1;
+    for d in &shape.dim {
+        if let Some(v) = d.dim_value.filter(|v| *v > 0) {
+            n = n.checked_mul(v as usize).filter(|n| *n <= MAX_ELEMENTS).ok_or("input shape is too large")?;
+        }
+    }
+    Ok(n)
+}
+
+/// The affine map from the last ReLU output (or the input) to the current value.
+struct Chain {
+    current: String,
+    layers: Vec<Layer>,
+    weight: Array2<f64>,
+    bias: Array1<f64>,
+}
+
+impl Chain {
+    fn width(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    fn apply(&mut self, node: &NodeProto, constants: &mut FxHashMap<String, Tensor>) -> Result<(), String> {
+        if node.op_type == "Constant" {
+            let value =
+                attribute(node, "value").and_then(|a| a.t.as_ref()).ok_or("Constant without a 'value' tensor")?;
+            let out = node.output.first().ok_or("no output")?;
+            constants.insert(out.clone(), tensor(value)?);
+            return Ok(());
+        }
+        let is_current: Vec<bool> = node.input.iter().map(|i| *i == self.current).collect();
+        for (name, current) in node.input.iter().zip(&is_current) {
+            if !current && !name.is_empty() && !constants.contains_key(name) {
+                return Err(format!(
+                    "reads '{name}', which is neither a constant nor the current value '{}' (only chains are supported)",
+                    self.current
+                ));
+            }
+        }
+        let constant = |i: usize| -> Result<&Tensor, String> {
+            node.input.get(i).and_then(|n| constants.get(n)).ok_or_else(|| format!("input {i} must be a constant"))
+        };
+        match (node.op_type.as_str(), is_current.as_slice()) {
+            ("Identity" | "Flatten" | "Squeeze" | "Unsqueeze", [true, ..]) => {}
+            ("Reshape", [true, ..]) => {
+                let shape = constant(1)?;
+                if shape.data.iter().all(|&d| d > 0.0) && shape.data.iter().product::<f64>() != self.width() as f64 {
+                    return Err(format!("reshape to {:?} does not hold {} values", shape.data, self.width()));
+                }
+            }
+            ("Relu", [true]) => {
+                let n = self.width();
+                let weight = std::mem::replace(&mut self.weight, Array2::eye(n));
+                let bias = std::mem::replace(&mut self.bias, Array1::zeros(n));
+                self.layers.push(Layer { weight, bias });
+            }
+            ("Gemm", [true, false, ..]) => {
+                let alpha = attribute(node, "alpha").map_or(1.0, |a| a.f as f64);
+                let beta = attribute(node, "beta").map_or(1.0, |a| a.f as f64);
+                if attribute(node, "transA").is_some_and(|a| a.i != 0) {
+                    return Err("transA = 1 on the data input is not supported".into());
+                }
+                let b = matrix(constant(1)?)?;
+                // Y = alpha · x · B' + beta · C with B' = Bᵀ if transB: as a column map, W = alpha · B'ᵀ.
+                let w = if attribute(node, "transB").is_some_and(|a| a.i != 0) { b } else { b.reversed_axes() };
+                self.compose(w * alpha)?;
+                if node.input.len() > 2 && !node.input[2].is_empty() {
+                    let c = self.broadcast(constant(2)?)?;
+                    self.bias = &self.bias + &(c * beta);
+                }
+            }
+            ("MatMul", [true, false]) => {
+                let b = constant(1)?;
+                let w = if b.dims.len() == 1 { Array2::from_shape_vec((1, b.data.len()), b.data.clone()).unwrap() } else { matrix(b)?.reversed_axes() };
+                self.compose(w)?;
+            }
+            ("MatMul", [false, true]) => {
+                let a = constant(0)?;
+                let w = if a.dims.len() == 1 { Array2::from_shape_vec((1, a.data.len()), a.data.clone()).unwrap() } else { matrix(a)? };
+                self.compose(w)?;
+            }
+            ("Add", [true, false] | [false, true]) => {
+                let c = self.broadcast(constant(if is_current[0] { 1 } else { 0 })?)?;
+                self.bias = &self.bias + &c;
+            }
+            ("Sub", [true, false]) => {
+                let c = self.broadcast(constant(1)?)?;
+                self.bias = &self.bias - &c;
+            }
+            ("Sub", [false, true]) => {
+                let c = self.broadcast(constant(0)?)?;
+                self.weight.mapv_inplace(|v| -v);
+                self.bias = &c - &self.bias;
+            }
+            ("Mul" | "Div", [true, false] | [false, true]) if node.op_type == "Mul" || is_current[0] => {
+                let mut c = self.broadcast(constant(if is_current[0] { 1 } else { 0 })?)?;
+                if node.op_type == "Div" {
+                    if c.iter().any(|v| *v == 0.0) {
+                        return Err("division by zero".into());
+                    }
+                    c.mapv_inplace(|v| 1.0 / v);
+                }
+                for (mut row, s) in self.weight.outer_iter_mut().zip(&c) {
+                    row.mapv_inplace(|v| v * s);
+                }
+                self.bias = &self.bias * &c;
+            }
+            (op, _) if !matches!(op, "Identity" | "Flatten" | "Squeeze" | "Unsqueeze" | "Reshape" | "Relu" | "Gemm" | "MatMul" | "Add" | "Sub" | "Mul" | "Div") => {
+                return Err(format!("unsupported op '{op}' (supported: {SUPPORTED})"));
+            }
+            (op, _) => return Err(format!("{op} with these operands is not supported (data input must be the current value, the others constants)")),
+        }
+        self.current = node.output.first().ok_or("no output")?.clone();
+        Ok(())
+    }
+
+    /// Current ← w · current.
+    fn compose(&mut self, w: Array2<f64>) -> Result<(), String> {
+        if w.ncols() != self.width() {
+            return Err(format!("weight of shape {}×{} applied to {} values", w.nrows(), w.ncols(), self.width()));
+        }
+        self.bias = w.dot(&self.bias);
+        self.weight = w.dot(&self.weight);
+        Ok(())
+    }
+
+    /// A constant broadcast to the current width (a scalar, or exactly `width` values).
+    fn broadcast(&self, c: &Tensor) -> Result<Array1<f64>, String> {
+        match c.data.len() {
+            1 => Ok(Array1::from_elem(self.width(), c.data[0])),
+            n if n == self.width() => Ok(Array1::from(c.data.clone())),
+            n => Err(format!(
+                "constant of {n} values (shape {:?}) does not broadcast to {} values",
+                c.dims,
+                self.width()
+            )),
+        }
+    }
+}
+
+fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+fn matrix(t: &Tensor) -> Result<Array2<f64>, String> {
+    let [r, c] = t.dims[..] else { return Err(format!("expected a matrix, got shape {:?}", t.dims)) };
+    Array2::from_shape_vec((r, c), t.data.clone()).map_err(|e| e.to_string())
+}
+
+/// Decodes a tensor (float, double, int32 or int64; raw or typed data) into f64 values.
+fn tensor(t: &TensorProto) -> Result<Tensor, String> {
+    if t.data_location == 1 {
+        return Err("external tensor data is not supported".into());
+    }
+    let mut numel: usize = 1;
+    let mut dims = Vec::with_capacity(t.dims.len());
+    for &d in &t.dims {
+        let d = usize::try_from(d).map_err(|_| format!("negative dimension {d}"))?;
+        numel = numel.checked_mul(d).filter(|n| *n <= MAX_ELEMENTS).ok_or("tensor is too large")?;
+        dims.push(d);
+    }
+    let raw = &t.raw_data;
+    let data: Vec<f64> = match t.data_type {
+        1 if !raw.is_empty() => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64).collect(),
+        1 => t.float_data.iter().map(|&v| v as f64).collect(),
+        11 if !raw.is_empty() => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect(),
+        11 => t.double_data.clone(),
+        7 if !raw.is_empty() => raw.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64).collect(),
+        7 => t.int64_data.iter().map(|&v| v as f64).collect(),
+        6 if !raw.is_empty() => raw.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap()) as f64).collect(),
+        6 => t.int32_data.iter().map(|&v| v as f64).collect(),
+        other => return Err(format!("unsupported tensor element type {other} (float, double, int32 and int64 are)")),
+    };
+    if data.len() != numel {
+        return Err(format!("shape {dims:?} needs {numel} values but the tensor holds {}", data.len()));
+    }
+    if let Some(v) = data.iter().find(|v| !v.is_finite()) {
+        return Err(format!("holds a non-finite value ({v})"));
+    }
+    Ok(Tensor { dims, data })
+}
