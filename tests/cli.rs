@@ -136,6 +136,7 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     let huge = write(&dir, "huge.json", br#"{"layers": [{"weight": [[1e999, 0]], "bias": [0]}]}"#);
     let no_layers = write(&dir, "none.json", br#"{"layers": []}"#);
     let onnx = write(&dir, "model.onnx", b"not really");
+    let h5 = write(&dir, "model.h5", b"HDF");
     let ball = ["--center=0,0", "--radius", "1"];
     fn with<'a>(model: &'a str, ball: &[&'a str]) -> Vec<&'a str> {
         [&["count", model][..], ball].concat()
@@ -150,7 +151,8 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     assert_input_error(&with(&nan, &ball), "invalid model JSON");
     assert_input_error(&with(&huge, &ball), "invalid model JSON");
     assert_input_error(&with(&no_layers, &ball), "at least one layer");
-    assert_input_error(&with(&onnx, &ball), "unsupported model format '.onnx'");
+    assert_input_error(&with(&onnx, &ball), "not a valid ONNX protobuf");
+    assert_input_error(&with(&h5, &ball), "unsupported model format '.h5'");
     assert_input_error(
         &["count", &ok, "--center=0,0,0", "--radius", "1"],
         "3 coordinates but the network has 2 inputs",

@@ -1,7 +1,7 @@
 //! Real networks in: ONNX and .nnet files load as their exporters meant (outputs match
-#![allow(clippy::approx_constant)] // header values of the .nnet file, not approximations of π
 //! onnxruntime's, recorded by scripts/onnx_reference.py), vnnlib boxes and point files are read,
 //! and malformed files are refused with one clear message.
+#![allow(clippy::approx_constant)] // header values of the .nnet file, not approximations of π
 
 use regionwalk::domain::Domain;
 use regionwalk::exact::walk::{walk, WalkOptions};
