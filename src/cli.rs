@@ -40,9 +40,38 @@ enum Command {
     Bound(BoundArgs),
     /// Exact count, every bound, and how tight each bound is (bound / exact).
     Validate(ValidateArgs),
+    /// The region adjacency graph: one node per region (pattern, witness, inradius, output map id),
+    /// one edge per facet shared inside the domain.
+    Graph(GraphArgs),
     /// Forward pass at one point: output, activation pattern and the shape of the local affine map,
     /// to check that regionwalk computes what your framework computes.
     Eval(EvalArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum GraphFormat {
+    Dot,
+    Graphml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct GraphArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    domain: DomainArgs,
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: GraphFormat,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    budget: Budget,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +143,10 @@ struct ValidateArgs {
     settings: BoundSettings,
     #[command(flatten)]
     budget: Budget,
+    /// Also count the linear regions of the function (facet-adjacent regions with the same output
+    /// map merged, theory §2.2); records every facet adjacency, so it costs more LPs.
+    #[arg(long)]
+    linear: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -144,7 +177,7 @@ impl Budget {
         if self.max_regions == Some(0) {
             bail!("--max-regions must be at least 1");
         }
-        Ok(WalkOptions { max_regions: self.max_regions, time_limit, progress: progress_bar(quiet) })
+        Ok(WalkOptions { max_regions: self.max_regions, time_limit, progress: progress_bar(quiet), edges: false })
     }
 }
 
@@ -211,6 +244,10 @@ struct CountArgs {
     domain: DomainArgs,
     #[command(flatten)]
     budget: Budget,
+    /// Also count the linear regions of the function (facet-adjacent regions with the same output
+    /// map merged, theory §2.2); records every facet adjacency, so it costs more LPs.
+    #[arg(long)]
+    linear: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -232,6 +269,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bound(args) => bound(args),
         Command::Validate(args) => validate(args),
         Command::Eval(args) => eval(args),
+        Command::Graph(args) => graph(args),
     }
 }
 
@@ -345,14 +383,20 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
-    let options = args.budget.walk_options(args.quiet)?;
+    let mut options = args.budget.walk_options(args.quiet)?;
+    options.edges = args.linear;
     let result = run_walk(&net, &choice, &options)?;
+    let linear = args.linear.then(|| linear_count(&net, &result));
     if args.json {
         let mut v = count_json(&choice, &result);
         v["units"] = args.model.units().into();
+        if let Some(l) = linear {
+            v["linear_regions"] = l.into();
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_count(&choice, &result);
+        print_linear(linear);
     }
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
@@ -384,8 +428,10 @@ fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
-    let walk_options = args.budget.walk_options(args.quiet)?;
+    let mut walk_options = args.budget.walk_options(args.quiet)?;
+    walk_options.edges = args.linear;
     let exact = run_walk(&net, &choice, &walk_options)?;
+    let linear = args.linear.then(|| linear_count(&net, &exact));
     let report = bounds(&net, &choice.domain, &args.settings.options())?;
     let found = exact.count();
     let unsound: Vec<&str> =
@@ -393,6 +439,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut v = count_json(&choice, &exact);
         v["units"] = args.model.units().into();
+        if let Some(l) = linear {
+            v["linear_regions"] = l.into();
+        }
         let b = report.to_json();
         for key in ["bounds", "best", "lower", "skipped", "stability"] {
             v[key] = b[key].clone();
@@ -406,12 +455,51 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_count(&choice, &exact);
+        print_linear(linear);
         print_bounds(&report, Some(found));
     }
     if !unsound.is_empty() {
         bail!("internal error: bound(s) {} fall below the exact count {found}; please report this", unsound.join(", "));
     }
     Ok(if exact.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Linear regions of the function among the regions found; `None` for a partial walk, where the
+/// number is not a bound of anything (linear regions are not monotone, theory P2).
+fn linear_count(net: &Network, walk: &WalkResult) -> Option<usize> {
+    walk.complete.then(|| regionwalk::exact::merge::linear_regions(net, walk).1)
+}
+
+fn print_linear(linear: Option<Option<usize>>) {
+    match linear {
+        Some(Some(n)) => println!("{n} linear regions of the function (regions with equal maps merged across facets)"),
+        Some(None) => println!("linear regions: not reported for a partial walk"),
+        None => {}
+    }
+}
+
+fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json};
+    let net = args.model.load()?;
+    let choice = build_domain(&net, &args.domain)?;
+    let mut options = args.budget.walk_options(args.quiet)?;
+    options.edges = true;
+    let result = run_walk(&net, &choice, &options)?;
+    let g = region_graph(&net, &result);
+    let text = match args.format {
+        GraphFormat::Dot => to_dot(&g),
+        GraphFormat::Graphml => to_graphml(&g),
+        GraphFormat::Json => serde_json::to_string_pretty(&to_json(&g))?,
+    };
+    std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "{} regions and {} facet adjacencies{} written to {}",
+        g.node_count(),
+        g.edge_count(),
+        if result.complete { "" } else { " (partial walk: stopped by a budget)" },
+        args.out.display()
+    );
+    Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// `bound / exact` as a float (huge bounds go to infinity rather than failing).

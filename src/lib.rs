@@ -23,6 +23,7 @@ pub mod domain;
 pub mod error;
 pub mod exact;
 pub mod model;
+pub mod plot;
 pub mod tolerance;
 
 pub use error::{Error, Result};

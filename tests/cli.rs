@@ -221,3 +221,22 @@ fn bound_rejects_bad_input() {
     );
     assert_input_error(&["validate", EXAMPLE, "--center=0,0", "--radius=-2"], "radius must be a positive");
 }
+
+#[test]
+fn graph_command_writes_dot_graphml_and_json() {
+    let dir = scratch("graph");
+    for (format, marker) in [("dot", "graph {"), ("graphml", "<graphml"), ("json", "\"nodes\"")] {
+        let out_file = dir.join(format!("g.{format}"));
+        let out = regionwalk(&[
+            "graph", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--format", format, "--out", out_file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        assert!(text.contains(marker), "{format}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("g.json")).unwrap()).unwrap();
+    let count = regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--linear", "--json"]);
+    let c: serde_json::Value = serde_json::from_str(&stdout(&count)).unwrap();
+    assert_eq!(v["nodes"].as_array().unwrap().len() as u64, c["regions"].as_u64().unwrap());
+    assert!(c["linear_regions"].as_u64().unwrap() <= c["regions"].as_u64().unwrap());
+}

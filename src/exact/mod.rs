@@ -1,7 +1,8 @@
-//! Exact counting: the LP layer, the region walk (the product), the layer-wise splitter and dense
-//! sampling (independent references that tests compare the walk with).
+//! Exact counting: the LP layer, the region walk (the product), linear-region merging, the
+//! layer-wise splitter and dense sampling (independent references that tests compare the walk with).
 
 pub mod lp;
+pub mod merge;
 pub mod sample;
 pub mod split;
 pub mod walk;

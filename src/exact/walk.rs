@@ -20,7 +20,7 @@ use crate::Result;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,9 @@ pub struct WalkOptions {
     pub time_limit: Option<Duration>,
     /// Progress display, updated after every chunk.
     pub progress: Option<ProgressBar>,
+    /// Record every facet adjacency inside the domain (for linear regions and the region graph).
+    /// Costs a facet LP also for neighbours already known.
+    pub edges: bool,
 }
 
 /// Why a walk stopped before finishing.
@@ -58,6 +61,19 @@ pub struct Region {
     pub pattern: Pattern,
     /// A point strictly inside region ∩ domain (input coordinates), once the region is expanded.
     pub witness: Option<Vec<f64>>,
+    /// Radius (input units) of a ball around `witness` inside region ∩ domain.
+    pub inradius: Option<f64>,
+}
+
+/// Two regions sharing a facet that meets the domain (recorded with [`WalkOptions::edges`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// Index of one region in [`WalkResult::regions`].
+    pub a: usize,
+    /// Index of the other.
+    pub b: usize,
+    /// The neurons whose activation differs between the two (they vanish on the facet).
+    pub flipped: Vec<usize>,
 }
 
 /// What a walk found and what it cost.
@@ -65,6 +81,8 @@ pub struct Region {
 pub struct WalkResult {
     /// Every region found, in discovery order. When `complete`, exactly the regions meeting the domain.
     pub regions: Vec<Region>,
+    /// Facet adjacencies inside the domain (empty unless [`WalkOptions::edges`]).
+    pub edges: Vec<Edge>,
     /// False when a budget stopped the walk: `regions.len()` is then a certified lower bound.
     pub complete: bool,
     /// The budget that stopped the walk, if any.
@@ -94,8 +112,9 @@ impl WalkResult {
 
 /// What expanding one region produced.
 struct Expansion {
-    witness: Option<Vec<f64>>,
-    neighbours: Vec<Pattern>,
+    witness: Option<(Vec<f64>, f64)>,
+    /// Neighbours across facets that meet the domain, with the neurons that flip.
+    neighbours: Vec<(Pattern, Vec<usize>)>,
     counters: LpCounters,
     screened: u64,
     known: u64,
@@ -107,6 +126,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
     let deadline = options.time_limit.map(|t| started + t);
     let mut result = WalkResult {
         regions: Vec::new(),
+        edges: Vec::new(),
         complete: true,
         stopped_by: None,
         counters: LpCounters::default(),
@@ -122,10 +142,12 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
     };
     let first = net.interior_pattern(&start).expect("start point is interior");
     result.start = Some(start);
-    let mut visited: FxHashSet<Pattern> = FxHashSet::default();
-    visited.insert(first.clone());
+    // Pattern → index into `result.regions`.
+    let mut visited: FxHashMap<Pattern, usize> = FxHashMap::default();
+    visited.insert(first.clone(), 0);
+    let mut known_edges: FxHashSet<(usize, usize)> = FxHashSet::default();
     // Queue of indices into `result.regions` awaiting expansion.
-    result.regions.push(Region { pattern: first, witness: None });
+    result.regions.push(Region { pattern: first, witness: None, inradius: None });
     let mut queue: VecDeque<usize> = VecDeque::from([0]);
     let mut verified = vec![true];
 
@@ -147,7 +169,8 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Ok(None);
                 }
-                expand(net, domain, &result.regions[i].pattern, &visited).map(Some)
+                let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: i };
+                expand(net, domain, &result.regions[i].pattern, &known).map(Some)
             })
             .collect::<Result<_>>()?;
         for (&i, expansion) in chunk.iter().zip(expansions) {
@@ -163,12 +186,19 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
                 verified[i] = false;
                 result.unverified += 1;
             }
-            result.regions[i].witness = e.witness;
-            for p in e.neighbours {
-                if visited.insert(p.clone()) {
+            if let Some((w, t)) = e.witness {
+                result.regions[i].witness = Some(domain.from_frame(&w));
+                result.regions[i].inradius = Some(t * domain.scale());
+            }
+            for (p, flipped) in e.neighbours {
+                let j = *visited.entry(p.clone()).or_insert_with(|| {
                     queue.push_back(result.regions.len());
-                    result.regions.push(Region { pattern: p, witness: None });
+                    result.regions.push(Region { pattern: p, witness: None, inradius: None });
                     verified.push(true);
+                    result.regions.len() - 1
+                });
+                if options.edges && known_edges.insert((i.min(j), i.max(j))) {
+                    result.edges.push(Edge { a: i.min(j), b: i.max(j), flipped });
                 }
             }
         }
@@ -183,8 +213,21 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         result.stopped_by = None;
     }
     if result.unverified > 0 {
+        // Drop the uncertified regions and renumber the edges.
+        let mut new_index = vec![usize::MAX; verified.len()];
+        let mut next = 0;
+        for (i, ok) in verified.iter().enumerate() {
+            if *ok {
+                new_index[i] = next;
+                next += 1;
+            }
+        }
         let mut keep = verified.into_iter();
         result.regions.retain(|_| keep.next().unwrap());
+        result.edges.retain_mut(|e| {
+            (e.a, e.b) = (new_index[e.a], new_index[e.b]);
+            e.a != usize::MAX && e.b != usize::MAX
+        });
     }
     result.seconds = started.elapsed().as_secs_f64();
     Ok(result)
@@ -227,7 +270,7 @@ pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) ->
 /// The region's constraints in frame coordinates: `(neuron, halfspace)` for every varying neuron,
 /// oriented so that the region is the positive side. `None` if the pattern contradicts a constant
 /// neuron (an empty region).
-pub(crate) fn region_constraints(
+pub fn region_constraints(
     domain: &Domain,
     pattern: &Pattern,
     kind: &[NeuronKind],
@@ -250,7 +293,26 @@ pub(crate) fn region_constraints(
     Some(out)
 }
 
-fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet<Pattern>) -> Result<Expansion> {
+/// What the walk knew when a chunk started: found regions and, when edges are recorded, the
+/// adjacencies already confirmed.
+struct Known<'a> {
+    visited: &'a FxHashMap<Pattern, usize>,
+    edges: Option<&'a FxHashSet<(usize, usize)>>,
+    index: usize,
+}
+
+impl Known<'_> {
+    /// Whether the facet test towards `far` can be skipped.
+    fn settled(&self, far: &Pattern) -> bool {
+        match (self.visited.get(far), self.edges) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(&j), Some(edges)) => edges.contains(&(self.index.min(j), self.index.max(j))),
+        }
+    }
+}
+
+fn expand(net: &Network, domain: &Domain, pattern: &Pattern, known: &Known) -> Result<Expansion> {
     let mut e =
         Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
     let sur = net.surrogate(pattern);
@@ -259,7 +321,7 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet
     e.screened = dropped.len() as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
     match meets(domain, &kept_refs, None, &mut e.counters)? {
-        Decision::Meets { witness, .. } => e.witness = Some(domain.from_frame(&witness)),
+        Decision::Meets { witness, slack } => e.witness = Some((witness, slack)),
         _ => return Ok(e),
     }
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
@@ -284,7 +346,7 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet
         }
         let direction: Vec<f64> = rep.normal.iter().map(|v| -v).collect();
         let far = net.pattern_beyond(pattern, &on_facet, &direction);
-        if far == *pattern || visited.contains(&far) || !seen.insert(far.clone()) {
+        if far == *pattern || known.settled(&far) || !seen.insert(far.clone()) {
             e.known += 1;
             continue;
         }
@@ -302,7 +364,8 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, visited: &FxHashSet
     for (rep, on_facet, far) in pending {
         let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
         if let Decision::Meets { .. } = meets(domain, &others, Some(rep), &mut e.counters)? {
-            e.neighbours.push(far);
+            let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
+            e.neighbours.push((far, flipped));
         }
     }
     Ok(e)

@@ -1,0 +1,136 @@
+//! Region graph and linear regions: edges equal the facet adjacencies found by an independent
+//! pairwise LP check, node counts equal `count`, and `--linear` reproduces theory fixtures F3, F14.
+
+mod common;
+
+use regionwalk::domain::{Domain, Halfspace, Norm};
+use regionwalk::exact::lp::{meets, Decision, LpCounters};
+use regionwalk::exact::merge::{linear_regions, output_maps, same_map};
+use regionwalk::exact::walk::{region_constraints, walk, WalkOptions, WalkResult};
+use regionwalk::model::{Network, Pattern};
+use regionwalk::plot::graph::{region_graph, to_json};
+
+fn walk_with_edges(net: &Network, domain: &Domain) -> WalkResult {
+    walk(net, domain, &WalkOptions { edges: true, ..Default::default() }).unwrap()
+}
+
+fn linear(net: &Network, center: &[f64], radius: f64) -> usize {
+    let r = walk_with_edges(net, &Domain::ball(center, radius, Norm::L2).unwrap());
+    linear_regions(net, &r).1
+}
+
+#[test]
+fn linear_regions_reproduce_the_theory_fixtures() {
+    let a_with = |out: [f64; 3]| {
+        common::net(&[
+            (vec![vec![1., 0.], vec![0., 1.], vec![1., 1.]], vec![0., 0., -1.]),
+            (vec![out.to_vec()], vec![0.]),
+        ])
+    };
+    // F3 / F3': neuron 3 has zero outgoing weight.
+    assert_eq!(linear(&a_with([1., 1., 0.]), &[0., 0.], 1.0), 4);
+    assert_eq!(linear(&a_with([1., 1., 0.]), &[0., 0.], 2.0), 4);
+    // F2b: every region has its own map, nothing merges.
+    assert_eq!(linear(&a_with([1., 1., 1.]), &[0., 0.], 1.0), 5);
+    let fixtures = common::theory_fixtures();
+    let find = |name: &str| fixtures.iter().find(|f| f.name == name).unwrap();
+    for (name, expected) in [
+        ("F7a", 1),
+        ("F7b", 2),
+        ("F7c", 4),
+        ("F9", 1),
+        ("F10", 4),
+        ("F11", 1),
+        ("F14 r=1/2", 2),
+        ("F14 r=1", 4),
+        ("F14 r=3/2", 4),
+        ("F14 r=2", 3),
+    ] {
+        let f = find(name);
+        assert_eq!(linear(&f.net, &f.center, f.radius), expected, "{name}");
+    }
+}
+
+/// Oriented constraints of a pattern in frame coordinates.
+fn constraints(net: &Network, domain: &Domain, p: &Pattern) -> Vec<(usize, Halfspace)> {
+    let s = net.surrogate(p);
+    region_constraints(domain, p, &s.kind, &s.a, &s.beta).unwrap()
+}
+
+fn same_hyperplane(a: &Halfspace, b: &Halfspace) -> bool {
+    let close = |x: &[f64], y: &[f64], sign: f64| x.iter().zip(y).all(|(u, v)| (u - sign * v).abs() < 1e-9);
+    [1.0, -1.0].iter().any(|&sg| close(&a.normal, &b.normal, sg) && (a.offset - sg * b.offset).abs() < 1e-9)
+}
+
+/// Theory §6.4: two regions are facet-adjacent inside the domain iff the LP with both regions'
+/// constraints and equality on their first differing neuron has an interior point in the domain.
+fn adjacent(net: &Network, domain: &Domain, p: &Pattern, q: &Pattern) -> bool {
+    let k = (0..p.len()).find(|&k| p.get(k) != q.get(k)).unwrap();
+    let (cp, cq) = (constraints(net, domain, p), constraints(net, domain, q));
+    let Some((_, plane)) = cp.iter().find(|(j, _)| *j == k) else { return false };
+    let others: Vec<&Halfspace> = cp.iter().chain(&cq).map(|(_, h)| h).filter(|h| !same_hyperplane(h, plane)).collect();
+    matches!(meets(domain, &others, Some(plane), &mut LpCounters::default()).unwrap(), Decision::Meets { .. })
+}
+
+#[test]
+fn graph_edges_are_exactly_the_facet_adjacencies() {
+    let mut checked = 0;
+    for seed in 0..120 {
+        let case = common::random_case(seed);
+        for norm in [Norm::L2, Norm::Linf] {
+            let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
+            let r = walk_with_edges(&case.net, &domain);
+            if r.count() > 60 {
+                continue;
+            }
+            let plain = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            assert_eq!(r.count(), plain.count(), "seed {seed}: recording edges changes nothing else");
+            let g = region_graph(&case.net, &r);
+            assert_eq!(g.node_count(), r.count());
+            let mut expected = Vec::new();
+            for i in 0..r.count() {
+                for j in i + 1..r.count() {
+                    if adjacent(&case.net, &domain, &r.regions[i].pattern, &r.regions[j].pattern) {
+                        expected.push((i, j));
+                    }
+                }
+            }
+            let mut got: Vec<(usize, usize)> = r.edges.iter().map(|e| (e.a, e.b)).collect();
+            got.sort();
+            assert_eq!(got, expected, "seed {seed} {norm:?} ({})", case.description);
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "enough cases were small enough to check pairwise ({checked})");
+}
+
+#[test]
+fn linear_regions_never_exceed_activation_regions_and_merge_only_equal_maps() {
+    for seed in 500..600 {
+        let case = common::random_case(seed);
+        let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+        let r = walk_with_edges(&case.net, &domain);
+        let (component, n) = linear_regions(&case.net, &r);
+        assert!(n <= r.count() && n >= 1);
+        let maps = output_maps(&case.net, &r);
+        let all_distinct = (0..maps.len()).all(|i| (i + 1..maps.len()).all(|j| !same_map(&maps[i], &maps[j])));
+        if all_distinct {
+            assert_eq!(n, r.count(), "seed {seed}: nothing may merge when every map differs");
+        }
+        // Every region of a linear region computes the same map as the others in it.
+        for i in 0..r.count() {
+            let first = component.iter().position(|&c| c == component[i]).unwrap();
+            assert!(same_map(&maps[i], &maps[first]), "seed {seed}: merged regions with different maps");
+        }
+    }
+}
+
+#[test]
+fn graph_json_has_one_node_per_region() {
+    let net = common::fixture_a();
+    let r = walk_with_edges(&net, &Domain::ball(&[0., 0.], 1.0, Norm::L2).unwrap());
+    let v = to_json(&region_graph(&net, &r));
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 5);
+    // F2b: exactly five facet adjacencies inside the ball (theory §7).
+    assert_eq!(v["edges"].as_array().unwrap().len(), 5);
+}
