@@ -297,9 +297,16 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
         }
         let (lower, upper) = parse_box(&args.boxes, n0)?;
         DomainChoice { domain: Domain::boxed(&lower, &upper)?, kind: "box", norm: None, center: None, radius: None }
-    } else if let Some(vnnlib) = args.center.as_deref().filter(|c| c.to_ascii_lowercase().ends_with(".vnnlib")) {
+    } else if let Some((vnnlib, which)) = args.center.as_deref().and_then(vnnlib_spec) {
         let text = std::fs::read_to_string(vnnlib).with_context(|| format!("cannot read {vnnlib}"))?;
-        let (lower, upper) = io::input_box_from_vnnlib(&text).map_err(|e| anyhow::anyhow!("{vnnlib}: {e}"))?;
+        let (lower, upper) = match which {
+            None => io::input_box_from_vnnlib(&text),
+            Some(k) => io::input_boxes_from_vnnlib(&text).and_then(|mut boxes| {
+                let n = boxes.len();
+                (k < n).then(|| boxes.swap_remove(k)).ok_or_else(|| format!("box {k} requested but the file has {n}"))
+            }),
+        }
+        .map_err(|e| anyhow::anyhow!("{vnnlib}: {e}"))?;
         if lower.len() != n0 {
             bail!("{vnnlib} declares {} inputs but the network has {n0}", lower.len());
         }
@@ -338,6 +345,15 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
         choice.domain = choice.domain.clipped(&b.lower, &b.upper)?;
     }
     Ok(choice)
+}
+
+/// `FILE.vnnlib` or `FILE.vnnlib#K` (box K of a union).
+fn vnnlib_spec(spec: &str) -> Option<(&str, Option<usize>)> {
+    let (file, which) = match spec.rsplit_once('#') {
+        Some((f, k)) => (f, Some(k.parse().ok()?)),
+        None => (spec, None),
+    };
+    file.to_ascii_lowercase().ends_with(".vnnlib").then_some((file, which))
 }
 
 fn norm_of(n: NormArg) -> Norm {

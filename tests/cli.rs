@@ -228,7 +228,15 @@ fn graph_command_writes_dot_graphml_and_json() {
     for (format, marker) in [("dot", "graph {"), ("graphml", "<graphml"), ("json", "\"nodes\"")] {
         let out_file = dir.join(format!("g.{format}"));
         let out = regionwalk(&[
-            "graph", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--format", format, "--out", out_file.to_str().unwrap(),
+            "graph",
+            EXAMPLE,
+            "--center=0.1,-0.2",
+            "--radius",
+            "0.5",
+            "--format",
+            format,
+            "--out",
+            out_file.to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let text = std::fs::read_to_string(&out_file).unwrap();

@@ -111,6 +111,7 @@ fn counting_the_onnx_and_its_json_export_agree() {
 
 #[test]
 fn vnnlib_boxes_are_read_and_restrict_the_domain() {
+    let union = "(declare-const X_0 Real)\n(assert (or (and (<= X_0 1) (>= X_0 0)) (and (<= X_0 3) (>= X_0 2))))";
     let text = std::fs::read_to_string(fixture("fixtures/acasxu/vnnlib/prop_1.vnnlib")).unwrap();
     let (lo, hi) = input_box_from_vnnlib(&text).unwrap();
     assert_eq!(lo, vec![0.6, -0.5, -0.5, 0.45, -0.5]);
@@ -126,6 +127,10 @@ fn vnnlib_boxes_are_read_and_restrict_the_domain() {
     )
     .unwrap_err()
     .contains("union of 2 input boxes"));
+    assert_eq!(
+        regionwalk::model::io::input_boxes_from_vnnlib(union).unwrap(),
+        vec![(vec![0.0], vec![1.0]), (vec![2.0], vec![3.0])]
+    );
     // The CLI: the vnnlib box as the domain; the .nnet box clips a ball.
     let run = |args: &[&str]| -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_regionwalk"))
@@ -146,6 +151,14 @@ fn vnnlib_boxes_are_read_and_restrict_the_domain() {
     assert_eq!(v["domain"], "box");
     let small = load_network(&fixture("fixtures/small/vnncomp_test/test_small.onnx")).unwrap();
     let boxed = walk(&small, &Domain::boxed(&[-1.0], &[1.0]).unwrap(), &WalkOptions::default()).unwrap();
+    assert_eq!(v["regions"], boxed.count());
+    let dir = std::env::temp_dir().join(format!("regionwalk-io-union-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let union_file = dir.join("u.vnnlib");
+    std::fs::write(&union_file, union).unwrap();
+    let second = format!("{}#1", union_file.display());
+    let v = run(&["count", "fixtures/small/vnncomp_test/test_small.onnx", "--center", &second, "--json"]);
+    let boxed = walk(&small, &Domain::boxed(&[2.0], &[3.0]).unwrap(), &WalkOptions::default()).unwrap();
     assert_eq!(v["regions"], boxed.count());
     let nnet = "fixtures/small/marabou/fc_2-2-3.nnet";
     let free = run(&["count", nnet, "--center=0,0", "--radius", "3", "--json"]);

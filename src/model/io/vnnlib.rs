@@ -1,9 +1,24 @@
-//! VNN-LIB input sets: the box that the `(assert ...)` constraints on `X_i` describe (`<=`/`>=`
-//! against numbers, nested in `and`, and in an `or` with one input box). Constraints on outputs
-//! (`Y_j`) are ignored: regionwalk only needs the input set.
+//! VNN-LIB input sets: the boxes that the `(assert ...)` constraints on `X_i` describe (`<=`/`>=`
+//! against numbers, nested in `and` and `or`). A disjunction of input boxes is a union: each box is
+//! a separate domain. Constraints on outputs (`Y_j`) are ignored: regionwalk only needs the inputs.
 
-/// Per-input `(lower, upper)` bounds of the file's input box.
-pub fn input_box_from_vnnlib(text: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
+/// One input box: per-input lower and upper bounds.
+pub type InputBoxBounds = (Vec<f64>, Vec<f64>);
+
+/// The file's input box; an error if the file describes a union of several boxes.
+pub fn input_box_from_vnnlib(text: &str) -> Result<InputBoxBounds, String> {
+    let mut boxes = input_boxes_from_vnnlib(text)?;
+    match boxes.len() {
+        1 => Ok(boxes.pop().unwrap()),
+        n => Err(format!(
+            "the file describes a union of {n} input boxes; select one with FILE.vnnlib#K (K = 0..{})",
+            n - 1
+        )),
+    }
+}
+
+/// Every input box of the file (a union of boxes when an `or` separates input constraints).
+pub fn input_boxes_from_vnnlib(text: &str) -> Result<Vec<InputBoxBounds>, String> {
     let tokens = tokenize(text);
     let mut pos = 0;
     let mut exprs = Vec::new();
@@ -29,25 +44,41 @@ pub fn input_box_from_vnnlib(text: &str) -> Result<(Vec<f64>, Vec<f64>), String>
             continue;
         }
         let body = items.get(1).ok_or("empty assert")?;
-        let options = disjuncts(body, inputs)?;
-        let options: Vec<_> = options.into_iter().filter(|o| !o.is_empty()).collect();
-        match options.len() {
-            0 => {}
-            1 => boxes.iter_mut().for_each(|b| apply(b, &options[0])),
-            n => return Err(format!("an assert is a union of {n} input boxes; regionwalk counts one box at a time")),
+        let mut options = disjuncts(body, inputs)?;
+        options.dedup();
+        if options.iter().all(|o| o.is_empty()) {
+            continue;
+        }
+        if boxes.len() * options.len() > MAX_BOXES {
+            return Err(format!("more than {MAX_BOXES} input boxes"));
+        }
+        boxes = boxes
+            .iter()
+            .flat_map(|b| {
+                options.iter().map(move |o| {
+                    let mut b = b.clone();
+                    apply(&mut b, o);
+                    b
+                })
+            })
+            .collect();
+    }
+    for (k, (lower, upper)) in boxes.iter().enumerate() {
+        let which = if boxes.len() > 1 { format!("box {k}: ") } else { String::new() };
+        for i in 0..inputs {
+            if !(lower[i].is_finite() && upper[i].is_finite()) {
+                return Err(format!("{which}X_{i} is not bounded on both sides"));
+            }
+            if lower[i] > upper[i] {
+                return Err(format!("{which}X_{i} has an empty range [{}, {}]", lower[i], upper[i]));
+            }
         }
     }
-    let (lower, upper) = boxes.pop().unwrap();
-    for i in 0..inputs {
-        if !(lower[i].is_finite() && upper[i].is_finite()) {
-            return Err(format!("X_{i} is not bounded on both sides"));
-        }
-        if lower[i] > upper[i] {
-            return Err(format!("X_{i} has an empty range [{}, {}]", lower[i], upper[i]));
-        }
-    }
-    Ok((lower, upper))
+    Ok(boxes)
 }
+
+/// Most input boxes a file may describe.
+const MAX_BOXES: usize = 100_000;
 
 /// A bound `X_i <= v` (`upper = true`) or `X_i >= v`.
 type Bound = (usize, bool, f64);
