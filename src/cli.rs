@@ -8,6 +8,7 @@ use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
 use regionwalk::model::{io, Network};
+use regionwalk::plot::slice::Plane;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,12 +41,48 @@ enum Command {
     Bound(BoundArgs),
     /// Exact count, every bound, and how tight each bound is (bound / exact).
     Validate(ValidateArgs),
+    /// A picture of the exact regions in a 2-D slice of the ball through the centre (for 2-input
+    /// networks, the input plane itself), with the region counts of the slice and of the ball.
+    Plot(PlotArgs),
     /// The region adjacency graph: one node per region (pattern, witness, inradius, output map id),
     /// one edge per facet shared inside the domain.
     Graph(GraphArgs),
     /// Forward pass at one point: output, activation pattern and the shape of the local affine map,
     /// to check that regionwalk computes what your framework computes.
     Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Centre of the ball (as for `count`; not a .vnnlib file).
+    #[arg(long, alias = "centre")]
+    center: String,
+    /// Radius of the ball (> 0).
+    #[arg(long)]
+    radius: f64,
+    /// Norm of the ball.
+    #[arg(long, value_enum, default_value = "l2")]
+    norm: NormArg,
+    /// The plane through the centre: `axes:I,J` (0-based input axes; default `axes:0,1`),
+    /// `random` or `random:SEED`, or `points` (with two --through points).
+    #[arg(long, default_value = "axes:0,1")]
+    plane: String,
+    /// A point the plane passes through (give it twice with `--plane points`).
+    #[arg(long)]
+    through: Vec<String>,
+    /// Output picture: .png or .svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// Skip the exact count of the whole ball shown in the legend.
+    #[arg(long)]
+    no_ball_count: bool,
+    #[command(flatten)]
+    budget: Budget,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -270,6 +307,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate(args),
         Command::Eval(args) => eval(args),
         Command::Graph(args) => graph(args),
+        Command::Plot(args) => plot(args),
     }
 }
 
@@ -491,6 +529,72 @@ fn print_linear(linear: Option<Option<usize>>) {
         Some(Some(n)) => println!("{n} linear regions of the function (regions with equal maps merged across facets)"),
         Some(None) => println!("linear regions: not reported for a partial walk"),
         None => {}
+    }
+}
+
+fn parse_plane(spec: &str, through: &[String]) -> anyhow::Result<Plane> {
+    let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+    Ok(match kind {
+        "axes" => {
+            let v: Vec<usize> = rest
+                .split(',')
+                .map(|t| t.trim().parse())
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("--plane {spec}: expected axes:I,J"))?;
+            let [i, j] = v[..] else { bail!("--plane {spec}: expected axes:I,J") };
+            Plane::Axes(i, j)
+        }
+        "random" => Plane::Random(if rest.is_empty() {
+            0
+        } else {
+            rest.parse().with_context(|| format!("--plane {spec}: bad seed"))?
+        }),
+        "points" => {
+            let [p, q] = through else { bail!("--plane points needs exactly two --through points") };
+            Plane::Points(io::parse_point(p)?, io::parse_point(q)?)
+        }
+        _ => bail!("--plane {spec}: expected axes:I,J, random[:SEED] or points"),
+    })
+}
+
+fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::plot::{render, slice};
+    let net = args.model.load()?;
+    let center = io::parse_point(&args.center)?;
+    net.check_point(&center, "the centre")?;
+    let norm = norm_of(args.norm);
+    let domain = Domain::ball(&center, args.radius, norm)?;
+    let plane = parse_plane(&args.plane, &args.through)?;
+    let sl = slice::slice(&net, &center, args.radius, norm, &plane)?;
+    let ball = if args.no_ball_count {
+        None
+    } else {
+        let choice =
+            DomainChoice { domain, kind: "ball", norm: Some(norm), center: Some(center), radius: Some(args.radius) };
+        let r = run_walk(&net, &choice, &args.budget.walk_options(args.quiet)?)?;
+        Some((r.count(), r.complete))
+    };
+    let title = format!(
+        "{}, {} ball of radius {}, plane {}",
+        args.model.model.display(),
+        describe_norm(norm),
+        args.radius,
+        args.plane
+    );
+    render::render(&sl, &args.out, &render::Legend { title, ball_regions: ball })?;
+    println!(
+        "{} regions in the slice{} drawn to {}",
+        sl.polygons.len(),
+        ball.map(|(n, c)| format!(" ({}{n} in the ball)", if c { "" } else { "at least " })).unwrap_or_default(),
+        args.out.display()
+    );
+    Ok(if ball.is_some_and(|(_, c)| !c) { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn describe_norm(n: Norm) -> &'static str {
+    match n {
+        Norm::L2 => "L2",
+        Norm::Linf => "L-inf",
     }
 }
 

@@ -248,3 +248,26 @@ fn graph_command_writes_dot_graphml_and_json() {
     assert_eq!(v["nodes"].as_array().unwrap().len() as u64, c["regions"].as_u64().unwrap());
     assert!(c["linear_regions"].as_u64().unwrap() <= c["regions"].as_u64().unwrap());
 }
+
+#[test]
+fn plot_writes_a_picture_and_rejects_bad_planes() {
+    let dir = scratch("plot");
+    let png = dir.join("slice.png");
+    let out = regionwalk(&["plot", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--out", png.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("29 regions in the slice (29 in the ball)"), "{}", stdout(&out));
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    let bad = dir.join("x.png");
+    assert_input_error(
+        &["plot", EXAMPLE, "--center=0,0", "--radius", "1", "--plane", "axes:0,5", "--out", bad.to_str().unwrap()],
+        "need two different axes below 2",
+    );
+    assert_input_error(
+        &["plot", EXAMPLE, "--center=0,0", "--radius", "1", "--plane", "points", "--out", bad.to_str().unwrap()],
+        "two --through points",
+    );
+    assert_input_error(
+        &["plot", EXAMPLE, "--center=0,0", "--radius", "1", "--out", dir.join("x.bmp").to_str().unwrap()],
+        "must end in .png or .svg",
+    );
+}

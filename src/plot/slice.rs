@@ -1,0 +1,232 @@
+//! Exact 2-D slices: the activation regions of the network restricted to a plane through the
+//! centre, clipped to the ball's disk (or the cube's polygon), as convex polygons computed by
+//! clipping, not by sampling a raster; and their picture (PNG or SVG, via `plotters`).
+//!
+//! Restricted to the plane `x = c + s·u + t·v` (orthonormal `u`, `v`), the network is a 2-input ReLU
+//! network; its regions are found by layer-wise splitting of convex polygons (theory §6.1 in 2-D).
+
+use crate::domain::Norm;
+use crate::model::{Network, Pattern};
+use crate::tolerance::CANCEL;
+use crate::{Error, Result};
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+
+/// A polygon of area below `AREA * r²` is a numerical sliver and is dropped.
+const AREA: f64 = 1e-14;
+
+/// Which plane through the centre to slice along.
+#[derive(Clone, Debug)]
+pub enum Plane {
+    /// Coordinate axes `i` and `j` (0-based).
+    Axes(usize, usize),
+    /// A random plane (seeded).
+    Random(u64),
+    /// The plane through the centre and two points.
+    Points(Vec<f64>, Vec<f64>),
+}
+
+/// One region of the slice.
+#[derive(Clone, Debug)]
+pub struct SlicePolygon {
+    /// Vertices in plane coordinates `(s, t)`, counter-clockwise, inside the domain's bounding polygon.
+    pub vertices: Vec<[f64; 2]>,
+    /// The region's activation pattern.
+    pub pattern: Pattern,
+}
+
+/// The regions of a slice.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    /// Orthonormal directions of the plane.
+    pub u: Vec<f64>,
+    /// See `u`.
+    pub v: Vec<f64>,
+    /// Radius of the ball.
+    pub radius: f64,
+    /// Norm of the ball.
+    pub norm: Norm,
+    /// The regions meeting the slice of the ball.
+    pub polygons: Vec<SlicePolygon>,
+}
+
+/// Computes the exact regions of `net` in the plane through `center` inside the ball.
+pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Plane) -> Result<Slice> {
+    let n0 = net.input_dim();
+    if n0 < 2 {
+        return Err(Error::Domain("a 2-D slice needs a network with at least 2 inputs".into()));
+    }
+    let (u, v) = plane_basis(n0, center, plane)?;
+    // The square [-r, r]², cut down to the cube's slice for L-inf.
+    let mut start = vec![[-radius, -radius], [radius, -radius], [radius, radius], [-radius, radius]];
+    if norm == Norm::Linf {
+        for i in 0..n0 {
+            start = clip(&start, [-u[i], -v[i], radius]);
+            start = clip(&start, [u[i], v[i], radius]);
+        }
+    }
+    // Cells: polygon, affine map of the previous layer's output in (s, t), pattern.
+    let mut cells = vec![(
+        start,
+        Array2::from_shape_fn((n0, 2), |(i, k)| if k == 0 { u[i] } else { v[i] }),
+        Array1::from(center.to_vec()),
+        Pattern::zeros(net.neurons()),
+    )];
+    for (l, layer) in net.hidden().iter().enumerate() {
+        for j in 0..layer.weight.nrows() {
+            let k = net.neuron_index(l, j);
+            let w = layer.weight.row(j);
+            let mut next = Vec::with_capacity(cells.len());
+            for (poly, jac, off, pattern) in cells {
+                let a = w.dot(&jac);
+                let c = w.dot(&off) + layer.bias[j];
+                let mag_a: f64 = w.iter().zip(jac.rows()).map(|(wi, r)| wi.abs() * r.dot(&r).sqrt()).sum();
+                let mag_c: f64 = w.iter().zip(&off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + layer.bias[j].abs();
+                if (a[0] * a[0] + a[1] * a[1]).sqrt() <= CANCEL * mag_a {
+                    let mut p = pattern;
+                    p.set(k, c > CANCEL * mag_c);
+                    next.push((poly, jac, off, p));
+                    continue;
+                }
+                for (sign, active) in [(1.0, true), (-1.0, false)] {
+                    let piece = clip(&poly, [sign * a[0], sign * a[1], sign * c]);
+                    if area(&piece) > AREA * radius * radius
+                        && (norm == Norm::Linf || distance_to_origin(&piece) < radius)
+                    {
+                        let mut p = pattern.clone();
+                        p.set(k, active);
+                        next.push((piece, jac.clone(), off.clone(), p));
+                    }
+                }
+            }
+            cells = next;
+        }
+        cells = cells
+            .into_iter()
+            .map(|(poly, jac, off, pattern)| {
+                let mut j2 = layer.weight.dot(&jac);
+                let mut o2 = layer.weight.dot(&off) + &layer.bias;
+                for j in 0..layer.weight.nrows() {
+                    if !pattern.get(net.neuron_index(l, j)) {
+                        j2.row_mut(j).fill(0.0);
+                        o2[j] = 0.0;
+                    }
+                }
+                (poly, j2, o2, pattern)
+            })
+            .collect();
+    }
+    let polygons = cells.into_iter().map(|(vertices, _, _, pattern)| SlicePolygon { vertices, pattern }).collect();
+    Ok(Slice { u, v, radius, norm, polygons })
+}
+
+/// Orthonormal `(u, v)` spanning the plane.
+fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Vec<f64>)> {
+    let unit = |i: usize| -> Vec<f64> { (0..n0).map(|k| if k == i { 1.0 } else { 0.0 }).collect() };
+    let (a, b) = match plane {
+        Plane::Axes(i, j) => {
+            if *i >= n0 || *j >= n0 || i == j {
+                return Err(Error::Domain(format!("--plane axes {i},{j}: need two different axes below {n0}")));
+            }
+            (unit(*i), unit(*j))
+        }
+        Plane::Random(seed) => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(*seed);
+            let mut draw = || (0..n0).map(|_| rng.gen_range(-1.0..1.0)).collect::<Vec<f64>>();
+            (draw(), draw())
+        }
+        Plane::Points(p, q) => {
+            for (name, x) in [("first", p), ("second", q)] {
+                if x.len() != n0 {
+                    return Err(Error::Point(format!(
+                        "the {name} plane point has {} coordinates, the network {n0} inputs",
+                        x.len()
+                    )));
+                }
+            }
+            (p.iter().zip(center).map(|(x, c)| x - c).collect(), q.iter().zip(center).map(|(x, c)| x - c).collect())
+        }
+    };
+    // Gram–Schmidt.
+    let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let na = norm(&a);
+    if na < 1e-12 {
+        return Err(Error::Domain("the plane's first direction is zero".into()));
+    }
+    let u: Vec<f64> = a.iter().map(|x| x / na).collect();
+    let proj: f64 = b.iter().zip(&u).map(|(x, y)| x * y).sum();
+    let w: Vec<f64> = b.iter().zip(&u).map(|(x, y)| x - proj * y).collect();
+    let nw = norm(&w);
+    if nw < 1e-12 * norm(&b).max(1.0) {
+        return Err(Error::Domain("the plane's two directions are parallel".into()));
+    }
+    Ok((u, w.iter().map(|x| x / nw).collect()))
+}
+
+/// The part of a convex polygon where `h[0]·s + h[1]·t + h[2] ≥ 0` (Sutherland–Hodgman, one edge).
+fn clip(poly: &[[f64; 2]], h: [f64; 3]) -> Vec<[f64; 2]> {
+    let value = |p: &[f64; 2]| h[0] * p[0] + h[1] * p[1] + h[2];
+    let mut out = Vec::with_capacity(poly.len() + 1);
+    for i in 0..poly.len() {
+        let (p, q) = (poly[i], poly[(i + 1) % poly.len()]);
+        let (vp, vq) = (value(&p), value(&q));
+        if vp >= 0.0 {
+            out.push(p);
+        }
+        if (vp >= 0.0) != (vq >= 0.0) {
+            let t = vp / (vp - vq);
+            out.push([p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])]);
+        }
+    }
+    out
+}
+
+/// Shoelace area (positive for counter-clockwise polygons).
+pub fn area(poly: &[[f64; 2]]) -> f64 {
+    if poly.len() < 3 {
+        return 0.0;
+    }
+    0.5 * (0..poly.len())
+        .map(|i| {
+            let (p, q) = (poly[i], poly[(i + 1) % poly.len()]);
+            p[0] * q[1] - q[0] * p[1]
+        })
+        .sum::<f64>()
+}
+
+/// Euclidean distance from the origin to a convex counter-clockwise polygon (0 inside).
+fn distance_to_origin(poly: &[[f64; 2]]) -> f64 {
+    let n = poly.len();
+    let inside = (0..n).all(|i| {
+        let (p, q) = (poly[i], poly[(i + 1) % n]);
+        (q[0] - p[0]) * (-p[1]) - (q[1] - p[1]) * (-p[0]) >= 0.0
+    });
+    if inside {
+        return 0.0;
+    }
+    (0..n)
+        .map(|i| {
+            let (p, q) = (poly[i], poly[(i + 1) % n]);
+            let d = [q[0] - p[0], q[1] - p[1]];
+            let len2 = d[0] * d[0] + d[1] * d[1];
+            let t = if len2 == 0.0 { 0.0 } else { (-(p[0] * d[0] + p[1] * d[1]) / len2).clamp(0.0, 1.0) };
+            let x = [p[0] + t * d[0], p[1] + t * d[1]];
+            (x[0] * x[0] + x[1] * x[1]).sqrt()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The polygon intersected with the open disk, approximated by an inscribed 720-gon (for drawing).
+pub fn clip_to_disk(poly: &[[f64; 2]], radius: f64) -> Vec<[f64; 2]> {
+    const SIDES: usize = 720;
+    let mut out = poly.to_vec();
+    for k in 0..SIDES {
+        let angle = std::f64::consts::TAU * (k as f64 + 0.5) / SIDES as f64;
+        let apothem = radius * (std::f64::consts::PI / SIDES as f64).cos();
+        out = clip(&out, [-angle.cos(), -angle.sin(), apothem]);
+        if out.is_empty() {
+            break;
+        }
+    }
+    out
+}
