@@ -6,12 +6,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use num_bigint::BigUint;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
+use regionwalk::exact::walk::{walk, Checkpoint, WalkOptions, WalkResult};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Count exactly the activation regions of a ReLU network that meet a ball around an input.
@@ -200,6 +203,45 @@ struct Budget {
     /// Stop after this many seconds (exit code 2; the count is then a lower bound).
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Stop cleanly before the walk's estimated memory exceeds this (e.g. 500M, 4G; exit code 2).
+    #[arg(long, value_parser = parse_bytes)]
+    max_memory: Option<u64>,
+    /// Save the walk's state to this file when it stops early (budget or Ctrl-C) and every minute.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue the walk saved in this checkpoint file (same model, domain and options).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = t.find(|c: char| c.is_ascii_alphabetic()).map_or((t, ""), |i| t.split_at(i));
+    let factor: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        other => return Err(format!("unknown unit '{other}' (use K, M or G)")),
+    };
+    let value: f64 = digits.trim().parse().map_err(|_| format!("'{text}' is not a size"))?;
+    if !(value > 0.0 && value.is_finite()) {
+        return Err(format!("'{text}' must be positive"));
+    }
+    Ok((value * factor as f64) as u64)
+}
+
+/// Set by Ctrl-C: walks stop cleanly and print what they found.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler_flag = flag.clone();
+        // If a handler cannot be installed, Ctrl-C keeps its default meaning.
+        let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::Relaxed));
+        flag
+    })
+    .clone()
 }
 
 impl Budget {
@@ -214,7 +256,15 @@ impl Budget {
         if self.max_regions == Some(0) {
             bail!("--max-regions must be at least 1");
         }
-        Ok(WalkOptions { max_regions: self.max_regions, time_limit, progress: progress_bar(quiet), edges: false })
+        Ok(WalkOptions {
+            max_regions: self.max_regions,
+            time_limit,
+            progress: progress_bar(quiet),
+            edges: false,
+            max_memory: self.max_memory,
+            interrupt: Some(interrupt_flag()),
+            checkpoint: self.checkpoint.clone(),
+        })
     }
 }
 
@@ -285,6 +335,10 @@ struct CountArgs {
     /// map merged, theory §2.2); records every facet adjacency, so it costs more LPs.
     #[arg(long)]
     linear: bool,
+    /// Re-check every counted region's witness in exact rational arithmetic (pattern, interior,
+    /// inside the domain) and list any region that cannot be certified.
+    #[arg(long)]
+    certify: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -439,24 +493,47 @@ fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     let choice = build_domain(&net, &args.domain)?;
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = args.linear;
-    let result = run_walk(&net, &choice, &options)?;
+    let result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
     let linear = args.linear.then(|| linear_count(&net, &result));
+    let certificate = args.certify.then(|| regionwalk::exact::certify::certify(&net, &choice.domain, &result));
     if args.json {
         let mut v = count_json(&choice, &result);
         v["units"] = args.model.units().into();
         if let Some(l) = linear {
             v["linear_regions"] = l.into();
         }
+        if let Some(c) = &certificate {
+            v["certified"] = c.certified.into();
+            v["uncertified"] =
+                c.failures.iter().map(|(i, why)| serde_json::json!({"region": i, "reason": why})).collect();
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_count(&choice, &result);
         print_linear(linear);
+        if let (false, Some(path)) = (result.complete, &args.budget.checkpoint) {
+            println!("state saved to {0}; continue with --resume {0}", path.display());
+        }
+        if let Some(c) = &certificate {
+            println!("{} of {} regions certified in exact arithmetic", c.certified, result.count());
+            for (i, why) in &c.failures {
+                println!("  region {i} ({:?}): {why}", result.regions[*i].pattern);
+            }
+        }
     }
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-fn run_walk(net: &Network, choice: &DomainChoice, options: &WalkOptions) -> anyhow::Result<WalkResult> {
-    let result = walk(net, &choice.domain, options)?;
+fn run_walk(
+    net: &Network,
+    choice: &DomainChoice,
+    options: &WalkOptions,
+    resume_from: Option<&Path>,
+) -> anyhow::Result<WalkResult> {
+    let result = match resume_from {
+        Some(path) => regionwalk::exact::walk::resume(net, &choice.domain, options, Checkpoint::load(path)?)?,
+        None => walk(net, &choice.domain, options)?,
+    };
     if let Some(bar) = &options.progress {
         bar.finish_and_clear();
     }
@@ -484,7 +561,7 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let choice = build_domain(&net, &args.domain)?;
     let mut walk_options = args.budget.walk_options(args.quiet)?;
     walk_options.edges = args.linear;
-    let exact = run_walk(&net, &choice, &walk_options)?;
+    let exact = run_walk(&net, &choice, &walk_options, args.budget.resume.as_deref())?;
     let linear = args.linear.then(|| linear_count(&net, &exact));
     let report = bounds(&net, &choice.domain, &args.settings.options())?;
     let found = exact.count();
@@ -571,7 +648,7 @@ fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     } else {
         let choice =
             DomainChoice { domain, kind: "ball", norm: Some(norm), center: Some(center), radius: Some(args.radius) };
-        let r = run_walk(&net, &choice, &args.budget.walk_options(args.quiet)?)?;
+        let r = run_walk(&net, &choice, &args.budget.walk_options(args.quiet)?, args.budget.resume.as_deref())?;
         Some((r.count(), r.complete))
     };
     let title = format!(
@@ -604,7 +681,7 @@ fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     let choice = build_domain(&net, &args.domain)?;
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = true;
-    let result = run_walk(&net, &choice, &options)?;
+    let result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
     let g = region_graph(&net, &result);
     let text = match args.format {
         GraphFormat::Dot => to_dot(&g),
@@ -699,8 +776,11 @@ fn print_count(choice: &DomainChoice, r: &WalkResult) {
     if r.complete {
         println!("{} activation regions meet the {what} (exact)", r.count());
     } else {
+        use regionwalk::exact::walk::StopReason;
         let why = match r.stopped_by {
-            Some(regionwalk::exact::walk::StopReason::MaxRegions) => "--max-regions",
+            Some(StopReason::MaxRegions) => "--max-regions",
+            Some(StopReason::MaxMemory) => "--max-memory",
+            Some(StopReason::Interrupted) => "Ctrl-C",
             _ => "--time-limit",
         };
         println!(

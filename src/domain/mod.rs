@@ -18,9 +18,35 @@ pub enum Norm {
     Linf,
 }
 
+/// The domain exactly as the user gave it (before any rounding into the frame), for exact checks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// `‖x - center‖ < radius` in the given norm.
+    Ball {
+        /// Centre.
+        center: Vec<f64>,
+        /// Radius.
+        radius: f64,
+        /// Norm.
+        norm: Norm,
+    },
+    /// `lower < x < upper`.
+    Box {
+        /// Lower bounds.
+        lower: Vec<f64>,
+        /// Upper bounds.
+        upper: Vec<f64>,
+    },
+    /// The whole input space.
+    Whole,
+}
+
 /// An open convex domain: optional box bounds intersected with an optional Euclidean ball.
 #[derive(Clone, Debug)]
 pub struct Domain {
+    /// The user's description, and the clip box if any.
+    shape: Shape,
+    clip: Option<(Vec<f64>, Vec<f64>)>,
     origin: Vec<f64>,
     scale: f64,
     /// Box bounds in frame coordinates (infinite where unbounded).
@@ -55,6 +81,8 @@ impl Domain {
         }
         let d = center.len();
         Ok(Domain {
+            shape: Shape::Ball { center: center.to_vec(), radius, norm },
+            clip: None,
             origin: center.to_vec(),
             scale: radius,
             lower: vec![-1.0; d],
@@ -83,12 +111,22 @@ impl Domain {
         let origin: Vec<f64> = lower.iter().zip(upper).map(|(l, u)| 0.5 * (l + u)).collect();
         let scale = lower.iter().zip(upper).map(|(l, u)| 0.5 * (u - l)).fold(0.0, f64::max);
         let frame = |v: &[f64]| v.iter().zip(&origin).map(|(x, o)| (x - o) / scale).collect();
-        Ok(Domain { lower: frame(lower), upper: frame(upper), origin, scale, round: false })
+        Ok(Domain {
+            shape: Shape::Box { lower: lower.to_vec(), upper: upper.to_vec() },
+            clip: None,
+            lower: frame(lower),
+            upper: frame(upper),
+            origin,
+            scale,
+            round: false,
+        })
     }
 
     /// The whole input space `R^dim`.
     pub fn whole(dim: usize) -> Self {
         Domain {
+            shape: Shape::Whole,
+            clip: None,
             origin: vec![0.0; dim],
             scale: 1.0,
             lower: vec![f64::NEG_INFINITY; dim],
@@ -113,7 +151,42 @@ impl Domain {
                 return Err(Error::Domain(format!("the clip box does not meet the domain in coordinate {i}")));
             }
         }
+        self.clip = Some((lower.to_vec(), upper.to_vec()));
         Ok(self)
+    }
+
+    /// The domain as the user described it.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The clip box (e.g. the model's input box), if any.
+    pub fn clip(&self) -> Option<&(Vec<f64>, Vec<f64>)> {
+        self.clip.as_ref()
+    }
+
+    /// Whether `x` lies strictly inside the domain, decided in exact rational arithmetic on the
+    /// user's own numbers (no frame rounding).
+    pub fn contains_exactly(&self, x: &[f64]) -> bool {
+        use num_rational::BigRational;
+        use num_traits::{Signed, Zero};
+        let q = |v: f64| BigRational::from_float(v).expect("finite");
+        let in_box = |lo: &[f64], hi: &[f64]| x.iter().zip(lo.iter().zip(hi)).all(|(v, (l, h))| l < v && v < h);
+        let shape_ok = match &self.shape {
+            Shape::Whole => true,
+            Shape::Box { lower, upper } => in_box(lower, upper),
+            Shape::Ball { center, radius, norm: Norm::Linf } => {
+                x.iter().zip(center).all(|(v, c)| (q(*v) - q(*c)).abs() < q(*radius))
+            }
+            Shape::Ball { center, radius, norm: Norm::L2 } => {
+                let d2 = x.iter().zip(center).fold(BigRational::zero(), |acc, (v, c)| {
+                    let d = q(*v) - q(*c);
+                    acc + &d * &d
+                });
+                d2 < q(*radius) * q(*radius)
+            }
+        };
+        shape_ok && self.clip.as_ref().is_none_or(|(lo, hi)| in_box(lo, hi))
     }
 
     /// Input dimension.

@@ -35,7 +35,7 @@ pub enum Decision {
 }
 
 /// Counters of solver work, summed over a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LpCounters {
     /// LP solves.
     pub lp_solves: u64,

@@ -1,6 +1,7 @@
 //! Exact counting: the LP layer, the region walk (the product), linear-region merging, the
 //! layer-wise splitter and dense sampling (independent references that tests compare the walk with).
 
+pub mod certify;
 pub mod lp;
 pub mod merge;
 pub mod sample;

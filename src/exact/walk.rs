@@ -16,12 +16,15 @@
 use super::lp::{margin, meets, minimise, Decision, LpCounters};
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::model::{Network, NeuronKind, Pattern};
-use crate::Result;
+use crate::{Error, Result};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
@@ -42,20 +45,32 @@ pub struct WalkOptions {
     /// Record every facet adjacency inside the domain (for linear regions and the region graph).
     /// Costs a facet LP also for neighbours already known.
     pub edges: bool,
+    /// Stop before the walk's estimated memory ([`memory_per_region`] × regions) exceeds this many
+    /// bytes.
+    pub max_memory: Option<u64>,
+    /// Set from outside (e.g. on SIGINT) to stop the walk cleanly with a partial result.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Save the walk's state here when it stops early, and every minute while it runs, so that
+    /// [`resume`] can finish it.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// Why a walk stopped before finishing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// `max_regions` was reached.
     MaxRegions,
     /// `time_limit` was reached.
     TimeLimit,
+    /// `max_memory` would have been exceeded.
+    MaxMemory,
+    /// The interrupt flag was raised (SIGINT).
+    Interrupted,
 }
 
 /// One region found by the walk.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Region {
     /// Its activation pattern.
     pub pattern: Pattern,
@@ -66,7 +81,7 @@ pub struct Region {
 }
 
 /// Two regions sharing a facet that meets the domain (recorded with [`WalkOptions::edges`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Edge {
     /// Index of one region in [`WalkResult::regions`].
     pub a: usize,
@@ -77,7 +92,7 @@ pub struct Edge {
 }
 
 /// What a walk found and what it cost.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WalkResult {
     /// Every region found, in discovery order. When `complete`, exactly the regions meeting the domain.
     pub regions: Vec<Region>,
@@ -120,10 +135,62 @@ struct Expansion {
     known: u64,
 }
 
+/// Seconds between two checkpoints of a running walk.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// A saved walk: everything needed to continue it ([`resume`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// Format version.
+    version: u32,
+    /// Fingerprint of the network, the domain and the edge setting the walk was run with.
+    fingerprint: u64,
+    /// Regions found so far (uncertified ones included, flagged in `verified`).
+    result: WalkResult,
+    verified: Vec<bool>,
+    /// Regions still to expand.
+    queue: Vec<usize>,
+}
+
+impl Checkpoint {
+    /// Reads a checkpoint file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = crate::model::io::read_text_file(path)?;
+        serde_json::from_str(&text).map_err(|e| Error::ModelFile {
+            path: path.to_owned(),
+            message: format!("not a regionwalk checkpoint: {e}"),
+        })
+    }
+
+    /// Regions found when it was written.
+    pub fn regions(&self) -> usize {
+        self.result.regions.len()
+    }
+}
+
+/// Fingerprint of what a walk computes, so that a checkpoint is only resumed on the same problem.
+fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for layer in net.layers() {
+        layer.weight.shape().hash(&mut h);
+        layer.weight.iter().chain(layer.bias.iter()).for_each(|v| v.to_bits().hash(&mut h));
+    }
+    format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);
+    h.finish()
+}
+
+/// Estimated bytes the walk holds per region found: the pattern (twice: region list and visited
+/// map), the witness, bookkeeping, and hash-map overhead. Edges add about 64 bytes each.
+pub fn memory_per_region(net: &Network) -> u64 {
+    let pattern = 8 * net.neurons().div_ceil(64) as u64 + 32;
+    let witness = 8 * net.input_dim() as u64 + 24;
+    2 * pattern + witness + 96
+}
+
 /// Counts the activation regions of `net` that meet `domain`.
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
     let started = Instant::now();
-    let deadline = options.time_limit.map(|t| started + t);
     let mut result = WalkResult {
         regions: Vec::new(),
         edges: Vec::new(),
@@ -142,41 +209,98 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
     };
     let first = net.interior_pattern(&start).expect("start point is interior");
     result.start = Some(start);
-    // Pattern → index into `result.regions`.
-    let mut visited: FxHashMap<Pattern, usize> = FxHashMap::default();
-    visited.insert(first.clone(), 0);
-    let mut known_edges: FxHashSet<(usize, usize)> = FxHashSet::default();
-    // Queue of indices into `result.regions` awaiting expansion.
     result.regions.push(Region { pattern: first, witness: None, inradius: None });
-    let mut queue: VecDeque<usize> = VecDeque::from([0]);
-    let mut verified = vec![true];
+    let checkpoint = Checkpoint {
+        version: 1,
+        fingerprint: fingerprint(net, domain, options.edges),
+        result,
+        verified: vec![true],
+        queue: vec![0],
+    };
+    run(net, domain, options, checkpoint, started)
+}
+
+/// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
+pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
+    if checkpoint.fingerprint != fingerprint(net, domain, options.edges) {
+        return Err(Error::Domain("the checkpoint was written for another network, domain or --linear setting".into()));
+    }
+    let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
+    run(net, domain, options, checkpoint, started)
+}
+
+fn run(
+    net: &Network,
+    domain: &Domain,
+    options: &WalkOptions,
+    state: Checkpoint,
+    started: Instant,
+) -> Result<WalkResult> {
+    let deadline = options.time_limit.map(|t| Instant::now() + t);
+    let fingerprint = state.fingerprint;
+    let (mut result, mut verified) = (state.result, state.verified);
+    let mut queue: VecDeque<usize> = state.queue.into();
+    result.stopped_by = None;
+    result.complete = true;
+    // Pattern → index into `result.regions`.
+    let mut visited: FxHashMap<Pattern, usize> =
+        result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
+    let mut known_edges: FxHashSet<(usize, usize)> = result.edges.iter().map(|e| (e.a, e.b)).collect();
+    let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
+    let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+    let mut last_save = Instant::now();
+    let save = |result: &WalkResult, verified: &[bool], queue: &VecDeque<usize>| -> Result<()> {
+        let Some(path) = &options.checkpoint else { return Ok(()) };
+        let state = Checkpoint {
+            version: 1,
+            fingerprint,
+            result: result.clone(),
+            verified: verified.to_vec(),
+            queue: queue.iter().copied().collect(),
+        };
+        let text =
+            serde_json::to_string(&state).map_err(|e| Error::Solver(format!("cannot encode the checkpoint: {e}")))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| Error::ModelFile { path: path.clone(), message: format!("cannot write the checkpoint: {e}") })
+    };
 
     while !queue.is_empty() {
-        if let Some(max) = options.max_regions {
-            if result.regions.len() >= max {
-                result.stopped_by = Some(StopReason::MaxRegions);
-                break;
-            }
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            result.stopped_by = Some(StopReason::TimeLimit);
+        let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
+            Some(StopReason::MaxRegions)
+        } else if options
+            .max_memory
+            .is_some_and(|max| (result.regions.len() as u64 + CHUNK as u64 * 32) * per_region > max)
+        {
+            Some(StopReason::MaxMemory)
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(StopReason::TimeLimit)
+        } else if interrupted() {
+            Some(StopReason::Interrupted)
+        } else {
+            None
+        };
+        if stop.is_some() {
+            result.stopped_by = stop;
             break;
         }
         let chunk: Vec<usize> = (0..CHUNK.min(queue.len())).map(|_| queue.pop_front().unwrap()).collect();
         let expansions: Vec<Option<Expansion>> = chunk
             .par_iter()
             .map(|&i| {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
                     return Ok(None);
                 }
                 let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: i };
                 expand(net, domain, &result.regions[i].pattern, &known).map(Some)
             })
             .collect::<Result<_>>()?;
+        let mut put_back = Vec::new();
         for (&i, expansion) in chunk.iter().zip(expansions) {
             let Some(e) = expansion else {
-                // Interrupted by the time limit: put it back so the result says incomplete.
-                queue.push_front(i);
+                // Interrupted by a budget: put it back so the result says incomplete.
+                put_back.push(i);
                 continue;
             };
             result.counters.add(&e.counters);
@@ -202,13 +326,23 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
                 }
             }
         }
+        for i in put_back.into_iter().rev() {
+            queue.push_front(i);
+        }
         if let Some(bar) = &options.progress {
             bar.set_position(result.regions.len() as u64);
             bar.set_message(format!("frontier {}, {} LPs", queue.len(), result.counters.lp_solves));
         }
+        if last_save.elapsed() >= CHECKPOINT_EVERY {
+            result.seconds = started.elapsed().as_secs_f64();
+            save(&result, &verified, &queue)?;
+            last_save = Instant::now();
+        }
     }
+    result.seconds = started.elapsed().as_secs_f64();
     if result.stopped_by.is_some() && !queue.is_empty() {
         result.complete = false;
+        save(&result, &verified, &queue)?;
     } else {
         result.stopped_by = None;
     }
@@ -229,7 +363,6 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
             e.a != usize::MAX && e.b != usize::MAX
         });
     }
-    result.seconds = started.elapsed().as_secs_f64();
     Ok(result)
 }
 

@@ -52,6 +52,28 @@ impl Pattern {
     }
 }
 
+/// Patterns serialise as a string of 0/1 characters (checkpoints, reports).
+impl serde::Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{self:?}"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut p = Pattern::zeros(text.len());
+        for (k, c) in text.chars().enumerate() {
+            match c {
+                '0' => {}
+                '1' => p.set(k, true),
+                other => return Err(serde::de::Error::custom(format!("'{other}' in a pattern"))),
+            }
+        }
+        Ok(p)
+    }
+}
+
 impl std::fmt::Debug for Pattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for k in 0..self.len {

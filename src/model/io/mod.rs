@@ -64,3 +64,8 @@ pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
         message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })
 }
+
+/// Reads a text file (checkpoints and other small inputs) with errors that name the file.
+pub fn read_text_file(path: &Path) -> Result<String> {
+    read_text(path, MAX_MODEL_BYTES)
+}

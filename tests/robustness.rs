@@ -1,0 +1,190 @@
+//! Long runs and hostile input: checkpoints resume to the same result, memory and interrupt budgets
+//! stop cleanly, Ctrl-C prints the partial result, exact certification accepts every region of
+//! complete walks and rejects tampered witnesses, and mutated model files never make a parser panic.
+
+mod common;
+
+use rand::{Rng, SeedableRng};
+use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::certify::certify;
+use regionwalk::exact::walk::{resume, walk, Checkpoint, StopReason, WalkOptions};
+use regionwalk::model::io;
+use regionwalk::model::Pattern;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+fn patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<Pattern> {
+    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
+    v.sort();
+    v
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("regionwalk-robust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
+    let mut tested = 0;
+    for seed in 0..200 {
+        let case = common::random_case(seed);
+        let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+        for edges in [false, true] {
+            let full = walk(&case.net, &ball, &WalkOptions { edges, ..Default::default() }).unwrap();
+            if full.count() < 80 {
+                continue;
+            }
+            let path = scratch(&format!("ck-{seed}-{edges}.json"));
+            let options =
+                WalkOptions { edges, checkpoint: Some(path.clone()), max_regions: Some(70), ..Default::default() };
+            let partial = walk(&case.net, &ball, &options).unwrap();
+            assert!(!partial.complete && partial.stopped_by == Some(StopReason::MaxRegions));
+            let ck = Checkpoint::load(&path).unwrap();
+            assert_eq!(ck.regions(), partial.count());
+            let finished = resume(&case.net, &ball, &WalkOptions { edges, ..Default::default() }, ck).unwrap();
+            assert!(finished.complete);
+            assert_eq!(patterns(&finished), patterns(&full), "seed {seed}");
+            assert_eq!(finished.edges.len(), full.edges.len(), "seed {seed}: edges");
+            // A checkpoint only resumes the problem it was written for.
+            let other = Domain::ball(&case.center, case.radius * 0.5, Norm::L2).unwrap();
+            assert!(resume(
+                &case.net,
+                &other,
+                &WalkOptions { edges, ..Default::default() },
+                Checkpoint::load(&path).unwrap()
+            )
+            .is_err());
+            tested += 1;
+        }
+        if tested >= 6 {
+            break;
+        }
+    }
+    assert!(tested >= 6);
+}
+
+#[test]
+fn memory_and_interrupt_budgets_stop_cleanly() {
+    let case = (0..).map(common::random_case).find(|c| {
+        walk(&c.net, &Domain::ball(&c.center, c.radius, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count()
+            > 200
+    });
+    let case = case.unwrap();
+    let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    let per_region = regionwalk::exact::walk::memory_per_region(&case.net);
+    let r = walk(&case.net, &ball, &WalkOptions { max_memory: Some(per_region * 100), ..Default::default() }).unwrap();
+    assert_eq!(r.stopped_by, Some(StopReason::MaxMemory));
+    assert!(!r.complete && r.count() >= 1 && (r.count() as u64) * per_region <= per_region * 100);
+    let flag = Arc::new(AtomicBool::new(true));
+    let r = walk(&case.net, &ball, &WalkOptions { interrupt: Some(flag), ..Default::default() }).unwrap();
+    assert_eq!(r.stopped_by, Some(StopReason::Interrupted));
+    assert!(!r.complete);
+}
+
+#[test]
+fn ctrl_c_prints_the_partial_result() {
+    // ACAS Xu on the property-3 box has tens of thousands of regions: still walking after a second.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+        .args([
+            "count",
+            "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx",
+            "--center",
+            "fixtures/acasxu/vnnlib/prop_3.vnnlib",
+            "--json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed().as_secs() < 60, "the walk did not stop after SIGINT");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stopped_by"], "interrupted");
+    assert_eq!(v["complete"], false);
+    assert!(v["regions"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn certification_accepts_complete_walks_and_rejects_tampered_witnesses() {
+    for f in common::theory_fixtures() {
+        let ball = Domain::ball(&f.center, f.radius, Norm::L2).unwrap();
+        let r = walk(&f.net, &ball, &WalkOptions::default()).unwrap();
+        let c = certify(&f.net, &ball, &r);
+        assert_eq!(c.certified, r.count(), "{}: {:?}", f.name, c.failures);
+    }
+    for seed in 0..80 {
+        let case = common::random_case(seed);
+        for norm in [Norm::L2, Norm::Linf] {
+            let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
+            let mut r = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let c = certify(&case.net, &domain, &r);
+            assert!(c.failures.is_empty(), "seed {seed} {norm:?}: {:?}", c.failures);
+            // Move one witness out of the ball: that region must fail.
+            let w = r.regions[0].witness.as_mut().unwrap();
+            w[0] = case.center[0] + 2.0 * case.radius;
+            let c = certify(&case.net, &domain, &r);
+            assert_eq!(c.failures.len(), 1, "seed {seed}");
+            assert!(c.failures[0].1.contains("not strictly inside the domain"));
+        }
+    }
+}
+
+/// Flips bits, truncates and inserts bytes: the parsers must return errors, never panic.
+#[test]
+fn mutated_model_files_never_panic_a_parser() {
+    let files = [
+        "fixtures/examples/mlp_2x16x16.json",
+        "fixtures/small/marabou/fc_2-2-3.nnet",
+        "fixtures/small/marabou/fc1.onnx",
+        "fixtures/small/marabou/fc_2-2-3.onnx",
+        "fixtures/small/vnncomp_test/test_small.onnx",
+        "fixtures/acasxu/vnnlib/prop_1.vnnlib",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+    for rel in files {
+        let original = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap();
+        for _ in 0..400 {
+            let mut bytes = original.clone();
+            match rng.gen_range(0..4) {
+                0 => {
+                    for _ in 0..rng.gen_range(1..8) {
+                        let i = rng.gen_range(0..bytes.len());
+                        bytes[i] ^= 1 << rng.gen_range(0..8);
+                    }
+                }
+                1 => bytes.truncate(rng.gen_range(0..bytes.len())),
+                2 => {
+                    let i = rng.gen_range(0..=bytes.len());
+                    let junk: Vec<u8> = (0..rng.gen_range(1..16)).map(|_| rng.gen()).collect();
+                    bytes.splice(i..i, junk);
+                }
+                _ => {
+                    let i = rng.gen_range(0..bytes.len());
+                    bytes[i] = [b'9', b'-', b'e', b',', b'[', 0xff][rng.gen_range(0..6)];
+                }
+            }
+            let outcome = std::panic::catch_unwind(|| {
+                let text = String::from_utf8_lossy(&bytes);
+                match Path::new(rel).extension().and_then(|e| e.to_str()) {
+                    Some("json") => drop(io::network_from_json_str(&text)),
+                    Some("nnet") => drop(io::network_from_nnet_str(&text, true)),
+                    Some("onnx") => drop(io::network_from_onnx_bytes(&bytes)),
+                    _ => drop(io::input_boxes_from_vnnlib(&text)),
+                }
+            });
+            assert!(outcome.is_ok(), "{rel}: a mutated file made the parser panic");
+        }
+    }
+}
