@@ -44,6 +44,12 @@ enum Command {
     Bound(BoundArgs),
     /// Exact count, every bound, and how tight each bound is (bound / exact).
     Validate(ValidateArgs),
+    /// Audit the neighbourhoods of many points: per point and radius, the exact count, the bounds and
+    /// the distance to the nearest region boundary, written incrementally (JSON Lines or CSV).
+    Audit(AuditArgs),
+    /// Compare two audit reports: per radius, count and boundary-distance distributions and a
+    /// Mann–Whitney U test.
+    AuditCompare(CompareArgs),
     /// A picture of the exact regions in a 2-D slice of the ball through the centre (for 2-input
     /// networks, the input plane itself), with the region counts of the slice and of the ball.
     Plot(PlotArgs),
@@ -53,6 +59,77 @@ enum Command {
     /// Forward pass at one point: output, activation pattern and the shape of the local affine map,
     /// to check that regionwalk computes what your framework computes.
     Eval(EvalArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum LabelColumnArg {
+    First,
+    Last,
+}
+
+#[derive(Args, Debug)]
+struct AuditArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Points: .npy (one row per point), .csv (optionally with a label column) or .json.
+    #[arg(long)]
+    points: PathBuf,
+    /// Labels, one per line, in the order of the points.
+    #[arg(long, conflicts_with = "label_column")]
+    labels: Option<PathBuf>,
+    /// Which column of a .csv points file holds the label.
+    #[arg(long, value_enum)]
+    label_column: Option<LabelColumnArg>,
+    /// Radii, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    radius: Vec<f64>,
+    /// Norm of the balls.
+    #[arg(long, value_enum, default_value = "l2")]
+    norm: NormArg,
+    /// Exact counts only (no bounds).
+    #[arg(long, conflicts_with = "bounds_only")]
+    exact: bool,
+    /// Bounds only (no region walk).
+    #[arg(long)]
+    bounds_only: bool,
+    /// Bound methods (repeatable; default global, paper, product, local-serra).
+    #[arg(long = "method", value_parser = parse_method)]
+    methods: Vec<Method>,
+    /// Region budget of each walk; beyond it the record says `complete: false`.
+    #[arg(long, default_value_t = 100_000)]
+    max_regions: usize,
+    /// The report: .jsonl (JSON Lines) or .csv.
+    #[arg(long)]
+    out: PathBuf,
+    /// Keep the records already in --out and compute only the missing ones.
+    #[arg(long)]
+    resume: bool,
+    /// Only shard I of N (1-based): points whose index is I-1 modulo N.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let (i, n) = text.split_once('/').ok_or("expected I/N, e.g. 2/4")?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| "bad I")?, n.trim().parse().map_err(|_| "bad N")?);
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: need 1 ≤ I ≤ N"));
+    }
+    Ok((i - 1, n))
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// First report (group A).
+    a: PathBuf,
+    /// Second report (group B).
+    b: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -362,6 +439,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval(args),
         Command::Graph(args) => graph(args),
         Command::Plot(args) => plot(args),
+        Command::Audit(args) => audit(args),
+        Command::AuditCompare(args) => audit_compare(args),
     }
 }
 
@@ -666,6 +745,133 @@ fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(if ball.is_some_and(|(_, c)| !c) { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::audit::{audit as run_audit, AuditOptions};
+    let net = args.model.load()?;
+    let column = args.label_column.map(|c| match c {
+        LabelColumnArg::First => io::LabelColumn::First,
+        LabelColumnArg::Last => io::LabelColumn::Last,
+    });
+    let (points, mut labels) = io::load_points(&args.points, column)?;
+    if let Some(path) = &args.labels {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let l: Vec<String> = text.lines().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if l.len() != points.len() {
+            bail!("{} has {} labels for {} points", path.display(), l.len(), points.len());
+        }
+        labels = Some(l);
+    }
+    for &r in &args.radius {
+        if !(r.is_finite() && r > 0.0) {
+            bail!("every radius must be a positive finite number, got {r}");
+        }
+    }
+    let methods = if args.exact {
+        Vec::new()
+    } else if args.methods.is_empty() {
+        vec![Method::Global, Method::Paper, Method::Product, Method::LocalSerra]
+    } else {
+        args.methods.clone()
+    };
+    let options = AuditOptions {
+        radii: args.radius.clone(),
+        norm: norm_of(args.norm),
+        exact: !args.bounds_only,
+        methods,
+        max_regions: args.max_regions,
+        shard: args.shard.unwrap_or((0, 1)),
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} records, ETA {eta}").expect("valid template"));
+        bar
+    });
+    let progress = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let records = run_audit(&net, &points, labels.as_deref(), &options, &args.out, args.resume, &progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let partial = records.iter().filter(|r| r.complete == Some(false)).count();
+    println!(
+        "{} records written to {}{}",
+        records.len(),
+        args.out.display(),
+        if partial > 0 { format!(" ({partial} stopped by --max-regions: lower bounds)") } else { String::new() }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::audit::{read_report, stats};
+    let (a, b) = (read_report(&args.a)?, read_report(&args.b)?);
+    if a.is_empty() || b.is_empty() {
+        bail!("both reports need records ({} has {}, {} has {})", args.a.display(), a.len(), args.b.display(), b.len());
+    }
+    let mut radii: Vec<f64> = a.iter().chain(&b).map(|r| r.radius).collect();
+    radii.sort_by(f64::total_cmp);
+    radii.dedup();
+    let counts = |rs: &[regionwalk::audit::Record], r: f64| -> Vec<f64> {
+        rs.iter()
+            .filter(|x| x.radius == r && x.complete == Some(true))
+            .filter_map(|x| x.regions.map(|n| n as f64))
+            .collect()
+    };
+    // The boundary distance does not depend on the radius: one value per point.
+    let distances = |rs: &[regionwalk::audit::Record]| -> Vec<f64> {
+        let mut seen = rustc_hash::FxHashSet::default();
+        rs.iter().filter(|x| seen.insert(x.point)).map(|x| x.boundary_distance).collect()
+    };
+    let compare = |x: &[f64], y: &[f64]| {
+        let test = stats::mann_whitney(x, y);
+        serde_json::json!({"a": stats::summary(x), "b": stats::summary(y), "u": test.map(|t| t.0), "p_value": test.map(|t| t.1)})
+    };
+    let per_radius: Vec<serde_json::Value> = radii
+        .iter()
+        .map(|&r| serde_json::json!({"radius": r, "regions": compare(&counts(&a, r), &counts(&b, r))}))
+        .collect();
+    let distance = compare(&distances(&a), &distances(&b));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"a": args.a, "b": args.b, "boundary_distance": distance, "per_radius": per_radius})
+            )?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("A = {}, B = {}", args.a.display(), args.b.display());
+    let row = |name: String, v: &serde_json::Value| {
+        let s = |g: &str, k: &str| v[g][k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        let n = |g: &str| v[g]["n"].as_u64().map_or("0".to_string(), |x| x.to_string());
+        println!(
+            "{name:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
+            n("a"),
+            s("a", "mean"),
+            s("a", "median"),
+            format!("{}-{}", s("a", "q1"), s("a", "q3")),
+            n("b"),
+            s("b", "mean"),
+            s("b", "median"),
+            format!("{}-{}", s("b", "q1"), s("b", "q3")),
+            v["p_value"].as_f64().map_or("-".into(), |p| format!("{p:.3e}"))
+        );
+    };
+    println!(
+        "{:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
+        "quantity", "n(A)", "mean", "median", "IQR", "n(B)", "mean", "median", "IQR", "p (M-W U)"
+    );
+    row("boundary distance".into(), &distance);
+    for v in &per_radius {
+        row(format!("regions at r = {}", v["radius"]), &v["regions"]);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe_norm(n: Norm) -> &'static str {

@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod bound;
 pub mod domain;
 pub mod error;

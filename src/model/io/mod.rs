@@ -10,7 +10,7 @@ mod vnnlib;
 pub use json::{network_from_json_str, network_to_json};
 pub use nnet::network_from_nnet_str;
 pub use onnx::network_from_onnx_bytes;
-pub use points::parse_point;
+pub use points::{load_points, parse_point, LabelColumn, Points};
 pub use vnnlib::{input_box_from_vnnlib, input_boxes_from_vnnlib, InputBoxBounds};
 
 use crate::model::Network;

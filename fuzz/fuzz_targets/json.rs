@@ -1,0 +1,7 @@
+//! cargo fuzz target: the json parser must return an error, never panic or hang.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = regionwalk::model::io::network_from_json_str(&String::from_utf8_lossy(data));
+});

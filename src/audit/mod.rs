@@ -1,0 +1,256 @@
+//! Neighbourhood audits: for many points and radii, the exact region count (or a budgeted lower
+//! bound), the bounds, and the exact distance from the point to the nearest region boundary, written
+//! incrementally (JSON Lines or CSV) so that an interrupted audit resumes without redoing points, and
+//! splittable into shards. [`stats`] compares two audits (distributions and a Mann–Whitney U test).
+
+pub mod stats;
+
+use crate::bound::{bounds, BoundOptions, Method};
+use crate::domain::{Domain, Norm};
+use crate::exact::walk::{walk, WalkOptions};
+use crate::model::Network;
+use crate::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// Distance from `x` to the nearest boundary of its activation region (theory P4): the minimum over
+/// the region's non-constant constraints of `|a·x + β| / ‖a‖_*` (the dual norm: `‖a‖₂` for L2,
+/// `‖a‖₁` for L-inf distances), with the neuron that attains it as `(layer, neuron)`, 1-based
+/// layers. Zero when `x` lies on a boundary; infinite when no neuron varies.
+pub fn boundary_distance(net: &Network, x: &[f64], norm: Norm) -> (f64, Option<(usize, usize)>) {
+    let pattern = net.pattern(x);
+    let sur = net.surrogate(&pattern);
+    let on_boundary = net.interior_pattern(x).is_none();
+    let mut best = (f64::INFINITY, None);
+    for k in 0..sur.kind.len() {
+        if sur.kind[k] != crate::model::NeuronKind::Varying {
+            continue;
+        }
+        let a = sur.a.row(k);
+        let dual = match norm {
+            Norm::L2 => a.dot(&a).sqrt(),
+            Norm::Linf => a.iter().map(|v| v.abs()).sum(),
+        };
+        let z = a.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() + sur.beta[k];
+        let d = if on_boundary && z.abs() <= crate::tolerance::WITNESS * dual.max(1.0) { 0.0 } else { z.abs() / dual };
+        if d < best.0 {
+            let (l, j) = net.neuron_position(k);
+            best = (d, Some((l + 1, j)));
+        }
+    }
+    best
+}
+
+/// One line of an audit report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Index of the point in the points file.
+    pub point: usize,
+    /// Its label, if the points file has labels.
+    pub label: Option<String>,
+    /// Ball radius.
+    pub radius: f64,
+    /// Ball norm.
+    pub norm: Norm,
+    /// Exact count (or a lower bound if `complete` is false); absent with `--bounds-only`.
+    pub regions: Option<usize>,
+    /// Whether `regions` is exact.
+    pub complete: Option<bool>,
+    /// Distance to the nearest region boundary (in the ball's norm).
+    pub boundary_distance: f64,
+    /// `[layer, neuron]` owning that boundary.
+    pub boundary_neuron: Option<(usize, usize)>,
+    /// The paper's bound (decimal string).
+    pub paper: Option<String>,
+    /// The best bound computed (decimal string).
+    pub best: Option<String>,
+    /// Wall time for this record.
+    pub seconds: f64,
+}
+
+/// What to compute for each point and radius.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// Radii.
+    pub radii: Vec<f64>,
+    /// Ball norm.
+    pub norm: Norm,
+    /// Run the exact walk.
+    pub exact: bool,
+    /// Compute these bound methods (empty: none).
+    pub methods: Vec<Method>,
+    /// Region budget of each walk.
+    pub max_regions: usize,
+    /// Process only points with `index % shard.1 == shard.0` (0-based shard).
+    pub shard: (usize, usize),
+}
+
+/// Audits one point at one radius.
+pub fn audit_point(
+    net: &Network,
+    x: &[f64],
+    index: usize,
+    label: Option<String>,
+    radius: f64,
+    options: &AuditOptions,
+) -> Result<Record> {
+    let started = std::time::Instant::now();
+    let domain = Domain::ball(x, radius, options.norm)?;
+    let (boundary_distance, boundary_neuron) = boundary_distance(net, x, options.norm);
+    let (mut regions, mut complete) = (None, None);
+    if options.exact {
+        let r = walk(net, &domain, &WalkOptions { max_regions: Some(options.max_regions), ..Default::default() })?;
+        regions = Some(r.count());
+        complete = Some(r.complete);
+    }
+    let (mut paper, mut best) = (None, None);
+    if !options.methods.is_empty() {
+        let report =
+            bounds(net, &domain, &BoundOptions { methods: options.methods.clone(), samples: 0, ..Default::default() })?;
+        paper = report.get(Method::Paper).map(|b| b.value.to_string());
+        best = report.best().map(|b| b.value.to_string());
+    }
+    Ok(Record {
+        point: index,
+        label,
+        radius,
+        norm: options.norm,
+        regions,
+        complete,
+        boundary_distance,
+        boundary_neuron,
+        paper,
+        best,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Report file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    JsonLines,
+    Csv,
+}
+
+fn format_of(path: &Path) -> Format {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("csv") => Format::Csv,
+        _ => Format::JsonLines,
+    }
+}
+
+const CSV_HEADER: &str =
+    "point,label,radius,norm,regions,complete,boundary_distance,boundary_layer,boundary_neuron,paper,best,seconds";
+
+fn to_line(r: &Record, format: Format) -> String {
+    match format {
+        Format::JsonLines => serde_json::to_string(r).expect("records serialise"),
+        Format::Csv => {
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            let (bl, bn) =
+                r.boundary_neuron.map_or((String::new(), String::new()), |(l, j)| (l.to_string(), j.to_string()));
+            format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                r.point,
+                opt(r.label.clone()),
+                r.radius,
+                serde_json::to_value(r.norm).unwrap().as_str().unwrap(),
+                opt(r.regions.map(|v| v.to_string())),
+                opt(r.complete.map(|v| v.to_string())),
+                r.boundary_distance,
+                bl,
+                bn,
+                opt(r.paper.clone()),
+                opt(r.best.clone()),
+                r.seconds
+            )
+        }
+    }
+}
+
+fn from_line(line: &str, format: Format) -> Option<Record> {
+    match format {
+        Format::JsonLines => serde_json::from_str(line).ok(),
+        Format::Csv => {
+            let c: Vec<&str> = line.split(',').collect();
+            if c.len() != 12 || c[0] == "point" {
+                return None;
+            }
+            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            Some(Record {
+                point: c[0].parse().ok()?,
+                label: opt(c[1]),
+                radius: c[2].parse().ok()?,
+                norm: serde_json::from_value(serde_json::Value::String(c[3].into())).ok()?,
+                regions: opt(c[4]).map(|s| s.parse()).transpose().ok()?,
+                complete: opt(c[5]).map(|s| s.parse()).transpose().ok()?,
+                boundary_distance: c[6].parse().ok()?,
+                boundary_neuron: match (c[7].parse(), c[8].parse()) {
+                    (Ok(l), Ok(j)) => Some((l, j)),
+                    _ => None,
+                },
+                paper: opt(c[9]),
+                best: opt(c[10]),
+                seconds: c[11].parse().ok()?,
+            })
+        }
+    }
+}
+
+/// Reads a report (JSON Lines or CSV by extension); unreadable lines (e.g. cut by a kill) are skipped.
+pub fn read_report(path: &Path) -> Result<Vec<Record>> {
+    let text = crate::model::io::read_text_file(path)?;
+    let format = format_of(path);
+    Ok(text.lines().filter_map(|l| from_line(l, format)).collect())
+}
+
+/// Runs an audit over `points`, appending records to `out` as they finish (in point order within
+/// each batch). With `resume`, records already in `out` are kept and not recomputed. `progress` is
+/// called with (done, total) after every batch.
+pub fn audit(
+    net: &Network,
+    points: &[Vec<f64>],
+    labels: Option<&[String]>,
+    options: &AuditOptions,
+    out: &Path,
+    resume: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Record>> {
+    for (i, p) in points.iter().enumerate() {
+        net.check_point(p, &format!("point {i}"))?;
+    }
+    let format = format_of(out);
+    let io_err =
+        |e: std::io::Error| Error::ModelFile { path: out.to_owned(), message: format!("cannot write the report: {e}") };
+    let mut done: Vec<Record> = if resume && out.exists() { read_report(out)? } else { Vec::new() };
+    // Rewrite the file with only the complete lines, then append.
+    let mut file = std::fs::File::create(out).map_err(io_err)?;
+    if format == Format::Csv {
+        writeln!(file, "{CSV_HEADER}").map_err(io_err)?;
+    }
+    for r in &done {
+        writeln!(file, "{}", to_line(r, format)).map_err(io_err)?;
+    }
+    let finished: rustc_hash::FxHashSet<(usize, u64)> = done.iter().map(|r| (r.point, r.radius.to_bits())).collect();
+    let todo: Vec<(usize, f64)> = (0..points.len())
+        .filter(|i| i % options.shard.1 == options.shard.0)
+        .flat_map(|i| options.radii.iter().map(move |&r| (i, r)))
+        .filter(|(i, r)| !finished.contains(&(*i, r.to_bits())))
+        .collect();
+    let total = todo.len();
+    for (b, batch) in todo.chunks(rayon::current_num_threads().max(1) * 2).enumerate() {
+        let records: Vec<Record> = batch
+            .par_iter()
+            .map(|&(i, r)| audit_point(net, &points[i], i, labels.map(|l| l[i].clone()), r, options))
+            .collect::<Result<_>>()?;
+        for r in records {
+            writeln!(file, "{}", to_line(&r, format)).map_err(io_err)?;
+            done.push(r);
+        }
+        file.flush().map_err(io_err)?;
+        progress(((b + 1) * batch.len()).min(total), total);
+    }
+    Ok(done)
+}
