@@ -220,12 +220,17 @@ fn malformed_models_get_one_clear_message() {
     let lying = write("lying.nnet", good.replacen("2,2,3,3,", "2,2000000,3,3,", 1));
     let nan = write("nan.nnet", good.replacen("2.0,-1.0,", "nan,-1.0,", 1));
     let sizes = write("sizes.nnet", good.replacen("2,2,3,", "2,3,3,", 1));
+    let absurd = write(
+        "absurd.nnet",
+        good.replacen("2,2,3,3,", "2,2,3,1000000000,", 1).replacen("\n2,2,3,\n", "\n2,1000000000,3,\n", 1),
+    );
     let random = write("random.nnet", String::from_utf8_lossy(&[0x42, 0x13, 0x99, 0x00]).into_owned());
     let nnet_cases: Vec<(String, &str)> = vec![
         (truncated, "header promises"),
         (lying, "disagree with inputSize"),
         (nan, "holds NaN"),
         (sizes, "disagree with inputSize"),
+        (absurd, "1000000000 is not a sensible size"),
         (random, "not a number"),
     ];
     let all: Vec<(String, &str)> = cases.iter().map(|(p, m)| (p.to_string(), *m)).chain(nnet_cases).collect();
