@@ -2,27 +2,14 @@
 //! Figures and their interpretation are in BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::{Rng, SeedableRng};
+
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions};
 use regionwalk::model::Network;
 
-fn pytorch_like(widths: &[usize], seed: u64) -> Network {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let layers: Vec<(Vec<Vec<f64>>, Vec<f64>)> = widths
-        .windows(2)
-        .map(|w| {
-            let k = 1.0 / (w[0] as f64).sqrt();
-            let rows = (0..w[1]).map(|_| (0..w[0]).map(|_| rng.gen_range(-k..k)).collect()).collect();
-            (rows, (0..w[1]).map(|_| rng.gen_range(-k..k)).collect())
-        })
-        .collect();
-    Network::from_rows(&layers).unwrap()
-}
-
 fn bound_ladder(c: &mut Criterion) {
-    let net = pytorch_like(&[784, 256, 256, 10], 1);
+    let net = Network::pytorch_default(&[784, 256, 256, 10], 1).unwrap();
     let center = vec![0.5; 784];
     let ball = Domain::ball(&center, 0.05, Norm::L2).unwrap();
     let options = BoundOptions {
@@ -40,7 +27,7 @@ fn region_walk(c: &mut Criterion) {
     let mut group = c.benchmark_group("walk");
     group.sample_size(10);
     for (widths, radius) in [(&[2usize, 16, 16, 2][..], 0.5), (&[4, 16, 16, 2][..], 0.3), (&[8, 16, 16, 2][..], 0.1)] {
-        let net = pytorch_like(widths, 7);
+        let net = Network::pytorch_default(widths, 7).unwrap();
         for norm in [Norm::L2, Norm::Linf] {
             let domain = Domain::ball(&vec![0.1; widths[0]], radius, norm).unwrap();
             let n = walk(&net, &domain, &WalkOptions::default()).unwrap().count();

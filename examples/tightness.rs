@@ -9,20 +9,6 @@ use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions};
 use regionwalk::model::Network;
 
-/// A network with weights and biases uniform in ±1/sqrt(fan_in).
-fn pytorch_like(widths: &[usize], seed: u64) -> Network {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let layers: Vec<(Vec<Vec<f64>>, Vec<f64>)> = widths
-        .windows(2)
-        .map(|w| {
-            let k = 1.0 / (w[0] as f64).sqrt();
-            let rows = (0..w[1]).map(|_| (0..w[0]).map(|_| rng.gen_range(-k..k)).collect()).collect();
-            (rows, (0..w[1]).map(|_| rng.gen_range(-k..k)).collect())
-        })
-        .collect();
-    Network::from_rows(&layers).unwrap()
-}
-
 fn main() {
     let architectures: [&[usize]; 5] =
         [&[2, 16, 16, 2], &[2, 32, 32, 2], &[2, 20, 20, 20, 2], &[4, 16, 16, 2], &[8, 16, 16, 2]];
@@ -31,7 +17,7 @@ fn main() {
     let mut cases = 0;
     for (a, widths) in architectures.iter().enumerate() {
         for seed in 0..4u64 {
-            let net = pytorch_like(widths, 100 * a as u64 + seed);
+            let net = Network::pytorch_default(widths, 100 * a as u64 + seed).unwrap();
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let center: Vec<f64> = (0..widths[0]).map(|_| rng.gen_range(-0.5..0.5)).collect();
             for &radius in &radii {

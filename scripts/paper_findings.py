@@ -26,9 +26,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 WORK = os.path.join(ROOT, "target", "paper-findings")
 DOCS = os.path.join(ROOT, "docs")
 BIN = os.path.join(ROOT, "target", "release", "regionwalk")
-EPOCHS = [1, 3, 10, 30, 100]
-RADII = [0.02, 0.05, 0.1]
-PER_GROUP = 25
+EPOCHS = [1, 5, 25, 100]
+RADII = [0.01, 0.02, 0.05]
+PER_GROUP = 30
 MAX_REGIONS = 2000
 
 

@@ -567,13 +567,29 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// What `count` and `validate` share: the model, the domain, the exact walk and, on request, the
+/// linear regions.
+type Walked = (Network, DomainChoice, WalkResult, Option<Option<usize>>);
+
+fn load_and_walk(
+    model: &ModelArgs,
+    domain: &DomainArgs,
+    budget: &Budget,
+    quiet: bool,
+    linear: bool,
+) -> anyhow::Result<Walked> {
+    let net = model.load()?;
+    let choice = build_domain(&net, domain)?;
+    let mut options = budget.walk_options(quiet)?;
+    options.edges = linear;
+    let result = run_walk(&net, &choice, &options, budget.resume.as_deref())?;
+    let linear = linear.then(|| linear_count(&net, &result));
+    Ok((net, choice, result, linear))
+}
+
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
-    let net = args.model.load()?;
-    let choice = build_domain(&net, &args.domain)?;
-    let mut options = args.budget.walk_options(args.quiet)?;
-    options.edges = args.linear;
-    let result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
-    let linear = args.linear.then(|| linear_count(&net, &result));
+    let (net, choice, result, linear) =
+        load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
     let certificate = args.certify.then(|| regionwalk::exact::certify::certify(&net, &choice.domain, &result));
     if args.json {
         let mut v = count_json(&choice, &result);
@@ -636,12 +652,7 @@ fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let net = args.model.load()?;
-    let choice = build_domain(&net, &args.domain)?;
-    let mut walk_options = args.budget.walk_options(args.quiet)?;
-    walk_options.edges = args.linear;
-    let exact = run_walk(&net, &choice, &walk_options, args.budget.resume.as_deref())?;
-    let linear = args.linear.then(|| linear_count(&net, &exact));
+    let (net, choice, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
     let report = bounds(&net, &choice.domain, &args.settings.options())?;
     let found = exact.count();
     let unsound: Vec<&str> =

@@ -136,6 +136,23 @@ impl Network {
         Network::new(built, None)
     }
 
+    /// A random network with PyTorch's default initialisation (weights and biases uniform in
+    /// `±1/sqrt(fan_in)`), seeded: the networks of the benchmarks and examples. `widths` lists the
+    /// input, hidden and output sizes.
+    pub fn pytorch_default(widths: &[usize], seed: u64) -> Result<Self> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let layers: Vec<(Vec<Vec<f64>>, Vec<f64>)> = widths
+            .windows(2)
+            .map(|w| {
+                let k = 1.0 / (w[0] as f64).sqrt();
+                let rows = (0..w[1]).map(|_| (0..w[0]).map(|_| rng.gen_range(-k..k)).collect()).collect();
+                (rows, (0..w[1]).map(|_| rng.gen_range(-k..k)).collect())
+            })
+            .collect();
+        Network::from_rows(&layers)
+    }
+
     /// All layers, the last one affine.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
