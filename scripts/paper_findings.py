@@ -59,6 +59,7 @@ def main():
     from sklearn.neural_network import MLPClassifier
 
     os.makedirs(WORK, exist_ok=True)
+    run(["bash", os.path.join(ROOT, "scripts", "setup.sh")])
     run(["cargo", "build", "--release", "--quiet", "--manifest-path", os.path.join(ROOT, "Cargo.toml")])
     version = run([BIN, "--version"]).strip()
     x, y = load_digits()
@@ -210,6 +211,7 @@ def main():
               f"p = {from_mw['boundary_distance']['p_value']:.3g} (median train "
               f"{median_distance(final, 'train'):.4f}, uniform {median_distance(final, 'uniform'):.4f}).", "",
               ]
+    lines += deeper_section(x_train, y_train, x_test, y_test, groups)
     lines += security_sections(mlp, x_train, y_train, x_test, y_test, compare_files)
     lines += mnist_section()
     with open(os.path.join(DOCS, "paper-findings.md"), "w") as f:
@@ -218,6 +220,34 @@ def main():
 
 
 SECURITY_RADII = [0.02, 0.05, 0.1]
+DEEP = (32, 32, 32, 32)
+
+
+def deeper_section(x_train, y_train, x_test, y_test, groups):
+    """Both findings again on a deeper network (64-32-32-32-32-10), training vs uniform points."""
+    import warnings
+    from sklearn.neural_network import MLPClassifier
+
+    mlp = MLPClassifier(hidden_layer_sizes=DEEP, activation="relu", solver="adam", learning_rate_init=1e-3,
+                        batch_size=64, max_iter=1, warm_start=True, random_state=0)
+    reports = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in range(1, max(EPOCHS) + 1):
+            mlp.fit(x_train, y_train)
+            if epoch in (EPOCHS[0], max(EPOCHS)):
+                net = os.path.join(WORK, f"deep-epoch{epoch}.json")
+                save_network(mlp, net)
+                for g in ("train", "uniform"):
+                    reports[(epoch, g)] = audit_points(net, groups[g], f"deep-epoch{epoch}-{g}", RADII, ["--exact"])
+    first, last = EPOCHS[0], max(EPOCHS)
+    arch = "-".join(["64", *map(str, DEEP), "10"])
+    lines = [f"## Both findings on a deeper network ({arch})", "",
+             f"Adam, {last} epochs: train accuracy {mlp.score(x_train, y_train):.3f}, test {mlp.score(x_test, y_test):.3f}.", ""]
+    lines += pair_rows(f"training points, epoch {last} vs {first}", f"epoch {last}", f"epoch {first}",
+                       compare_files(reports[(last, "train")], reports[(first, "train")]), [])
+    lines += ["", *pair_rows(f"epoch {last}", "train", "uniform", compare_files(reports[(last, "train")], reports[(last, "uniform")]), RADII), ""]
+    return lines
 
 
 def compare_files(a, b):
