@@ -2,6 +2,7 @@
 //! layer-wise splitter and dense sampling (independent references that tests compare the walk with).
 
 pub mod certify;
+pub mod geometry;
 pub mod lp;
 pub mod merge;
 pub mod sample;

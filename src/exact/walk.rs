@@ -13,7 +13,10 @@
 //! every region. Frontier chunks are expanded in parallel; the chunking does not depend on the
 //! number of threads, so counts and LP tallies are reproducible.
 
+use super::geometry::{facet_on_line, witness_beside};
 use super::lp::{margin, meets, minimise, Decision, LpCounters};
+use crate::bound::interval::{analyse, Status};
+use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::model::{Network, NeuronKind, Pattern};
 use crate::{Error, Result};
@@ -128,11 +131,50 @@ impl WalkResult {
 /// What expanding one region produced.
 struct Expansion {
     witness: Option<(Vec<f64>, f64)>,
-    /// Neighbours across facets that meet the domain, with the neurons that flip.
-    neighbours: Vec<(Pattern, Vec<usize>)>,
+    /// Neighbours across facets that meet the domain, with the neurons that flip and the way in.
+    neighbours: Vec<(Pattern, Vec<usize>, Entry)>,
     counters: LpCounters,
     screened: u64,
     known: u64,
+}
+
+/// How the walk entered a region: a point on the facet it crossed (frame coordinates) and the
+/// direction into the region, from which [`witness_beside`] finds the region's witness without an LP.
+struct Entry {
+    point: Vec<f64>,
+    direction: Vec<f64>,
+}
+
+/// What every expansion shares: the problem and the neurons proved stable over the domain.
+struct Context<'a> {
+    net: &'a Network,
+    domain: &'a Domain,
+    /// `Some(active)` for a neuron whose sign is the same on the whole domain (theory §4.8
+    /// intervals, strictly away from zero): its hyperplane bounds no facet inside the domain, and
+    /// a pattern that disagrees with it has no point in the domain.
+    stable: Vec<Option<bool>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(net: &'a Network, domain: &'a Domain) -> Self {
+        let bounds = analyse(net, &InputSet::new(domain)).combined;
+        let stable = bounds
+            .iter()
+            .flat_map(|b| {
+                (0..b.lower.len()).map(move |j| match b.status(j) {
+                    Status::Active if b.lower[j] > 0.0 => Some(true),
+                    Status::Inactive if b.upper[j] < 0.0 => Some(false),
+                    _ => None,
+                })
+            })
+            .collect();
+        Context { net, domain, stable }
+    }
+
+    /// Whether `pattern` contradicts a neuron's proved sign (then it has no point in the domain).
+    fn contradicts(&self, pattern: &Pattern) -> bool {
+        self.stable.iter().enumerate().any(|(k, s)| s.is_some_and(|active| active != pattern.get(k)))
+    }
 }
 
 /// Seconds between two checkpoints of a running walk.
@@ -240,6 +282,9 @@ fn run(
     let fingerprint = state.fingerprint;
     let (mut result, mut verified) = (state.result, state.verified);
     let mut queue: VecDeque<usize> = state.queue.into();
+    let context = Context::new(net, domain);
+    // Ways into queued regions (dropped from checkpoints: a resumed region solves its witness LP).
+    let mut entries: FxHashMap<usize, Entry> = FxHashMap::default();
     result.stopped_by = None;
     result.complete = true;
     // Pattern → index into `result.regions`.
@@ -285,22 +330,30 @@ fn run(
             result.stopped_by = stop;
             break;
         }
-        let chunk: Vec<usize> = (0..CHUNK.min(queue.len())).map(|_| queue.pop_front().unwrap()).collect();
+        let chunk: Vec<(usize, Option<Entry>)> = (0..CHUNK.min(queue.len()))
+            .map(|_| {
+                let i = queue.pop_front().unwrap();
+                (i, entries.remove(&i))
+            })
+            .collect();
         let expansions: Vec<Option<Expansion>> = chunk
             .par_iter()
-            .map(|&i| {
+            .map(|(i, entry)| {
                 if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
                     return Ok(None);
                 }
-                let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: i };
-                expand(net, domain, &result.regions[i].pattern, &known).map(Some)
+                let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
+                expand(&context, &result.regions[*i].pattern, entry.as_ref(), &known).map(Some)
             })
             .collect::<Result<_>>()?;
         let mut put_back = Vec::new();
-        for (&i, expansion) in chunk.iter().zip(expansions) {
+        for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
                 // Interrupted by a budget: put it back so the result says incomplete.
                 put_back.push(i);
+                if let Some(entry) = entry {
+                    entries.insert(i, entry);
+                }
                 continue;
             };
             result.counters.add(&e.counters);
@@ -314,8 +367,9 @@ fn run(
                 result.regions[i].witness = Some(domain.from_frame(&w));
                 result.regions[i].inradius = Some(t * domain.scale());
             }
-            for (p, flipped) in e.neighbours {
+            for (p, flipped, entry) in e.neighbours {
                 let j = *visited.entry(p.clone()).or_insert_with(|| {
+                    entries.insert(result.regions.len(), entry);
                     queue.push_back(result.regions.len());
                     result.regions.push(Region { pattern: p, witness: None, inradius: None });
                     verified.push(true);
@@ -445,18 +499,26 @@ impl Known<'_> {
     }
 }
 
-fn expand(net: &Network, domain: &Domain, pattern: &Pattern, known: &Known) -> Result<Expansion> {
+fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known) -> Result<Expansion> {
+    let (net, domain) = (ctx.net, ctx.domain);
     let mut e =
         Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
     let sur = net.surrogate(pattern);
     let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
-    let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
+    if ctx.contradicts(pattern) {
+        return Ok(e);
+    }
+    let (kept, dropped): (Vec<_>, Vec<_>) =
+        all.iter().partition(|(k, h)| ctx.stable[*k].is_none() && !domain.misses(h));
     e.screened = dropped.len() as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
-    match meets(domain, &kept_refs, None, &mut e.counters)? {
-        Decision::Meets { witness, slack } => e.witness = Some((witness, slack)),
-        _ => return Ok(e),
-    }
+    e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction)) {
+        Some(found) => Some(found),
+        None => match meets(domain, &kept_refs, None, &mut e.counters)? {
+            Decision::Meets { witness, slack } => Some((witness, slack)),
+            _ => return Ok(e),
+        },
+    };
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
@@ -483,11 +545,17 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, known: &Known) -> R
             e.known += 1;
             continue;
         }
+        if ctx.contradicts(&far) {
+            e.screened += 1;
+            continue;
+        }
         pending.push((rep, on_facet, far));
     }
-    // With many tests to do, first bound region ∩ domain by a box (2·n0 LPs): a hyperplane that
-    // misses it bounds no facet in the domain.
-    if pending.len() > 2 * domain.dim() && domain.is_bounded() {
+    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic. Otherwise, with many
+    // tests to do, first bound region ∩ domain by a box (2·n0 LPs): a hyperplane that misses it
+    // bounds no facet in the domain.
+    let planar = domain.dim() <= 2;
+    if !planar && pending.len() > 2 * domain.dim() && domain.is_bounded() {
         if let Some((lo, hi)) = bounding_box(domain, &kept_refs, &mut e.counters)? {
             let before = pending.len();
             pending.retain(|(rep, _, _)| !misses_box(rep, &lo, &hi));
@@ -496,9 +564,20 @@ fn expand(net: &Network, domain: &Domain, pattern: &Pattern, known: &Known) -> R
     }
     for (rep, on_facet, far) in pending {
         let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
-        if let Decision::Meets { .. } = meets(domain, &others, Some(rep), &mut e.counters)? {
-            let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
-            e.neighbours.push((far, flipped));
+        let decision = match planar.then(|| facet_on_line(domain, &others, rep)).flatten() {
+            Some(decision) => {
+                e.counters.touching += u64::from(decision == Decision::Touching);
+                decision
+            }
+            None => meets(domain, &others, Some(rep), &mut e.counters)?,
+        };
+        match decision {
+            Decision::Meets { witness, .. } => {
+                let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
+                let direction = rep.normal.iter().map(|v| -v).collect();
+                e.neighbours.push((far, flipped, Entry { point: witness, direction }));
+            }
+            Decision::Touching | Decision::Disjoint => {}
         }
     }
     Ok(e)
