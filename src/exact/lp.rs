@@ -39,6 +39,9 @@ pub enum Decision {
 pub struct LpCounters {
     /// LP solves.
     pub lp_solves: u64,
+    /// Of which re-solves of a loaded model from the previous basis ([`super::warm::RegionLp`]).
+    #[serde(default)]
+    pub warm_solves: u64,
     /// QP solves (exact distances).
     pub qp_solves: u64,
     /// Decisions reported as touching the sphere.
@@ -49,6 +52,7 @@ impl LpCounters {
     /// Adds another set of counters.
     pub fn add(&mut self, other: &LpCounters) {
         self.lp_solves += other.lp_solves;
+        self.warm_solves += other.warm_solves;
         self.qp_solves += other.qp_solves;
         self.touching += other.touching;
     }
@@ -65,13 +69,27 @@ pub fn meets(
 ) -> Result<Decision> {
     let mut lp = SlackLp::build(domain, inequalities, equality);
     counters.lp_solves += 1;
-    let Some((centre, t)) = lp.solve()? else { return Ok(Decision::Disjoint) };
+    let chebyshev = lp.solve()?;
+    settle(domain, inequalities, equality, chebyshev, counters)
+}
+
+/// [`meets`] once its Chebyshev LP is solved (`chebyshev`: the optimum `(y, t)`, `None` if
+/// infeasible), however that LP was solved: the walk solves it in a warm model
+/// ([`super::warm::RegionLp`]).
+pub fn settle(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+    chebyshev: Option<(Vec<f64>, f64)>,
+    counters: &mut LpCounters,
+) -> Result<Decision> {
+    let Some((centre, t)) = chebyshev else { return Ok(Decision::Disjoint) };
     if let Some(decision) = decide_without_ball(domain, &centre, t) {
         return Ok(decision);
     }
     counters.qp_solves += 1;
     let Some(nearest) = nearest_point(domain, inequalities, equality)? else {
-        return cut_until_decided(&mut lp, centre, counters);
+        return cut_until_decided(&mut SlackLp::build(domain, inequalities, equality), centre, counters);
     };
     let distance = norm2(&nearest);
     if distance >= 1.0 + DECIDE {

@@ -7,4 +7,6 @@ pub mod lp;
 pub mod merge;
 pub mod sample;
 pub mod split;
+pub mod vertices;
 pub mod walk;
+pub mod warm;

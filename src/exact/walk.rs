@@ -13,8 +13,10 @@
 //! every region. Frontier chunks are expanded in parallel; the chunking does not depend on the
 //! number of threads, so counts and LP tallies are reproducible.
 
-use super::geometry::{facet_on_line, witness_beside};
-use super::lp::{margin, meets, minimise, Decision, LpCounters};
+use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
+use super::lp::{margin, meets, settle, Decision, LpCounters};
+use super::vertices::{may_bound_facet, vertices};
+use super::warm::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
@@ -32,6 +34,9 @@ use std::time::{Duration, Instant};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
 const CHUNK: usize = 64;
+
+/// Most corners the vertex enumeration of one region may reach before the walk falls back to LPs.
+const MAX_CORNERS: usize = 4096;
 
 /// Two unit normals (and offsets, frame units) closer than this are the same hyperplane.
 const COINCIDENT: f64 = 1e-9;
@@ -512,12 +517,18 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         all.iter().partition(|(k, h)| ctx.stable[*k].is_none() && !domain.misses(h));
     e.screened = dropped.len() as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
+    // The region's LP, loaded on first use; every later LP of the region is a warm re-solve.
+    let mut lp: Option<RegionLp> = None;
     e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction)) {
         Some(found) => Some(found),
-        None => match meets(domain, &kept_refs, None, &mut e.counters)? {
-            Decision::Meets { witness, slack } => Some((witness, slack)),
-            _ => return Ok(e),
-        },
+        None => {
+            let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
+            let chebyshev = region_lp.chebyshev(&[], None, &mut e.counters)?;
+            match settle(domain, &kept_refs, None, chebyshev, &mut e.counters)? {
+                Decision::Meets { witness, slack } => Some((witness, slack)),
+                _ => return Ok(e),
+            }
+        }
     };
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
@@ -549,27 +560,52 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
             e.screened += 1;
             continue;
         }
-        pending.push((rep, on_facet, far));
+        pending.push((c, on_facet, far));
     }
-    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic. Otherwise, with many
-    // tests to do, first bound region ∩ domain by a box (2·n0 LPs): a hyperplane that misses it
-    // bounds no facet in the domain.
+    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic. Otherwise drop the
+    // hyperplanes that one other constraint keeps away from the region inside the domain, then,
+    // with many tests left, bound region ∩ domain by a box (2·n0 LPs): a hyperplane that misses
+    // it bounds no facet in the domain.
     let planar = domain.dim() <= 2;
-    if !planar && pending.len() > 2 * domain.dim() && domain.is_bounded() {
-        if let Some((lo, hi)) = bounding_box(domain, &kept_refs, &mut e.counters)? {
+    let mut corners = None;
+    if !planar {
+        let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
+        let before = pending.len();
+        pending.retain(|(c, on_facet, _)| {
+            let h = &kept[*c].1;
+            !misses_box(h, &lo, &hi)
+                && !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), &lo, &hi, g, h))
+        });
+        if !pending.is_empty() {
+            corners = vertices(&lo, &hi, &kept_refs, MAX_CORNERS);
+        }
+        if let Some(corners) = &corners {
+            pending.retain(|(c, _, _)| may_bound_facet(corners, &kept[*c].1));
+        }
+        e.screened += (before - pending.len()) as u64;
+    }
+    if !planar && corners.is_none() && pending.len() > 2 * domain.dim() && domain.is_bounded() {
+        let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
+        if let Some((lo, hi)) = bounding_box(domain.dim(), region_lp, &mut e.counters)? {
             let before = pending.len();
-            pending.retain(|(rep, _, _)| !misses_box(rep, &lo, &hi));
+            pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
             e.screened += (before - pending.len()) as u64;
         }
     }
-    for (rep, on_facet, far) in pending {
+    for (c, on_facet, far) in pending {
+        let rep = &kept[c].1;
         let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
         let decision = match planar.then(|| facet_on_line(domain, &others, rep)).flatten() {
             Some(decision) => {
                 e.counters.touching += u64::from(decision == Decision::Touching);
                 decision
             }
-            None => meets(domain, &others, Some(rep), &mut e.counters)?,
+            None => {
+                let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != c && on_facet[kept[m].0]).collect();
+                let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
+                let chebyshev = region_lp.chebyshev(&relaxed, Some(c), &mut e.counters)?;
+                settle(domain, &others, Some(rep), chebyshev, &mut e.counters)?
+            }
         };
         match decision {
             Decision::Meets { witness, .. } => {
@@ -586,21 +622,16 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
 /// Tolerance (frame units) added around an LP bounding box, for the solver's feasibility tolerance.
 const BOX_SLACK: f64 = 1e-7;
 
-/// The bounding box of the closure of polyhedron ∩ domain box (frame coordinates), widened by
+/// The bounding box of the closure of region ∩ domain box (frame coordinates), widened by
 /// [`BOX_SLACK`]; `None` if an LP finds the set empty (the caller then keeps every test).
-fn bounding_box(
-    domain: &Domain,
-    constraints: &[&Halfspace],
-    counters: &mut LpCounters,
-) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
-    let n = domain.dim();
-    let (mut lo, mut hi) = (vec![0.0; n], vec![0.0; n]);
-    for i in 0..n {
-        let mut e = vec![0.0; n];
+fn bounding_box(dim: usize, lp: &mut RegionLp, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+    let (mut lo, mut hi) = (vec![0.0; dim], vec![0.0; dim]);
+    for i in 0..dim {
+        let mut e = vec![0.0; dim];
         e[i] = 1.0;
-        let Some(min) = minimise(domain, constraints, &e, counters)? else { return Ok(None) };
+        let Some(min) = lp.minimise(&e, counters)? else { return Ok(None) };
         e[i] = -1.0;
-        let Some(neg_max) = minimise(domain, constraints, &e, counters)? else { return Ok(None) };
+        let Some(neg_max) = lp.minimise(&e, counters)? else { return Ok(None) };
         lo[i] = min - BOX_SLACK;
         hi[i] = -neg_max + BOX_SLACK;
     }

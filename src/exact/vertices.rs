@@ -1,0 +1,159 @@
+//! Vertex enumeration of a region clipped to a box, by the double description method, for the
+//! walk's LP-free facet screen in low dimensions (3 to [`MAX_DIM`] inputs).
+//!
+//! The polytope starts as the box (its 2ⁿ corners) and is cut by one constraint at a time: corners
+//! beyond the constraint are dropped, and every edge from a kept corner to a dropped one yields a
+//! new corner where the edge crosses the constraint. Two corners span an edge when the constraints
+//! tight at both have rank n − 1 (exact on the constraints' normals, which are data, not computed).
+//! Which constraints are tight at a corner is combinatorial (inherited along edges), except that a
+//! corner within [`ON`] of a new constraint is counted as lying on it.
+//!
+//! A hyperplane bounds a facet of the polytope only if the corners on it span n − 1 dimensions, so
+//! candidates whose hyperplane stays clear of every corner, or touches only a lower-dimensional
+//! face, need no facet LP.
+
+use crate::domain::Halfspace;
+use fixedbitset::FixedBitSet;
+
+/// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
+pub const MAX_DIM: usize = 8;
+
+/// A corner closer than this (frame units) to a constraint's hyperplane lies on it.
+const ON: f64 = 1e-9;
+
+/// Pivot below which a row counts as dependent in the rank tests (normals have unit length).
+const RANK_PIVOT: f64 = 1e-9;
+
+/// The corners of `{y : h(y) ≥ 0 for h in constraints} ∩ [lower, upper]`, or `None` when there are
+/// more than `cap` of them at some step (the caller falls back to LPs) or the set is empty.
+pub fn vertices(lower: &[f64], upper: &[f64], constraints: &[&Halfspace], cap: usize) -> Option<Vec<Vec<f64>>> {
+    let n = lower.len();
+    if n > MAX_DIM || lower.iter().chain(upper).any(|v| !v.is_finite()) {
+        return None;
+    }
+    // Facet normals: box faces first (index 2i: y_i ≥ lower_i, 2i + 1: y_i ≤ upper_i), then the
+    // constraints.
+    let mut normals: Vec<Vec<f64>> = Vec::with_capacity(2 * n + constraints.len());
+    for i in 0..n {
+        for sign in [1.0, -1.0] {
+            let mut e = vec![0.0; n];
+            e[i] = sign;
+            normals.push(e);
+        }
+    }
+    normals.extend(constraints.iter().map(|h| h.normal.clone()));
+    let bits = normals.len();
+    let mut points: Vec<Vec<f64>> = Vec::with_capacity(1 << n);
+    let mut tight: Vec<FixedBitSet> = Vec::with_capacity(1 << n);
+    for corner in 0..1usize << n {
+        let mut t = FixedBitSet::with_capacity(bits);
+        let p = (0..n)
+            .map(|i| {
+                let up = corner >> i & 1 == 1;
+                t.insert(2 * i + usize::from(up));
+                if up {
+                    upper[i]
+                } else {
+                    lower[i]
+                }
+            })
+            .collect();
+        points.push(p);
+        tight.push(t);
+    }
+    for (c, h) in constraints.iter().enumerate() {
+        let c = 2 * n + c;
+        let values: Vec<f64> = points.iter().map(|p| h.eval(p)).collect();
+        if values.iter().all(|&v| v >= -ON) {
+            for (t, &v) in tight.iter_mut().zip(&values) {
+                if v <= ON {
+                    t.insert(c);
+                }
+            }
+            continue;
+        }
+        let (mut kept_points, mut kept_tight) = (Vec::new(), Vec::new());
+        for (u, &vu) in values.iter().enumerate() {
+            if vu <= ON {
+                continue;
+            }
+            for (w, &vw) in values.iter().enumerate() {
+                if vw >= -ON {
+                    continue;
+                }
+                if tight[u].intersection_count(&tight[w]) + 1 < n {
+                    continue;
+                }
+                let common = &tight[u] & &tight[w];
+                if rank(&normals, &common, n) + 1 != n {
+                    continue;
+                }
+                let s = vu / (vu - vw);
+                let p = points[u].iter().zip(&points[w]).map(|(a, b)| a + s * (b - a)).collect();
+                let mut t = common;
+                t.insert(c);
+                kept_points.push(p);
+                kept_tight.push(t);
+            }
+        }
+        for (u, &v) in values.iter().enumerate() {
+            if v >= -ON {
+                let mut t = tight[u].clone();
+                if v <= ON {
+                    t.insert(c);
+                }
+                kept_points.push(points[u].clone());
+                kept_tight.push(t);
+            }
+        }
+        if kept_points.is_empty() || kept_points.len() > cap {
+            return None;
+        }
+        (points, tight) = (kept_points, kept_tight);
+    }
+    Some(points)
+}
+
+/// Whether hyperplane `h` can bound a facet of the polytope with these corners: the corners within
+/// [`ON`] of it span n − 1 dimensions (a facet's corners do; a hyperplane that misses the polytope
+/// or touches it in a lower-dimensional face does not).
+pub fn may_bound_facet(corners: &[Vec<f64>], h: &Halfspace) -> bool {
+    let n = h.normal.len();
+    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
+    let Some((first, rest)) = on.split_first() else { return false };
+    let rows: Vec<Vec<f64>> = rest.iter().map(|p| p.iter().zip(*first).map(|(a, b)| a - b).collect()).collect();
+    rank_of(rows, n) + 1 >= n
+}
+
+/// Rank of the normals selected by `set`.
+fn rank(normals: &[Vec<f64>], set: &FixedBitSet, n: usize) -> usize {
+    rank_of(set.ones().map(|i| normals[i].clone()).collect(), n)
+}
+
+/// Rank of a set of n-vectors by Gaussian elimination with partial pivoting, stopping at n.
+fn rank_of(mut rows: Vec<Vec<f64>>, n: usize) -> usize {
+    let scale = rows.iter().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let mut rank = 0;
+    for col in 0..n {
+        let Some(pivot) = (rank..rows.len())
+            .max_by(|&a, &b| rows[a][col].abs().total_cmp(&rows[b][col].abs()))
+            .filter(|&r| rows[r][col].abs() > RANK_PIVOT * scale.max(1e-300))
+        else {
+            continue;
+        };
+        rows.swap(rank, pivot);
+        for r in rank + 1..rows.len() {
+            let f = rows[r][col] / rows[rank][col];
+            if f != 0.0 {
+                for k in col..n {
+                    rows[r][k] -= f * rows[rank][k];
+                }
+            }
+        }
+        rank += 1;
+        if rank == n {
+            break;
+        }
+    }
+    rank
+}
