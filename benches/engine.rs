@@ -3,6 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+use regionwalk::bench::{problem, QUICK};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions};
@@ -23,17 +24,18 @@ fn bound_ladder(c: &mut Criterion) {
     group.finish();
 }
 
+/// The quick cases of the benchmark suite (`regionwalk bench --suite quick`), one thread.
 fn region_walk(c: &mut Criterion) {
-    let mut group = c.benchmark_group("walk");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let mut group = c.benchmark_group("walk, one thread");
     group.sample_size(10);
-    for (widths, radius) in [(&[2usize, 16, 16, 2][..], 0.5), (&[4, 16, 16, 2][..], 0.3), (&[8, 16, 16, 2][..], 0.1)] {
-        let net = Network::pytorch_default(widths, 7).unwrap();
-        for norm in [Norm::L2, Norm::Linf] {
-            let domain = Domain::ball(&vec![0.1; widths[0]], radius, norm).unwrap();
-            let n = walk(&net, &domain, &WalkOptions::default()).unwrap().count();
-            let name = format!("{widths:?} r={radius} {norm:?} ({n} regions)");
-            group.bench_function(name, |b| b.iter(|| walk(&net, &domain, &WalkOptions::default()).unwrap()));
-        }
+    for case in QUICK {
+        let (net, domain) = problem(case, root).unwrap();
+        let n = walk(&net, &domain, &WalkOptions::default()).unwrap().count();
+        group.bench_function(format!("{} ({n} regions)", case.name), |b| {
+            b.iter(|| pool.install(|| walk(&net, &domain, &WalkOptions::default()).unwrap()))
+        });
     }
     group.finish();
 }

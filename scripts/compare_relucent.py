@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "relucent-venv"
 WORK = ROOT / "target" / "compare"
-BINARY = ROOT / "target" / "release" / "regionwalk"
+BINARY = WORK / "regionwalk"  # a copy, so that rebuilding during a run changes nothing
 DRIVER = ROOT / "scripts" / "relucent_driver.py"
 RELUCENT = "relucent==1.0.0"
 
@@ -60,6 +61,8 @@ def setup():
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", RELUCENT], check=True)
     subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh")], check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], check=True, cwd=ROOT)
+    WORK.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "target" / "release" / "regionwalk", BINARY)
     return python
 
 
@@ -105,7 +108,6 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     args = parser.parse_args()
     python = setup()
-    WORK.mkdir(parents=True, exist_ok=True)
     rows = []
     for index, (label, widths, seed, hw) in enumerate(CASES):
         if args.quick and index not in QUICK:

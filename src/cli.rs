@@ -59,6 +59,36 @@ enum Command {
     /// Forward pass at one point: output, activation pattern and the shape of the local affine map,
     /// to check that regionwalk computes what your framework computes.
     Eval(EvalArgs),
+    /// The walk's benchmark suite: fixed seeded networks and domains (dimensions 2–16 and MNIST),
+    /// with regions/s, LP solves, screened candidates per region and peak memory.
+    Bench(BenchArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum SuiteArg {
+    /// A few seconds: four small cases.
+    Quick,
+    /// The whole suite (several minutes).
+    Full,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Which cases.
+    #[arg(long, value_enum, default_value = "quick")]
+    suite: SuiteArg,
+    /// Only cases whose name contains this text.
+    #[arg(long)]
+    only: Option<String>,
+    /// Thread counts to run every case with, comma-separated (e.g. 1,2 for the speed-up).
+    #[arg(long, default_value = "1", value_delimiter = ',')]
+    thread_counts: Vec<usize>,
+    /// The repository root, where the MNIST fixture lives.
+    #[arg(long, default_value = env!("CARGO_MANIFEST_DIR"))]
+    root: PathBuf,
+    /// One JSON object per case and thread count instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -441,6 +471,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plot(args) => plot(args),
         Command::Audit(args) => audit(args),
         Command::AuditCompare(args) => audit_compare(args),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -1063,6 +1094,53 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(units) = args.model.units() {
             println!("inputs in {units} units");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::bench::{run, FULL, QUICK};
+    if args.thread_counts.contains(&0) {
+        bail!("--thread-counts: every count must be at least 1");
+    }
+    let suite = match args.suite {
+        SuiteArg::Quick => QUICK,
+        SuiteArg::Full => FULL,
+    };
+    let cases: Vec<_> =
+        suite.iter().filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))).collect();
+    if cases.is_empty() {
+        bail!("no benchmark case matches --only");
+    }
+    if !args.json {
+        println!(
+            "| case | threads | regions | s | regions/s | LPs/region (warm) | QPs/region | screened/region | known/region | peak MiB | B/region |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    }
+    for case in cases {
+        for &threads in &args.thread_counts {
+            let r = run(case, &args.root, threads).with_context(|| format!("benchmark case {}", case.name))?;
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let peak = r.peak_mib.map_or("-".to_string(), |m| format!("{m:.0}"));
+                println!(
+                    "| {} | {} | {} | {:.3} | {:.0} | {:.2} ({:.2}) | {:.2} | {:.1} | {:.1} | {peak} | {} |",
+                    r.name,
+                    r.threads,
+                    r.regions,
+                    r.seconds,
+                    r.regions_per_second,
+                    r.lps_per_region,
+                    r.warm_per_region,
+                    r.qps_per_region,
+                    r.screened_per_region,
+                    r.known_per_region,
+                    r.bytes_per_region
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

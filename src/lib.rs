@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod bench;
 pub mod bound;
 pub mod domain;
 pub mod error;

@@ -223,3 +223,57 @@ fn a_time_limit_stops_the_walk_and_says_so() {
     assert_eq!(r.stopped_by, Some(regionwalk::exact::walk::StopReason::TimeLimit));
     assert_eq!(r.count(), 1, "only the start region is known");
 }
+
+/// The vertex-enumeration screen never drops a facet that the LP finds: random polytopes in 3–8
+/// dimensions, a third of them degenerate (integer normals through shared integer points, repeated
+/// constraints), each constraint screened and tested by the facet LP.
+#[test]
+fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
+    use rand::{Rng, SeedableRng};
+    use regionwalk::domain::Halfspace;
+    use regionwalk::exact::lp::{meets, Decision, LpCounters};
+    use regionwalk::exact::vertices::{may_bound_facet, vertices};
+    let (mut facets, mut non_facets, mut screened) = (0, 0, 0);
+    for seed in 0..300u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(3..=8);
+        let degenerate = seed % 3 == 0;
+        let box_ = Domain::boxed(&vec![-1.0; n], &vec![1.0; n]).unwrap();
+        let m = rng.gen_range(n..=5 * n);
+        let mut constraints: Vec<Halfspace> = Vec::new();
+        while constraints.len() < m {
+            let a: Vec<f64> = (0..n)
+                .map(|_| if degenerate { rng.gen_range(-2..=2) as f64 } else { rng.gen_range(-1.0..1.0) })
+                .collect();
+            // Through an integer point (degenerate) or at a random offset; every constraint
+            // keeps the origin strictly inside so that the polytope is full-dimensional.
+            let beta = if degenerate { 0.5 * rng.gen_range(1..=4) as f64 } else { rng.gen_range(0.05..3.0) };
+            let Some(h) = box_.halfspace(a, beta) else { continue };
+            if degenerate && rng.gen_bool(0.2) {
+                constraints.push(h.clone());
+            }
+            constraints.push(h);
+        }
+        constraints.truncate(m);
+        let refs: Vec<&Halfspace> = constraints.iter().collect();
+        let Some(corners) = vertices(box_.lower(), box_.upper(), &refs, 1 << 16) else {
+            panic!("seed {seed}: vertex enumeration failed on a bounded, non-empty polytope")
+        };
+        for (c, h) in constraints.iter().enumerate() {
+            let others: Vec<&Halfspace> =
+                constraints.iter().enumerate().filter(|(i, g)| *i != c && **g != *h).map(|(_, g)| g).collect();
+            let lp = meets(&box_, &others, Some(h), &mut LpCounters::default()).unwrap();
+            let may = may_bound_facet(&corners, h);
+            if let Decision::Meets { slack, .. } = lp {
+                facets += 1;
+                assert!(may, "seed {seed} (n={n}, degenerate {degenerate}): constraint {c} is a facet (slack {slack}) but was screened");
+            } else {
+                non_facets += 1;
+                screened += usize::from(!may);
+            }
+        }
+    }
+    // The screen must also do its job: it drops (nearly) every non-facet.
+    assert!(facets > 1000 && non_facets > 1000, "{facets} facets, {non_facets} non-facets");
+    assert!(screened * 10 >= non_facets * 9, "{screened} of {non_facets} non-facets screened");
+}

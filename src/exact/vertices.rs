@@ -12,7 +12,9 @@
 //! candidates whose hyperplane stays clear of every corner, or touches only a lower-dimensional
 //! face, need no facet LP.
 
-use crate::domain::Halfspace;
+use super::lp::margin;
+use crate::domain::{Domain, Halfspace};
+use crate::tolerance::DECIDE;
 use fixedbitset::FixedBitSet;
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
@@ -142,12 +144,12 @@ fn rank_of(mut rows: Vec<Vec<f64>>, n: usize) -> usize {
             continue;
         };
         rows.swap(rank, pivot);
-        for r in rank + 1..rows.len() {
-            let f = rows[r][col] / rows[rank][col];
+        let (done, rest) = rows.split_at_mut(rank + 1);
+        let pivot_row = &done[rank];
+        for row in rest {
+            let f = row[col] / pivot_row[col];
             if f != 0.0 {
-                for k in col..n {
-                    rows[r][k] -= f * rows[rank][k];
-                }
+                row[col..].iter_mut().zip(&pivot_row[col..]).for_each(|(v, p)| *v -= f * p);
             }
         }
         rank += 1;
@@ -156,4 +158,40 @@ fn rank_of(mut rows: Vec<Vec<f64>>, n: usize) -> usize {
         }
     }
     rank
+}
+
+/// A point of the facet on `h` with margin above [`DECIDE`] to `others` and to the domain's edge,
+/// found from the corners without an LP: the centroid of the corners on `h` (a relative-interior
+/// point of the facet of region ∩ box), or, when that lies outside a ball domain, points between it
+/// and the corner nearest the ball's centre. `None` when these do not have the margin (thin or
+/// barely-touching facets): the caller then solves the facet LP.
+pub fn facet_point(
+    corners: &[Vec<f64>],
+    h: &Halfspace,
+    domain: &Domain,
+    others: &[&Halfspace],
+) -> Option<(Vec<f64>, f64)> {
+    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
+    let n = h.normal.len();
+    if on.len() < n {
+        return None;
+    }
+    let mut centroid = vec![0.0; n];
+    for p in &on {
+        centroid.iter_mut().zip(p.iter()).for_each(|(c, v)| *c += v / on.len() as f64);
+    }
+    let nearest = on.iter().min_by(|a, b| norm2(a).total_cmp(&norm2(b)))?;
+    let tries: &[f64] = if domain.is_round() { &[1.0, 0.5, 0.2, 0.05] } else { &[1.0] };
+    tries.iter().find_map(|&lambda| {
+        // From the nearest corner towards the centroid, then onto the hyperplane exactly.
+        let mut y: Vec<f64> = nearest.iter().zip(&centroid).map(|(v, c)| v + lambda * (c - v)).collect();
+        let off = h.eval(&y);
+        y.iter_mut().zip(&h.normal).for_each(|(v, a)| *v -= off * a);
+        let slack = margin(domain, others, &y);
+        (slack > DECIDE).then_some((y, slack))
+    })
+}
+
+fn norm2(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum()
 }

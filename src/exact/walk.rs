@@ -15,7 +15,7 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
 use super::lp::{margin, meets, settle, Decision, LpCounters};
-use super::vertices::{may_bound_facet, vertices};
+use super::vertices::{facet_point, may_bound_facet, vertices};
 use super::warm::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
@@ -531,6 +531,7 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         }
     };
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
+    let any_zero = zero.contains(&true);
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
@@ -550,8 +551,7 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         for (m, (k, _)) in kept.iter().enumerate() {
             in_class[m] |= on_facet[*k];
         }
-        let direction: Vec<f64> = rep.normal.iter().map(|v| -v).collect();
-        let far = net.pattern_beyond(pattern, &on_facet, &direction);
+        let far = beyond(net, pattern, &on_facet, &rep.normal, any_zero);
         if far == *pattern || known.settled(&far) || !seen.insert(far.clone()) {
             e.known += 1;
             continue;
@@ -600,12 +600,15 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
                 e.counters.touching += u64::from(decision == Decision::Touching);
                 decision
             }
-            None => {
-                let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != c && on_facet[kept[m].0]).collect();
-                let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
-                let chebyshev = region_lp.chebyshev(&relaxed, Some(c), &mut e.counters)?;
-                settle(domain, &others, Some(rep), chebyshev, &mut e.counters)?
-            }
+            None => match corners.as_ref().and_then(|cs| facet_point(cs, rep, domain, &others)) {
+                Some((witness, slack)) => Decision::Meets { witness, slack },
+                None => {
+                    let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != c && on_facet[kept[m].0]).collect();
+                    let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
+                    let chebyshev = region_lp.chebyshev(&relaxed, Some(c), &mut e.counters)?;
+                    settle(domain, &others, Some(rep), chebyshev, &mut e.counters)?
+                }
+            },
         };
         match decision {
             Decision::Meets { witness, .. } => {
@@ -617,6 +620,25 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         }
     }
     Ok(e)
+}
+
+/// The pattern beyond the facet on hyperplane `normal` (pointing into the region), whose
+/// coincidence class is `on_facet`. When the class lies in one layer and no neuron is identically
+/// zero on the region, the neighbour differs exactly in the class's neurons (each changes sign
+/// across its own hyperplane; layers before are unchanged, and every other neuron keeps its sign by
+/// continuity); otherwise [`Network::pattern_beyond`] follows the far side's affine maps.
+fn beyond(net: &Network, pattern: &Pattern, on_facet: &[bool], normal: &[f64], any_zero: bool) -> Pattern {
+    let mut members = on_facet.iter().enumerate().filter(|(_, on)| **on).map(|(k, _)| k);
+    let first_layer = members.next().map(|k| net.neuron_position(k).0);
+    if !any_zero && members.all(|k| Some(net.neuron_position(k).0) == first_layer) {
+        let mut far = pattern.clone();
+        for (k, _) in on_facet.iter().enumerate().filter(|(_, on)| **on) {
+            far.set(k, !pattern.get(k));
+        }
+        return far;
+    }
+    let direction: Vec<f64> = normal.iter().map(|v| -v).collect();
+    net.pattern_beyond(pattern, on_facet, &direction)
 }
 
 /// Tolerance (frame units) added around an LP bounding box, for the solver's feasibility tolerance.
