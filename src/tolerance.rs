@@ -25,6 +25,11 @@ pub const SOLVER_FEASIBILITY: f64 = 1e-9;
 /// reported as borderline.
 pub const KELLEY_ROUNDS: usize = 400;
 
+/// Reach (frame units; input units for the whole space) of the LP-free facet test on a line: only
+/// the part of a facet within this distance of the frame origin is looked at. Nearly parallel
+/// lines meet ~1/angle away, where coordinates carry no correct digits; no domain reaches that far
+/// except the whole space, whose regions are decided within this reach.
+pub const LINE_REACH: f64 = 1e6;
 /// Cap on the inscribed radius in LPs over an unbounded domain (the whole input space), so that the
 /// LP stays bounded (theory §6.3, T1).
 pub const WHOLE_SPACE_SLACK_CAP: f64 = 1.0;

@@ -256,7 +256,7 @@ fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
         }
         constraints.truncate(m);
         let refs: Vec<&Halfspace> = constraints.iter().collect();
-        let Some(corners) = vertices(box_.lower(), box_.upper(), &refs, 1 << 16) else {
+        let Some(corners) = vertices(box_.lower(), box_.upper(), &refs, &vec![0.0; n], 1 << 16) else {
             panic!("seed {seed}: vertex enumeration failed on a bounded, non-empty polytope")
         };
         for (c, h) in constraints.iter().enumerate() {
@@ -276,4 +276,19 @@ fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
     // The screen must also do its job: it drops (nearly) every non-facet.
     assert!(facets > 1000 && non_facets > 1000, "{facets} facets, {non_facets} non-facets");
     assert!(screened * 10 >= non_facets * 9, "{screened} of {non_facets} non-facets screened");
+}
+
+/// Boxes and the whole space in up to 8 dimensions (the corner screen's range), against the
+/// splitter and sampling: 120 random and degenerate networks.
+#[test]
+fn boxes_and_whole_spaces_up_to_eight_dimensions_agree_with_the_splitter() {
+    for seed in 2000..2120 {
+        let case = common::random_case_up_to(seed, 8);
+        let lower: Vec<f64> = case.center.iter().map(|c| c - case.radius).collect();
+        let upper: Vec<f64> = case.center.iter().map(|c| c + case.radius).collect();
+        cross_check(&case, &Domain::boxed(&lower, &upper).unwrap(), "box", seed);
+        if case.net.input_dim() <= 4 && case.net.neurons() <= 12 {
+            cross_check(&case, &Domain::whole(case.net.input_dim()), "whole", seed);
+        }
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::lp::{margin, Decision};
 use crate::domain::{Domain, Halfspace};
-use crate::tolerance::{DECIDE, SCREEN};
+use crate::tolerance::{DECIDE, LINE_REACH, SCREEN};
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?
 /// For 1- and 2-D frames only (the hyperplane is a point or a line, parametrised by one number).
@@ -25,7 +25,7 @@ pub fn facet_on_line(domain: &Domain, others: &[&Halfspace], line: &Halfspace) -
         [a, b] => vec![-b, a],
         _ => vec![0.0; line.normal.len()],
     };
-    let mut interval = Interval::whole();
+    let mut interval = Interval { lo: -LINE_REACH, hi: LINE_REACH };
     for h in others {
         interval.keep_above(h.eval(&base), dot(&h.normal, &dir), DECIDE);
     }
@@ -104,10 +104,6 @@ struct Interval {
 }
 
 impl Interval {
-    fn whole() -> Self {
-        Interval { lo: f64::NEG_INFINITY, hi: f64::INFINITY }
-    }
-
     /// Keeps the parameters `s` with `value + rate·s > floor`.
     fn keep_above(&mut self, value: f64, rate: f64, floor: f64) {
         let excess = value - floor;
@@ -126,13 +122,15 @@ impl Interval {
         self.lo.partial_cmp(&self.hi) != Some(std::cmp::Ordering::Less)
     }
 
-    /// A point inside: the middle, or one unit in from the finite end.
+    /// A point inside: the middle, or, where the interval runs to the reach, at most one unit in
+    /// from its other end (so that witnesses stay near the region's vertices).
     fn middle(&self) -> f64 {
-        match (self.lo.is_finite(), self.hi.is_finite()) {
-            (true, true) => 0.5 * (self.lo + self.hi),
-            (true, false) => self.lo + 1.0,
-            (false, true) => self.hi - 1.0,
-            (false, false) => 0.0,
+        let middle = 0.5 * (self.lo + self.hi);
+        match (self.lo <= -LINE_REACH, self.hi >= LINE_REACH) {
+            (true, true) => 0.0,
+            (false, true) => middle.min(self.lo + 1.0),
+            (true, false) => middle.max(self.hi - 1.0),
+            (false, false) => middle,
         }
     }
 }

@@ -15,7 +15,7 @@
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::{DECIDE, KELLEY_ROUNDS, SOLVER_FEASIBILITY, WHOLE_SPACE_SLACK_CAP};
 use crate::{Error, Result};
-use highs::{Col, HessianFormat, HighsModelStatus, Model, RowProblem, Sense};
+use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
 
 /// The outcome of a ball/box test.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,7 +88,7 @@ pub fn settle(
         return Ok(decision);
     }
     counters.qp_solves += 1;
-    let Some(nearest) = nearest_point(domain, inequalities, equality)? else {
+    let Some(nearest) = super::warm::nearest_point(domain, inequalities, equality) else {
         return cut_until_decided(&mut SlackLp::build(domain, inequalities, equality), centre, counters);
     };
     let distance = norm2(&nearest);
@@ -243,32 +243,6 @@ impl SlackLp {
         self.model = Some(Model::from(solved));
         Ok(result)
     }
-}
-
-/// The point of the polyhedron's closure (within the domain's box) nearest to the frame origin:
-/// `min ‖y‖²` by HiGHS's QP solver.
-/// `None` when HiGHS's active-set QP solver gives up (it occasionally reports a solve error on
-/// degenerate polyhedra).
-fn nearest_point(
-    domain: &Domain,
-    inequalities: &[&Halfspace],
-    equality: Option<&Halfspace>,
-) -> Result<Option<Vec<f64>>> {
-    let mut pb = RowProblem::default();
-    let vars: Vec<Col> = (0..domain.dim()).map(|i| pb.add_column(0.0, domain.lower()[i]..=domain.upper()[i])).collect();
-    for h in inequalities {
-        pb.add_row(-h.offset.., vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)));
-    }
-    if let Some(h) = equality {
-        pb.add_row(-h.offset..=-h.offset, vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)));
-    }
-    let mut model = pb.optimise(Sense::Minimise);
-    configure(&mut model);
-    model
-        .try_pass_hessian(HessianFormat::Triangular, (0..domain.dim()).map(|i| [(i, 2.0)]))
-        .map_err(|e| Error::Solver(format!("HiGHS rejected the distance QP: {e}")))?;
-    let Ok(solved) = model.try_solve() else { return Ok(None) };
-    Ok((solved.status() == HighsModelStatus::Optimal).then(|| solved.get_solution().columns().to_vec()))
 }
 
 fn configure(model: &mut Model) {

@@ -28,7 +28,16 @@ const RANK_PIVOT: f64 = 1e-9;
 
 /// The corners of `{y : h(y) ≥ 0 for h in constraints} ∩ [lower, upper]`, or `None` when there are
 /// more than `cap` of them at some step (the caller falls back to LPs) or the set is empty.
-pub fn vertices(lower: &[f64], upper: &[f64], constraints: &[&Halfspace], cap: usize) -> Option<Vec<Vec<f64>>> {
+///
+/// Constraints are inserted nearest-first from `inside` (a point of the region): the nearest cut
+/// the box down early, which keeps the intermediate corner sets small.
+pub fn vertices(
+    lower: &[f64],
+    upper: &[f64],
+    constraints: &[&Halfspace],
+    inside: &[f64],
+    cap: usize,
+) -> Option<Vec<Vec<f64>>> {
     let n = lower.len();
     if n > MAX_DIM || lower.iter().chain(upper).any(|v| !v.is_finite()) {
         return None;
@@ -63,7 +72,11 @@ pub fn vertices(lower: &[f64], upper: &[f64], constraints: &[&Halfspace], cap: u
         points.push(p);
         tight.push(t);
     }
-    for (c, h) in constraints.iter().enumerate() {
+    let mut scratch = Vec::new();
+    let mut order: Vec<usize> = (0..constraints.len()).collect();
+    order.sort_by(|&a, &b| constraints[a].eval(inside).total_cmp(&constraints[b].eval(inside)));
+    for c in order {
+        let h = constraints[c];
         let c = 2 * n + c;
         let values: Vec<f64> = points.iter().map(|p| h.eval(p)).collect();
         if values.iter().all(|&v| v >= -ON) {
@@ -75,22 +88,17 @@ pub fn vertices(lower: &[f64], upper: &[f64], constraints: &[&Halfspace], cap: u
             continue;
         }
         let (mut kept_points, mut kept_tight) = (Vec::new(), Vec::new());
-        for (u, &vu) in values.iter().enumerate() {
-            if vu <= ON {
-                continue;
-            }
-            for (w, &vw) in values.iter().enumerate() {
-                if vw >= -ON {
-                    continue;
-                }
+        let minus: Vec<usize> = (0..values.len()).filter(|&w| values[w] < -ON).collect();
+        for u in (0..values.len()).filter(|&u| values[u] > ON) {
+            for &w in &minus {
                 if tight[u].intersection_count(&tight[w]) + 1 < n {
                     continue;
                 }
                 let common = &tight[u] & &tight[w];
-                if rank(&normals, &common, n) + 1 != n {
+                if rank(&normals, &common, n, &mut scratch) + 1 != n {
                     continue;
                 }
-                let s = vu / (vu - vw);
+                let s = values[u] / (values[u] - values[w]);
                 let p = points[u].iter().zip(&points[w]).map(|(a, b)| a + s * (b - a)).collect();
                 let mut t = common;
                 t.insert(c);
@@ -123,30 +131,38 @@ pub fn may_bound_facet(corners: &[Vec<f64>], h: &Halfspace) -> bool {
     let n = h.normal.len();
     let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
     let Some((first, rest)) = on.split_first() else { return false };
-    let rows: Vec<Vec<f64>> = rest.iter().map(|p| p.iter().zip(*first).map(|(a, b)| a - b).collect()).collect();
-    rank_of(rows, n) + 1 >= n
+    let mut rows: Vec<f64> = rest.iter().flat_map(|p| p.iter().zip(*first).map(|(a, b)| a - b)).collect();
+    rank_of(&mut rows, n) + 1 >= n
 }
 
-/// Rank of the normals selected by `set`.
-fn rank(normals: &[Vec<f64>], set: &FixedBitSet, n: usize) -> usize {
-    rank_of(set.ones().map(|i| normals[i].clone()).collect(), n)
+/// Rank of the normals selected by `set` (`scratch` is reused between calls).
+fn rank(normals: &[Vec<f64>], set: &FixedBitSet, n: usize, scratch: &mut Vec<f64>) -> usize {
+    scratch.clear();
+    for i in set.ones() {
+        scratch.extend_from_slice(&normals[i]);
+    }
+    rank_of(scratch, n)
 }
 
-/// Rank of a set of n-vectors by Gaussian elimination with partial pivoting, stopping at n.
-fn rank_of(mut rows: Vec<Vec<f64>>, n: usize) -> usize {
-    let scale = rows.iter().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
+/// Rank of the n-vectors stored row after row in `rows`, by Gaussian elimination with partial
+/// pivoting (in place), stopping at n.
+fn rank_of(rows: &mut [f64], n: usize) -> usize {
+    let count = rows.len() / n;
+    let scale = rows.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let mut rank = 0;
     for col in 0..n {
-        let Some(pivot) = (rank..rows.len())
-            .max_by(|&a, &b| rows[a][col].abs().total_cmp(&rows[b][col].abs()))
-            .filter(|&r| rows[r][col].abs() > RANK_PIVOT * scale.max(1e-300))
+        let Some(pivot) = (rank..count)
+            .max_by(|&a, &b| rows[a * n + col].abs().total_cmp(&rows[b * n + col].abs()))
+            .filter(|&r| rows[r * n + col].abs() > RANK_PIVOT * scale.max(1e-300))
         else {
             continue;
         };
-        rows.swap(rank, pivot);
-        let (done, rest) = rows.split_at_mut(rank + 1);
-        let pivot_row = &done[rank];
-        for row in rest {
+        for k in 0..n {
+            rows.swap(rank * n + k, pivot * n + k);
+        }
+        let (done, rest) = rows.split_at_mut((rank + 1) * n);
+        let pivot_row = &done[rank * n..];
+        for row in rest.chunks_mut(n) {
             let f = row[col] / pivot_row[col];
             if f != 0.0 {
                 row[col..].iter_mut().zip(&pivot_row[col..]).for_each(|(v, p)| *v -= f * p);
@@ -163,7 +179,7 @@ fn rank_of(mut rows: Vec<Vec<f64>>, n: usize) -> usize {
 /// A point of the facet on `h` with margin above [`DECIDE`] to `others` and to the domain's edge,
 /// found from the corners without an LP: the centroid of the corners on `h` (a relative-interior
 /// point of the facet of region ∩ box), or, when that lies outside a ball domain, points between it
-/// and the corner nearest the ball's centre. `None` when these do not have the margin (thin or
+/// and the corner nearest the ball's centre or the centre of the hyperplane's disc. `None` when these do not have the margin (thin or
 /// barely-touching facets): the caller then solves the facet LP.
 pub fn facet_point(
     corners: &[Vec<f64>],
@@ -181,16 +197,60 @@ pub fn facet_point(
         centroid.iter_mut().zip(p.iter()).for_each(|(c, v)| *c += v / on.len() as f64);
     }
     let nearest = on.iter().min_by(|a, b| norm2(a).total_cmp(&norm2(b)))?;
-    let tries: &[f64] = if domain.is_round() { &[1.0, 0.5, 0.2, 0.05] } else { &[1.0] };
-    tries.iter().find_map(|&lambda| {
-        // From the nearest corner towards the centroid, then onto the hyperplane exactly.
-        let mut y: Vec<f64> = nearest.iter().zip(&centroid).map(|(v, c)| v + lambda * (c - v)).collect();
+    // In a ball, also points between the centroid and the centre of the hyperplane's disc (the
+    // foot of the ball's centre on it).
+    let foot: Vec<f64> = h.normal.iter().map(|a| -a * h.offset).collect();
+    let mut tries: Vec<(&[f64], f64)> = vec![(nearest, 1.0)];
+    if domain.is_round() {
+        tries.extend([0.5, 0.2, 0.05].map(|lambda| (nearest.as_slice(), lambda)));
+        tries.extend([0.0, 0.3, 0.7].map(|lambda| (foot.as_slice(), lambda)));
+    }
+    tries.into_iter().find_map(|(from, lambda)| {
+        // From `from` towards the centroid, then onto the hyperplane exactly.
+        let mut y: Vec<f64> = from.iter().zip(&centroid).map(|(v, c)| v + lambda * (c - v)).collect();
         let off = h.eval(&y);
         y.iter_mut().zip(&h.normal).for_each(|(v, a)| *v -= off * a);
         let slack = margin(domain, others, &y);
         (slack > DECIDE).then_some((y, slack))
     })
 }
+
+/// True if the facet on `h` (the convex hull of the corners on it) certainly stays out of the open
+/// unit ball (frame of a ball domain): a direction `u` with `u·v ≥ 1 + DECIDE` for every corner `v`
+/// separates them. `u` comes from Gilbert's iteration towards the hull's point nearest the
+/// centre; `false` means undecided (the caller solves the distance QP).
+pub fn facet_misses_ball(corners: &[Vec<f64>], h: &Halfspace) -> bool {
+    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
+    let Some(first) = on.iter().min_by(|a, b| norm2(a).total_cmp(&norm2(b))) else { return false };
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let lowest = |q: &[f64]| on.iter().min_by(|a, b| dot(q, a).total_cmp(&dot(q, b))).expect("non-empty");
+    let mut q = first.to_vec();
+    for _ in 0..GILBERT_STEPS {
+        let norm = norm2(&q).sqrt();
+        if norm <= 1.0 {
+            return false;
+        }
+        let v = lowest(&q);
+        if dot(&q, v) / norm >= 1.0 + DECIDE {
+            return true;
+        }
+        // Step to the point of the segment [q, v] nearest the centre.
+        let d: Vec<f64> = v.iter().zip(&q).map(|(a, b)| a - b).collect();
+        let len = norm2(&d);
+        if len == 0.0 {
+            return false;
+        }
+        let t = (-dot(&q, &d) / len).clamp(0.0, 1.0);
+        if t == 0.0 {
+            return false;
+        }
+        q.iter_mut().zip(&d).for_each(|(a, b)| *a += t * b);
+    }
+    false
+}
+
+/// Iterations of Gilbert's algorithm in [`facet_misses_ball`].
+const GILBERT_STEPS: usize = 32;
 
 fn norm2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum()

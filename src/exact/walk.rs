@@ -15,7 +15,7 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
 use super::lp::{margin, meets, settle, Decision, LpCounters};
-use super::vertices::{facet_point, may_bound_facet, vertices};
+use super::vertices::{facet_misses_ball, facet_point, may_bound_facet, vertices};
 use super::warm::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
@@ -577,7 +577,8 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
                 && !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), &lo, &hi, g, h))
         });
         if !pending.is_empty() {
-            corners = vertices(&lo, &hi, &kept_refs, MAX_CORNERS);
+            let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
+            corners = vertices(&lo, &hi, &kept_refs, inside, MAX_CORNERS);
         }
         if let Some(corners) = &corners {
             pending.retain(|(c, _, _)| may_bound_facet(corners, &kept[*c].1));
@@ -602,6 +603,9 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
             }
             None => match corners.as_ref().and_then(|cs| facet_point(cs, rep, domain, &others)) {
                 Some((witness, slack)) => Decision::Meets { witness, slack },
+                None if domain.is_round() && corners.as_ref().is_some_and(|cs| facet_misses_ball(cs, rep)) => {
+                    Decision::Disjoint
+                }
                 None => {
                     let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != c && on_facet[kept[m].0]).collect();
                     let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
@@ -651,9 +655,9 @@ fn bounding_box(dim: usize, lp: &mut RegionLp, counters: &mut LpCounters) -> Res
     for i in 0..dim {
         let mut e = vec![0.0; dim];
         e[i] = 1.0;
-        let Some(min) = lp.minimise(&e, counters)? else { return Ok(None) };
+        let Some((_, min)) = lp.minimise(&e, &[], None, counters)? else { return Ok(None) };
         e[i] = -1.0;
-        let Some(neg_max) = lp.minimise(&e, counters)? else { return Ok(None) };
+        let Some((_, neg_max)) = lp.minimise(&e, &[], None, counters)? else { return Ok(None) };
         lo[i] = min - BOX_SLACK;
         hi[i] = -neg_max + BOX_SLACK;
     }

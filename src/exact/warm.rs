@@ -18,12 +18,15 @@ use crate::{Error, Result};
 use highs_sys::*;
 use std::cell::RefCell;
 use std::ffi::{c_void, CString};
+use std::ptr::null_mut;
 
 /// An owned HiGHS instance with the walk's options set once.
 struct Instance(*mut c_void);
 
 impl Instance {
-    fn new() -> Self {
+    /// A quiet single-threaded instance without presolve; `simplex` forces the simplex solver (LPs;
+    /// QPs use HiGHS's QP solver).
+    fn new(simplex: bool) -> Self {
         // SAFETY: Highs_create returns a fresh instance owned by this value (freed in Drop); the
         // option names and values are valid NUL-terminated strings.
         unsafe {
@@ -32,7 +35,9 @@ impl Instance {
             Highs_setBoolOptionValue(h, name("output_flag").as_ptr(), 0);
             Highs_setIntOptionValue(h, name("threads").as_ptr(), 1);
             Highs_setStringOptionValue(h, name("presolve").as_ptr(), name("off").as_ptr());
-            Highs_setStringOptionValue(h, name("solver").as_ptr(), name("simplex").as_ptr());
+            if simplex {
+                Highs_setStringOptionValue(h, name("solver").as_ptr(), name("simplex").as_ptr());
+            }
             for option in ["primal_feasibility_tolerance", "dual_feasibility_tolerance"] {
                 Highs_setDoubleOptionValue(h, name(option).as_ptr(), SOLVER_FEASIBILITY);
             }
@@ -52,6 +57,7 @@ impl Drop for Instance {
 
 thread_local! {
     static INSTANCE: RefCell<Option<Instance>> = const { RefCell::new(None) };
+    static QP_INSTANCE: RefCell<Option<Instance>> = const { RefCell::new(None) };
 }
 
 /// One region's Chebyshev LP, loaded into this thread's HiGHS instance.
@@ -75,7 +81,7 @@ impl RegionLp {
     /// Loads `constraints` (in this order, rows `0..len`) and the domain's box into this thread's
     /// instance. Dropping the value returns the instance to the thread.
     pub fn load(domain: &Domain, constraints: &[&Halfspace]) -> Self {
-        let instance = INSTANCE.with(|cell| cell.borrow_mut().take()).unwrap_or_else(Instance::new);
+        let instance = INSTANCE.with(|cell| cell.borrow_mut().take()).unwrap_or_else(|| Instance::new(true));
         let dim = domain.dim();
         let t = dim as HighsInt;
         let (mut start, mut index, mut value) = (vec![], vec![], vec![]);
@@ -143,12 +149,55 @@ impl RegionLp {
         on: Option<usize>,
         counters: &mut LpCounters,
     ) -> Result<Option<(Vec<f64>, f64)>> {
+        let solution = self.solve_on(relaxed, on, None, counters)?;
+        Ok(solution.map(|mut cols| {
+            let t = cols.pop().expect("the slack column");
+            (cols, t)
+        }))
+    }
+
+    /// `min objective·y` over the closure of the region ∩ the domain's box (with the rows in
+    /// `relaxed` dropped and row `on` at equality, as in [`RegionLp::chebyshev`]): the minimiser
+    /// and the minimum, `None` if that set is empty.
+    pub fn minimise(
+        &mut self,
+        objective: &[f64],
+        relaxed: &[usize],
+        on: Option<usize>,
+        counters: &mut LpCounters,
+    ) -> Result<Option<(Vec<f64>, f64)>> {
+        let solution = self.solve_on(relaxed, on, Some(objective), counters)?;
+        Ok(solution.map(|mut cols| {
+            cols.pop();
+            let value = cols.iter().zip(objective).map(|(y, c)| y * c).sum();
+            (cols, value)
+        }))
+    }
+
+    /// One solve with the rows in `relaxed` dropped and row `on` at equality (restored after):
+    /// `max t` without an objective, `min objective·y` with the slack fixed at 0 otherwise. The
+    /// optimal columns (`y`, then `t`), `None` if infeasible.
+    fn solve_on(
+        &mut self,
+        relaxed: &[usize],
+        on: Option<usize>,
+        objective: Option<&[f64]>,
+        counters: &mut LpCounters,
+    ) -> Result<Option<Vec<f64>>> {
         let h = self.instance.0;
         let t = self.dim as HighsInt;
         // SAFETY: rows and columns are within the loaded model.
         unsafe {
-            Highs_changeColBounds(h, t, -1.0, WHOLE_SPACE_SLACK_CAP);
-            self.set_costs(None, 1.0, kHighsObjSenseMaximize);
+            match objective {
+                None => {
+                    Highs_changeColBounds(h, t, -1.0, WHOLE_SPACE_SLACK_CAP);
+                    self.set_costs(None, 1.0, kHighsObjSenseMaximize);
+                }
+                Some(c) => {
+                    Highs_changeColBounds(h, t, 0.0, 0.0);
+                    self.set_costs(Some(c), 0.0, kHighsObjSenseMinimize);
+                }
+            }
             for &r in relaxed {
                 Highs_changeRowBounds(h, r as HighsInt, f64::NEG_INFINITY, f64::INFINITY);
             }
@@ -157,15 +206,10 @@ impl RegionLp {
                 Highs_changeCoeff(h, r as HighsInt, t, 0.0);
             }
         }
-        let outcome = self.run(counters);
-        let solution = match outcome {
-            Ok(Outcome::Optimal) => {
-                let cols = self.columns();
-                Ok(Some((cols[..self.dim].to_vec(), cols[self.dim])))
-            }
-            Ok(Outcome::Infeasible) => Ok(None),
-            Err(e) => Err(e),
-        };
+        let solution = self.run(counters).map(|outcome| match outcome {
+            Outcome::Optimal => Some(self.columns()),
+            Outcome::Infeasible => None,
+        });
         // SAFETY: as above; restores the loaded rows.
         unsafe {
             for &r in relaxed.iter().chain(&on) {
@@ -176,19 +220,6 @@ impl RegionLp {
             }
         }
         solution
-    }
-
-    /// `min objective·y` over the closure of the region ∩ the domain's box (the slack fixed at 0);
-    /// `None` if that set is empty.
-    pub fn minimise(&mut self, objective: &[f64], counters: &mut LpCounters) -> Result<Option<f64>> {
-        // SAFETY: the slack column exists.
-        unsafe { Highs_changeColBounds(self.instance.0, self.dim as HighsInt, 0.0, 0.0) };
-        self.set_costs(Some(objective), 0.0, kHighsObjSenseMinimize);
-        Ok(match self.run(counters)? {
-            // SAFETY: the instance holds a solved model.
-            Outcome::Optimal => Some(unsafe { Highs_getObjectiveValue(self.instance.0) }),
-            Outcome::Infeasible => None,
-        })
     }
 
     fn set_costs(&mut self, objective: Option<&[f64]>, slack_cost: f64, sense: HighsInt) {
@@ -203,19 +234,30 @@ impl RegionLp {
         }
     }
 
+    /// Solves the current model. A hot start occasionally ends without a verdict (HiGHS's
+    /// "unknown" after numerical trouble in the updated factorisation); the model is then solved
+    /// again from scratch, once.
     fn run(&mut self, counters: &mut LpCounters) -> Result<Outcome> {
-        counters.lp_solves += 1;
-        counters.warm_solves += u64::from(self.solved);
-        self.solved = true;
-        // SAFETY: a loaded instance.
-        let (status, model) = unsafe { (Highs_run(self.instance.0), Highs_getModelStatus(self.instance.0)) };
-        match model {
-            m if m == kHighsModelStatusOptimal => Ok(Outcome::Optimal),
-            m if m == kHighsModelStatusInfeasible => Ok(Outcome::Infeasible),
-            other => {
-                Err(Error::Solver(format!("HiGHS LP (warm) ended with run status {status}, model status {other}")))
+        let h = self.instance.0;
+        let mut last = (0, 0);
+        for attempt in 0..2 {
+            counters.lp_solves += 1;
+            counters.warm_solves += u64::from(self.solved && attempt == 0);
+            self.solved = true;
+            // SAFETY: a loaded instance; clearing the solver keeps the model and drops the basis.
+            let (status, model) = unsafe {
+                if attempt > 0 {
+                    Highs_clearSolver(h);
+                }
+                (Highs_run(h), Highs_getModelStatus(h))
+            };
+            match model {
+                m if m == kHighsModelStatusOptimal => return Ok(Outcome::Optimal),
+                m if m == kHighsModelStatusInfeasible => return Ok(Outcome::Infeasible),
+                other => last = (status, other),
             }
         }
+        Err(Error::Solver(format!("HiGHS LP ended with run status {}, model status {}", last.0, last.1)))
     }
 
     fn columns(&self) -> Vec<f64> {
@@ -239,4 +281,58 @@ impl Drop for RegionLp {
         let instance = std::mem::replace(&mut self.instance, Instance(std::ptr::null_mut()));
         INSTANCE.with(|cell| *cell.borrow_mut() = Some(instance));
     }
+}
+
+/// The point of the closure of `{h ≥ 0 for h in inequalities} ∩ {equality = 0}` ∩ the domain's box
+/// nearest the frame origin (`min ‖y‖²`), by HiGHS's QP solver in this thread's QP instance (the
+/// model is replaced each time; creating an instance costs more than solving these QPs). `None`
+/// when the QP solver gives up (it occasionally reports an error on degenerate polyhedra).
+pub fn nearest_point(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Option<Vec<f64>> {
+    let instance = QP_INSTANCE.with(|cell| cell.borrow_mut().take()).unwrap_or_else(|| Instance::new(false));
+    let n = domain.dim();
+    let (mut start, mut index, mut value, mut lower, mut upper) = (vec![], vec![], vec![], vec![], vec![]);
+    let rows = inequalities.iter().map(|h| (h, f64::INFINITY)).chain(equality.iter().map(|h| (h, -h.offset)));
+    for (h, up) in rows {
+        start.push(index.len() as HighsInt);
+        index.extend(0..n as HighsInt);
+        value.extend_from_slice(&h.normal);
+        lower.push(-h.offset);
+        upper.push(up);
+    }
+    let cost = vec![0.0; n];
+    let q_start: Vec<HighsInt> = (0..n as HighsInt).collect();
+    let q_value = vec![2.0; n];
+    let mut y = vec![0.0; n];
+    // SAFETY: every array has the length HiGHS reads for the given counts (row-wise constraint
+    // matrix; triangular Hessian with one diagonal entry per column); `y` has one entry per column.
+    let solved = unsafe {
+        Highs_passModel(
+            instance.0,
+            n as HighsInt,
+            lower.len() as HighsInt,
+            index.len() as HighsInt,
+            n as HighsInt,
+            kHighsMatrixFormatRowwise,
+            kHighsHessianFormatTriangular,
+            kHighsObjSenseMinimize,
+            0.0,
+            cost.as_ptr(),
+            domain.lower().as_ptr(),
+            domain.upper().as_ptr(),
+            lower.as_ptr(),
+            upper.as_ptr(),
+            start.as_ptr(),
+            index.as_ptr(),
+            value.as_ptr(),
+            q_start.as_ptr(),
+            q_start.as_ptr(),
+            q_value.as_ptr(),
+            std::ptr::null(),
+        );
+        Highs_run(instance.0);
+        Highs_getModelStatus(instance.0) == kHighsModelStatusOptimal
+            && Highs_getSolution(instance.0, y.as_mut_ptr(), null_mut(), null_mut(), null_mut()) == kHighsStatusOk
+    };
+    QP_INSTANCE.with(|cell| *cell.borrow_mut() = Some(instance));
+    solved.then_some(y)
 }
