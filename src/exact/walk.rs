@@ -594,36 +594,59 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         }
     }
     for (c, on_facet, far) in pending {
-        let rep = &kept[c].1;
-        let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !on_facet[*k]).map(|(_, h)| h).collect();
-        let decision = match planar.then(|| facet_on_line(domain, &others, rep)).flatten() {
-            Some(decision) => {
-                e.counters.touching += u64::from(decision == Decision::Touching);
-                decision
-            }
-            None => match corners.as_ref().and_then(|cs| facet_point(cs, rep, domain, &others)) {
-                Some((witness, slack)) => Decision::Meets { witness, slack },
-                None if domain.is_round() && corners.as_ref().is_some_and(|cs| facet_misses_ball(cs, rep)) => {
-                    Decision::Disjoint
-                }
-                None => {
-                    let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != c && on_facet[kept[m].0]).collect();
-                    let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
-                    let chebyshev = region_lp.chebyshev(&relaxed, Some(c), &mut e.counters)?;
-                    settle(domain, &others, Some(rep), chebyshev, &mut e.counters)?
-                }
-            },
-        };
-        match decision {
-            Decision::Meets { witness, .. } => {
-                let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
-                let direction = rep.normal.iter().map(|v| -v).collect();
-                e.neighbours.push((far, flipped, Entry { point: witness, direction }));
-            }
-            Decision::Touching | Decision::Disjoint => {}
+        let facet = Facet { index: c, on_facet: &on_facet };
+        if let Decision::Meets { witness, .. } =
+            decide_facet(domain, &kept, &kept_refs, facet, corners.as_deref(), &mut lp, &mut e.counters)?
+        {
+            let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
+            let direction = kept[c].1.normal.iter().map(|v| -v).collect();
+            e.neighbours.push((far, flipped, Entry { point: witness, direction }));
         }
     }
     Ok(e)
+}
+
+/// A facet candidate: its representative's index among the region's kept constraints and the
+/// neurons on its hyperplane (its coincidence class, plus neurons identically zero on the region).
+#[derive(Clone, Copy)]
+struct Facet<'a> {
+    index: usize,
+    on_facet: &'a [bool],
+}
+
+/// Does the candidate's hyperplane bound a facet of region ∩ domain? The cheapest exact test that
+/// applies (docs/exact.md): interval arithmetic on a line (1-/2-D), a corner-derived point or a
+/// separation of the corners from the ball (3–8-D), else the facet LP in the region's warm model
+/// (loaded into `lp` on first use) with the distance QP for a ball.
+fn decide_facet(
+    domain: &Domain,
+    kept: &[&(usize, Halfspace)],
+    kept_refs: &[&Halfspace],
+    facet: Facet,
+    corners: Option<&[Vec<f64>]>,
+    lp: &mut Option<RegionLp>,
+    counters: &mut LpCounters,
+) -> Result<Decision> {
+    let rep = &kept[facet.index].1;
+    let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !facet.on_facet[*k]).map(|(_, h)| h).collect();
+    if domain.dim() <= 2 {
+        if let Some(decision) = facet_on_line(domain, &others, rep) {
+            counters.touching += u64::from(decision == Decision::Touching);
+            return Ok(decision);
+        }
+    }
+    if let Some(corners) = corners {
+        if let Some((witness, slack)) = facet_point(corners, rep, domain, &others) {
+            return Ok(Decision::Meets { witness, slack });
+        }
+        if domain.is_round() && facet_misses_ball(corners, rep) {
+            return Ok(Decision::Disjoint);
+        }
+    }
+    let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != facet.index && facet.on_facet[kept[m].0]).collect();
+    let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, kept_refs));
+    let chebyshev = region_lp.chebyshev(&relaxed, Some(facet.index), counters)?;
+    settle(domain, &others, Some(rep), chebyshev, counters)
 }
 
 /// The pattern beyond the facet on hyperplane `normal` (pointing into the region), whose
