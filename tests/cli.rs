@@ -271,3 +271,34 @@ fn plot_writes_a_picture_and_rejects_bad_planes() {
         "must end in .png or .svg",
     );
 }
+
+/// `bench` reports, for each quick case and thread count, the count the library's walk gives on
+/// the same network and domain, with per-region figures that add up; bad options are refused.
+#[test]
+fn bench_reports_the_walk_count_per_case_and_thread_count() {
+    use regionwalk::bench::{problem, QUICK};
+    use regionwalk::exact::walk::{walk, WalkOptions};
+    let o = regionwalk(&["bench", "--json", "--thread-counts", "1,2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2 * QUICK.len());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (case, pair) in QUICK.iter().zip(records.chunks(2)) {
+        let (net, domain) = problem(case, root).unwrap();
+        let exact = walk(&net, &domain, &WalkOptions::default()).unwrap();
+        for r in pair {
+            assert_eq!(r["name"], case.name);
+            assert_eq!(r["regions"].as_u64().unwrap() as usize, exact.count(), "{}", case.name);
+            assert_eq!(r["complete"], true);
+            let lps = r["lps_per_region"].as_f64().unwrap() * exact.count() as f64;
+            assert!((lps - exact.counters.lp_solves as f64).abs() < 0.5, "{}: LP tally", case.name);
+        }
+        assert_eq!(pair[0]["threads"], 1);
+        assert_eq!(pair[1]["threads"], 2);
+    }
+    let bad = regionwalk(&["bench", "--thread-counts", "0"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("at least 1"), "{}", stderr(&bad));
+    let none = regionwalk(&["bench", "--only", "no such case"]);
+    assert_eq!(none.status.code(), Some(1));
+}
