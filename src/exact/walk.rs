@@ -562,10 +562,10 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         }
         pending.push((c, on_facet, far));
     }
-    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic. Otherwise drop the
-    // hyperplanes that one other constraint keeps away from the region inside the domain, then,
-    // with many tests left, bound region ∩ domain by a box (2·n0 LPs): a hyperplane that misses
-    // it bounds no facet in the domain.
+    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic and needs no screen.
+    // Otherwise drop the hyperplanes that miss the propagated box or that one other constraint
+    // keeps away from the region, then those whose corners (3–8 inputs) span less than a facet;
+    // without corners and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
     let planar = domain.dim() <= 2;
     let mut corners = None;
     if !planar {
