@@ -1,5 +1,6 @@
 //! The LP layer (with [`super::warm`], which keeps the walk's HiGHS instances between solves). It
-//! answers one question, in two independent ways: does an open polyhedron (optionally restricted to a hyperplane) meet the open domain?
+//! answers one question, in two independent ways: does an open polyhedron (optionally restricted
+//! to a hyperplane) meet the open domain?
 //!
 //! * [`meets`] (used by the walk): a Chebyshev LP over the domain's polyhedral part, then, for a
 //!   round domain whose LP centre is not already inside the ball, the exact distance QP from the

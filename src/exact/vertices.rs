@@ -21,7 +21,7 @@ use fixedbitset::FixedBitSet;
 pub const MAX_DIM: usize = 8;
 
 /// A corner closer than this (frame units) to a constraint's hyperplane lies on it.
-const ON: f64 = 1e-9;
+pub const ON: f64 = 1e-9;
 
 /// Pivot below which a row counts as dependent in the rank tests (normals have unit length).
 const RANK_PIVOT: f64 = 1e-9;
