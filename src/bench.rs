@@ -5,11 +5,10 @@
 
 use crate::domain::{Domain, Norm};
 use crate::exact::walk::{memory_per_region, walk, WalkOptions};
-use crate::model::io::load_network;
+use crate::model::io::{load_network, load_points, LabelColumn};
 use crate::model::Network;
-use crate::Result;
+use crate::{Error, Result};
 use std::path::Path;
-use std::time::Instant;
 
 /// The domain of a case, around a centre drawn from the case's seed (uniform in [−0.5, 0.5]^d),
 /// or around a data point for the MNIST case.
@@ -144,11 +143,10 @@ pub fn problem(case: &Case, root: &Path) -> Result<(Network, Domain)> {
         }
         Source::Mnist => {
             let net = load_network(&root.join("fixtures/mnist_fc/onnx/mnist-net_256x2.onnx"))?;
-            let text = crate::model::io::read_text_file(&root.join("fixtures/datasets/eran_mnist_test_first100.csv"))?;
-            let first = text.lines().next().unwrap_or_default();
-            let centre: Vec<f64> =
-                first.split(',').skip(1).filter_map(|v| v.trim().parse::<f64>().ok()).map(|v| v / 255.0).collect();
-            (net, centre)
+            let images = root.join("fixtures/datasets/eran_mnist_test_first100.csv");
+            let (points, _) = load_points(&images, Some(LabelColumn::First))?;
+            let first = points.into_iter().next().ok_or_else(|| Error::Point("no MNIST image".into()))?;
+            (net, first.iter().map(|v| v / 255.0).collect())
         }
     };
     let n = centre.len();
@@ -171,11 +169,10 @@ pub fn run(case: &Case, root: &Path, threads: usize) -> Result<Record> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| crate::Error::Solver(format!("cannot start {threads} threads: {e}")))?;
-    let started = Instant::now();
+        .map_err(|e| Error::Solver(format!("cannot start {threads} threads: {e}")))?;
     let options = WalkOptions { max_regions: case.limit, ..Default::default() };
     let result = pool.install(|| walk(&net, &domain, &options))?;
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = result.seconds;
     let regions = result.count();
     let per = |v: u64| v as f64 / regions.max(1) as f64;
     Ok(Record {

@@ -232,7 +232,7 @@ fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
     use rand::{Rng, SeedableRng};
     use regionwalk::domain::Halfspace;
     use regionwalk::exact::lp::{meets, Decision, LpCounters};
-    use regionwalk::exact::vertices::{may_bound_facet, vertices};
+    use regionwalk::exact::vertices::{corners_on, may_bound_facet, vertices};
     let (mut facets, mut non_facets, mut screened) = (0, 0, 0);
     for seed in 0..300u64 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -263,7 +263,7 @@ fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
             let others: Vec<&Halfspace> =
                 constraints.iter().enumerate().filter(|(i, g)| *i != c && **g != *h).map(|(_, g)| g).collect();
             let lp = meets(&box_, &others, Some(h), &mut LpCounters::default()).unwrap();
-            let may = may_bound_facet(&corners, h);
+            let may = may_bound_facet(&corners_on(&corners, h), n);
             if let Decision::Meets { slack, .. } = lp {
                 facets += 1;
                 assert!(may, "seed {seed} (n={n}, degenerate {degenerate}): constraint {c} is a facet (slack {slack}) but was screened");

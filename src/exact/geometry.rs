@@ -1,9 +1,10 @@
 //! LP-free geometry for the walk: the facet test on a line (1- and 2-D inputs, where the facet
-//! hyperplane is a point or a line and the test is interval arithmetic), and a witness stepped off
-//! a facet into the region beyond it (any dimension), so that a region found through a facet needs
-//! no LP of its own.
+//! hyperplane is a point or a line and the test is interval arithmetic); a witness stepped off a
+//! facet into the region beyond it (any dimension), so that a region found through a facet needs
+//! no LP of its own; and two screens that drop candidate hyperplanes before any LP (a box from bound
+//! propagation, and separation by a single other constraint).
 //!
-//! Both answer with the same tolerance as the LP layer ([`DECIDE`]): a facet meets the domain when
+//! The first two answer with the same tolerance as the LP layer ([`DECIDE`]): a facet meets the domain when
 //! some point of its hyperplane has slack above `DECIDE` to every other constraint and to the
 //! domain's edge, exactly the condition that the Chebyshev LP of [`super::lp::meets`] tests.
 
@@ -135,7 +136,8 @@ impl Interval {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 

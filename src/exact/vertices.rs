@@ -12,6 +12,7 @@
 //! candidates whose hyperplane stays clear of every corner, or touches only a lower-dimensional
 //! face, need no facet LP.
 
+use super::geometry::dot;
 use super::lp::margin;
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::DECIDE;
@@ -124,12 +125,16 @@ pub fn vertices(
     Some(points)
 }
 
-/// Whether hyperplane `h` can bound a facet of the polytope with these corners: the corners within
-/// [`ON`] of it span n − 1 dimensions (a facet's corners do; a hyperplane that misses the polytope
-/// or touches it in a lower-dimensional face does not).
-pub fn may_bound_facet(corners: &[Vec<f64>], h: &Halfspace) -> bool {
-    let n = h.normal.len();
-    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
+/// The corners within [`ON`] of hyperplane `h`: the corners of the face it cuts from the polytope
+/// (what [`may_bound_facet`], [`facet_point`] and [`facet_misses_ball`] look at).
+pub fn corners_on<'a>(corners: &'a [Vec<f64>], h: &Halfspace) -> Vec<&'a [f64]> {
+    corners.iter().filter(|p| h.eval(p).abs() <= ON).map(Vec::as_slice).collect()
+}
+
+/// Whether a hyperplane with these corners on it ([`corners_on`]) can bound a facet of the
+/// polytope in `n` dimensions: they span n − 1 dimensions (a facet's corners do; a hyperplane that
+/// misses the polytope or touches it in a lower-dimensional face does not).
+pub fn may_bound_facet(on: &[&[f64]], n: usize) -> bool {
     let Some((first, rest)) = on.split_first() else { return false };
     let mut rows: Vec<f64> = rest.iter().flat_map(|p| p.iter().zip(*first).map(|(a, b)| a - b)).collect();
     rank_of(&mut rows, n) + 1 >= n
@@ -177,32 +182,27 @@ fn rank_of(rows: &mut [f64], n: usize) -> usize {
 }
 
 /// A point of the facet on `h` with margin above [`DECIDE`] to `others` and to the domain's edge,
-/// found from the corners without an LP: the centroid of the corners on `h` (a relative-interior
-/// point of the facet of region ∩ box), or, when that lies outside a ball domain, points between it
-/// and the corner nearest the ball's centre or the centre of the hyperplane's disc. `None` when these do not have the margin (thin or
-/// barely-touching facets): the caller then solves the facet LP.
-pub fn facet_point(
-    corners: &[Vec<f64>],
-    h: &Halfspace,
-    domain: &Domain,
-    others: &[&Halfspace],
-) -> Option<(Vec<f64>, f64)> {
-    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
+/// found from the corners on it (`on`, [`corners_on`]) without an LP: their centroid (a
+/// relative-interior point of the facet of region ∩ box), or, when that lies outside a ball domain,
+/// points between it and the corner nearest the ball's centre or the centre of the hyperplane's
+/// disc. `None` when these do not have the margin (thin or barely-touching facets): the caller
+/// then solves the facet LP.
+pub fn facet_point(on: &[&[f64]], h: &Halfspace, domain: &Domain, others: &[&Halfspace]) -> Option<(Vec<f64>, f64)> {
     let n = h.normal.len();
     if on.len() < n {
         return None;
     }
     let mut centroid = vec![0.0; n];
-    for p in &on {
+    for p in on {
         centroid.iter_mut().zip(p.iter()).for_each(|(c, v)| *c += v / on.len() as f64);
     }
-    let nearest = on.iter().min_by(|a, b| norm2(a).total_cmp(&norm2(b)))?;
+    let nearest = *on.iter().min_by(|a, b| dot(a, a).total_cmp(&dot(b, b)))?;
     // In a ball, also points between the centroid and the centre of the hyperplane's disc (the
     // foot of the ball's centre on it).
     let foot: Vec<f64> = h.normal.iter().map(|a| -a * h.offset).collect();
     let mut tries: Vec<(&[f64], f64)> = vec![(nearest, 1.0)];
     if domain.is_round() {
-        tries.extend([0.5, 0.2, 0.05].map(|lambda| (nearest.as_slice(), lambda)));
+        tries.extend([0.5, 0.2, 0.05].map(|lambda| (nearest, lambda)));
         tries.extend([0.0, 0.3, 0.7].map(|lambda| (foot.as_slice(), lambda)));
     }
     tries.into_iter().find_map(|(from, lambda)| {
@@ -215,18 +215,17 @@ pub fn facet_point(
     })
 }
 
-/// True if the facet on `h` (the convex hull of the corners on it) certainly stays out of the open
-/// unit ball (frame of a ball domain): a direction `u` with `u·v ≥ 1 + DECIDE` for every corner `v`
-/// separates them. `u` comes from Gilbert's iteration towards the hull's point nearest the
-/// centre; `false` means undecided (the caller solves the distance QP).
-pub fn facet_misses_ball(corners: &[Vec<f64>], h: &Halfspace) -> bool {
-    let on: Vec<&Vec<f64>> = corners.iter().filter(|p| h.eval(p).abs() <= ON).collect();
-    let Some(first) = on.iter().min_by(|a, b| norm2(a).total_cmp(&norm2(b))) else { return false };
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+/// True if the facet with corners `on` ([`corners_on`]; the facet is their convex hull) certainly
+/// stays out of the open unit ball (frame of a ball domain): a direction `u` with
+/// `u·v ≥ 1 + DECIDE` for every corner `v` separates them. `u` comes from Gilbert's iteration
+/// towards the hull's point nearest the centre; `false` means undecided (the caller solves the
+/// distance QP).
+pub fn facet_misses_ball(on: &[&[f64]]) -> bool {
+    let Some(first) = on.iter().min_by(|a, b| dot(a, a).total_cmp(&dot(b, b))) else { return false };
     let lowest = |q: &[f64]| on.iter().min_by(|a, b| dot(q, a).total_cmp(&dot(q, b))).expect("non-empty");
     let mut q = first.to_vec();
     for _ in 0..GILBERT_STEPS {
-        let norm = norm2(&q).sqrt();
+        let norm = dot(&q, &q).sqrt();
         if norm <= 1.0 {
             return false;
         }
@@ -236,7 +235,7 @@ pub fn facet_misses_ball(corners: &[Vec<f64>], h: &Halfspace) -> bool {
         }
         // Step to the point of the segment [q, v] nearest the centre.
         let d: Vec<f64> = v.iter().zip(&q).map(|(a, b)| a - b).collect();
-        let len = norm2(&d);
+        let len = dot(&d, &d);
         if len == 0.0 {
             return false;
         }
@@ -251,7 +250,3 @@ pub fn facet_misses_ball(corners: &[Vec<f64>], h: &Halfspace) -> bool {
 
 /// Iterations of Gilbert's algorithm in [`facet_misses_ball`].
 const GILBERT_STEPS: usize = 32;
-
-fn norm2(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum()
-}

@@ -15,7 +15,7 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
 use super::lp::{margin, meets, settle, Decision, LpCounters};
-use super::vertices::{facet_misses_ball, facet_point, may_bound_facet, vertices};
+use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices};
 use super::warm::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
@@ -508,11 +508,11 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
     let (net, domain) = (ctx.net, ctx.domain);
     let mut e =
         Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
-    let sur = net.surrogate(pattern);
-    let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
     if ctx.contradicts(pattern) {
         return Ok(e);
     }
+    let sur = net.surrogate(pattern);
+    let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
     let (kept, dropped): (Vec<_>, Vec<_>) =
         all.iter().partition(|(k, h)| ctx.stable[*k].is_none() && !domain.misses(h));
     e.screened = dropped.len() as u64;
@@ -581,7 +581,7 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
             corners = vertices(&lo, &hi, &kept_refs, inside, MAX_CORNERS);
         }
         if let Some(corners) = &corners {
-            pending.retain(|(c, _, _)| may_bound_facet(corners, &kept[*c].1));
+            pending.retain(|(c, _, _)| may_bound_facet(&corners_on(corners, &kept[*c].1), domain.dim()));
         }
         e.screened += (before - pending.len()) as u64;
     }
@@ -636,10 +636,11 @@ fn decide_facet(
         }
     }
     if let Some(corners) = corners {
-        if let Some((witness, slack)) = facet_point(corners, rep, domain, &others) {
+        let on = corners_on(corners, rep);
+        if let Some((witness, slack)) = facet_point(&on, rep, domain, &others) {
             return Ok(Decision::Meets { witness, slack });
         }
-        if domain.is_round() && facet_misses_ball(corners, rep) {
+        if domain.is_round() && facet_misses_ball(&on) {
             return Ok(Decision::Disjoint);
         }
     }
@@ -678,9 +679,9 @@ fn bounding_box(dim: usize, lp: &mut RegionLp, counters: &mut LpCounters) -> Res
     for i in 0..dim {
         let mut e = vec![0.0; dim];
         e[i] = 1.0;
-        let Some((_, min)) = lp.minimise(&e, &[], None, counters)? else { return Ok(None) };
+        let Some(min) = lp.minimise(&e, counters)? else { return Ok(None) };
         e[i] = -1.0;
-        let Some((_, neg_max)) = lp.minimise(&e, &[], None, counters)? else { return Ok(None) };
+        let Some(neg_max) = lp.minimise(&e, counters)? else { return Ok(None) };
         lo[i] = min - BOX_SLACK;
         hi[i] = -neg_max + BOX_SLACK;
     }

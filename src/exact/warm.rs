@@ -65,7 +65,8 @@ pub struct RegionLp {
     instance: Instance,
     /// Number of input coordinates (the slack `t` is column `dim`).
     dim: usize,
-    /// Row bounds of each constraint row as loaded, to restore after a facet test.
+    /// Offsets of the constraint rows (each row's lower bound is −offset), to restore the rows
+    /// after a facet test.
     offsets: Vec<f64>,
     /// Whether a solve has happened since loading (later ones are warm).
     solved: bool,
@@ -156,22 +157,11 @@ impl RegionLp {
         }))
     }
 
-    /// `min objective·y` over the closure of the region ∩ the domain's box (with the rows in
-    /// `relaxed` dropped and row `on` at equality, as in [`RegionLp::chebyshev`]): the minimiser
-    /// and the minimum, `None` if that set is empty.
-    pub fn minimise(
-        &mut self,
-        objective: &[f64],
-        relaxed: &[usize],
-        on: Option<usize>,
-        counters: &mut LpCounters,
-    ) -> Result<Option<(Vec<f64>, f64)>> {
-        let solution = self.solve_on(relaxed, on, Some(objective), counters)?;
-        Ok(solution.map(|mut cols| {
-            cols.pop();
-            let value = cols.iter().zip(objective).map(|(y, c)| y * c).sum();
-            (cols, value)
-        }))
+    /// `min objective·y` over the closure of the region ∩ the domain's box; `None` if that set is
+    /// empty.
+    pub fn minimise(&mut self, objective: &[f64], counters: &mut LpCounters) -> Result<Option<f64>> {
+        let solution = self.solve_on(&[], None, Some(objective), counters)?;
+        Ok(solution.map(|cols| cols.iter().zip(objective).map(|(y, c)| y * c).sum()))
     }
 
     /// One solve with the rows in `relaxed` dropped and row `on` at equality (restored after):
@@ -264,13 +254,7 @@ impl RegionLp {
         let mut cols = vec![0.0; self.dim + 1];
         // SAFETY: HiGHS writes num_col values into `cols`; null pointers skip the other arrays.
         unsafe {
-            Highs_getSolution(
-                self.instance.0,
-                cols.as_mut_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            );
+            Highs_getSolution(self.instance.0, cols.as_mut_ptr(), null_mut(), null_mut(), null_mut());
         }
         cols
     }
@@ -278,7 +262,7 @@ impl RegionLp {
 
 impl Drop for RegionLp {
     fn drop(&mut self) {
-        let instance = std::mem::replace(&mut self.instance, Instance(std::ptr::null_mut()));
+        let instance = std::mem::replace(&mut self.instance, Instance(null_mut()));
         INSTANCE.with(|cell| *cell.borrow_mut() = Some(instance));
     }
 }
