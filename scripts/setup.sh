@@ -4,7 +4,14 @@
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+# bindgen needs libclang itself (libclang.so or libclang-N.so), not libclang-cpp, which some images
+# ship alone.
+have_libclang=false
+for pattern in '/usr/lib/llvm-*/lib/libclang.so*' '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' \
+  '/usr/lib/*-linux-gnu/libclang.so*' '/usr/lib/*-linux-gnu/libclang-[0-9]*.so*'; do
+  compgen -G "$pattern" >/dev/null && have_libclang=true
+done
+if ! $have_libclang; then
   missing+=(libclang-dev)
 fi
 if ((${#missing[@]})); then

@@ -316,6 +316,10 @@ struct Budget {
     /// Save the walk's state to this file when it stops early (budget or Ctrl-C) and every minute.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// Answer every solver question with HiGHS (no dual least-norm solver): the reference path,
+    /// for comparisons; counts are the same.
+    #[arg(long, hide = true)]
+    highs_only: bool,
     /// Continue the walk saved in this checkpoint file (same model, domain and options).
     #[arg(long)]
     resume: Option<PathBuf>,
@@ -371,6 +375,7 @@ impl Budget {
             max_memory: self.max_memory,
             interrupt: Some(interrupt_flag()),
             checkpoint: self.checkpoint.clone(),
+            highs_only: self.highs_only,
         })
     }
 }
@@ -1010,6 +1015,8 @@ fn count_json(choice: &DomainChoice, r: &WalkResult) -> serde_json::Value {
         "radius": choice.radius,
         "lp_solves": r.counters.lp_solves,
         "qp_solves": r.counters.qp_solves,
+        "dual_solves": r.counters.dual_solves,
+        "dual_fallbacks": r.counters.dual_fallbacks,
         "touching": r.counters.touching,
         "unverified": r.unverified,
         "screened": r.screened,
@@ -1037,8 +1044,13 @@ fn print_count(choice: &DomainChoice, r: &WalkResult) {
         );
     }
     println!(
-        "{} LP and {} QP solves, {} hyperplanes screened out, {:.3} s",
-        r.counters.lp_solves, r.counters.qp_solves, r.screened, r.seconds
+        "{} LP, {} QP and {} dual solves ({} passed on to HiGHS), {} hyperplanes screened out, {:.3} s",
+        r.counters.lp_solves,
+        r.counters.qp_solves,
+        r.counters.dual_solves,
+        r.counters.dual_fallbacks,
+        r.screened,
+        r.seconds
     );
     if r.counters.touching > 0 {
         println!(

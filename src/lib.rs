@@ -24,6 +24,7 @@ pub mod bound;
 pub mod domain;
 pub mod error;
 pub mod exact;
+pub mod lp;
 pub mod model;
 pub mod plot;
 pub mod tolerance;

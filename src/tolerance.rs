@@ -14,6 +14,12 @@ pub const CANCEL: f64 = 1e-10;
 /// "does not meet" (touching is not meeting, theory §2.1) and tallied, so that users see them.
 pub const DECIDE: f64 = 1e-7;
 
+/// Shift (frame units) by which the dual least-norm solver moves every row and box side inwards
+/// when it looks for a witness (`lp::fast`): the witness then has this much room, so that the
+/// next region's witness stepped off it has room too. Facets thinner than this are retried with
+/// `4·DECIDE`.
+pub const WITNESS_SHIFT: f64 = 1e-4;
+
 /// A hyperplane whose normalised offset exceeds `1 + SCREEN` misses the unit ball; used to screen
 /// hyperplanes before any LP. Pure rounding margin.
 pub const SCREEN: f64 = 1e-12;

@@ -4,7 +4,7 @@
 mod common;
 
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::exact::lp::{meets, Decision, LpCounters};
+use regionwalk::lp::{meets, Decision, LpCounters};
 use regionwalk::exact::merge::{linear_regions, output_maps, same_map};
 use regionwalk::exact::walk::{region_constraints, walk, WalkOptions, WalkResult};
 use regionwalk::model::{Network, Pattern};

@@ -8,7 +8,7 @@ use super::interval::{Bounds, Stability};
 use super::set::InputSet;
 use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
 use crate::domain::{Domain, Halfspace};
-use crate::exact::lp::{minimise, LpCounters};
+use crate::lp::{minimise, LpCounters};
 use crate::exact::walk::{region_constraints, walk, WalkOptions};
 use crate::model::{Layer, Network};
 use crate::tolerance::{ROUNDING, SOLVER_FEASIBILITY};

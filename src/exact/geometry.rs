@@ -6,9 +6,9 @@
 //!
 //! The first two answer with the same tolerance as the LP layer ([`DECIDE`]): a facet meets the domain when
 //! some point of its hyperplane has slack above `DECIDE` to every other constraint and to the
-//! domain's edge, exactly the condition that the Chebyshev LP of [`super::lp::meets`] tests.
+//! domain's edge, exactly the condition that the Chebyshev LP of [`crate::lp::meets`] tests.
 
-use super::lp::{margin, Decision};
+use crate::lp::{margin, Decision};
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::{DECIDE, LINE_REACH, SCREEN};
 

@@ -1,12 +1,10 @@
-//! Exact counting: the LP layer, the region walk (the product), linear-region merging, the
+//! Exact counting: the region walk (the product), linear-region merging, the
 //! layer-wise splitter and dense sampling (independent references that tests compare the walk with).
 
 pub mod certify;
 pub mod geometry;
-pub mod lp;
 pub mod merge;
 pub mod sample;
 pub mod split;
 pub mod vertices;
 pub mod walk;
-pub mod warm;

@@ -13,7 +13,7 @@
 //! face, need no facet LP.
 
 use super::geometry::dot;
-use super::lp::margin;
+use crate::lp::margin;
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::DECIDE;
 use fixedbitset::FixedBitSet;

@@ -14,9 +14,9 @@
 //! number of threads, so counts and LP tallies are reproducible.
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
-use super::lp::{margin, meets, settle, Decision, LpCounters};
+use crate::lp::{decide_by_dual, margin, meets, settle, Decision, LpCounters};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices};
-use super::warm::RegionLp;
+use crate::lp::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
@@ -58,6 +58,9 @@ pub struct WalkOptions {
     pub max_memory: Option<u64>,
     /// Set from outside (e.g. on SIGINT) to stop the walk cleanly with a partial result.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Answer every facet and witness question with HiGHS, skipping the dual least-norm solver:
+    /// the reference path for tests and benchmarks (counts are the same either way).
+    pub highs_only: bool,
     /// Save the walk's state here when it stops early, and every minute while it runs, so that
     /// [`resume`] can finish it.
     pub checkpoint: Option<PathBuf>,
@@ -158,10 +161,12 @@ struct Context<'a> {
     /// intervals, strictly away from zero): its hyperplane bounds no facet inside the domain, and
     /// a pattern that disagrees with it has no point in the domain.
     stable: Vec<Option<bool>>,
+    /// Whether questions go to the dual least-norm solver before HiGHS.
+    dual: bool,
 }
 
 impl<'a> Context<'a> {
-    fn new(net: &'a Network, domain: &'a Domain) -> Self {
+    fn new(net: &'a Network, domain: &'a Domain, dual: bool) -> Self {
         let bounds = analyse(net, &InputSet::new(domain)).combined;
         let stable = bounds
             .iter()
@@ -173,7 +178,18 @@ impl<'a> Context<'a> {
                 })
             })
             .collect();
-        Context { net, domain, stable }
+        Context { net, domain, stable, dual }
+    }
+
+    /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]).
+    fn dual(&self, inequalities: &[&Halfspace], equality: Option<&Halfspace>, counters: &mut LpCounters) -> Option<Decision> {
+        if !self.dual {
+            return None;
+        }
+        counters.dual_solves += 1;
+        let decision = decide_by_dual(self.domain, inequalities, equality);
+        counters.dual_fallbacks += u64::from(decision.is_none());
+        decision
     }
 
     /// Whether `pattern` contradicts a neuron's proved sign (then it has no point in the domain).
@@ -287,7 +303,7 @@ fn run(
     let fingerprint = state.fingerprint;
     let (mut result, mut verified) = (state.result, state.verified);
     let mut queue: VecDeque<usize> = state.queue.into();
-    let context = Context::new(net, domain);
+    let context = Context::new(net, domain, !options.highs_only);
     // Ways into queued regions (dropped from checkpoints: a resumed region solves its witness LP).
     let mut entries: FxHashMap<usize, Entry> = FxHashMap::default();
     result.stopped_by = None;
@@ -522,9 +538,14 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
     e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction)) {
         Some(found) => Some(found),
         None => {
-            let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
-            let chebyshev = region_lp.chebyshev(&[], None, &mut e.counters)?;
-            match settle(domain, &kept_refs, None, chebyshev, &mut e.counters)? {
+            let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
+                Some(decision) => decision,
+                None => {
+                    let chebyshev = loaded(&mut lp, domain, &kept_refs)?.chebyshev(&[], None, &mut e.counters)?;
+                    settle(domain, &kept_refs, None, chebyshev, &mut e.counters)?
+                }
+            };
+            match decision {
                 Decision::Meets { witness, slack } => Some((witness, slack)),
                 _ => return Ok(e),
             }
@@ -586,8 +607,7 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         e.screened += (before - pending.len()) as u64;
     }
     if !planar && corners.is_none() && pending.len() > 2 * domain.dim() && domain.is_bounded() {
-        let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, &kept_refs));
-        if let Some((lo, hi)) = bounding_box(domain.dim(), region_lp, &mut e.counters)? {
+        if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
             let before = pending.len();
             pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
             e.screened += (before - pending.len()) as u64;
@@ -596,7 +616,7 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
     for (c, on_facet, far) in pending {
         let facet = Facet { index: c, on_facet: &on_facet };
         if let Decision::Meets { witness, .. } =
-            decide_facet(domain, &kept, &kept_refs, facet, corners.as_deref(), &mut lp, &mut e.counters)?
+            decide_facet(ctx, &kept, &kept_refs, facet, corners.as_deref(), &mut lp, &mut e.counters)?
         {
             let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
             let direction = kept[c].1.normal.iter().map(|v| -v).collect();
@@ -619,7 +639,7 @@ struct Facet<'a> {
 /// separation of the corners from the ball (3–8-D), else the facet LP in the region's warm model
 /// (loaded into `lp` on first use) with the distance QP for a ball.
 fn decide_facet(
-    domain: &Domain,
+    ctx: &Context,
     kept: &[&(usize, Halfspace)],
     kept_refs: &[&Halfspace],
     facet: Facet,
@@ -627,6 +647,7 @@ fn decide_facet(
     lp: &mut Option<RegionLp>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
+    let domain = ctx.domain;
     let rep = &kept[facet.index].1;
     let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !facet.on_facet[*k]).map(|(_, h)| h).collect();
     if domain.dim() <= 2 {
@@ -644,10 +665,20 @@ fn decide_facet(
             return Ok(Decision::Disjoint);
         }
     }
+    if let Some(decision) = ctx.dual(&others, Some(rep), counters) {
+        return Ok(decision);
+    }
     let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != facet.index && facet.on_facet[kept[m].0]).collect();
-    let region_lp = lp.get_or_insert_with(|| RegionLp::load(domain, kept_refs));
-    let chebyshev = region_lp.chebyshev(&relaxed, Some(facet.index), counters)?;
+    let chebyshev = loaded(lp, domain, kept_refs)?.chebyshev(&relaxed, Some(facet.index), counters)?;
     settle(domain, &others, Some(rep), chebyshev, counters)
+}
+
+/// The region's warm HiGHS model, loaded on first use.
+fn loaded<'a>(lp: &'a mut Option<RegionLp>, domain: &Domain, constraints: &[&Halfspace]) -> Result<&'a mut RegionLp> {
+    if lp.is_none() {
+        *lp = Some(RegionLp::load(domain, constraints)?);
+    }
+    Ok(lp.as_mut().expect("just loaded"))
 }
 
 /// The pattern beyond the facet on hyperplane `normal` (pointing into the region), whose

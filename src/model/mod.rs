@@ -283,14 +283,19 @@ impl Network {
         let mut a = Array2::zeros((n, n0));
         let mut beta = Array1::zeros(n);
         let mut kind = vec![NeuronKind::Varying; n];
-        // The affine map of h_{l-1}: h = jac · x + off.
-        let mut jac = Array2::eye(n0);
+        // The affine map of h_{l-1}: h = jac · x + off (`None`: the identity, so that the first
+        // layer costs no product).
+        let mut jac: Option<Array2<f64>> = None;
         let mut off = Array1::zeros(n0);
         for (l, layer) in self.hidden().iter().enumerate() {
-            let (mut zj, mut zo) = self.affine_step(layer, &jac, &off);
+            let (mut zj, mut zo) = self.affine_step(layer, jac.as_ref(), &off);
+            let jac_norms: Vec<f64> = match &jac {
+                Some(jac) => jac.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
+                None => vec![1.0; n0],
+            };
             for j in 0..layer.weight.nrows() {
                 let k = self.offsets[l] + j;
-                kind[k] = classify(layer.weight.row(j), &jac, &off, zj.row(j), zo[j], layer.bias[j]);
+                kind[k] = classify(layer.weight.row(j), &jac_norms, &off, zj.row(j), zo[j], layer.bias[j]);
                 match kind[k] {
                     NeuronKind::Varying => {}
                     NeuronKind::Constant => zj.row_mut(j).fill(0.0),
@@ -306,16 +311,17 @@ impl Network {
                     zo[j] = 0.0;
                 }
             }
-            jac = zj;
+            jac = Some(zj);
             off = zo;
         }
-        let (jacobian, offset) = self.affine_step(self.layers.last().unwrap(), &jac, &off);
+        let (jacobian, offset) = self.affine_step(self.layers.last().unwrap(), jac.as_ref(), &off);
         Surrogate { a, beta, kind, jacobian, offset }
     }
 
-    /// `W (jac x + off) + b` as a new affine map.
-    fn affine_step(&self, layer: &Layer, jac: &Array2<f64>, off: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
-        (layer.weight.dot(jac), layer.weight.dot(off) + &layer.bias)
+    /// `W (jac x + off) + b` as a new affine map (`jac = None`: the identity).
+    fn affine_step(&self, layer: &Layer, jac: Option<&Array2<f64>>, off: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
+        let linear = jac.map_or_else(|| layer.weight.clone(), |jac| layer.weight.dot(jac));
+        (linear, layer.weight.dot(off) + &layer.bias)
     }
 
     /// The pattern on the far side of a facet of region `s`, found without any LP.
@@ -356,7 +362,7 @@ impl Network {
 /// degenerate networks: duplicated, opposite and dead neurons).
 fn classify(
     w: ArrayView1<f64>,
-    jac: &Array2<f64>,
+    jac_norms: &[f64],
     off: &Array1<f64>,
     a: ArrayView1<f64>,
     beta: f64,
@@ -365,8 +371,7 @@ fn classify(
     let mut mag_a = 0.0;
     let mut mag_b = bias.abs();
     for (i, wi) in w.iter().enumerate() {
-        let row = jac.row(i);
-        mag_a += wi.abs() * row.dot(&row).sqrt();
+        mag_a += wi.abs() * jac_norms[i];
         mag_b += wi.abs() * off[i].abs();
     }
     let norm_a = a.dot(&a).sqrt();

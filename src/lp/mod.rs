@@ -1,22 +1,31 @@
-//! The LP layer (with [`super::warm`], which keeps the walk's HiGHS instances between solves). It
-//! answers one question, in two independent ways: does an open polyhedron (optionally restricted
-//! to a hyperplane) meet the open domain?
+//! The solver layer. It answers one question: does an open polyhedron (optionally restricted to a
+//! hyperplane) meet the open domain? Three ways, each certified:
 //!
-//! * [`meets`] (used by the walk): a Chebyshev LP over the domain's polyhedral part, then, for a
+//! * [`decide_by_dual`] (the walk's first try): the least-norm point by a dual active-set method
+//!   over the polyhedron's few rows ([`dual`]), with a checked witness or a checked dual bound; it
+//!   answers only when a certificate holds, and agrees with [`meets`] wherever it answers.
+//! * [`meets`] (the walk's fallback): a Chebyshev LP over the domain's polyhedral part, then, for a
 //!   round domain whose LP centre is not already inside the ball, the exact distance QP from the
 //!   centre to the polyhedron's closure (theory §2.1(c)).
 //! * [`meets_by_cuts`] (used by the reference splitter): Kelley's tangent cutting planes on the
 //!   sphere (theory §6.3), LPs only.
 //!
-//! Every "meets" carries a witness point strictly inside polyhedron ∩ domain; every "disjoint" is
-//! certified by an LP or QP optimum up to [`DECIDE`]; contact with the sphere within [`DECIDE`] is
-//! reported as [`Decision::Touching`], which counts as not meeting (a tangent region has no interior
+//! [`backend`] is the only code that talks to HiGHS. Every "meets" carries a witness point strictly
+//! inside polyhedron ∩ domain; every "disjoint" is certified by an LP or QP optimum up to
+//! [`DECIDE`], or by a dual bound; contact with the sphere within [`DECIDE`] is reported as [`Decision::Touching`], which counts as not meeting (a tangent region has no interior
 //! in the open ball) and is tallied so that users can see how close the call was.
 
 use crate::domain::{Domain, Halfspace};
-use crate::tolerance::{DECIDE, KELLEY_ROUNDS, SOLVER_FEASIBILITY, WHOLE_SPACE_SLACK_CAP};
-use crate::{Error, Result};
-use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
+use crate::tolerance::{DECIDE, KELLEY_ROUNDS};
+use crate::Result;
+
+mod backend;
+pub mod dual;
+mod fast;
+
+pub use backend::{minimise, RegionLp};
+use backend::{nearest_point, SlackLp};
+pub use fast::decide_by_dual;
 
 /// The outcome of a ball/box test.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,11 +49,17 @@ pub enum Decision {
 pub struct LpCounters {
     /// LP solves.
     pub lp_solves: u64,
-    /// Of which re-solves of a loaded model from the previous basis ([`super::warm::RegionLp`]).
+    /// Of which re-solves of a loaded model from the previous basis ([`RegionLp`]).
     #[serde(default)]
     pub warm_solves: u64,
     /// QP solves (exact distances).
     pub qp_solves: u64,
+    /// Questions put to the dual least-norm solver ([`decide_by_dual`]).
+    #[serde(default)]
+    pub dual_solves: u64,
+    /// Of which it could not certify (then HiGHS answered).
+    #[serde(default)]
+    pub dual_fallbacks: u64,
     /// Decisions reported as touching the sphere.
     pub touching: u64,
 }
@@ -55,6 +70,8 @@ impl LpCounters {
         self.lp_solves += other.lp_solves;
         self.warm_solves += other.warm_solves;
         self.qp_solves += other.qp_solves;
+        self.dual_solves += other.dual_solves;
+        self.dual_fallbacks += other.dual_fallbacks;
         self.touching += other.touching;
     }
 }
@@ -68,15 +85,13 @@ pub fn meets(
     equality: Option<&Halfspace>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
-    let mut lp = SlackLp::build(domain, inequalities, equality);
-    counters.lp_solves += 1;
-    let chebyshev = lp.solve()?;
+    let chebyshev = SlackLp::build(domain, inequalities, equality)?.solve(counters)?;
     settle(domain, inequalities, equality, chebyshev, counters)
 }
 
 /// [`meets`] once its Chebyshev LP is solved (`chebyshev`: the optimum `(y, t)`, `None` if
 /// infeasible), however that LP was solved: the walk solves it in a warm model
-/// ([`super::warm::RegionLp`]).
+/// ([`RegionLp`]).
 pub fn settle(
     domain: &Domain,
     inequalities: &[&Halfspace],
@@ -89,8 +104,8 @@ pub fn settle(
         return Ok(decision);
     }
     counters.qp_solves += 1;
-    let Some(nearest) = super::warm::nearest_point(domain, inequalities, equality) else {
-        return cut_until_decided(&mut SlackLp::build(domain, inequalities, equality), centre, counters);
+    let Some(nearest) = nearest_point(domain, inequalities, equality)? else {
+        return cut_until_decided(&mut SlackLp::build(domain, inequalities, equality)?, centre, counters);
     };
     let distance = norm2(&nearest);
     if distance >= 1.0 + DECIDE {
@@ -122,9 +137,8 @@ pub fn meets_by_cuts(
     equality: Option<&Halfspace>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
-    let mut lp = SlackLp::build(domain, inequalities, equality);
-    counters.lp_solves += 1;
-    let Some((point, t)) = lp.solve()? else { return Ok(Decision::Disjoint) };
+    let mut lp = SlackLp::build(domain, inequalities, equality)?;
+    let Some((point, t)) = lp.solve(counters)? else { return Ok(Decision::Disjoint) };
     match decide_without_ball(domain, &point, t) {
         Some(decision) => Ok(decision),
         None => cut_until_decided(&mut lp, point, counters),
@@ -149,11 +163,8 @@ fn decide_without_ball(domain: &Domain, centre: &[f64], t: f64) -> Option<Decisi
 fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, counters: &mut LpCounters) -> Result<Decision> {
     for _ in 0..KELLEY_ROUNDS {
         let norm = norm2(&point);
-        let cut: Vec<(Col, f64)> =
-            lp.vars.iter().zip(&point).map(|(&c, p)| (c, p / norm)).chain([(lp.slack, 1.0)]).collect();
-        lp.add_row(cut, f64::NEG_INFINITY, 1.0);
-        counters.lp_solves += 1;
-        let Some((next, slack)) = lp.solve()? else { return Ok(Decision::Disjoint) };
+        lp.add_tangent_cut(&point.iter().map(|p| p / norm).collect::<Vec<_>>())?;
+        let Some((next, slack)) = lp.solve(counters)? else { return Ok(Decision::Disjoint) };
         if slack <= DECIDE {
             return Ok(Decision::Disjoint);
         }
@@ -182,108 +193,10 @@ pub fn margin(domain: &Domain, inequalities: &[&Halfspace], y: &[f64]) -> f64 {
     m
 }
 
-/// `max t` subject to `h(y) ≥ t` for every inequality, `y_i - lower_i ≥ t`, `upper_i - y_i ≥ t`,
-/// the equality, and `t ≤ cap`: the largest ball inscribed in polyhedron ∩ box (theory §6.3, T1/T2).
-struct SlackLp {
-    model: Option<Model>,
-    vars: Vec<Col>,
-    slack: Col,
-}
-
-impl SlackLp {
-    fn build(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Self {
-        let mut pb = RowProblem::default();
-        let vars: Vec<Col> = (0..domain.dim()).map(|_| pb.add_column(0.0, ..=f64::INFINITY)).collect();
-        let slack = pb.add_column(1.0, -1.0..=WHOLE_SPACE_SLACK_CAP);
-        for h in inequalities {
-            let row: Vec<(Col, f64)> =
-                vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)).chain([(slack, -1.0)]).collect();
-            pb.add_row(-h.offset.., row);
-        }
-        if let Some(h) = equality {
-            let row: Vec<(Col, f64)> = vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)).collect();
-            pb.add_row(-h.offset..=-h.offset, row);
-        }
-        for (i, &c) in vars.iter().enumerate() {
-            if domain.lower()[i].is_finite() {
-                pb.add_row(domain.lower()[i].., [(c, 1.0), (slack, -1.0)]);
-            }
-            if domain.upper()[i].is_finite() {
-                pb.add_row(..=domain.upper()[i], [(c, 1.0), (slack, 1.0)]);
-            }
-        }
-        let mut model = pb.optimise(Sense::Maximise);
-        configure(&mut model);
-        model.set_option("solver", "simplex");
-        SlackLp { model: Some(model), vars, slack }
-    }
-
-    fn add_row(&mut self, row: Vec<(Col, f64)>, lower: f64, upper: f64) {
-        self.model.as_mut().expect("model present between solves").add_row(lower..=upper, row);
-    }
-
-    /// The LP optimum `(y, t)`, or `None` if infeasible (the slack is bounded below by −1, so
-    /// infeasibility certifies that no point has slack > −1, let alone > 0).
-    fn solve(&mut self) -> Result<Option<(Vec<f64>, f64)>> {
-        let solved = self
-            .model
-            .take()
-            .expect("model present between solves")
-            .try_solve()
-            .map_err(|e| Error::Solver(format!("HiGHS LP run failed: {e:?}")))?;
-        let status = solved.status();
-        let result = match status {
-            HighsModelStatus::Optimal => {
-                let sol = solved.get_solution();
-                let cols = sol.columns();
-                Some((self.vars.iter().map(|c| cols[c.index()]).collect(), cols[self.slack.index()]))
-            }
-            HighsModelStatus::Infeasible => None,
-            other => return Err(Error::Solver(format!("HiGHS LP ended with status {other:?}"))),
-        };
-        self.model = Some(Model::from(solved));
-        Ok(result)
-    }
-}
-
-fn configure(model: &mut Model) {
-    model.make_quiet();
-    model.set_option("threads", 1);
-    model.set_option("presolve", "off");
-    model.set_option("primal_feasibility_tolerance", SOLVER_FEASIBILITY);
-    model.set_option("dual_feasibility_tolerance", SOLVER_FEASIBILITY);
-}
-
 fn norm2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
 fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| x - y).collect()
-}
-
-/// `min objective·y` over the closure of the polyhedron intersected with the domain's box (frame
-/// coordinates); `None` if that set is empty. The value is a primal optimum: callers widen it by
-/// the solver tolerance.
-pub fn minimise(
-    domain: &Domain,
-    inequalities: &[&Halfspace],
-    objective: &[f64],
-    counters: &mut LpCounters,
-) -> Result<Option<f64>> {
-    let mut pb = RowProblem::default();
-    let vars: Vec<Col> =
-        objective.iter().enumerate().map(|(i, &c)| pb.add_column(c, domain.lower()[i]..=domain.upper()[i])).collect();
-    for h in inequalities {
-        pb.add_row(-h.offset.., vars.iter().zip(&h.normal).map(|(&c, &a)| (c, a)));
-    }
-    let mut model = pb.optimise(Sense::Minimise);
-    configure(&mut model);
-    counters.lp_solves += 1;
-    let solved = model.try_solve().map_err(|e| Error::Solver(format!("HiGHS LP run failed: {e:?}")))?;
-    match solved.status() {
-        HighsModelStatus::Optimal => Ok(Some(solved.objective_value())),
-        HighsModelStatus::Infeasible => Ok(None),
-        other => Err(Error::Solver(format!("HiGHS range LP ended with status {other:?}"))),
-    }
 }
