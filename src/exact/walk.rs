@@ -485,10 +485,24 @@ pub fn region_constraints(
     a: &ndarray::Array2<f64>,
     beta: &ndarray::Array1<f64>,
 ) -> Option<Vec<(usize, Halfspace)>> {
+    constraints_where(domain, pattern, kind, a, beta, |_| true)
+}
+
+/// [`region_constraints`] for the varying neurons that `wanted` selects (the walk leaves out
+/// neurons proved stable over the domain: their hyperplanes bound nothing inside it).
+fn constraints_where(
+    domain: &Domain,
+    pattern: &Pattern,
+    kind: &[NeuronKind],
+    a: &ndarray::Array2<f64>,
+    beta: &ndarray::Array1<f64>,
+    wanted: impl Fn(usize) -> bool,
+) -> Option<Vec<(usize, Halfspace)>> {
     let mut out = Vec::new();
     for (k, kind) in kind.iter().enumerate() {
         let sign = if pattern.get(k) { 1.0 } else { -1.0 };
         match kind {
+            NeuronKind::Varying if !wanted(k) => {}
             NeuronKind::Varying => {
                 let h = domain.halfspace(a.row(k).iter().map(|v| sign * v), sign * beta[k])?;
                 out.push((k, h));
@@ -528,10 +542,13 @@ fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known
         return Ok(e);
     }
     let sur = net.surrogate(pattern);
-    let Some(all) = region_constraints(domain, pattern, &sur.kind, &sur.a, &sur.beta) else { return Ok(e) };
-    let (kept, dropped): (Vec<_>, Vec<_>) =
-        all.iter().partition(|(k, h)| ctx.stable[*k].is_none() && !domain.misses(h));
-    e.screened = dropped.len() as u64;
+    // Hyperplanes of neurons proved stable are never built (a stable neuron cannot share a
+    // hyperplane with one whose facet meets the domain, so coincidence classes lose nothing).
+    let stable = (0..sur.kind.len()).filter(|&k| ctx.stable[k].is_some() && sur.kind[k] == NeuronKind::Varying).count();
+    let unstable = |k: usize| ctx.stable[k].is_none();
+    let Some(all) = constraints_where(domain, pattern, &sur.kind, &sur.a, &sur.beta, unstable) else { return Ok(e) };
+    let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
+    e.screened = (dropped.len() + stable) as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
     // The region's LP, loaded on first use; every later LP of the region is a warm re-solve.
     let mut lp: Option<RegionLp> = None;

@@ -1,0 +1,95 @@
+//! High-dimensional walks (16–784 inputs): the walk with the dual least-norm solver finds exactly
+//! the regions that the HiGHS-only walk finds (same patterns), and both agree with the reference
+//! splitter where it is fast enough.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::split::split_patterns;
+use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
+use regionwalk::model::io::{load_network, load_points, LabelColumn};
+use regionwalk::model::{Network, Pattern};
+use std::path::Path;
+
+fn patterns(r: &WalkResult) -> Vec<Pattern> {
+    assert!(r.complete && r.unverified == 0);
+    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
+    v.sort();
+    v
+}
+
+/// The dual-path walk and the HiGHS-only walk: same patterns. Returns them and the dual tally.
+fn both_paths(net: &Network, domain: &Domain, what: &str) -> (Vec<Pattern>, u64, u64) {
+    let fast = walk(net, domain, &WalkOptions::default()).unwrap();
+    let reference = walk(net, domain, &WalkOptions { highs_only: true, ..Default::default() }).unwrap();
+    assert_eq!(reference.counters.dual_solves, 0);
+    let p = patterns(&fast);
+    assert_eq!(p, patterns(&reference), "{what}: the dual path and HiGHS found different regions");
+    (p, fast.counters.dual_solves, fast.counters.dual_fallbacks)
+}
+
+/// A random network with `n0` inputs and hidden `widths`, with a duplicated and an opposite neuron
+/// in the first layer (degenerate rows for the solver).
+fn random_net(n0: usize, widths: &[usize], seed: u64) -> Network {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut layers = Vec::new();
+    let mut fan_in = n0;
+    for (l, &w) in widths.iter().chain([&1]).enumerate() {
+        let scale = 1.0 / (fan_in as f64).sqrt();
+        let mut rows: Vec<Vec<f64>> =
+            (0..w).map(|_| (0..fan_in).map(|_| rng.gen_range(-scale..scale)).collect()).collect();
+        let mut bias: Vec<f64> = (0..w).map(|_| rng.gen_range(-scale..scale)).collect();
+        if l == 0 && w >= 3 {
+            rows[1] = rows[0].clone();
+            bias[1] = bias[0];
+            rows[2] = rows[0].iter().map(|v| -v).collect();
+            bias[2] = -bias[0];
+        }
+        layers.push((rows, bias));
+        fan_in = w;
+    }
+    Network::from_rows(&layers).unwrap()
+}
+
+#[test]
+fn dual_walks_equal_highs_walks_and_the_splitter_from_16_to_64_inputs() {
+    let mut regions = 0;
+    let (mut solves, mut fallbacks) = (0, 0);
+    for (seed, &(n0, widths, radius)) in
+        [(16, &[8, 8][..], 0.6), (16, &[10][..], 0.8), (32, &[8, 6][..], 0.5), (64, &[8, 6][..], 0.5)].iter().enumerate()
+    {
+        let net = random_net(n0, widths, seed as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(100 + seed as u64);
+        let centre: Vec<f64> = (0..n0).map(|_| rng.gen_range(-0.3..0.3)).collect();
+        for norm in [Norm::L2, Norm::Linf] {
+            let r = if norm == Norm::Linf { radius / (n0 as f64).sqrt() * 2.0 } else { radius };
+            let domain = Domain::ball(&centre, r, norm).unwrap();
+            let what = format!("{n0}-D {widths:?} {norm:?} r = {r}");
+            let (p, s, f) = both_paths(&net, &domain, &what);
+            assert!(p.len() > 1, "{what}: a trivial case");
+            if n0 == 16 {
+                let (split, _) = split_patterns(&net, &domain).unwrap();
+                assert_eq!(p, split, "{what}: walk and splitter differ");
+            }
+            regions += p.len();
+            (solves, fallbacks) = (solves + s, fallbacks + f);
+        }
+    }
+    assert!(regions >= 50, "the cases hold {regions} regions in all");
+    assert!(fallbacks * 10 <= solves, "{fallbacks} of {solves} dual solves fell back to HiGHS");
+}
+
+#[test]
+fn dual_walks_equal_highs_walks_on_mnist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let net = load_network(&root.join("fixtures/mnist_fc/onnx/mnist-net_256x2.onnx")).unwrap();
+    let (points, _) =
+        load_points(&root.join("fixtures/datasets/eran_mnist_test_first100.csv"), Some(LabelColumn::First)).unwrap();
+    let image: Vec<f64> = points[0].iter().map(|v| v / 255.0).collect();
+    for (norm, radius) in [(Norm::L2, 0.04), (Norm::Linf, 0.003)] {
+        let domain = Domain::ball(&image, radius, norm).unwrap();
+        let (p, solves, fallbacks) = both_paths(&net, &domain, &format!("MNIST {norm:?} {radius}"));
+        assert!(p.len() > 3, "MNIST {norm:?} {radius}: only {} regions", p.len());
+        assert_eq!(fallbacks, 0, "MNIST {norm:?}: {fallbacks} of {solves} dual solves fell back");
+    }
+}
