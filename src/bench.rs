@@ -60,6 +60,8 @@ const fn mnist(name: &'static str, shape: Shape) -> Case {
     Case { name, source: Source::Mnist, seed: 0, shape, limit: None }
 }
 
+
+
 /// Small cases (a few seconds in all): the criterion benches and a smoke run.
 pub const QUICK: &[Case] = &[
     case("2-16-16 whole", &[2, 16, 16, 1], 0, Shape::Whole),
@@ -94,6 +96,13 @@ pub const FULL: &[Case] = &[
     case("16-32-32 box 0.05", &[16, 32, 32, 1], 17, Shape::Box(0.05)),
     mnist("MNIST 784-256-256 L2 0.05", Shape::L2(0.05)),
     mnist("MNIST 784-256-256 Linf 0.004", Shape::Linf(0.004)),
+    mnist("MNIST 784-256-256 L2 0.1", Shape::L2(0.1)),
+    mnist("MNIST 784-256-256 L2 0.15", Shape::L2(0.15)),
+    mnist("MNIST 784-256-256 Linf 0.008", Shape::Linf(0.008)),
+    case("32-64-64 L2 0.05", &[32, 64, 64, 1], 21, Shape::L2(0.05)),
+    case("32-64-64 Linf 0.01", &[32, 64, 64, 1], 21, Shape::Linf(0.01)),
+    case("64-64-64 L2 0.05", &[64, 64, 64, 1], 22, Shape::L2(0.05)),
+    case("64-64-64 Linf 0.005", &[64, 64, 64, 1], 22, Shape::Linf(0.005)),
 ];
 
 /// What one case measured.
@@ -143,10 +152,7 @@ pub fn problem(case: &Case, root: &Path) -> Result<(Network, Domain)> {
         }
         Source::Mnist => {
             let net = load_network(&root.join("fixtures/mnist_fc/onnx/mnist-net_256x2.onnx"))?;
-            let images = root.join("fixtures/datasets/eran_mnist_test_first100.csv");
-            let (points, _) = load_points(&images, Some(LabelColumn::First))?;
-            let first = points.into_iter().next().ok_or_else(|| Error::Point("no MNIST image".into()))?;
-            (net, first.iter().map(|v| v / 255.0).collect())
+            (net, first_mnist_image(root)?)
         }
     };
     let n = centre.len();
@@ -160,6 +166,14 @@ pub fn problem(case: &Case, root: &Path) -> Result<(Network, Domain)> {
         Shape::Linf(r) => Domain::ball(&centre, r, Norm::Linf)?,
     };
     Ok((net, domain))
+}
+
+/// The first ERAN MNIST test image, scaled to [0, 1].
+fn first_mnist_image(root: &Path) -> Result<Vec<f64>> {
+    let images = root.join("fixtures/datasets/eran_mnist_test_first100.csv");
+    let (points, _) = load_points(&images, Some(LabelColumn::First))?;
+    let first = points.into_iter().next().ok_or_else(|| Error::Point("no MNIST image".into()))?;
+    Ok(first.iter().map(|v| v / 255.0).collect())
 }
 
 /// Runs one case with `threads` threads (a dedicated rayon pool).

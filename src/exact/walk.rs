@@ -20,7 +20,7 @@ use crate::lp::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
-use crate::model::{Network, NeuronKind, Pattern};
+use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::{Error, Result};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
@@ -34,6 +34,9 @@ use std::time::{Duration, Instant};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
 const CHUNK: usize = 64;
+
+/// Regions of a chunk that share layer maps, one after the other (see `run`).
+const BLOCK: usize = 8;
 
 /// Most corners the vertex enumeration of one region may reach before the walk falls back to LPs.
 const MAX_CORNERS: usize = 4096;
@@ -357,16 +360,28 @@ fn run(
                 (i, entries.remove(&i))
             })
             .collect();
+        // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
+        // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
+        // what, so the work does not depend on the thread count.
         let expansions: Vec<Option<Expansion>> = chunk
-            .par_iter()
-            .map(|(i, entry)| {
-                if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
-                    return Ok(None);
-                }
-                let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
-                expand(&context, &result.regions[*i].pattern, entry.as_ref(), &known).map(Some)
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let mut near = None;
+                block
+                    .iter()
+                    .map(|(i, entry)| {
+                        if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
+                            return Ok(None);
+                        }
+                        let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
+                        expand(&context, &result.regions[*i].pattern, entry.as_ref(), &known, &mut near).map(Some)
+                    })
+                    .collect::<Result<Vec<_>>>()
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
@@ -534,14 +549,20 @@ impl Known<'_> {
     }
 }
 
-fn expand(ctx: &Context, pattern: &Pattern, entry: Option<&Entry>, known: &Known) -> Result<Expansion> {
+fn expand(
+    ctx: &Context,
+    pattern: &Pattern,
+    entry: Option<&Entry>,
+    known: &Known,
+    near: &mut Option<LayerMaps>,
+) -> Result<Expansion> {
     let (net, domain) = (ctx.net, ctx.domain);
     let mut e =
         Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
     if ctx.contradicts(pattern) {
         return Ok(e);
     }
-    let sur = net.surrogate(pattern);
+    let sur = net.surrogate_near(pattern, near);
     // Hyperplanes of neurons proved stable are never built (a stable neuron cannot share a
     // hyperplane with one whose facet meets the domain, so coincidence classes lose nothing).
     let stable = (0..sur.kind.len()).filter(|&k| ctx.stable[k].is_some() && sur.kind[k] == NeuronKind::Varying).count();

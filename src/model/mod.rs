@@ -2,11 +2,13 @@
 //! (theory §1). Everything downstream (walk, splitter, bounds) shares these definitions.
 
 pub mod io;
+mod maps;
 mod pattern;
 
 use crate::tolerance::CANCEL;
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
+pub use maps::LayerMaps;
 pub use pattern::Pattern;
 
 /// One affine layer `z = W h + b`. ReLU follows every layer of a [`Network`] but the last.
@@ -278,50 +280,7 @@ impl Network {
 
     /// The affine surrogates of pattern `s` (theory §1).
     pub fn surrogate(&self, s: &Pattern) -> Surrogate {
-        let n0 = self.input_dim();
-        let n = self.neurons();
-        let mut a = Array2::zeros((n, n0));
-        let mut beta = Array1::zeros(n);
-        let mut kind = vec![NeuronKind::Varying; n];
-        // The affine map of h_{l-1}: h = jac · x + off (`None`: the identity, so that the first
-        // layer costs no product).
-        let mut jac: Option<Array2<f64>> = None;
-        let mut off = Array1::zeros(n0);
-        for (l, layer) in self.hidden().iter().enumerate() {
-            let (mut zj, mut zo) = self.affine_step(layer, jac.as_ref(), &off);
-            let jac_norms: Vec<f64> = match &jac {
-                Some(jac) => jac.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
-                None => vec![1.0; n0],
-            };
-            for j in 0..layer.weight.nrows() {
-                let k = self.offsets[l] + j;
-                kind[k] = classify(layer.weight.row(j), &jac_norms, &off, zj.row(j), zo[j], layer.bias[j]);
-                match kind[k] {
-                    NeuronKind::Varying => {}
-                    NeuronKind::Constant => zj.row_mut(j).fill(0.0),
-                    NeuronKind::Zero => {
-                        zj.row_mut(j).fill(0.0);
-                        zo[j] = 0.0;
-                    }
-                }
-                a.row_mut(k).assign(&zj.row(j));
-                beta[k] = zo[j];
-                if !s.get(k) {
-                    zj.row_mut(j).fill(0.0);
-                    zo[j] = 0.0;
-                }
-            }
-            jac = Some(zj);
-            off = zo;
-        }
-        let (jacobian, offset) = self.affine_step(self.layers.last().unwrap(), jac.as_ref(), &off);
-        Surrogate { a, beta, kind, jacobian, offset }
-    }
-
-    /// `W (jac x + off) + b` as a new affine map (`jac = None`: the identity).
-    fn affine_step(&self, layer: &Layer, jac: Option<&Array2<f64>>, off: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
-        let linear = jac.map_or_else(|| layer.weight.clone(), |jac| layer.weight.dot(jac));
-        (linear, layer.weight.dot(off) + &layer.bias)
+        self.assemble(&self.layer_maps(s, None))
     }
 
     /// The pattern on the far side of a facet of region `s`, found without any LP.

@@ -1,0 +1,200 @@
+//! The per-layer affine maps of a pattern, and their update to a nearby pattern by low-rank
+//! corrections instead of a recomputation from the input.
+//!
+//! On the region of pattern `s`, hidden layer `l` computes `z_l = Z_l x + ζ_l` with
+//! `Z_l = W_l J_{l−1}`, where `J_{l−1} = diag(m_{l−1}) Z_{l−1}` keeps the rows of the neurons that
+//! pass their linear part on (`m_k`: active and varying). Recomputing `Z_l` costs
+//! `width_l · width_{l−1} · n0` per layer. For another pattern `s'`, let `C_l` be the neurons whose
+//! `m` differs. Then
+//!
+//! ```text
+//! J'_l − J_l = diag(m' − m)_{C_l} Z_l + diag(m') (Z'_l − Z_l),
+//! Z'_{l+1} − Z_{l+1} = W_{l+1} (J'_l − J_l) = U_{l+1} V_{l+1},
+//! U_{l+1} = [ W_{l+1}[:, C_l] diag(m' − m) | W_{l+1} diag(m') U_l ],   V_{l+1} = [ Z_l[C_l, :] ; V_l ]
+//! ```
+//!
+//! a correction of rank `Σ |C|`: one per flipped neuron (a facet crossing flips one class). The
+//! update costs `width · (width + n0) · rank` per layer. Offsets `ζ` are recomputed (cheap).
+
+use super::{classify, Network, NeuronKind, Pattern, Surrogate};
+use ndarray::{s, Array1, Array2, Axis};
+
+/// The maps of one pattern, layer by layer: what [`Network::surrogate_near`] keeps between calls.
+#[derive(Clone, Debug)]
+pub struct LayerMaps {
+    pattern: Pattern,
+    /// `Z_l` per hidden layer (`width_l × n0`), before snapping cancellations.
+    z: Vec<Array2<f64>>,
+    /// Neuron kinds on the region (all layers).
+    kind: Vec<NeuronKind>,
+    /// Per hidden layer, whether each neuron passes its linear part on (active and varying).
+    pass: Vec<Vec<bool>>,
+    /// Pre-activation offsets `ζ` (all layers; zero for neurons identically zero).
+    zeta: Array1<f64>,
+    /// Offset of the last hidden layer's output.
+    last_offset: Array1<f64>,
+}
+
+impl Network {
+    /// The surrogate of `s` ([`Network::surrogate`]), computed by a low-rank update of `near`'s
+    /// maps when `near` holds a pattern that differs in few neurons (and from scratch otherwise);
+    /// `near` is replaced by the maps of `s`. Equal to the scratch computation up to rounding
+    /// (tested to 1e-12 relative).
+    pub fn surrogate_near(&self, s: &Pattern, near: &mut Option<LayerMaps>) -> Surrogate {
+        let maps = near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None));
+        let surrogate = self.assemble(&maps);
+        *near = Some(maps);
+        surrogate
+    }
+
+    /// The maps of `s`, each `Z_l` computed as `W_l J_{l−1}` (`base = None`) or as `base`'s plus
+    /// the low-rank correction. One function for both paths, so that both classify neurons by the
+    /// same rule.
+    pub(super) fn layer_maps(&self, s: &Pattern, base: Option<&LayerMaps>) -> LayerMaps {
+        let n0 = self.input_dim();
+        let hidden = self.hidden();
+        let mut z: Vec<Array2<f64>> = Vec::with_capacity(hidden.len());
+        let mut kind = vec![NeuronKind::Varying; self.neurons()];
+        let mut pass: Vec<Vec<bool>> = Vec::with_capacity(hidden.len());
+        let mut zeta = Array1::zeros(self.neurons());
+        // Offset and row norms of the previous layer's output map (the input: 0 and ones).
+        let mut off: Array1<f64> = Array1::zeros(n0);
+        let mut norms: Vec<f64> = vec![1.0; n0];
+        // The low-rank correction of Z_l relative to `base` (update path only).
+        let mut correction: Option<(Array2<f64>, Array2<f64>)> = None;
+        for (l, layer) in hidden.iter().enumerate() {
+            let zl = match (base, l) {
+                (_, 0) => layer.weight.clone(),
+                (None, _) => masked_product(&layer.weight, &z[l - 1], &pass[l - 1]),
+                (Some(b), _) => {
+                    let mut zl = b.z[l].clone();
+                    if let Some((u, v)) = &correction {
+                        ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, &mut zl);
+                        recompute_cancelled_rows(&mut zl, &layer.weight, &z[l - 1], &pass[l - 1], &norms);
+                    }
+                    zl
+                }
+            };
+            let zo = layer.weight.dot(&off) + &layer.bias;
+            let mut layer_pass = vec![false; layer.weight.nrows()];
+            let mut next_off = Array1::zeros(layer.weight.nrows());
+            for j in 0..layer.weight.nrows() {
+                let k = self.offsets[l] + j;
+                kind[k] = classify(layer.weight.row(j), &norms, &off, zl.row(j), zo[j], layer.bias[j]);
+                zeta[k] = if kind[k] == NeuronKind::Zero { 0.0 } else { zo[j] };
+                if s.get(k) {
+                    layer_pass[j] = kind[k] == NeuronKind::Varying;
+                    next_off[j] = zeta[k];
+                }
+            }
+            norms = zl.rows().into_iter().zip(&layer_pass).map(|(r, p)| if *p { r.dot(&r).sqrt() } else { 0.0 }).collect();
+            if let (Some(b), Some(next)) = (base, hidden.get(l + 1)) {
+                correction = next_correction(&next.weight, &b.z[l], &b.pass[l], &layer_pass, correction);
+            }
+            off = next_off;
+            z.push(zl);
+            pass.push(layer_pass);
+        }
+        LayerMaps { pattern: s.clone(), z, kind, pass, zeta, last_offset: off }
+    }
+
+    /// `near`'s maps updated to `s`, or `None` when the correction would cost about as much as a
+    /// recomputation (its rank passes a quarter of the smaller of `n0` and the widest layer, and 4).
+    fn updated_maps(&self, near: &LayerMaps, s: &Pattern) -> Option<LayerMaps> {
+        let widest = self.hidden_widths().into_iter().max().unwrap_or(0);
+        let cap = (self.input_dim().min(widest) / 4).max(4);
+        let differ = (0..s.len()).filter(|&k| s.get(k) != near.pattern.get(k)).count();
+        (differ <= cap).then(|| self.layer_maps(s, Some(near)))
+    }
+
+    /// The surrogate from the maps: `a_k` is `Z`'s row for a varying neuron (0 otherwise).
+    pub(super) fn assemble(&self, maps: &LayerMaps) -> Surrogate {
+        let n0 = self.input_dim();
+        let mut a = Array2::zeros((self.neurons(), n0));
+        for (l, zl) in maps.z.iter().enumerate() {
+            let first = self.offsets[l];
+            a.slice_mut(s![first..first + zl.nrows(), ..]).assign(zl);
+            for j in 0..zl.nrows() {
+                if maps.kind[first + j] != NeuronKind::Varying {
+                    a.row_mut(first + j).fill(0.0);
+                }
+            }
+        }
+        let output = self.layers().last().expect("a network has an output layer");
+        let (jacobian, offset) = match maps.z.last() {
+            Some(last) => (masked_product(&output.weight, last, maps.pass.last().unwrap()), output.weight.dot(&maps.last_offset) + &output.bias),
+            None => (output.weight.clone(), output.bias.clone()),
+        };
+        Surrogate { a, beta: maps.zeta.clone(), kind: maps.kind.clone(), jacobian, offset }
+    }
+}
+
+/// Rows of an updated `Z_l` that (nearly) cancel are recomputed from the previous layer: the
+/// update's rounding error is relative to the *old* row, and a row that should be exactly zero
+/// (a dead or cancelling neuron) must come out as the scratch computation has it, or the neuron's
+/// kind would change ([`classify`] compares with `CANCEL` times the terms' magnitude).
+fn recompute_cancelled_rows(zl: &mut Array2<f64>, w: &Array2<f64>, z_prev: &Array2<f64>, pass_prev: &[bool], norms: &[f64]) {
+    for j in 0..zl.nrows() {
+        let magnitude: f64 = w.row(j).iter().zip(norms).map(|(a, n)| a.abs() * n).sum();
+        let row = zl.row(j);
+        if magnitude > 0.0 && row.dot(&row).sqrt() > NEAR_CANCEL * magnitude {
+            continue;
+        }
+        let mut exact = Array1::zeros(zl.ncols());
+        for (i, keep) in pass_prev.iter().enumerate() {
+            if *keep && w[[j, i]] != 0.0 {
+                exact.scaled_add(w[[j, i]], &z_prev.row(i));
+            }
+        }
+        zl.row_mut(j).assign(&exact);
+    }
+}
+
+/// Relative size under which an updated row is recomputed ([`recompute_cancelled_rows`]): far
+/// above the update's rounding (~1e-15), far below any row a network computes on purpose.
+const NEAR_CANCEL: f64 = 1e-6;
+
+/// `W · diag(keep) · Z`.
+fn masked_product(w: &Array2<f64>, z: &Array2<f64>, keep: &[bool]) -> Array2<f64> {
+    let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+    let w_kept = w.select(Axis(1), &rows);
+    let z_kept = z.select(Axis(0), &rows);
+    w_kept.dot(&z_kept)
+}
+
+/// The factors `(U_{l+1}, V_{l+1})` of `Z'_{l+1} − Z_{l+1}` from those of layer `l` (module doc).
+/// `None` if nothing differs.
+fn next_correction(
+    w_next: &Array2<f64>,
+    z_base: &Array2<f64>,
+    pass_base: &[bool],
+    pass_new: &[bool],
+    correction: Option<(Array2<f64>, Array2<f64>)>,
+) -> Option<(Array2<f64>, Array2<f64>)> {
+    let changed: Vec<usize> = (0..pass_new.len()).filter(|&j| pass_new[j] != pass_base[j]).collect();
+    let carried = correction.as_ref().map_or(0, |(u, _)| u.ncols());
+    let rank = changed.len() + carried;
+    if rank == 0 {
+        return None;
+    }
+    let (width, n0) = (w_next.nrows(), z_base.ncols());
+    let mut u = Array2::zeros((width, rank));
+    let mut v = Array2::zeros((rank, n0));
+    for (c, &j) in changed.iter().enumerate() {
+        let sign = if pass_new[j] { 1.0 } else { -1.0 };
+        u.column_mut(c).assign(&(&w_next.column(j) * sign));
+        v.row_mut(c).assign(&z_base.row(j));
+    }
+    if let Some((u_old, v_old)) = correction {
+        // W_{l+1} diag(m') U_l.
+        let mut masked = u_old;
+        for (mut row, keep) in masked.axis_iter_mut(Axis(0)).zip(pass_new) {
+            if !keep {
+                row.fill(0.0);
+            }
+        }
+        u.slice_mut(s![.., changed.len()..]).assign(&w_next.dot(&masked));
+        v.slice_mut(s![changed.len().., ..]).assign(&v_old);
+    }
+    Some((u, v))
+}
