@@ -28,7 +28,8 @@ pub fn decide_by_dual(domain: &Domain, inequalities: &[&Halfspace], equality: Op
     // A deep witness first (it seeds the next region's witness); then one barely inside, for
     // facets thinner than WITNESS_SHIFT.
     for shift in [WITNESS_SHIFT, 4.0 * DECIDE] {
-        let shifted = least_norm(domain, inequalities, equality, shift)?;
+        // A box narrower than twice the shift has no shifted witness; try the smaller shift.
+        let Some(shifted) = least_norm(domain, inequalities, equality, shift) else { continue };
         if let Some(decision) = witness(domain, inequalities, equality, shifted.point) {
             return Some(decision);
         }
