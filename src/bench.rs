@@ -60,8 +60,6 @@ const fn mnist(name: &'static str, shape: Shape) -> Case {
     Case { name, source: Source::Mnist, seed: 0, shape, limit: None }
 }
 
-
-
 /// Small cases (a few seconds in all): the criterion benches and a smoke run.
 pub const QUICK: &[Case] = &[
     case("2-16-16 whole", &[2, 16, 16, 1], 0, Shape::Whole),

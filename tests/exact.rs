@@ -231,8 +231,8 @@ fn a_time_limit_stops_the_walk_and_says_so() {
 fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
     use rand::{Rng, SeedableRng};
     use regionwalk::domain::Halfspace;
-    use regionwalk::lp::{meets, Decision, LpCounters};
     use regionwalk::exact::vertices::{corners_on, may_bound_facet, vertices};
+    use regionwalk::lp::{meets, Decision, LpCounters};
     let (mut facets, mut non_facets, mut screened) = (0, 0, 0);
     for seed in 0..300u64 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

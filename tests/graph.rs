@@ -4,9 +4,9 @@
 mod common;
 
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::lp::{meets, Decision, LpCounters};
 use regionwalk::exact::merge::{linear_regions, output_maps, same_map};
 use regionwalk::exact::walk::{region_constraints, walk, WalkOptions, WalkResult};
+use regionwalk::lp::{meets, Decision, LpCounters};
 use regionwalk::model::{Network, Pattern};
 use regionwalk::plot::graph::{region_graph, to_json};
 

@@ -56,7 +56,9 @@ fn dual_walks_equal_highs_walks_and_the_splitter_from_16_to_64_inputs() {
     let mut regions = 0;
     let (mut solves, mut fallbacks) = (0, 0);
     for (seed, &(n0, widths, radius)) in
-        [(16, &[8, 8][..], 0.6), (16, &[10][..], 0.8), (32, &[8, 6][..], 0.5), (64, &[8, 6][..], 0.5)].iter().enumerate()
+        [(16, &[8, 8][..], 0.6), (16, &[10][..], 0.8), (32, &[8, 6][..], 0.5), (64, &[8, 6][..], 0.5)]
+            .iter()
+            .enumerate()
     {
         let net = random_net(n0, widths, seed as u64);
         let mut rng = ChaCha8Rng::seed_from_u64(100 + seed as u64);

@@ -20,7 +20,9 @@ fn polyhedron(rng: &mut ChaCha8Rng, n: usize, rows: usize, reach: f64) -> Vec<Ha
         let kind = rng.gen_range(0..10);
         let h = match (kind, out.last()) {
             (0, Some(last)) => last.clone(),
-            (1, Some(last)) => Halfspace { normal: last.normal.clone(), offset: last.offset + rng.gen_range(-0.2..0.2) },
+            (1, Some(last)) => {
+                Halfspace { normal: last.normal.clone(), offset: last.offset + rng.gen_range(-0.2..0.2) }
+            }
             (2, Some(last)) => Halfspace {
                 normal: last.normal.iter().map(|v| -v).collect(),
                 offset: -last.offset + rng.gen_range(-0.05..0.3),
@@ -35,10 +37,7 @@ fn polyhedron(rng: &mut ChaCha8Rng, n: usize, rows: usize, reach: f64) -> Vec<Ha
 
 fn domains(n: usize, rng: &mut ChaCha8Rng) -> Vec<Domain> {
     let centre = vec![0.0; n];
-    let mut out = vec![
-        Domain::ball(&centre, 1.0, Norm::L2).unwrap(),
-        Domain::ball(&centre, 1.0, Norm::Linf).unwrap(),
-    ];
+    let mut out = vec![Domain::ball(&centre, 1.0, Norm::L2).unwrap(), Domain::ball(&centre, 1.0, Norm::Linf).unwrap()];
     let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.2..1.0)).collect();
     let upper: Vec<f64> = (0..n).map(|_| rng.gen_range(0.2..1.0)).collect();
     out.push(Domain::ball(&centre, 1.0, Norm::L2).unwrap().clipped(&lower, &upper).unwrap());

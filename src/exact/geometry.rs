@@ -8,8 +8,8 @@
 //! some point of its hyperplane has slack above `DECIDE` to every other constraint and to the
 //! domain's edge, exactly the condition that the Chebyshev LP of [`crate::lp::meets`] tests.
 
-use crate::lp::{margin, Decision};
 use crate::domain::{Domain, Halfspace};
+use crate::lp::{margin, Decision};
 use crate::tolerance::{DECIDE, LINE_REACH, SCREEN};
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?

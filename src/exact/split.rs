@@ -6,8 +6,8 @@
 //! splits it in two, and a piece survives only if its interior meets the domain. Slow (a test per
 //! cell and neuron), so it is for small networks only.
 
-use crate::lp::{meets_by_cuts, Decision, LpCounters};
 use crate::domain::{Domain, Halfspace};
+use crate::lp::{meets_by_cuts, Decision, LpCounters};
 use crate::model::{Network, Pattern};
 use crate::tolerance::{CANCEL, DECIDE};
 use crate::Result;

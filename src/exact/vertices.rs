@@ -13,8 +13,8 @@
 //! face, need no facet LP.
 
 use super::geometry::dot;
-use crate::lp::margin;
 use crate::domain::{Domain, Halfspace};
+use crate::lp::margin;
 use crate::tolerance::DECIDE;
 use fixedbitset::FixedBitSet;
 

@@ -14,12 +14,11 @@
 //! number of threads, so counts and LP tallies are reproducible.
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
-use crate::lp::{decide_by_dual, margin, meets, settle, Decision, LpCounters};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices};
-use crate::lp::RegionLp;
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
+use crate::lp::{decide_by_dual, margin, meets, settle, Decision, LpCounters, RegionLp};
 use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::{Error, Result};
 use indicatif::ProgressBar;
@@ -185,7 +184,12 @@ impl<'a> Context<'a> {
     }
 
     /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]).
-    fn dual(&self, inequalities: &[&Halfspace], equality: Option<&Halfspace>, counters: &mut LpCounters) -> Option<Decision> {
+    fn dual(
+        &self,
+        inequalities: &[&Halfspace],
+        equality: Option<&Halfspace>,
+        counters: &mut LpCounters,
+    ) -> Option<Decision> {
         if !self.dual {
             return None;
         }
@@ -373,7 +377,8 @@ fn run(
                         if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
                             return Ok(None);
                         }
-                        let known = Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
+                        let known =
+                            Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
                         expand(&context, &result.regions[*i].pattern, entry.as_ref(), &known, &mut near).map(Some)
                     })
                     .collect::<Result<Vec<_>>>()

@@ -123,7 +123,11 @@ impl Problem<'_> {
                             Some(p) => lambda[j] + alpha * step[p],
                             None => lambda[j],
                         };
-                        if self.free(j) { moved } else { moved.max(0.0) }
+                        if self.free(j) {
+                            moved
+                        } else {
+                            moved.max(0.0)
+                        }
                     })
                     .collect();
                 let next = State::new(self, &trial);
@@ -193,7 +197,9 @@ impl State {
         }
         let combined: f64 = p.rows().zip(lambda).map(|(r, l)| r.bound * l).sum();
         let combined_magnitude: f64 = p.rows().zip(lambda).map(|(r, l)| (r.bound * l).abs()).sum();
-        if support.is_finite() && combined - support > ROUNDING * (1.0 + support_magnitude + combined_magnitude + self.magnitude) {
+        if support.is_finite()
+            && combined - support > ROUNDING * (1.0 + support_magnitude + combined_magnitude + self.magnitude)
+        {
             return f64::INFINITY;
         }
         self.value - margin

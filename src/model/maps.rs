@@ -41,7 +41,8 @@ impl Network {
     /// `near` is replaced by the maps of `s`. Equal to the scratch computation up to rounding
     /// (tested to 1e-12 relative).
     pub fn surrogate_near(&self, s: &Pattern, near: &mut Option<LayerMaps>) -> Surrogate {
-        let maps = near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None));
+        let maps =
+            near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None));
         let surrogate = self.assemble(&maps);
         *near = Some(maps);
         surrogate
@@ -87,7 +88,8 @@ impl Network {
                     next_off[j] = zeta[k];
                 }
             }
-            norms = zl.rows().into_iter().zip(&layer_pass).map(|(r, p)| if *p { r.dot(&r).sqrt() } else { 0.0 }).collect();
+            norms =
+                zl.rows().into_iter().zip(&layer_pass).map(|(r, p)| if *p { r.dot(&r).sqrt() } else { 0.0 }).collect();
             if let (Some(b), Some(next)) = (base, hidden.get(l + 1)) {
                 correction = next_correction(&next.weight, &b.z[l], &b.pass[l], &layer_pass, correction);
             }
@@ -122,7 +124,10 @@ impl Network {
         }
         let output = self.layers().last().expect("a network has an output layer");
         let (jacobian, offset) = match maps.z.last() {
-            Some(last) => (masked_product(&output.weight, last, maps.pass.last().unwrap()), output.weight.dot(&maps.last_offset) + &output.bias),
+            Some(last) => (
+                masked_product(&output.weight, last, maps.pass.last().unwrap()),
+                output.weight.dot(&maps.last_offset) + &output.bias,
+            ),
             None => (output.weight.clone(), output.bias.clone()),
         };
         Surrogate { a, beta: maps.zeta.clone(), kind: maps.kind.clone(), jacobian, offset }
@@ -133,7 +138,13 @@ impl Network {
 /// update's rounding error is relative to the *old* row, and a row that should be exactly zero
 /// (a dead or cancelling neuron) must come out as the scratch computation has it, or the neuron's
 /// kind would change ([`classify`] compares with `CANCEL` times the terms' magnitude).
-fn recompute_cancelled_rows(zl: &mut Array2<f64>, w: &Array2<f64>, z_prev: &Array2<f64>, pass_prev: &[bool], norms: &[f64]) {
+fn recompute_cancelled_rows(
+    zl: &mut Array2<f64>,
+    w: &Array2<f64>,
+    z_prev: &Array2<f64>,
+    pass_prev: &[bool],
+    norms: &[f64],
+) {
     for j in 0..zl.nrows() {
         let magnitude: f64 = w.row(j).iter().zip(norms).map(|(a, n)| a.abs() * n).sum();
         let row = zl.row(j);

@@ -7,8 +7,8 @@ mod pattern;
 
 use crate::tolerance::CANCEL;
 use crate::{Error, Result};
-use ndarray::{Array1, Array2, ArrayView1, Axis};
 pub use maps::LayerMaps;
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 pub use pattern::Pattern;
 
 /// One affine layer `z = W h + b`. ReLU follows every layer of a [`Network`] but the last.
