@@ -16,7 +16,6 @@ use super::geometry::dot;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::margin;
 use crate::tolerance::DECIDE;
-use fixedbitset::FixedBitSet;
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
 pub const MAX_DIM: usize = 8;
@@ -27,108 +26,171 @@ pub const ON: f64 = 1e-9;
 /// Pivot below which a row counts as dependent in the rank tests (normals have unit length).
 const RANK_PIVOT: f64 = 1e-9;
 
+/// The corners of a polytope, stored flat (`n` coordinates per corner).
+#[derive(Clone, Debug)]
+pub struct Corners {
+    n: usize,
+    coords: Vec<f64>,
+}
+
+impl Corners {
+    /// Number of corners.
+    pub fn len(&self) -> usize {
+        self.coords.len() / self.n
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.coords.is_empty()
+    }
+
+    /// The corners, one slice each.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.coords.chunks_exact(self.n)
+    }
+}
+
 /// The corners of `{y : h(y) ≥ 0 for h in constraints} ∩ [lower, upper]`, or `None` when there are
 /// more than `cap` of them at some step (the caller falls back to LPs) or the set is empty.
 ///
 /// Constraints are inserted nearest-first from `inside` (a point of the region): the nearest cut
-/// the box down early, which keeps the intermediate corner sets small.
+/// the box down early, which keeps the intermediate corner sets small. Corners and their tight
+/// sets live in flat buffers, not one allocation per corner: this runs once per region of the walk.
 pub fn vertices(
     lower: &[f64],
     upper: &[f64],
     constraints: &[&Halfspace],
     inside: &[f64],
     cap: usize,
-) -> Option<Vec<Vec<f64>>> {
+) -> Option<Corners> {
     let n = lower.len();
     if n > MAX_DIM || lower.iter().chain(upper).any(|v| !v.is_finite()) {
         return None;
     }
-    // Facet normals: box faces first (index 2i: y_i ≥ lower_i, 2i + 1: y_i ≤ upper_i), then the
-    // constraints.
-    let mut normals: Vec<Vec<f64>> = Vec::with_capacity(2 * n + constraints.len());
+    // Facet normals, flat: box faces first (index 2i: y_i ≥ lower_i, 2i + 1: y_i ≤ upper_i), then
+    // the constraints.
+    let bits = 2 * n + constraints.len();
+    let mut normals = vec![0.0; bits * n];
     for i in 0..n {
-        for sign in [1.0, -1.0] {
-            let mut e = vec![0.0; n];
-            e[i] = sign;
-            normals.push(e);
+        normals[2 * i * n + i] = 1.0;
+        normals[(2 * i + 1) * n + i] = -1.0;
+    }
+    for (c, h) in constraints.iter().enumerate() {
+        normals[(2 * n + c) * n..(2 * n + c + 1) * n].copy_from_slice(&h.normal);
+    }
+    let words = bits.div_ceil(64);
+    let mut set = Tight { words, bits: Vec::with_capacity(words << n) };
+    let mut points: Vec<f64> = Vec::with_capacity(n << n);
+    for corner in 0..1usize << n {
+        set.push_empty();
+        for i in 0..n {
+            let up = corner >> i & 1 == 1;
+            set.insert_last(2 * i + usize::from(up));
+            points.push(if up { upper[i] } else { lower[i] });
         }
     }
-    normals.extend(constraints.iter().map(|h| h.normal.clone()));
-    let bits = normals.len();
-    let mut points: Vec<Vec<f64>> = Vec::with_capacity(1 << n);
-    let mut tight: Vec<FixedBitSet> = Vec::with_capacity(1 << n);
-    for corner in 0..1usize << n {
-        let mut t = FixedBitSet::with_capacity(bits);
-        let p = (0..n)
-            .map(|i| {
-                let up = corner >> i & 1 == 1;
-                t.insert(2 * i + usize::from(up));
-                if up {
-                    upper[i]
-                } else {
-                    lower[i]
-                }
-            })
-            .collect();
-        points.push(p);
-        tight.push(t);
-    }
-    let mut scratch = Vec::new();
+    let mut next = Tight { words, bits: Vec::new() };
+    let (mut next_points, mut values, mut minus) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut common, mut scratch) = (vec![0u64; words], Vec::new());
     let mut order: Vec<usize> = (0..constraints.len()).collect();
     order.sort_by(|&a, &b| constraints[a].eval(inside).total_cmp(&constraints[b].eval(inside)));
     for c in order {
         let h = constraints[c];
         let c = 2 * n + c;
-        let values: Vec<f64> = points.iter().map(|p| h.eval(p)).collect();
+        values.clear();
+        values.extend(points.chunks_exact(n).map(|p| h.eval(p)));
         if values.iter().all(|&v| v >= -ON) {
-            for (t, &v) in tight.iter_mut().zip(&values) {
+            for (u, &v) in values.iter().enumerate() {
                 if v <= ON {
-                    t.insert(c);
+                    set.insert(u, c);
                 }
             }
             continue;
         }
-        let (mut kept_points, mut kept_tight) = (Vec::new(), Vec::new());
-        let minus: Vec<usize> = (0..values.len()).filter(|&w| values[w] < -ON).collect();
+        next_points.clear();
+        next.bits.clear();
+        minus.clear();
+        minus.extend((0..values.len()).filter(|&w| values[w] < -ON));
         for u in (0..values.len()).filter(|&u| values[u] > ON) {
             for &w in &minus {
-                if tight[u].intersection_count(&tight[w]) + 1 < n {
+                let shared = set.common(u, w, &mut common);
+                // Corners with exactly n tight constraints have independent ones (a box corner, or
+                // an edge's n − 1 crossed transversally), so n − 1 of them shared span n − 1.
+                let simple = shared + 1 == n && (set.count(u) == n || set.count(w) == n);
+                if shared + 1 < n || !simple && rank(&normals, &common, n, &mut scratch) + 1 != n {
                     continue;
                 }
-                let common = &tight[u] & &tight[w];
-                if rank(&normals, &common, n, &mut scratch) + 1 != n {
-                    continue;
-                }
-                let s = values[u] / (values[u] - values[w]);
-                let p = points[u].iter().zip(&points[w]).map(|(a, b)| a + s * (b - a)).collect();
-                let mut t = common;
-                t.insert(c);
-                kept_points.push(p);
-                kept_tight.push(t);
+                let t = values[u] / (values[u] - values[w]);
+                let (pu, pw) = (&points[u * n..(u + 1) * n], &points[w * n..(w + 1) * n]);
+                next_points.extend(pu.iter().zip(pw).map(|(a, b)| a + t * (b - a)));
+                next.bits.extend_from_slice(&common);
+                next.insert_last(c);
             }
         }
         for (u, &v) in values.iter().enumerate() {
             if v >= -ON {
-                let mut t = tight[u].clone();
+                next_points.extend_from_slice(&points[u * n..(u + 1) * n]);
+                next.bits.extend_from_slice(set.of(u));
                 if v <= ON {
-                    t.insert(c);
+                    next.insert_last(c);
                 }
-                kept_points.push(points[u].clone());
-                kept_tight.push(t);
             }
         }
-        if kept_points.is_empty() || kept_points.len() > cap {
+        let count = next_points.len() / n;
+        if count == 0 || count > cap {
             return None;
         }
-        (points, tight) = (kept_points, kept_tight);
+        std::mem::swap(&mut points, &mut next_points);
+        std::mem::swap(&mut set, &mut next);
     }
-    Some(points)
+    Some(Corners { n, coords: points })
+}
+
+/// The tight sets of the corners: `words` 64-bit words per corner, corner after corner.
+struct Tight {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Tight {
+    fn of(&self, u: usize) -> &[u64] {
+        &self.bits[u * self.words..(u + 1) * self.words]
+    }
+
+    fn push_empty(&mut self) {
+        self.bits.extend(std::iter::repeat_n(0, self.words));
+    }
+
+    fn insert(&mut self, u: usize, bit: usize) {
+        self.bits[u * self.words + bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// Inserts `bit` into the last corner's set.
+    fn insert_last(&mut self, bit: usize) {
+        let last = self.bits.len() / self.words - 1;
+        self.insert(last, bit);
+    }
+
+    /// Size of the set of `u`.
+    fn count(&self, u: usize) -> usize {
+        self.of(u).iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Writes the intersection of the sets of `u` and `w` into `out` and returns its size.
+    fn common(&self, u: usize, w: usize, out: &mut [u64]) -> usize {
+        let mut count = 0;
+        for ((o, a), b) in out.iter_mut().zip(self.of(u)).zip(self.of(w)) {
+            *o = a & b;
+            count += o.count_ones() as usize;
+        }
+        count
+    }
 }
 
 /// The corners within [`ON`] of hyperplane `h`: the corners of the face it cuts from the polytope
 /// (what [`may_bound_facet`], [`facet_point`] and [`facet_misses_ball`] look at).
-pub fn corners_on<'a>(corners: &'a [Vec<f64>], h: &Halfspace) -> Vec<&'a [f64]> {
-    corners.iter().filter(|p| h.eval(p).abs() <= ON).map(Vec::as_slice).collect()
+pub fn corners_on<'a>(corners: &'a Corners, h: &Halfspace) -> Vec<&'a [f64]> {
+    corners.iter().filter(|p| h.eval(p).abs() <= ON).collect()
 }
 
 /// Whether a hyperplane with these corners on it ([`corners_on`]) can bound a facet of the
@@ -140,11 +202,17 @@ pub fn may_bound_facet(on: &[&[f64]], n: usize) -> bool {
     rank_of(&mut rows, n) + 1 >= n
 }
 
-/// Rank of the normals selected by `set` (`scratch` is reused between calls).
-fn rank(normals: &[Vec<f64>], set: &FixedBitSet, n: usize, scratch: &mut Vec<f64>) -> usize {
+/// Rank of the normals (flat, `n` per row) whose indices are the bits of `set` (`scratch` is
+/// reused between calls).
+fn rank(normals: &[f64], set: &[u64], n: usize, scratch: &mut Vec<f64>) -> usize {
     scratch.clear();
-    for i in set.ones() {
-        scratch.extend_from_slice(&normals[i]);
+    for (w, &word) in set.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let i = 64 * w + bits.trailing_zeros() as usize;
+            scratch.extend_from_slice(&normals[i * n..(i + 1) * n]);
+            bits &= bits - 1;
+        }
     }
     rank_of(scratch, n)
 }

@@ -14,7 +14,7 @@
 //! number of threads, so counts and LP tallies are reproducible.
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
-use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices};
+use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
 use crate::bound::interval::{analyse, Status};
 use crate::bound::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
@@ -163,6 +163,9 @@ struct Context<'a> {
     /// intervals, strictly away from zero): its hyperplane bounds no facet inside the domain, and
     /// a pattern that disagrees with it has no point in the domain.
     stable: Vec<Option<bool>>,
+    /// `stable` as bitsets (which neurons are stable, and their signs), for [`Context::contradicts`].
+    stable_mask: Pattern,
+    stable_signs: Pattern,
     /// Whether questions go to the dual least-norm solver before HiGHS.
     dual: bool,
 }
@@ -179,8 +182,15 @@ impl<'a> Context<'a> {
                     _ => None,
                 })
             })
-            .collect();
-        Context { net, domain, stable, dual }
+            .collect::<Vec<Option<bool>>>();
+        let (mut stable_mask, mut stable_signs) = (Pattern::zeros(stable.len()), Pattern::zeros(stable.len()));
+        for (k, s) in stable.iter().enumerate() {
+            if let Some(active) = s {
+                stable_mask.set(k, true);
+                stable_signs.set(k, *active);
+            }
+        }
+        Context { net, domain, stable, stable_mask, stable_signs, dual }
     }
 
     /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]).
@@ -201,7 +211,7 @@ impl<'a> Context<'a> {
 
     /// Whether `pattern` contradicts a neuron's proved sign (then it has no point in the domain).
     fn contradicts(&self, pattern: &Pattern) -> bool {
-        self.stable.iter().enumerate().any(|(k, s)| s.is_some_and(|active| active != pattern.get(k)))
+        pattern.disagrees_on(&self.stable_signs, &self.stable_mask)
     }
 }
 
@@ -594,13 +604,35 @@ fn expand(
             }
         }
     };
+    // Facet candidates, as indices into `kept`. On a line (1-D and 2-D inputs) a facet test is
+    // interval arithmetic and needs no screen. Otherwise drop the hyperplanes that miss the
+    // propagated box of region ∩ domain, then, from the corners of region ∩ box (3–8 inputs), those
+    // whose corners span less than a facet. Constraints that miss the box hold strictly on all of
+    // it, so the corners need only the others.
+    let mut candidates: Vec<usize> = (0..kept.len()).collect();
+    let mut corners = None;
+    let mut bounds = None;
+    if domain.dim() > 2 {
+        let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
+        candidates.retain(|&c| !misses_box(&kept[c].1, &lo, &hi));
+        if !candidates.is_empty() && domain.dim() <= MAX_DIM {
+            let crossing: Vec<&Halfspace> = candidates.iter().map(|&c| &kept[c].1).collect();
+            let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
+            corners = vertices(&lo, &hi, &crossing, inside, MAX_CORNERS);
+        }
+        if let Some(corners) = &corners {
+            candidates.retain(|&c| may_bound_facet(&corners_on(corners, &kept[c].1), domain.dim()));
+        }
+        bounds = Some((lo, hi));
+    }
+    e.screened += (kept.len() - candidates.len()) as u64;
     let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
     let any_zero = zero.contains(&true);
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
     let mut pending = Vec::new();
-    for c in 0..kept.len() {
+    for c in candidates {
         if in_class[c] {
             continue;
         }
@@ -626,40 +658,27 @@ fn expand(
         }
         pending.push((c, on_facet, far));
     }
-    // On a line (1-D and 2-D inputs) a facet test is interval arithmetic and needs no screen.
-    // Otherwise drop the hyperplanes that miss the propagated box or that one other constraint
-    // keeps away from the region, then those whose corners (3–8 inputs) span less than a facet;
-    // without corners and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
-    let planar = domain.dim() <= 2;
-    let mut corners = None;
-    if !planar {
-        let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
+    // Without corners: drop the hyperplanes that one other constraint keeps away from the region,
+    // and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
+    if let (Some((lo, hi)), None) = (&bounds, &corners) {
         let before = pending.len();
         pending.retain(|(c, on_facet, _)| {
             let h = &kept[*c].1;
-            !misses_box(h, &lo, &hi)
-                && !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), &lo, &hi, g, h))
+            !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), lo, hi, g, h))
         });
-        if !pending.is_empty() {
-            let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
-            corners = vertices(&lo, &hi, &kept_refs, inside, MAX_CORNERS);
-        }
-        if let Some(corners) = &corners {
-            pending.retain(|(c, _, _)| may_bound_facet(&corners_on(corners, &kept[*c].1), domain.dim()));
-        }
         e.screened += (before - pending.len()) as u64;
-    }
-    if !planar && corners.is_none() && pending.len() > 2 * domain.dim() && domain.is_bounded() {
-        if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
-            let before = pending.len();
-            pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
-            e.screened += (before - pending.len()) as u64;
+        if pending.len() > 2 * domain.dim() && domain.is_bounded() {
+            if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
+                let before = pending.len();
+                pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
+                e.screened += (before - pending.len()) as u64;
+            }
         }
     }
     for (c, on_facet, far) in pending {
         let facet = Facet { index: c, on_facet: &on_facet };
         if let Decision::Meets { witness, .. } =
-            decide_facet(ctx, &kept, &kept_refs, facet, corners.as_deref(), &mut lp, &mut e.counters)?
+            decide_facet(ctx, &kept, &kept_refs, facet, corners.as_ref(), &mut lp, &mut e.counters)?
         {
             let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
             let direction = kept[c].1.normal.iter().map(|v| -v).collect();
@@ -686,7 +705,7 @@ fn decide_facet(
     kept: &[&(usize, Halfspace)],
     kept_refs: &[&Halfspace],
     facet: Facet,
-    corners: Option<&[Vec<f64>]>,
+    corners: Option<&Corners>,
     lp: &mut Option<RegionLp>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {

@@ -16,8 +16,9 @@
 //! a correction of rank `Σ |C|`: one per flipped neuron (a facet crossing flips one class). The
 //! update costs `width · (width + n0) · rank` per layer. Offsets `ζ` are recomputed (cheap).
 
-use super::{classify, Network, NeuronKind, Pattern, Surrogate};
-use ndarray::{s, Array1, Array2, Axis};
+use super::{Network, NeuronKind, Pattern, Surrogate};
+use crate::tolerance::CANCEL;
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
 /// The maps of one pattern, layer by layer: what [`Network::surrogate_near`] keeps between calls.
 #[derive(Clone, Debug)]
@@ -60,10 +61,14 @@ impl Network {
         let mut zeta = Array1::zeros(self.neurons());
         // Offset and row norms of the previous layer's output map (the input: 0 and ones).
         let mut off: Array1<f64> = Array1::zeros(n0);
-        let mut norms: Vec<f64> = vec![1.0; n0];
+        let mut norms: Array1<f64> = Array1::ones(n0);
         // The low-rank correction of Z_l relative to `base` (update path only).
         let mut correction: Option<(Array2<f64>, Array2<f64>)> = None;
         for (l, layer) in hidden.iter().enumerate() {
+            // Magnitudes of the terms of each neuron's surrogate row and offset.
+            let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], norms.view(), None);
+            let abs_off = off.mapv(f64::abs);
+            let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
             let zl = match (base, l) {
                 (_, 0) => layer.weight.clone(),
                 (None, _) => masked_product(&layer.weight, &z[l - 1], &pass[l - 1]),
@@ -71,7 +76,7 @@ impl Network {
                     let mut zl = b.z[l].clone();
                     if let Some((u, v)) = &correction {
                         ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, &mut zl);
-                        recompute_cancelled_rows(&mut zl, &layer.weight, &z[l - 1], &pass[l - 1], &norms);
+                        recompute_cancelled_rows(&mut zl, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
                     }
                     zl
                 }
@@ -81,7 +86,14 @@ impl Network {
             let mut next_off = Array1::zeros(layer.weight.nrows());
             for j in 0..layer.weight.nrows() {
                 let k = self.offsets[l] + j;
-                kind[k] = classify(layer.weight.row(j), &norms, &off, zl.row(j), zo[j], layer.bias[j]);
+                let row = zl.row(j);
+                kind[k] = if row_terms.exceeded(j, row.dot(&row).sqrt(), CANCEL) {
+                    NeuronKind::Varying
+                } else if offset_terms.exceeded(j, zo[j].abs(), CANCEL) {
+                    NeuronKind::Constant
+                } else {
+                    NeuronKind::Zero
+                };
                 zeta[k] = if kind[k] == NeuronKind::Zero { 0.0 } else { zo[j] };
                 if s.get(k) {
                     layer_pass[j] = kind[k] == NeuronKind::Varying;
@@ -143,12 +155,11 @@ fn recompute_cancelled_rows(
     w: &Array2<f64>,
     z_prev: &Array2<f64>,
     pass_prev: &[bool],
-    norms: &[f64],
+    terms: &Terms,
 ) {
     for j in 0..zl.nrows() {
-        let magnitude: f64 = w.row(j).iter().zip(norms).map(|(a, n)| a.abs() * n).sum();
         let row = zl.row(j);
-        if magnitude > 0.0 && row.dot(&row).sqrt() > NEAR_CANCEL * magnitude {
+        if terms.exceeded(j, row.dot(&row).sqrt(), NEAR_CANCEL) {
             continue;
         }
         let mut exact = Array1::zeros(zl.ncols());
@@ -158,6 +169,47 @@ fn recompute_cancelled_rows(
             }
         }
         zl.row_mut(j).assign(&exact);
+    }
+}
+
+/// The magnitudes `|b_j| + Σ_i |W[j, i]|·v_i` of the terms that form each neuron's surrogate row
+/// (`v`: the previous map's row norms, no `b`) or offset (`v`: the previous offsets' magnitudes,
+/// `b`: the bias). A value is a cancellation when it is not above a small multiple of its
+/// magnitude (theory: exact cancellations of degenerate networks are snapped to zero).
+struct Terms<'a> {
+    w: &'a Array2<f64>,
+    row_abs_sums: &'a Array1<f64>,
+    v: ArrayView1<'a, f64>,
+    v_max: f64,
+    bias: Option<&'a Array1<f64>>,
+}
+
+impl<'a> Terms<'a> {
+    fn new(
+        w: &'a Array2<f64>,
+        row_abs_sums: &'a Array1<f64>,
+        v: ArrayView1<'a, f64>,
+        bias: Option<&'a Array1<f64>>,
+    ) -> Self {
+        let v_max = v.iter().fold(0.0_f64, |m, x| m.max(*x));
+        Terms { w, row_abs_sums, v, v_max, bias }
+    }
+
+    /// Whether `value > factor · magnitude_j > 0` (a value formed of no nonzero terms is an exact
+    /// zero, whatever rounding left in it). The magnitude is at most `|b_j| + (Σ_i |W[j, i]|)·max v`,
+    /// so a value above that bound (widened for rounding) needs no exact sum: the answer is the
+    /// same, and the exact sum (`width` products) is rare.
+    fn exceeded(&self, j: usize, value: f64, factor: f64) -> bool {
+        let b = self.bias.map_or(0.0, |b| b[j].abs());
+        let bound = b + self.row_abs_sums[j] * self.v_max;
+        if bound == 0.0 {
+            return false;
+        }
+        if value > factor * bound * (1.0 + 1e-12) {
+            return true;
+        }
+        let magnitude = b + self.w.row(j).iter().zip(&self.v).map(|(w, v)| w.abs() * v).sum::<f64>();
+        magnitude > 0.0 && value > factor * magnitude
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Network {
     input_box: Option<InputBox>,
     /// `offsets[l]` is the index of the first neuron of hidden layer `l` in a [`Pattern`].
     offsets: Vec<usize>,
+    /// `Σ_i |W_l[j, i]|` per hidden layer and neuron: bounds the magnitudes that cancellations
+    /// are measured against (`maps::Terms`), so that the walk rarely computes them exactly.
+    row_abs_sums: Vec<Array1<f64>>,
 }
 
 /// How a pre-activation behaves on one activation region (its surrogate `a·x + β`).
@@ -116,7 +119,9 @@ impl Network {
         for layer in &layers[..layers.len() - 1] {
             offsets.push(offsets.last().unwrap() + layer.weight.nrows());
         }
-        Ok(Network { layers, input_box, offsets })
+        let row_abs_sums =
+            layers[..layers.len() - 1].iter().map(|l| l.weight.map_axis(Axis(1), |r| r.mapv(f64::abs).sum())).collect();
+        Ok(Network { layers, input_box, offsets, row_abs_sums })
     }
 
     /// Convenience constructor from nested rows: `(weight rows, bias)` per layer, no input box.
@@ -313,32 +318,5 @@ impl Network {
             jac = zj;
         }
         far
-    }
-}
-
-/// Decides whether the surrogate `a·x + β` of one neuron is varying, constant or zero, by comparing
-/// it with the magnitude of the terms that formed it (exact cancellations are common in
-/// degenerate networks: duplicated, opposite and dead neurons).
-fn classify(
-    w: ArrayView1<f64>,
-    jac_norms: &[f64],
-    off: &Array1<f64>,
-    a: ArrayView1<f64>,
-    beta: f64,
-    bias: f64,
-) -> NeuronKind {
-    let mut mag_a = 0.0;
-    let mut mag_b = bias.abs();
-    for (i, wi) in w.iter().enumerate() {
-        mag_a += wi.abs() * jac_norms[i];
-        mag_b += wi.abs() * off[i].abs();
-    }
-    let norm_a = a.dot(&a).sqrt();
-    if norm_a > CANCEL * mag_a && norm_a > 0.0 {
-        NeuronKind::Varying
-    } else if beta.abs() > CANCEL * mag_b && beta != 0.0 {
-        NeuronKind::Constant
-    } else {
-        NeuronKind::Zero
     }
 }

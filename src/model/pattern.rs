@@ -38,6 +38,12 @@ impl Pattern {
         }
     }
 
+    /// Whether `self` differs from `other` in some neuron that `mask` selects (all three of one
+    /// length).
+    pub fn disagrees_on(&self, other: &Pattern, mask: &Pattern) -> bool {
+        self.words.iter().zip(&other.words).zip(&mask.words).any(|((a, b), m)| (a ^ b) & m != 0)
+    }
+
     /// The bits split by hidden layer widths, as 0/1 values (the JSON form of the design page).
     pub fn by_layer(&self, widths: &[usize]) -> Vec<Vec<u8>> {
         let mut k = 0;
