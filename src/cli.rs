@@ -482,7 +482,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The domain as the user described it, plus a description for reports.
 struct DomainChoice {
+    /// Over the free inputs only, when some are fixed.
     domain: Domain,
+    /// Inputs held constant (index, value): box coordinates given as a zero-width interval. The
+    /// walk then runs on the slice ([`Network::with_fixed_inputs`]).
+    fixed: Vec<(usize, f64)>,
     kind: &'static str,
     norm: Option<Norm>,
     center: Option<Vec<f64>>,
@@ -494,16 +498,24 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
     let model_box =
         || net.input_box().context("the model declares no input box (--input-box and --clip-to-input-box need one)");
     let mut choice = if args.whole {
-        DomainChoice { domain: Domain::whole(n0), kind: "whole", norm: None, center: None, radius: None }
+        DomainChoice { domain: Domain::whole(n0), fixed: vec![], kind: "whole", norm: None, center: None, radius: None }
     } else if args.input_box {
         let b = model_box()?;
-        DomainChoice { domain: Domain::boxed(&b.lower, &b.upper)?, kind: "box", norm: None, center: None, radius: None }
+        DomainChoice {
+            domain: Domain::boxed(&b.lower, &b.upper)?,
+            fixed: vec![],
+            kind: "box",
+            norm: None,
+            center: None,
+            radius: None,
+        }
     } else if !args.boxes.is_empty() {
         if args.center.is_some() || args.radius.is_some() {
             bail!("give either a ball (--center and --radius) or a box (--box), not both");
         }
         let (lower, upper) = parse_box(&args.boxes, n0)?;
-        DomainChoice { domain: Domain::boxed(&lower, &upper)?, kind: "box", norm: None, center: None, radius: None }
+        let (domain, fixed) = box_with_fixed(&lower, &upper)?;
+        DomainChoice { domain, fixed, kind: "box", norm: None, center: None, radius: None }
     } else if let Some((vnnlib, which)) = args.center.as_deref().and_then(vnnlib_spec) {
         let text = std::fs::read_to_string(vnnlib).with_context(|| format!("cannot read {vnnlib}"))?;
         let (lower, upper) = match which {
@@ -523,19 +535,17 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
                 let norm = norm_of(args.norm);
                 DomainChoice {
                     domain: Domain::ball(&mid, r, norm)?,
+                    fixed: vec![],
                     kind: "ball",
                     norm: Some(norm),
                     center: Some(mid),
                     radius: Some(r),
                 }
             }
-            None => DomainChoice {
-                domain: Domain::boxed(&lower, &upper)?,
-                kind: "box",
-                norm: None,
-                center: Some(mid),
-                radius: None,
-            },
+            None => {
+                let (domain, fixed) = box_with_fixed(&lower, &upper)?;
+                DomainChoice { domain, fixed, kind: "box", norm: None, center: Some(mid), radius: None }
+            }
         }
     } else {
         let (Some(c), Some(r)) = (&args.center, args.radius) else {
@@ -545,13 +555,51 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
         net.check_point(&center, "the centre")?;
         let norm = norm_of(args.norm);
         let domain = Domain::ball(&center, r, norm)?;
-        DomainChoice { domain, kind: "ball", norm: Some(norm), center: Some(center), radius: Some(r) }
+        DomainChoice { domain, fixed: vec![], kind: "ball", norm: Some(norm), center: Some(center), radius: Some(r) }
     };
     if args.clip_to_input_box {
+        if !choice.fixed.is_empty() {
+            bail!("--clip-to-input-box does not combine with fixed (zero-width) box coordinates");
+        }
         let b = model_box()?;
         choice.domain = choice.domain.clipped(&b.lower, &b.upper)?;
     }
     Ok(choice)
+}
+
+/// The box `[lower, upper]` over its free coordinates, and the fixed ones: coordinates whose
+/// interval has zero width (`lower == upper`, as VNN-COMP properties write `X_i = c`). Counting
+/// on a box with fixed coordinates counts the regions of that lower-dimensional slice.
+fn box_with_fixed(lower: &[f64], upper: &[f64]) -> anyhow::Result<(Domain, Vec<(usize, f64)>)> {
+    let fixed: Vec<(usize, f64)> =
+        (0..lower.len()).filter(|&i| lower[i] == upper[i] && lower[i].is_finite()).map(|i| (i, lower[i])).collect();
+    if fixed.len() == lower.len() {
+        bail!("every box coordinate has zero width: the domain is a single point (use `regionwalk eval`)");
+    }
+    let free =
+        |v: &[f64]| -> Vec<f64> { (0..v.len()).filter(|i| !fixed.iter().any(|f| f.0 == *i)).map(|i| v[i]).collect() };
+    let domain = Domain::boxed(&free(lower), &free(upper)).map_err(|e| match fixed.is_empty() {
+        true => anyhow::Error::from(e),
+        false => anyhow::anyhow!("{e} (coordinates numbered among the free ones, after removing the fixed)"),
+    })?;
+    Ok((domain, fixed))
+}
+
+/// The network the walk and the bounds run on: `net` itself, or its slice where the domain fixes
+/// inputs.
+fn sliced(net: Network, choice: &DomainChoice) -> anyhow::Result<Network> {
+    Ok(if choice.fixed.is_empty() { net } else { net.with_fixed_inputs(&choice.fixed)? })
+}
+
+/// Puts the fixed inputs back into the walk's points (start and witnesses), so that reports give
+/// points of the model's own input space.
+fn lift_points(result: &mut WalkResult, fixed: &[(usize, f64)]) {
+    if fixed.is_empty() {
+        return;
+    }
+    let lift = |p: &mut Vec<f64>| *p = regionwalk::model::lift_point(p, fixed);
+    result.start.iter_mut().for_each(lift);
+    result.regions.iter_mut().filter_map(|r| r.witness.as_mut()).for_each(lift);
 }
 
 /// `FILE.vnnlib` or `FILE.vnnlib#K` (box K of a union).
@@ -616,6 +664,7 @@ fn load_and_walk(
 ) -> anyhow::Result<Walked> {
     let net = model.load()?;
     let choice = build_domain(&net, domain)?;
+    let net = sliced(net, &choice)?;
     let mut options = budget.walk_options(quiet)?;
     options.edges = linear;
     let result = run_walk(&net, &choice, &options, budget.resume.as_deref())?;
@@ -624,9 +673,10 @@ fn load_and_walk(
 }
 
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
-    let (net, choice, result, linear) =
+    let (net, choice, mut result, linear) =
         load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
     let certificate = args.certify.then(|| regionwalk::exact::certify::certify(&net, &choice.domain, &result));
+    lift_points(&mut result, &choice.fixed);
     if args.json {
         let mut v = count_json(&choice, &result);
         v["units"] = args.model.units().into();
@@ -674,6 +724,7 @@ fn run_walk(
 fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
+    let net = sliced(net, &choice)?;
     let report = bounds(&net, &choice.domain, &args.settings.options())?;
     if args.json {
         let mut v = report.to_json();
@@ -772,8 +823,14 @@ fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let ball = if args.no_ball_count {
         None
     } else {
-        let choice =
-            DomainChoice { domain, kind: "ball", norm: Some(norm), center: Some(center), radius: Some(args.radius) };
+        let choice = DomainChoice {
+            domain,
+            fixed: vec![],
+            kind: "ball",
+            norm: Some(norm),
+            center: Some(center),
+            radius: Some(args.radius),
+        };
         let r = run_walk(&net, &choice, &args.budget.walk_options(args.quiet)?, args.budget.resume.as_deref())?;
         Some((r.count(), r.complete))
     };
@@ -932,9 +989,11 @@ fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json};
     let net = args.model.load()?;
     let choice = build_domain(&net, &args.domain)?;
+    let net = sliced(net, &choice)?;
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = true;
-    let result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
+    let mut result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
+    lift_points(&mut result, &choice.fixed);
     let g = region_graph(&net, &result);
     let text = match args.format {
         GraphFormat::Dot => to_dot(&g),
@@ -992,13 +1051,24 @@ fn print_bounds(report: &BoundReport, exact: Option<usize>) {
 }
 
 fn domain_json(choice: &DomainChoice) -> serde_json::Value {
-    serde_json::json!({"kind": choice.kind, "norm": choice.norm, "center": choice.center, "radius": choice.radius})
+    serde_json::json!({
+        "kind": choice.kind, "norm": choice.norm, "center": choice.center, "radius": choice.radius,
+        "fixed": fixed_indices(choice),
+    })
+}
+
+/// Indices of the fixed inputs, for reports.
+fn fixed_indices(choice: &DomainChoice) -> Vec<usize> {
+    choice.fixed.iter().map(|&(i, _)| i).collect()
 }
 
 fn describe(choice: &DomainChoice) -> String {
     match (choice.kind, choice.norm) {
         ("ball", Some(Norm::L2)) => format!("L2 ball of radius {}", choice.radius.unwrap_or_default()),
         ("ball", _) => format!("L-inf ball of radius {}", choice.radius.unwrap_or_default()),
+        ("box", _) if !choice.fixed.is_empty() => {
+            format!("box (slice with inputs {:?} fixed)", fixed_indices(choice))
+        }
         ("box", _) => "box".to_string(),
         _ => "whole input space".to_string(),
     }
@@ -1010,6 +1080,7 @@ fn count_json(choice: &DomainChoice, r: &WalkResult) -> serde_json::Value {
         "complete": r.complete,
         "stopped_by": r.stopped_by,
         "domain": choice.kind,
+        "fixed": fixed_indices(choice),
         "norm": choice.norm,
         "center": choice.center,
         "radius": choice.radius,

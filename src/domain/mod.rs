@@ -236,13 +236,14 @@ impl Domain {
 
     /// The constraint `a·x + β > 0` in frame coordinates, or `None` if `a = 0`.
     pub fn halfspace(&self, a: impl IntoIterator<Item = f64>, beta: f64) -> Option<Halfspace> {
-        let a: Vec<f64> = a.into_iter().collect();
-        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let mut normal: Vec<f64> = a.into_iter().collect();
+        let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm == 0.0 {
             return None;
         }
-        let value_at_origin: f64 = a.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta;
-        Some(Halfspace { normal: a.iter().map(|v| v / norm).collect(), offset: value_at_origin / (norm * self.scale) })
+        let value_at_origin: f64 = normal.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta;
+        normal.iter_mut().for_each(|v| *v /= norm);
+        Some(Halfspace { normal, offset: value_at_origin / (norm * self.scale) })
     }
 
     /// True if the hyperplane of `h` certainly misses the open domain (a rounding margin is kept),

@@ -626,8 +626,7 @@ fn expand(
         bounds = Some((lo, hi));
     }
     e.screened += (kept.len() - candidates.len()) as u64;
-    let zero: Vec<bool> = sur.kind.iter().map(|k| *k == NeuronKind::Zero).collect();
-    let any_zero = zero.contains(&true);
+    let zero: Vec<usize> = (0..sur.kind.len()).filter(|&k| sur.kind[k] == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
@@ -638,16 +637,11 @@ fn expand(
         }
         let rep = &kept[c].1;
         // The coincidence class of this hyperplane, among all varying neurons.
-        let mut on_facet = zero.clone();
-        for (k, h) in &all {
-            if coincident(h, rep) {
-                on_facet[*k] = true;
-            }
-        }
+        let class: Vec<usize> = all.iter().filter(|(_, h)| coincident(h, rep)).map(|(k, _)| *k).collect();
         for (m, (k, _)) in kept.iter().enumerate() {
-            in_class[m] |= on_facet[*k];
+            in_class[m] |= class.contains(k);
         }
-        let far = beyond(net, pattern, &on_facet, &rep.normal, any_zero);
+        let far = beyond(net, pattern, &class, &zero, &rep.normal);
         if far == *pattern || known.settled(&far) || !seen.insert(far.clone()) {
             e.known += 1;
             continue;
@@ -656,6 +650,7 @@ fn expand(
             e.screened += 1;
             continue;
         }
+        let on_facet = on_facet(net.neurons(), &zero, &class);
         pending.push((c, on_facet, far));
     }
     // Without corners: drop the hyperplanes that one other constraint keeps away from the region,
@@ -744,22 +739,30 @@ fn loaded<'a>(lp: &'a mut Option<RegionLp>, domain: &Domain, constraints: &[&Hal
 }
 
 /// The pattern beyond the facet on hyperplane `normal` (pointing into the region), whose
-/// coincidence class is `on_facet`. When the class lies in one layer and no neuron is identically
-/// zero on the region, the neighbour differs exactly in the class's neurons (each changes sign
-/// across its own hyperplane; layers before are unchanged, and every other neuron keeps its sign by
-/// continuity); otherwise [`Network::pattern_beyond`] follows the far side's affine maps.
-fn beyond(net: &Network, pattern: &Pattern, on_facet: &[bool], normal: &[f64], any_zero: bool) -> Pattern {
-    let mut members = on_facet.iter().enumerate().filter(|(_, on)| **on).map(|(k, _)| k);
-    let first_layer = members.next().map(|k| net.neuron_position(k).0);
-    if !any_zero && members.all(|k| Some(net.neuron_position(k).0) == first_layer) {
+/// coincidence class is `class`, with `zero` the neurons identically zero on the region. When the
+/// class lies in one layer and no neuron is identically zero, the neighbour differs exactly in
+/// the class's neurons (each changes sign across its own hyperplane; layers before are unchanged,
+/// and every other neuron keeps its sign by continuity); otherwise [`Network::pattern_beyond`]
+/// follows the far side's affine maps.
+fn beyond(net: &Network, pattern: &Pattern, class: &[usize], zero: &[usize], normal: &[f64]) -> Pattern {
+    let layer = |k: usize| net.neuron_position(k).0;
+    if zero.is_empty() && class.iter().all(|&k| layer(k) == layer(class[0])) {
         let mut far = pattern.clone();
-        for (k, _) in on_facet.iter().enumerate().filter(|(_, on)| **on) {
+        for &k in class {
             far.set(k, !pattern.get(k));
         }
         return far;
     }
     let direction: Vec<f64> = normal.iter().map(|v| -v).collect();
-    net.pattern_beyond(pattern, on_facet, &direction)
+    net.pattern_beyond(pattern, &on_facet(net.neurons(), zero, class), &direction)
+}
+
+/// The neurons on a facet, as a mask over all neurons: its coincidence class and the neurons
+/// identically zero on the region (they vanish on every facet).
+fn on_facet(neurons: usize, zero: &[usize], class: &[usize]) -> Vec<bool> {
+    let mut mask = vec![false; neurons];
+    zero.iter().chain(class).for_each(|&k| mask[k] = true);
+    mask
 }
 
 /// Tolerance (frame units) added around an LP bounding box, for the solver's feasibility tolerance.

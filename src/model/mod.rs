@@ -180,6 +180,40 @@ impl Network {
         self.layers.last().unwrap().weight.nrows()
     }
 
+    /// The network on the slice where the inputs `fixed` (index, value) are held constant: their
+    /// columns of the first layer are folded into its bias, so the result takes the other inputs,
+    /// in order. Its activation regions are the regions of `self` that meet the slice (relatively
+    /// open there), and its patterns are the same bits. Errors if an index is out of range or
+    /// repeated, a value is not finite, or no input is left free.
+    pub fn with_fixed_inputs(&self, fixed: &[(usize, f64)]) -> Result<Network> {
+        let n0 = self.input_dim();
+        let mut is_fixed = vec![false; n0];
+        for &(i, v) in fixed {
+            if i >= n0 || is_fixed[i] {
+                return Err(Error::Network(format!("fixed input {i}: out of range or repeated ({n0} inputs)")));
+            }
+            if !v.is_finite() {
+                return Err(Error::Network(format!("fixed input {i}: value {v} is not finite")));
+            }
+            is_fixed[i] = true;
+        }
+        let free: Vec<usize> = (0..n0).filter(|&i| !is_fixed[i]).collect();
+        if free.is_empty() {
+            return Err(Error::Network("every input is fixed: the domain is a single point (use eval)".into()));
+        }
+        let mut layers = self.layers.clone();
+        let first = &mut layers[0];
+        for &(i, v) in fixed {
+            first.bias.scaled_add(v, &self.layers[0].weight.column(i));
+        }
+        first.weight = self.layers[0].weight.select(Axis(1), &free);
+        let input_box = self.input_box.as_ref().map(|b| InputBox {
+            lower: free.iter().map(|&i| b.lower[i]).collect(),
+            upper: free.iter().map(|&i| b.upper[i]).collect(),
+        });
+        Network::new(layers, input_box)
+    }
+
     /// Widths of the hidden layers.
     pub fn hidden_widths(&self) -> Vec<usize> {
         self.hidden().iter().map(|l| l.weight.nrows()).collect()
@@ -319,4 +353,18 @@ impl Network {
         }
         far
     }
+}
+
+/// A point of [`Network::with_fixed_inputs`]'s input space (the free inputs) as a point of the
+/// full input space, with the fixed inputs put back in their places.
+pub fn lift_point(free: &[f64], fixed: &[(usize, f64)]) -> Vec<f64> {
+    let mut fixed = fixed.to_vec();
+    fixed.sort_by_key(|&(i, _)| i);
+    let (mut fixed, mut free) = (fixed.into_iter().peekable(), free.iter());
+    (0..free.len() + fixed.len())
+        .map(|i| match fixed.next_if(|&(j, _)| j == i) {
+            Some((_, v)) => v,
+            None => *free.next().expect("free inputs fill the other places"),
+        })
+        .collect()
 }
