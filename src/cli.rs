@@ -1125,8 +1125,10 @@ fn print_count(choice: &DomainChoice, r: &WalkResult) {
     );
     if r.counters.touching > 0 {
         println!(
-            "{} facets or regions only touch the sphere (within tolerance) and were not counted",
-            r.counters.touching
+            "{} borderline decisions: facets or regions that only touch the domain, or slivers thinner than \
+             the decision margin ({:e} of the domain's scale), were not counted",
+            r.counters.touching,
+            regionwalk::tolerance::DECIDE
         );
     }
     if r.unverified > 0 {

@@ -49,3 +49,12 @@ pub const WITNESS: f64 = 1e-9;
 /// formed it (rounding errors of the sums involved are below 1e-13 of that magnitude for networks
 /// of up to ~10⁵ neurons per layer).
 pub const ROUNDING: f64 = 1e-11;
+
+/// Two constraints of a region are the same hyperplane (one facet, flipped together) when their
+/// unit normals agree to this in every coordinate and their offsets (frame units) to this
+/// relative: duplicated, opposite and scaled neurons, computed by different products.
+pub const COINCIDENT: f64 = 1e-9;
+
+/// Widening (frame units) of a box bounding region ∩ domain (propagated or from LPs), for the
+/// rounding of bound propagation and the LP solver's feasibility tolerance.
+pub const BOX_SLACK: f64 = 1e-7;

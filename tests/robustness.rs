@@ -66,6 +66,73 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
     assert!(tested >= 6);
 }
 
+/// A checkpoint that is truncated, of another version, written for another problem, or whose
+/// indices and lengths do not fit is refused with a message, by the library and by the CLI (exit
+/// code 1), never resumed into a wrong count.
+#[test]
+fn damaged_checkpoints_are_refused_with_a_message() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/examples/mlp_2x16x16.json");
+    let net = io::load_network(&model).unwrap();
+    let ball = Domain::ball(&[0.1, -0.2], 0.5, Norm::L2).unwrap();
+    let path = scratch("damaged.json");
+    let options = WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(10), ..Default::default() };
+    assert!(!walk(&net, &ball, &options).unwrap().complete);
+    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let regions = good["result"]["regions"].as_array().unwrap().len();
+    assert!(good["queue"].as_array().unwrap().len() >= 2, "the partial walk left a queue");
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v.to_string()
+    };
+    let short_pattern = "0".repeat(31);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("truncated", good.to_string()[..200].to_string(), "not a regionwalk checkpoint"),
+        ("not JSON", "hello".into(), "not a regionwalk checkpoint"),
+        ("version", edit(&|v| v["version"] = 99.into()), "format version 99"),
+        ("fingerprint", edit(&|v| v["fingerprint"] = 12345.into()), "another network"),
+        ("queue out of range", edit(&|v| v["queue"][0] = (regions + 5).into()), "out of range or repeated"),
+        ("queue repeated", edit(&|v| v["queue"][1] = v["queue"][0].clone()), "out of range or repeated"),
+        ("flags", edit(&|v| v["verified"].as_array_mut().unwrap().pop().map(drop).unwrap()), "certificate flags"),
+        (
+            "pattern length",
+            edit(&|v| v["result"]["regions"][0]["pattern"] = short_pattern.clone().into()),
+            "pattern of 31",
+        ),
+        ("witness", edit(&|v| v["result"]["regions"][0]["witness"] = serde_json::json!([0.0])), "witness"),
+        (
+            "duplicate",
+            edit(&|v| v["result"]["regions"][1]["pattern"] = v["result"]["regions"][0]["pattern"].clone()),
+            "appears twice",
+        ),
+        (
+            "edge",
+            edit(&|v| v["result"]["edges"] = serde_json::json!([{"a": 0, "b": regions + 1, "flipped": [0]}])),
+            "edge",
+        ),
+    ];
+    for (what, text, message) in cases {
+        let file = scratch(&format!("damaged-{}.json", what.replace(' ', "-")));
+        std::fs::write(&file, &text).unwrap();
+        let error = Checkpoint::load(&file)
+            .and_then(|ck| resume(&net, &ball, &WalkOptions::default(), ck))
+            .err()
+            .unwrap_or_else(|| panic!("{what}: a damaged checkpoint was resumed"));
+        assert!(error.to_string().contains(message), "{what}: message {error}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+            .args(["count", model.to_str().unwrap(), "--center=0.1,-0.2", "--radius", "0.5", "--resume"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{what}: exit code");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{what}: CLI message");
+    }
+    // The undamaged file still resumes to the full count.
+    let full = walk(&net, &ball, &WalkOptions::default()).unwrap();
+    let resumed = resume(&net, &ball, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
+    assert_eq!(patterns(&resumed), patterns(&full));
+}
+
 #[test]
 fn memory_and_interrupt_budgets_stop_cleanly() {
     let case = (0..).map(common::random_case).find(|c| {

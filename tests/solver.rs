@@ -45,8 +45,11 @@ fn domains(n: usize, rng: &mut ChaCha8Rng) -> Vec<Domain> {
     out
 }
 
+/// The same answer for counting: both meet, or neither does (the dual path never says touching:
+/// a borderline case goes to HiGHS, which may call a sliver thinner than `DECIDE` touching where
+/// the dual bound already proved that no point has that margin).
 fn same(a: &Decision, b: &Decision) -> bool {
-    matches!((a, b), (Decision::Meets { .. }, Decision::Meets { .. }) | (Decision::Disjoint, Decision::Disjoint))
+    matches!(a, Decision::Meets { .. }) == matches!(b, Decision::Meets { .. })
 }
 
 #[test]

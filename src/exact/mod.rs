@@ -2,6 +2,8 @@
 //! layer-wise splitter and dense sampling (independent references that tests compare the walk with).
 
 pub mod certify;
+pub mod checkpoint;
+mod expand;
 pub mod geometry;
 pub mod merge;
 pub mod sample;

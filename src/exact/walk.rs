@@ -1,32 +1,29 @@
 //! The region walk (theory §6.2): breadth-first search over the activation-pattern graph, from the
 //! region of the domain's centre outward, crossing only facets that meet the domain.
 //!
-//! Per region, the walk (1) builds the region's constraints from its pattern, (2) certifies the
-//! region with a witness point (Chebyshev LP, plus the distance QP for a ball), (3) drops
-//! hyperplanes that cannot meet the domain, (4) groups coincident hyperplanes into classes
-//! (duplicated, opposite and scaled neurons flip together), and (5) for each class computes the
-//! neighbour's pattern *combinatorially* ([`Network::pattern_beyond`]) and, only if that pattern is
-//! new, solves the facet LP that decides whether the shared facet meets the domain.
+//! This module holds the frontier: budgets, chunks of regions expanded in parallel, the visited
+//! set and the result. What happens inside one region is [`super::expand`]; saving and resuming a
+//! walk is [`super::checkpoint`].
 //!
 //! Activation regions form a polyhedral complex (across a facet there is exactly one region), and
 //! the regions meeting a convex domain are connected through facets inside it, so the walk finds
 //! every region. Frontier chunks are expanded in parallel; the chunking does not depend on the
 //! number of threads, so counts and LP tallies are reproducible.
 
-use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
-use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
-use crate::bound::interval::{analyse, Status};
-use crate::bound::set::InputSet;
-use crate::domain::{misses_box, Domain, Halfspace};
-use crate::lp::{decide_by_dual, margin, meets, settle, Decision, LpCounters, RegionLp};
-use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
-use crate::{Error, Result};
+pub use super::checkpoint::Checkpoint;
+use super::checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
+pub use super::expand::region_constraints;
+use super::expand::{expand, Context, Entry, Expansion, Known};
+use crate::domain::Domain;
+use crate::lp::{margin, meets, Decision, LpCounters};
+use crate::model::{Network, Pattern};
+use crate::Result;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,12 +33,6 @@ const CHUNK: usize = 64;
 
 /// Regions of a chunk that share layer maps, one after the other (see `run`).
 const BLOCK: usize = 8;
-
-/// Most corners the vertex enumeration of one region may reach before the walk falls back to LPs.
-const MAX_CORNERS: usize = 4096;
-
-/// Two unit normals (and offsets, frame units) closer than this are the same hyperplane.
-const COINCIDENT: f64 = 1e-9;
 
 /// Budgets and reporting for a walk.
 #[derive(Clone, Debug, Default)]
@@ -138,128 +129,6 @@ impl WalkResult {
     }
 }
 
-/// What expanding one region produced.
-struct Expansion {
-    witness: Option<(Vec<f64>, f64)>,
-    /// Neighbours across facets that meet the domain, with the neurons that flip and the way in.
-    neighbours: Vec<(Pattern, Vec<usize>, Entry)>,
-    counters: LpCounters,
-    screened: u64,
-    known: u64,
-}
-
-/// How the walk entered a region: a point on the facet it crossed (frame coordinates) and the
-/// direction into the region, from which [`witness_beside`] finds the region's witness without an LP.
-struct Entry {
-    point: Vec<f64>,
-    direction: Vec<f64>,
-}
-
-/// What every expansion shares: the problem and the neurons proved stable over the domain.
-struct Context<'a> {
-    net: &'a Network,
-    domain: &'a Domain,
-    /// `Some(active)` for a neuron whose sign is the same on the whole domain (theory §4.8
-    /// intervals, strictly away from zero): its hyperplane bounds no facet inside the domain, and
-    /// a pattern that disagrees with it has no point in the domain.
-    stable: Vec<Option<bool>>,
-    /// `stable` as bitsets (which neurons are stable, and their signs), for [`Context::contradicts`].
-    stable_mask: Pattern,
-    stable_signs: Pattern,
-    /// Whether questions go to the dual least-norm solver before HiGHS.
-    dual: bool,
-}
-
-impl<'a> Context<'a> {
-    fn new(net: &'a Network, domain: &'a Domain, dual: bool) -> Self {
-        let bounds = analyse(net, &InputSet::new(domain)).combined;
-        let stable = bounds
-            .iter()
-            .flat_map(|b| {
-                (0..b.lower.len()).map(move |j| match b.status(j) {
-                    Status::Active if b.lower[j] > 0.0 => Some(true),
-                    Status::Inactive if b.upper[j] < 0.0 => Some(false),
-                    _ => None,
-                })
-            })
-            .collect::<Vec<Option<bool>>>();
-        let (mut stable_mask, mut stable_signs) = (Pattern::zeros(stable.len()), Pattern::zeros(stable.len()));
-        for (k, s) in stable.iter().enumerate() {
-            if let Some(active) = s {
-                stable_mask.set(k, true);
-                stable_signs.set(k, *active);
-            }
-        }
-        Context { net, domain, stable, stable_mask, stable_signs, dual }
-    }
-
-    /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]).
-    fn dual(
-        &self,
-        inequalities: &[&Halfspace],
-        equality: Option<&Halfspace>,
-        counters: &mut LpCounters,
-    ) -> Option<Decision> {
-        if !self.dual {
-            return None;
-        }
-        counters.dual_solves += 1;
-        let decision = decide_by_dual(self.domain, inequalities, equality);
-        counters.dual_fallbacks += u64::from(decision.is_none());
-        decision
-    }
-
-    /// Whether `pattern` contradicts a neuron's proved sign (then it has no point in the domain).
-    fn contradicts(&self, pattern: &Pattern) -> bool {
-        pattern.disagrees_on(&self.stable_signs, &self.stable_mask)
-    }
-}
-
-/// Seconds between two checkpoints of a running walk.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
-
-/// A saved walk: everything needed to continue it ([`resume`]).
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct Checkpoint {
-    /// Format version.
-    version: u32,
-    /// Fingerprint of the network, the domain and the edge setting the walk was run with.
-    fingerprint: u64,
-    /// Regions found so far (uncertified ones included, flagged in `verified`).
-    result: WalkResult,
-    verified: Vec<bool>,
-    /// Regions still to expand.
-    queue: Vec<usize>,
-}
-
-impl Checkpoint {
-    /// Reads a checkpoint file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = crate::model::io::read_text_file(path)?;
-        serde_json::from_str(&text).map_err(|e| Error::ModelFile {
-            path: path.to_owned(),
-            message: format!("not a regionwalk checkpoint: {e}"),
-        })
-    }
-
-    /// Regions found when it was written.
-    pub fn regions(&self) -> usize {
-        self.result.regions.len()
-    }
-}
-
-/// Fingerprint of what a walk computes, so that a checkpoint is only resumed on the same problem.
-fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    for layer in net.layers() {
-        layer.weight.shape().hash(&mut h);
-        layer.weight.iter().chain(layer.bias.iter()).for_each(|v| v.to_bits().hash(&mut h));
-    }
-    format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);
-    h.finish()
-}
-
 /// Estimated bytes the walk holds per region found: the pattern (twice: region list and visited
 /// map), the witness, bookkeeping, and hash-map overhead. Edges add about 64 bytes each.
 pub fn memory_per_region(net: &Network) -> u64 {
@@ -291,7 +160,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
     result.start = Some(start);
     result.regions.push(Region { pattern: first, witness: None, inradius: None });
     let checkpoint = Checkpoint {
-        version: 1,
+        version: CHECKPOINT_VERSION,
         fingerprint: fingerprint(net, domain, options.edges),
         result,
         verified: vec![true],
@@ -302,9 +171,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
 
 /// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
 pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
-    if checkpoint.fingerprint != fingerprint(net, domain, options.edges) {
-        return Err(Error::Domain("the checkpoint was written for another network, domain or --linear setting".into()));
-    }
+    checkpoint.validate(net, domain, options.edges)?;
     let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
     run(net, domain, options, checkpoint, started)
 }
@@ -331,23 +198,7 @@ fn run(
     let mut known_edges: FxHashSet<(usize, usize)> = result.edges.iter().map(|e| (e.a, e.b)).collect();
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
     let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
-    let mut last_save = Instant::now();
-    let save = |result: &WalkResult, verified: &[bool], queue: &VecDeque<usize>| -> Result<()> {
-        let Some(path) = &options.checkpoint else { return Ok(()) };
-        let state = Checkpoint {
-            version: 1,
-            fingerprint,
-            result: result.clone(),
-            verified: verified.to_vec(),
-            queue: queue.iter().copied().collect(),
-        };
-        let text =
-            serde_json::to_string(&state).map_err(|e| Error::Solver(format!("cannot encode the checkpoint: {e}")))?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::ModelFile { path: path.clone(), message: format!("cannot write the checkpoint: {e}") })
-    };
+    let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -438,16 +289,15 @@ fn run(
             bar.set_position(result.regions.len() as u64);
             bar.set_message(format!("frontier {}, {} LPs", queue.len(), result.counters.lp_solves));
         }
-        if last_save.elapsed() >= CHECKPOINT_EVERY {
+        if saver.due() {
             result.seconds = started.elapsed().as_secs_f64();
-            save(&result, &verified, &queue)?;
-            last_save = Instant::now();
+            saver.save(&result, &verified, queue.make_contiguous())?;
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
     if result.stopped_by.is_some() && !queue.is_empty() {
         result.complete = false;
-        save(&result, &verified, &queue)?;
+        saver.save(&result, &verified, queue.make_contiguous())?;
     } else {
         result.stopped_by = None;
     }
@@ -503,289 +353,4 @@ pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) ->
         }
     }
     Err(crate::Error::Solver("could not find a start point off the region boundaries near the centre".into()))
-}
-
-/// The region's constraints in frame coordinates: `(neuron, halfspace)` for every varying neuron,
-/// oriented so that the region is the positive side. `None` if the pattern contradicts a constant
-/// neuron (an empty region).
-pub fn region_constraints(
-    domain: &Domain,
-    pattern: &Pattern,
-    kind: &[NeuronKind],
-    a: &ndarray::Array2<f64>,
-    beta: &ndarray::Array1<f64>,
-) -> Option<Vec<(usize, Halfspace)>> {
-    constraints_where(domain, pattern, kind, a, beta, |_| true)
-}
-
-/// [`region_constraints`] for the varying neurons that `wanted` selects (the walk leaves out
-/// neurons proved stable over the domain: their hyperplanes bound nothing inside it).
-fn constraints_where(
-    domain: &Domain,
-    pattern: &Pattern,
-    kind: &[NeuronKind],
-    a: &ndarray::Array2<f64>,
-    beta: &ndarray::Array1<f64>,
-    wanted: impl Fn(usize) -> bool,
-) -> Option<Vec<(usize, Halfspace)>> {
-    let mut out = Vec::new();
-    for (k, kind) in kind.iter().enumerate() {
-        let sign = if pattern.get(k) { 1.0 } else { -1.0 };
-        match kind {
-            NeuronKind::Varying if !wanted(k) => {}
-            NeuronKind::Varying => {
-                let h = domain.halfspace(a.row(k).iter().map(|v| sign * v), sign * beta[k])?;
-                out.push((k, h));
-            }
-            NeuronKind::Constant if (beta[k] > 0.0) != pattern.get(k) => return None,
-            NeuronKind::Zero if pattern.get(k) => return None,
-            _ => {}
-        }
-    }
-    Some(out)
-}
-
-/// What the walk knew when a chunk started: found regions and, when edges are recorded, the
-/// adjacencies already confirmed.
-struct Known<'a> {
-    visited: &'a FxHashMap<Pattern, usize>,
-    edges: Option<&'a FxHashSet<(usize, usize)>>,
-    index: usize,
-}
-
-impl Known<'_> {
-    /// Whether the facet test towards `far` can be skipped.
-    fn settled(&self, far: &Pattern) -> bool {
-        match (self.visited.get(far), self.edges) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(&j), Some(edges)) => edges.contains(&(self.index.min(j), self.index.max(j))),
-        }
-    }
-}
-
-fn expand(
-    ctx: &Context,
-    pattern: &Pattern,
-    entry: Option<&Entry>,
-    known: &Known,
-    near: &mut Option<LayerMaps>,
-) -> Result<Expansion> {
-    let (net, domain) = (ctx.net, ctx.domain);
-    let mut e =
-        Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
-    if ctx.contradicts(pattern) {
-        return Ok(e);
-    }
-    let sur = net.surrogate_near(pattern, near);
-    // Hyperplanes of neurons proved stable are never built (a stable neuron cannot share a
-    // hyperplane with one whose facet meets the domain, so coincidence classes lose nothing).
-    let stable = (0..sur.kind.len()).filter(|&k| ctx.stable[k].is_some() && sur.kind[k] == NeuronKind::Varying).count();
-    let unstable = |k: usize| ctx.stable[k].is_none();
-    let Some(all) = constraints_where(domain, pattern, &sur.kind, &sur.a, &sur.beta, unstable) else { return Ok(e) };
-    let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
-    e.screened = (dropped.len() + stable) as u64;
-    let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
-    // The region's LP, loaded on first use; every later LP of the region is a warm re-solve.
-    let mut lp: Option<RegionLp> = None;
-    e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction)) {
-        Some(found) => Some(found),
-        None => {
-            let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
-                Some(decision) => decision,
-                None => {
-                    let chebyshev = loaded(&mut lp, domain, &kept_refs)?.chebyshev(&[], None, &mut e.counters)?;
-                    settle(domain, &kept_refs, None, chebyshev, &mut e.counters)?
-                }
-            };
-            match decision {
-                Decision::Meets { witness, slack } => Some((witness, slack)),
-                _ => return Ok(e),
-            }
-        }
-    };
-    // Facet candidates, as indices into `kept`. On a line (1-D and 2-D inputs) a facet test is
-    // interval arithmetic and needs no screen. Otherwise drop the hyperplanes that miss the
-    // propagated box of region ∩ domain, then, from the corners of region ∩ box (3–8 inputs), those
-    // whose corners span less than a facet. Constraints that miss the box hold strictly on all of
-    // it, so the corners need only the others.
-    let mut candidates: Vec<usize> = (0..kept.len()).collect();
-    let mut corners = None;
-    let mut bounds = None;
-    if domain.dim() > 2 {
-        let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
-        candidates.retain(|&c| !misses_box(&kept[c].1, &lo, &hi));
-        if !candidates.is_empty() && domain.dim() <= MAX_DIM {
-            let crossing: Vec<&Halfspace> = candidates.iter().map(|&c| &kept[c].1).collect();
-            let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
-            corners = vertices(&lo, &hi, &crossing, inside, MAX_CORNERS);
-        }
-        if let Some(corners) = &corners {
-            candidates.retain(|&c| may_bound_facet(&corners_on(corners, &kept[c].1), domain.dim()));
-        }
-        bounds = Some((lo, hi));
-    }
-    e.screened += (kept.len() - candidates.len()) as u64;
-    let zero: Vec<usize> = (0..sur.kind.len()).filter(|&k| sur.kind[k] == NeuronKind::Zero).collect();
-    let mut in_class = vec![false; kept.len()];
-    let mut seen: FxHashSet<Pattern> = FxHashSet::default();
-    // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
-    let mut pending = Vec::new();
-    for c in candidates {
-        if in_class[c] {
-            continue;
-        }
-        let rep = &kept[c].1;
-        // The coincidence class of this hyperplane, among all varying neurons.
-        let class: Vec<usize> = all.iter().filter(|(_, h)| coincident(h, rep)).map(|(k, _)| *k).collect();
-        for (m, (k, _)) in kept.iter().enumerate() {
-            in_class[m] |= class.contains(k);
-        }
-        let far = beyond(net, pattern, &class, &zero, &rep.normal);
-        if far == *pattern || known.settled(&far) || !seen.insert(far.clone()) {
-            e.known += 1;
-            continue;
-        }
-        if ctx.contradicts(&far) {
-            e.screened += 1;
-            continue;
-        }
-        let on_facet = on_facet(net.neurons(), &zero, &class);
-        pending.push((c, on_facet, far));
-    }
-    // Without corners: drop the hyperplanes that one other constraint keeps away from the region,
-    // and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
-    if let (Some((lo, hi)), None) = (&bounds, &corners) {
-        let before = pending.len();
-        pending.retain(|(c, on_facet, _)| {
-            let h = &kept[*c].1;
-            !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), lo, hi, g, h))
-        });
-        e.screened += (before - pending.len()) as u64;
-        if pending.len() > 2 * domain.dim() && domain.is_bounded() {
-            if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
-                let before = pending.len();
-                pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
-                e.screened += (before - pending.len()) as u64;
-            }
-        }
-    }
-    for (c, on_facet, far) in pending {
-        let facet = Facet { index: c, on_facet: &on_facet };
-        if let Decision::Meets { witness, .. } =
-            decide_facet(ctx, &kept, &kept_refs, facet, corners.as_ref(), &mut lp, &mut e.counters)?
-        {
-            let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
-            let direction = kept[c].1.normal.iter().map(|v| -v).collect();
-            e.neighbours.push((far, flipped, Entry { point: witness, direction }));
-        }
-    }
-    Ok(e)
-}
-
-/// A facet candidate: its representative's index among the region's kept constraints and the
-/// neurons on its hyperplane (its coincidence class, plus neurons identically zero on the region).
-#[derive(Clone, Copy)]
-struct Facet<'a> {
-    index: usize,
-    on_facet: &'a [bool],
-}
-
-/// Does the candidate's hyperplane bound a facet of region ∩ domain? The cheapest exact test that
-/// applies (docs/exact.md): interval arithmetic on a line (1-/2-D), a corner-derived point or a
-/// separation of the corners from the ball (3–8-D), else the facet LP in the region's warm model
-/// (loaded into `lp` on first use) with the distance QP for a ball.
-fn decide_facet(
-    ctx: &Context,
-    kept: &[&(usize, Halfspace)],
-    kept_refs: &[&Halfspace],
-    facet: Facet,
-    corners: Option<&Corners>,
-    lp: &mut Option<RegionLp>,
-    counters: &mut LpCounters,
-) -> Result<Decision> {
-    let domain = ctx.domain;
-    let rep = &kept[facet.index].1;
-    let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !facet.on_facet[*k]).map(|(_, h)| h).collect();
-    if domain.dim() <= 2 {
-        if let Some(decision) = facet_on_line(domain, &others, rep) {
-            counters.touching += u64::from(decision == Decision::Touching);
-            return Ok(decision);
-        }
-    }
-    if let Some(corners) = corners {
-        let on = corners_on(corners, rep);
-        if let Some((witness, slack)) = facet_point(&on, rep, domain, &others) {
-            return Ok(Decision::Meets { witness, slack });
-        }
-        if domain.is_round() && facet_misses_ball(&on) {
-            return Ok(Decision::Disjoint);
-        }
-    }
-    if let Some(decision) = ctx.dual(&others, Some(rep), counters) {
-        return Ok(decision);
-    }
-    let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != facet.index && facet.on_facet[kept[m].0]).collect();
-    let chebyshev = loaded(lp, domain, kept_refs)?.chebyshev(&relaxed, Some(facet.index), counters)?;
-    settle(domain, &others, Some(rep), chebyshev, counters)
-}
-
-/// The region's warm HiGHS model, loaded on first use.
-fn loaded<'a>(lp: &'a mut Option<RegionLp>, domain: &Domain, constraints: &[&Halfspace]) -> Result<&'a mut RegionLp> {
-    if lp.is_none() {
-        *lp = Some(RegionLp::load(domain, constraints)?);
-    }
-    Ok(lp.as_mut().expect("just loaded"))
-}
-
-/// The pattern beyond the facet on hyperplane `normal` (pointing into the region), whose
-/// coincidence class is `class`, with `zero` the neurons identically zero on the region. When the
-/// class lies in one layer and no neuron is identically zero, the neighbour differs exactly in
-/// the class's neurons (each changes sign across its own hyperplane; layers before are unchanged,
-/// and every other neuron keeps its sign by continuity); otherwise [`Network::pattern_beyond`]
-/// follows the far side's affine maps.
-fn beyond(net: &Network, pattern: &Pattern, class: &[usize], zero: &[usize], normal: &[f64]) -> Pattern {
-    let layer = |k: usize| net.neuron_position(k).0;
-    if zero.is_empty() && class.iter().all(|&k| layer(k) == layer(class[0])) {
-        let mut far = pattern.clone();
-        for &k in class {
-            far.set(k, !pattern.get(k));
-        }
-        return far;
-    }
-    let direction: Vec<f64> = normal.iter().map(|v| -v).collect();
-    net.pattern_beyond(pattern, &on_facet(net.neurons(), zero, class), &direction)
-}
-
-/// The neurons on a facet, as a mask over all neurons: its coincidence class and the neurons
-/// identically zero on the region (they vanish on every facet).
-fn on_facet(neurons: usize, zero: &[usize], class: &[usize]) -> Vec<bool> {
-    let mut mask = vec![false; neurons];
-    zero.iter().chain(class).for_each(|&k| mask[k] = true);
-    mask
-}
-
-/// Tolerance (frame units) added around an LP bounding box, for the solver's feasibility tolerance.
-const BOX_SLACK: f64 = 1e-7;
-
-/// The bounding box of the closure of region ∩ domain box (frame coordinates), widened by
-/// [`BOX_SLACK`]; `None` if an LP finds the set empty (the caller then keeps every test).
-fn bounding_box(dim: usize, lp: &mut RegionLp, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
-    let (mut lo, mut hi) = (vec![0.0; dim], vec![0.0; dim]);
-    for i in 0..dim {
-        let mut e = vec![0.0; dim];
-        e[i] = 1.0;
-        let Some(min) = lp.minimise(&e, counters)? else { return Ok(None) };
-        e[i] = -1.0;
-        let Some(neg_max) = lp.minimise(&e, counters)? else { return Ok(None) };
-        lo[i] = min - BOX_SLACK;
-        hi[i] = -neg_max + BOX_SLACK;
-    }
-    Ok(Some((lo, hi)))
-}
-
-/// Same oriented hyperplane (same unit normal and offset), up to [`COINCIDENT`].
-fn coincident(a: &Halfspace, b: &Halfspace) -> bool {
-    (a.offset - b.offset).abs() <= COINCIDENT * (1.0 + a.offset.abs())
-        && a.normal.iter().zip(&b.normal).all(|(x, y)| (x - y).abs() <= COINCIDENT)
 }

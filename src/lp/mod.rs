@@ -100,7 +100,7 @@ pub fn settle(
     counters: &mut LpCounters,
 ) -> Result<Decision> {
     let Some((centre, t)) = chebyshev else { return Ok(Decision::Disjoint) };
-    if let Some(decision) = decide_without_ball(domain, &centre, t) {
+    if let Some(decision) = decide_without_ball(domain, &centre, t, counters) {
         return Ok(decision);
     }
     counters.qp_solves += 1;
@@ -139,16 +139,22 @@ pub fn meets_by_cuts(
 ) -> Result<Decision> {
     let mut lp = SlackLp::build(domain, inequalities, equality)?;
     let Some((point, t)) = lp.solve(counters)? else { return Ok(Decision::Disjoint) };
-    match decide_without_ball(domain, &point, t) {
+    match decide_without_ball(domain, &point, t, counters) {
         Some(decision) => Ok(decision),
         None => cut_until_decided(&mut lp, point, counters),
     }
 }
 
 /// The decision when the Chebyshev LP alone settles it: no interior (`t ≤ DECIDE`), a polyhedral
-/// domain, or an LP centre already inside the ball. `None` when the sphere must be looked at.
-fn decide_without_ball(domain: &Domain, centre: &[f64], t: f64) -> Option<Decision> {
+/// domain, or an LP centre already inside the ball. `None` when the sphere must be looked at. An
+/// inscribed radius in `(0, DECIDE]` is a sliver thinner than the decision margin: not counted,
+/// but tallied as touching, so that reports show it.
+fn decide_without_ball(domain: &Domain, centre: &[f64], t: f64, counters: &mut LpCounters) -> Option<Decision> {
     if t <= DECIDE {
+        if t > 0.0 {
+            counters.touching += 1;
+            return Some(Decision::Touching);
+        }
         return Some(Decision::Disjoint);
     }
     if !domain.is_round() {

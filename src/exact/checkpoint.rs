@@ -1,0 +1,146 @@
+//! Saved walks: what [`super::walk::resume`] needs to finish a walk that a budget or Ctrl-C stopped.
+//!
+//! A checkpoint is JSON written atomically (a temporary file renamed over the old one). Because
+//! users keep, copy and edit these files, everything read back is checked before it is used: the
+//! format version, the fingerprint of the network, domain and edge setting, and every index and
+//! length (patterns, witnesses, edges, the queue). A file that fails a check is refused with a
+//! message that says what is wrong, never used to produce a wrong count.
+
+use super::walk::WalkResult;
+use crate::domain::Domain;
+use crate::model::Network;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Format version written into every checkpoint; files of another version are refused.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// Time between two checkpoints of a running walk.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// A saved walk: everything needed to continue it ([`super::walk::resume`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// Format version ([`CHECKPOINT_VERSION`]).
+    pub(super) version: u32,
+    /// Fingerprint of the network, the domain and the edge setting the walk was run with.
+    pub(super) fingerprint: u64,
+    /// Regions found so far (uncertified ones included, flagged in `verified`).
+    pub(super) result: WalkResult,
+    /// Per region: whether its certificate held (false: counted out at the end).
+    pub(super) verified: Vec<bool>,
+    /// Regions still to expand (indices into `result.regions`).
+    pub(super) queue: Vec<usize>,
+}
+
+impl Checkpoint {
+    /// Reads a checkpoint file (checked against the problem by [`Checkpoint::validate`] on resume).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = crate::model::io::read_text_file(path)?;
+        serde_json::from_str(&text).map_err(|e| Error::ModelFile {
+            path: path.to_owned(),
+            message: format!("not a regionwalk checkpoint (truncated or edited?): {e}"),
+        })
+    }
+
+    /// Regions found when it was written.
+    pub fn regions(&self) -> usize {
+        self.result.regions.len()
+    }
+
+    /// Checks that this checkpoint was written by this version for this network, domain and edge
+    /// setting, and that every index and length in it is consistent, so that resuming cannot
+    /// index out of range or count a region twice.
+    pub fn validate(&self, net: &Network, domain: &Domain, edges: bool) -> Result<()> {
+        let bad = |what: String| Err(Error::Domain(format!("invalid checkpoint: {what}")));
+        if self.version != CHECKPOINT_VERSION {
+            return bad(format!("format version {} (this build reads version {CHECKPOINT_VERSION})", self.version));
+        }
+        if self.fingerprint != fingerprint(net, domain, edges) {
+            return bad("it was written for another network, domain or --linear setting".into());
+        }
+        let regions = self.result.regions.len();
+        if regions == 0 {
+            return bad("it holds no region".into());
+        }
+        if self.verified.len() != regions {
+            return bad(format!("{} certificate flags for {regions} regions", self.verified.len()));
+        }
+        let (neurons, n0) = (net.neurons(), net.input_dim());
+        for (i, r) in self.result.regions.iter().enumerate() {
+            if r.pattern.len() != neurons {
+                return bad(format!("region {i} has a pattern of {} neurons, the network {neurons}", r.pattern.len()));
+            }
+            if let Some(w) = &r.witness {
+                if w.len() != n0 || w.iter().any(|v| !v.is_finite()) {
+                    return bad(format!("region {i} has a witness of {} finite coordinates? ({n0} inputs)", w.len()));
+                }
+            }
+        }
+        let mut queued = vec![false; regions];
+        for &i in &self.queue {
+            if i >= regions || std::mem::replace(&mut queued[i], true) {
+                return bad(format!("queue entry {i} is out of range or repeated ({regions} regions)"));
+            }
+        }
+        if let Some(e) = self.result.edges.iter().find(|e| e.a >= regions || e.b >= regions || e.a == e.b) {
+            return bad(format!("edge ({}, {}) does not join two of the {regions} regions", e.a, e.b));
+        }
+        let mut patterns: Vec<_> = self.result.regions.iter().map(|r| &r.pattern).collect();
+        patterns.sort();
+        if patterns.windows(2).any(|w| w[0] == w[1]) {
+            return bad("a pattern appears twice".into());
+        }
+        Ok(())
+    }
+}
+
+/// Writes a running walk's state every [`CHECKPOINT_EVERY`] and when it stops early.
+pub(super) struct Saver<'a> {
+    path: Option<&'a PathBuf>,
+    fingerprint: u64,
+    last: Instant,
+}
+
+impl<'a> Saver<'a> {
+    pub(super) fn new(path: Option<&'a PathBuf>, fingerprint: u64) -> Self {
+        Saver { path, fingerprint, last: Instant::now() }
+    }
+
+    /// Saves now if a checkpoint file was asked for.
+    pub(super) fn save(&mut self, result: &WalkResult, verified: &[bool], queue: &[usize]) -> Result<()> {
+        self.last = Instant::now();
+        let Some(path) = self.path else { return Ok(()) };
+        let state = Checkpoint {
+            version: CHECKPOINT_VERSION,
+            fingerprint: self.fingerprint,
+            result: result.clone(),
+            verified: verified.to_vec(),
+            queue: queue.to_vec(),
+        };
+        let text =
+            serde_json::to_string(&state).map_err(|e| Error::Solver(format!("cannot encode the checkpoint: {e}")))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| Error::ModelFile { path: path.clone(), message: format!("cannot write the checkpoint: {e}") })
+    }
+
+    /// Whether the periodic checkpoint is due.
+    pub(super) fn due(&self) -> bool {
+        self.path.is_some() && self.last.elapsed() >= CHECKPOINT_EVERY
+    }
+}
+
+/// Fingerprint of what a walk computes, so that a checkpoint is only resumed on the same problem.
+pub(super) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for layer in net.layers() {
+        layer.weight.shape().hash(&mut h);
+        layer.weight.iter().chain(layer.bias.iter()).for_each(|v| v.to_bits().hash(&mut h));
+    }
+    format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);
+    h.finish()
+}
