@@ -1148,7 +1148,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let interior = net.interior_pattern(&x).is_some();
     let surrogate = net.surrogate(&pattern);
     let all_rows: Vec<usize> = (0..surrogate.jacobian.nrows()).collect();
-    let rank = regionwalk::bound::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
+    let rank = regionwalk::analysis::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
     let widths = net.hidden_widths();
     if args.json {
         let v = serde_json::json!({

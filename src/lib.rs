@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod audit;
 pub mod bench;
 pub mod bound;

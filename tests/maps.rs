@@ -46,10 +46,22 @@ fn walk_and_compare(net: &Network, seed: u64, steps: usize) -> usize {
 #[test]
 fn incremental_maps_equal_recomputed_maps_along_random_walks() {
     let mut updates = 0;
-    for (seed, widths) in [&[12, 16, 16, 16, 3][..], &[40, 32, 32, 2], &[784, 64, 64, 64, 10]].iter().enumerate() {
+    // Shallow and wide, MNIST-sized, and deep and narrow (ACAS Xu's 5-50x6-5, 8-30x7-2).
+    let shapes = [
+        &[12, 16, 16, 16, 3][..],
+        &[40, 32, 32, 2],
+        &[784, 64, 64, 64, 10],
+        &[5, 50, 50, 50, 50, 50, 50, 5],
+        &[8, 30, 30, 30, 30, 30, 30, 30, 2],
+    ];
+    for (seed, widths) in shapes.iter().enumerate() {
         let net = Network::pytorch_default(widths, seed as u64).unwrap();
         updates += walk_and_compare(&net, seed as u64, 150);
     }
+    // The real ACAS Xu network 1_1.
+    let acas =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx");
+    updates += walk_and_compare(&regionwalk::model::io::load_network(&acas).unwrap(), 99, 150);
     // Degenerate networks: duplicated, opposite, scaled, zero and constant neurons, dead layers.
     for seed in 0..60 {
         let case = common::random_case_up_to(seed, 8);

@@ -4,9 +4,9 @@
 //! domain's box, intersected with the ball's range); deeper layers get IBP from there, intersected
 //! with the global intervals. The bound is `Σ_R N^{(R)}_{m+1}(rank J_R)` with the L3 recursion.
 
-use super::interval::{Bounds, Stability};
-use super::set::InputSet;
 use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
+use crate::analysis::interval::{self, Bounds, Stability};
+use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
 use crate::exact::walk::{region_constraints, walk, WalkOptions};
 use crate::lp::{minimise, LpCounters};
@@ -54,7 +54,7 @@ pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &Boun
     let mut total = BigUint::from(0u32);
     for region in &regions.regions {
         let sur = prefix.surrogate(&region.pattern);
-        let rank = super::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
+        let rank = crate::analysis::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
         let constraints = region_constraints(domain, &region.pattern, &sur.kind, &sur.a, &sur.beta)
             .expect("a walked region is consistent");
         let halfspaces: Vec<&Halfspace> = constraints.iter().map(|(_, h)| h).collect();
@@ -73,7 +73,7 @@ pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &Boun
                         b.upper[j] = b.upper[j].min(hi);
                     }
                 }
-                Some(prev) => b.intersect(&super::interval::ibp_layer(&layer.weight, &layer.bias, prev)),
+                Some(prev) => b.intersect(&interval::ibp_layer(&layer.weight, &layer.bias, prev)),
             }
             facts_here.push(facts(layer, |j| b.status(j)));
             previous = Some(b);

@@ -14,15 +14,13 @@
 
 mod count;
 pub mod hybrid;
-pub mod interval;
-pub mod linalg;
-pub mod set;
 
+use crate::analysis::interval::{self, Stability, Status};
+use crate::analysis::linalg;
+use crate::analysis::set::InputSet;
 pub use count::{binomial_sum, log10, serra, SerraLayer};
-use interval::{Stability, Status};
 use num_bigint::BigUint;
 use serde_json::{json, Value};
-use set::InputSet;
 
 use crate::domain::Domain;
 use crate::model::Network;

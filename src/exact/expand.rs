@@ -11,8 +11,8 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
-use crate::bound::interval::{analyse, Status};
-use crate::bound::set::InputSet;
+use crate::analysis::interval::{analyse, Status};
+use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::lp::{decide_by_dual, settle, Decision, LpCounters, RegionLp};
 use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
