@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use num_bigint::BigUint;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, Checkpoint, WalkOptions, WalkResult};
+use regionwalk::exact::walk::{walk, Checkpoint, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use std::io::IsTerminal;
@@ -639,7 +639,9 @@ fn parse_box(specs: &[String], n0: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)
     Ok(pairs.into_iter().unzip())
 }
 
-fn progress_bar(quiet: bool) -> Option<ProgressBar> {
+/// A spinner on stderr fed by the walk's progress callback (none when quiet or not a terminal),
+/// cleared when the walk returns.
+fn progress_bar(quiet: bool) -> Option<ProgressFn> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }
@@ -648,7 +650,14 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
         ProgressStyle::with_template("{spinner} {pos} regions, {per_sec}, {elapsed} ({msg})").expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
+    Some(ProgressFn(std::sync::Arc::new(move |p: Progress| {
+        if p.finished {
+            bar.finish_and_clear();
+        } else {
+            bar.set_position(p.regions as u64);
+            bar.set_message(format!("frontier {}, {} LPs", p.frontier, p.lp_solves));
+        }
+    })))
 }
 
 /// What `count` and `validate` share: the model, the domain, the exact walk and, on request, the
@@ -711,14 +720,10 @@ fn run_walk(
     options: &WalkOptions,
     resume_from: Option<&Path>,
 ) -> anyhow::Result<WalkResult> {
-    let result = match resume_from {
+    Ok(match resume_from {
         Some(path) => regionwalk::exact::walk::resume(net, &choice.domain, options, Checkpoint::load(path)?)?,
         None => walk(net, &choice.domain, options)?,
-    };
-    if let Some(bar) = &options.progress {
-        bar.finish_and_clear();
-    }
-    Ok(result)
+    })
 }
 
 fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {

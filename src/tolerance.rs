@@ -58,3 +58,24 @@ pub const COINCIDENT: f64 = 1e-9;
 /// Widening (frame units) of a box bounding region ∩ domain (propagated or from LPs), for the
 /// rounding of bound propagation and the LP solver's feasibility tolerance.
 pub const BOX_SLACK: f64 = 1e-7;
+
+/// A corner of the double description closer than this (frame units) to a constraint's
+/// hyperplane lies on it (`exact::vertices`).
+pub const CORNER_ON: f64 = 1e-9;
+
+/// Pivot below which a row of unit normals counts as dependent in the rank tests of
+/// `exact::vertices` (edges, facet spans), relative to the largest entry.
+pub const RANK_PIVOT: f64 = 1e-9;
+
+/// Relative size under which a layer-map row updated by a low-rank correction is recomputed from
+/// the previous layer (`model::maps`): far above the update's rounding (~1e-15), far below any row
+/// a network computes on purpose, so that neuron kinds come out as from scratch.
+pub const NEAR_CANCEL: f64 = 1e-6;
+
+/// Two output maps are the same linear piece when `‖ΔJ‖ + ‖Δc‖ ≤ MAP_EQUAL·(‖J‖ + ‖c‖)` (plus an
+/// absolute floor for zero maps; `exact::merge`).
+pub const MAP_EQUAL: f64 = 1e-9;
+
+/// Rounding margin (relative to the offsets) of the one-constraint separation screen
+/// (`exact::geometry::separated`), whose bounds are sums of a few products.
+pub const SEPARATION: f64 = 1e-9;

@@ -224,11 +224,6 @@ impl Domain {
         self.round || self.lower.iter().chain(&self.upper).all(|v| v.is_finite())
     }
 
-    /// Frame coordinates of `x`.
-    pub fn to_frame(&self, x: &[f64]) -> Vec<f64> {
-        x.iter().zip(&self.origin).map(|(x, o)| (x - o) / self.scale).collect()
-    }
-
     /// Input coordinates of frame point `y`.
     pub fn from_frame(&self, y: &[f64]) -> Vec<f64> {
         y.iter().zip(&self.origin).map(|(y, o)| o + self.scale * y).collect()

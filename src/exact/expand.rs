@@ -123,7 +123,7 @@ fn constraints_where(
     beta: &ndarray::Array1<f64>,
     wanted: impl Fn(usize) -> bool,
 ) -> Option<Vec<(usize, Halfspace)>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(kind.len());
     for (k, kind) in kind.iter().enumerate() {
         let sign = if pattern.get(k) { 1.0 } else { -1.0 };
         match kind {
@@ -216,7 +216,8 @@ pub(super) fn expand(
             corners = vertices(&lo, &hi, &crossing, inside, MAX_CORNERS);
         }
         if let Some(corners) = &corners {
-            candidates.retain(|&c| may_bound_facet(&corners_on(corners, &kept[c].1), domain.dim()));
+            let mut scratch = Vec::new();
+            candidates.retain(|&c| may_bound_facet(corners, &kept[c].1, &mut scratch));
         }
         bounds = Some((lo, hi));
     }

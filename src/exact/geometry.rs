@@ -10,7 +10,7 @@
 
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, Decision};
-use crate::tolerance::{DECIDE, LINE_REACH, SCREEN};
+use crate::tolerance::{DECIDE, LINE_REACH, SEPARATION};
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?
 /// For 1- and 2-D frames only (the hyperplane is a point or a line, parametrised by one number).
@@ -146,12 +146,15 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// few rounds. Weaker than the LP bounding box but free; widened by `slack` for rounding.
 pub fn propagated_box(domain: &Domain, constraints: &[&Halfspace], slack: f64) -> (Vec<f64>, Vec<f64>) {
     let (mut lo, mut hi) = (domain.lower().to_vec(), domain.upper().to_vec());
+    let mut share = vec![0.0; lo.len()];
     for _ in 0..PROPAGATION_ROUNDS {
         let mut moved = false;
         for g in constraints {
             // Largest value of g over the box, and each coordinate's share of it.
-            let share = |i: usize, lo: &[f64], hi: &[f64]| (g.normal[i] * lo[i]).max(g.normal[i] * hi[i]);
-            let top: f64 = g.offset + (0..lo.len()).map(|i| share(i, &lo, &hi)).sum::<f64>();
+            for (i, s) in share.iter_mut().enumerate() {
+                *s = (g.normal[i] * lo[i]).max(g.normal[i] * hi[i]);
+            }
+            let top: f64 = g.offset + share.iter().sum::<f64>();
             if !top.is_finite() {
                 continue;
             }
@@ -161,7 +164,7 @@ pub fn propagated_box(domain: &Domain, constraints: &[&Halfspace], slack: f64) -
                     continue;
                 }
                 // a·y_i ≥ −(top − share_i).
-                let limit = -(top - share(i, &lo, &hi)) / a;
+                let limit = -(top - share[i]) / a;
                 if a > 0.0 && limit > lo[i] + slack {
                     (lo[i], moved) = (limit, true);
                 } else if a < 0.0 && limit < hi[i] - slack {
@@ -187,7 +190,7 @@ const PROPAGATION_ROUNDS: usize = 8;
 /// `g > 0`. An LP-free screen before the facet tests: exact for the ball (the largest value of `g`
 /// on the hyperplane's disc) and for the box (Lagrangian duality with one equality).
 pub fn separated(round: bool, lower: &[f64], upper: &[f64], g: &Halfspace, h: &Halfspace) -> bool {
-    let margin = 1e3 * SCREEN * (1.0 + g.offset.abs() + h.offset.abs());
+    let margin = SEPARATION * (1.0 + g.offset.abs() + h.offset.abs());
     let cos = dot(&g.normal, &h.normal);
     if round && h.offset.abs() < 1.0 {
         // On {h = 0} ∩ ball: centre −o_h·n_h, radius √(1 − o_h²); g rises at most |n_g − cos·n_h|.

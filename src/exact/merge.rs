@@ -4,12 +4,9 @@
 
 use super::walk::WalkResult;
 use crate::model::Network;
+use crate::tolerance::MAP_EQUAL;
 use ndarray::{Array1, Array2};
 use petgraph::unionfind::UnionFind;
-
-/// Relative tolerance under which two output maps are the same: `‖ΔJ‖ + ‖Δc‖ ≤ MAP_EQUAL·(‖J‖ + ‖c‖)`
-/// (plus an absolute floor for maps that are zero).
-pub const MAP_EQUAL: f64 = 1e-9;
 
 /// The output map of every region.
 pub fn output_maps(net: &Network, walk: &WalkResult) -> Vec<(Array2<f64>, Array1<f64>)> {

@@ -6,7 +6,7 @@
 //! new corner where the edge crosses the constraint. Two corners span an edge when the constraints
 //! tight at both have rank n − 1 (exact on the constraints' normals, which are data, not computed).
 //! Which constraints are tight at a corner is combinatorial (inherited along edges), except that a
-//! corner within [`ON`] of a new constraint is counted as lying on it.
+//! corner within [`CORNER_ON`] of a new constraint is counted as lying on it.
 //!
 //! A hyperplane bounds a facet of the polytope only if the corners on it span n − 1 dimensions, so
 //! candidates whose hyperplane stays clear of every corner, or touches only a lower-dimensional
@@ -15,16 +15,10 @@
 use super::geometry::dot;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::margin;
-use crate::tolerance::DECIDE;
+use crate::tolerance::{CORNER_ON, DECIDE, RANK_PIVOT};
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
 pub const MAX_DIM: usize = 8;
-
-/// A corner closer than this (frame units) to a constraint's hyperplane lies on it.
-pub const ON: f64 = 1e-9;
-
-/// Pivot below which a row counts as dependent in the rank tests (normals have unit length).
-const RANK_PIVOT: f64 = 1e-9;
 
 /// The corners of a polytope, stored flat (`n` coordinates per corner).
 #[derive(Clone, Debug)]
@@ -99,9 +93,9 @@ pub fn vertices(
         let c = 2 * n + c;
         values.clear();
         values.extend(points.chunks_exact(n).map(|p| h.eval(p)));
-        if values.iter().all(|&v| v >= -ON) {
+        if values.iter().all(|&v| v >= -CORNER_ON) {
             for (u, &v) in values.iter().enumerate() {
-                if v <= ON {
+                if v <= CORNER_ON {
                     set.insert(u, c);
                 }
             }
@@ -110,8 +104,8 @@ pub fn vertices(
         next_points.clear();
         next.bits.clear();
         minus.clear();
-        minus.extend((0..values.len()).filter(|&w| values[w] < -ON));
-        for u in (0..values.len()).filter(|&u| values[u] > ON) {
+        minus.extend((0..values.len()).filter(|&w| values[w] < -CORNER_ON));
+        for u in (0..values.len()).filter(|&u| values[u] > CORNER_ON) {
             for &w in &minus {
                 let shared = set.common(u, w, &mut common);
                 // Corners with exactly n tight constraints have independent ones (a box corner, or
@@ -128,10 +122,10 @@ pub fn vertices(
             }
         }
         for (u, &v) in values.iter().enumerate() {
-            if v >= -ON {
+            if v >= -CORNER_ON {
                 next_points.extend_from_slice(&points[u * n..(u + 1) * n]);
                 next.bits.extend_from_slice(set.of(u));
-                if v <= ON {
+                if v <= CORNER_ON {
                     next.insert_last(c);
                 }
             }
@@ -187,19 +181,25 @@ impl Tight {
     }
 }
 
-/// The corners within [`ON`] of hyperplane `h`: the corners of the face it cuts from the polytope
+/// The corners within [`CORNER_ON`] of hyperplane `h`: the corners of the face it cuts from the polytope
 /// (what [`may_bound_facet`], [`facet_point`] and [`facet_misses_ball`] look at).
 pub fn corners_on<'a>(corners: &'a Corners, h: &Halfspace) -> Vec<&'a [f64]> {
-    corners.iter().filter(|p| h.eval(p).abs() <= ON).collect()
+    corners.iter().filter(|p| h.eval(p).abs() <= CORNER_ON).collect()
 }
 
-/// Whether a hyperplane with these corners on it ([`corners_on`]) can bound a facet of the
-/// polytope in `n` dimensions: they span n − 1 dimensions (a facet's corners do; a hyperplane that
-/// misses the polytope or touches it in a lower-dimensional face does not).
-pub fn may_bound_facet(on: &[&[f64]], n: usize) -> bool {
-    let Some((first, rest)) = on.split_first() else { return false };
-    let mut rows: Vec<f64> = rest.iter().flat_map(|p| p.iter().zip(*first).map(|(a, b)| a - b)).collect();
-    rank_of(&mut rows, n) + 1 >= n
+/// Whether hyperplane `h` can bound a facet of the polytope with these corners: the corners on it
+/// ([`corners_on`]) span n − 1 dimensions (a facet's corners do; a hyperplane that misses the
+/// polytope or touches it in a lower-dimensional face does not). Fewer than n corners on it never
+/// span n − 1 dimensions. `scratch` is reused between calls (this runs for every candidate).
+pub fn may_bound_facet(corners: &Corners, h: &Halfspace, scratch: &mut Vec<f64>) -> bool {
+    let n = corners.n;
+    let mut on = corners.iter().filter(|p| h.eval(p).abs() <= CORNER_ON);
+    let Some(first) = on.next() else { return false };
+    scratch.clear();
+    for p in on {
+        scratch.extend(p.iter().zip(first).map(|(a, b)| a - b));
+    }
+    scratch.len() + n >= n * n && rank_of(scratch, n) + 1 >= n
 }
 
 /// Rank of the normals (flat, `n` per row) whose indices are the bits of `set` (`scratch` is

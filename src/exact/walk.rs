@@ -18,7 +18,6 @@ use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, Pattern};
 use crate::Result;
-use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -41,8 +40,9 @@ pub struct WalkOptions {
     pub max_regions: Option<usize>,
     /// Stop after this much wall time.
     pub time_limit: Option<Duration>,
-    /// Progress display, updated after every chunk.
-    pub progress: Option<ProgressBar>,
+    /// Called after every chunk, and once more when the walk returns, with how far it has got
+    /// (a progress bar in the CLI; the library draws nothing itself).
+    pub progress: Option<ProgressFn>,
     /// Record every facet adjacency inside the domain (for linear regions and the region graph).
     /// Costs a facet LP also for neighbours already known.
     pub edges: bool,
@@ -57,6 +57,29 @@ pub struct WalkOptions {
     /// Save the walk's state here when it stops early, and every minute while it runs, so that
     /// [`resume`] can finish it.
     pub checkpoint: Option<PathBuf>,
+}
+
+/// How far a running walk has got ([`WalkOptions::progress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Regions found so far.
+    pub regions: usize,
+    /// Regions found but not yet expanded.
+    pub frontier: usize,
+    /// LPs solved so far.
+    pub lp_solves: u64,
+    /// True on the last call, when the walk returns (finished or stopped).
+    pub finished: bool,
+}
+
+/// A progress callback, shared so that [`WalkOptions`] stays `Clone`.
+#[derive(Clone)]
+pub struct ProgressFn(pub Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressFn")
+    }
 }
 
 /// Why a walk stopped before finishing.
@@ -153,6 +176,9 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         seconds: 0.0,
     };
     let Some(start) = start_point(net, domain, &mut result.counters)? else {
+        if let Some(ProgressFn(call)) = &options.progress {
+            call(Progress { regions: 0, frontier: 0, lp_solves: result.counters.lp_solves, finished: true });
+        }
         result.seconds = started.elapsed().as_secs_f64();
         return Ok(result);
     };
@@ -199,6 +225,11 @@ fn run(
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
     let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
     let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
+    let report = |result: &WalkResult, frontier: usize, finished: bool| {
+        if let Some(ProgressFn(call)) = &options.progress {
+            call(Progress { regions: result.regions.len(), frontier, lp_solves: result.counters.lp_solves, finished });
+        }
+    };
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -285,16 +316,14 @@ fn run(
         for i in put_back.into_iter().rev() {
             queue.push_front(i);
         }
-        if let Some(bar) = &options.progress {
-            bar.set_position(result.regions.len() as u64);
-            bar.set_message(format!("frontier {}, {} LPs", queue.len(), result.counters.lp_solves));
-        }
+        report(&result, queue.len(), false);
         if saver.due() {
             result.seconds = started.elapsed().as_secs_f64();
             saver.save(&result, &verified, queue.make_contiguous())?;
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
+    report(&result, queue.len(), true);
     if result.stopped_by.is_some() && !queue.is_empty() {
         result.complete = false;
         saver.save(&result, &verified, queue.make_contiguous())?;

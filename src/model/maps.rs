@@ -17,7 +17,7 @@
 //! update costs `width · (width + n0) · rank` per layer. Offsets `ζ` are recomputed (cheap).
 
 use super::{Network, NeuronKind, Pattern, Surrogate};
-use crate::tolerance::CANCEL;
+use crate::tolerance::{CANCEL, NEAR_CANCEL};
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
 /// The maps of one pattern, layer by layer: what [`Network::surrogate_near`] keeps between calls.
@@ -212,10 +212,6 @@ impl<'a> Terms<'a> {
         magnitude > 0.0 && value > factor * magnitude
     }
 }
-
-/// Relative size under which an updated row is recomputed ([`recompute_cancelled_rows`]): far
-/// above the update's rounding (~1e-15), far below any row a network computes on purpose.
-const NEAR_CANCEL: f64 = 1e-6;
 
 /// `W · diag(keep) · Z`.
 fn masked_product(w: &Array2<f64>, z: &Array2<f64>, keep: &[bool]) -> Array2<f64> {

@@ -175,11 +175,6 @@ impl Network {
         self.layers[0].weight.ncols()
     }
 
-    /// Output dimension.
-    pub fn output_dim(&self) -> usize {
-        self.layers.last().unwrap().weight.nrows()
-    }
-
     /// The network on the slice where the inputs `fixed` (index, value) are held constant: their
     /// columns of the first layer are folded into its bias, so the result takes the other inputs,
     /// in order. Its activation regions are the regions of `self` that meet the slice (relatively
