@@ -26,7 +26,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -34,6 +33,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks_md import machine, write_block
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "nnenum-venv"
@@ -121,11 +122,6 @@ def versions(python, nnenum):
         out = run([str(python), "-m", "pip", "show", name])
         return re.search(r"^Version: (.*)$", out, re.M).group(1)
 
-    cpu = "unknown CPU"
-    try:
-        cpu = re.search(r"model name\s*: (.*)", Path("/proc/cpuinfo").read_text()).group(1)
-    except (OSError, AttributeError):
-        pass
     commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip()
     try:
         theirs = run(["git", "rev-parse", "--short", "HEAD"], cwd=nnenum).strip()
@@ -133,7 +129,7 @@ def versions(python, nnenum):
         theirs = "unknown commit (not a git checkout)"
     py = run([str(python), "-c", "import sys; print(sys.version.split()[0])"]).strip()
     return {
-        "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "machine": machine(),
         "regionwalk": f"{commit} (`cargo build --release`), {run(['rustc', '--version']).strip()}",
         "nnenum": f"nnenum {theirs}, numpy {pip_version('numpy')}, swiglpk {pip_version('swiglpk')}, Python {py}",
     }
@@ -197,14 +193,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text()
-        begin, end = "<!-- nnenum:begin -->", "<!-- nnenum:end -->"
-        block = f"{begin}\n{table}\n{end}"
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text \
-            else text.rstrip() + f"\n\n## regionwalk vs nnenum (ACAS Xu, issue 17)\n\n{block}\n"
-        path.write_text(text)
-        print("wrote", path, file=sys.stderr)
+        write_block("nnenum", "regionwalk vs nnenum (ACAS Xu, issue 17)", table)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ wall times of regionwalk are reported too.
 import argparse
 import datetime
 import json
-import os
-import platform
 import re
 import shutil
 import statistics
@@ -27,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks_md import machine, write_block
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "relucent-venv"
@@ -87,14 +87,9 @@ def versions(python):
         out = run([str(python), "-m", "pip", "show", name])
         return re.search(r"^Version: (.*)$", out, re.M).group(1)
 
-    cpu = "unknown CPU"
-    try:
-        cpu = re.search(r"model name\s*: (.*)", Path("/proc/cpuinfo").read_text()).group(1)
-    except (OSError, AttributeError):
-        pass
     commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip()
     return {
-        "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "machine": machine(),
         "regionwalk": f"{commit} (`cargo build --release`), {run(['rustc', '--version']).strip()}",
         "relucent": f"relucent {pip_version('relucent')}, gurobipy {pip_version('gurobipy')}, "
         f"numpy {pip_version('numpy')}, Python {run([str(python), '-c', 'import sys; print(sys.version.split()[0])']).strip()}",
@@ -153,14 +148,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text()
-        begin, end = "<!-- relucent:begin -->", "<!-- relucent:end -->"
-        block = f"{begin}\n{table}\n{end}"
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text \
-            else text.rstrip() + f"\n\n## regionwalk vs relucent\n\n{block}\n"
-        path.write_text(text)
-        print("wrote", path, file=sys.stderr)
+        write_block("relucent", "regionwalk vs relucent", table)
 
 
 if __name__ == "__main__":

@@ -1235,3 +1235,65 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_one_based_and_in_range() {
+        assert_eq!(parse_shard("2/4"), Ok((1, 4)));
+        assert_eq!(parse_shard(" 1 / 1 "), Ok((0, 1)));
+        for bad in ["0/4", "5/4", "1/0", "2", "a/4", "2/b", "-1/4"] {
+            assert!(parse_shard(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn sizes_take_units_and_refuse_nonsense() {
+        assert_eq!(parse_bytes("512"), Ok(512));
+        assert_eq!(parse_bytes("2K"), Ok(2048));
+        assert_eq!(parse_bytes("1.5M"), Ok(3 << 19));
+        assert_eq!(parse_bytes("4gb"), Ok(4 << 30));
+        for bad in ["", "0", "-1G", "2T", "G", "nanM", "infK"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn boxes_are_given_once_or_per_coordinate() {
+        let specs = |s: &[&str]| s.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_box(&specs(&["-1,2"]), 3).unwrap(), (vec![-1.0; 3], vec![2.0; 3]));
+        assert_eq!(parse_box(&specs(&["0,1", "2, 3"]), 2).unwrap(), (vec![0.0, 2.0], vec![1.0, 3.0]));
+        let message = |s: &[&str], n| parse_box(&specs(s), n).unwrap_err().to_string();
+        assert!(message(&["0,1", "0,1"], 3).contains("given 2 times"));
+        assert!(message(&["0,1,2"], 1).contains("two numbers"));
+        assert!(message(&["0,x"], 1).contains("'x' is not a number"));
+    }
+
+    #[test]
+    fn zero_width_box_coordinates_are_fixed() {
+        let (domain, fixed) = box_with_fixed(&[0.0, 0.5, -1.0], &[1.0, 0.5, 1.0]).unwrap();
+        assert_eq!(fixed, vec![(1, 0.5)]);
+        assert_eq!(domain.dim(), 2);
+        assert!(box_with_fixed(&[0.5, 0.5], &[0.5, 0.5]).unwrap_err().to_string().contains("single point"));
+        // An empty interval among free coordinates is still refused, numbered among the free ones.
+        let e = box_with_fixed(&[0.0, 0.5, 1.0], &[1.0, 0.5, 0.0]).unwrap_err().to_string();
+        assert!(e.contains("coordinate 1") && e.contains("free ones"), "{e}");
+    }
+
+    #[test]
+    fn planes_parse_axes_random_and_points() {
+        assert!(matches!(parse_plane("axes:0,3", &[]).unwrap(), Plane::Axes(0, 3)));
+        assert!(matches!(parse_plane("random", &[]).unwrap(), Plane::Random(0)));
+        assert!(matches!(parse_plane("random:7", &[]).unwrap(), Plane::Random(7)));
+        let through = vec!["1,0".to_string(), "0,1".to_string()];
+        assert!(
+            matches!(parse_plane("points", &through).unwrap(), Plane::Points(p, q) if p == [1.0, 0.0] && q == [0.0, 1.0])
+        );
+        for bad in ["axes:1", "axes:a,b", "random:x", "diagonal"] {
+            assert!(parse_plane(bad, &[]).is_err(), "{bad} accepted");
+        }
+        assert!(parse_plane("points", &through[..1]).is_err());
+    }
+}
