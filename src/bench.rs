@@ -31,6 +31,9 @@ pub enum Source {
     Random(&'static [usize]),
     /// The MNIST fixture (784-256-256-10), centred on the first test image.
     Mnist,
+    /// `Network::pytorch_default(widths, seed)` with 784 inputs, centred on the first MNIST test
+    /// image: deeper MNIST-sized networks than the fixture (issue 19).
+    DeepMnist(&'static [usize]),
 }
 
 /// One benchmark case.
@@ -59,6 +62,14 @@ const fn prefix(name: &'static str, limit: usize) -> Case {
 const fn mnist(name: &'static str, shape: Shape) -> Case {
     Case { name, source: Source::Mnist, seed: 0, shape, limit: None }
 }
+
+const fn deep_mnist(name: &'static str, widths: &'static [usize], seed: u64, shape: Shape) -> Case {
+    Case { name, source: Source::DeepMnist(widths), seed, shape, limit: None }
+}
+
+/// 784-256×4-10 and 784-256×6-10.
+const MNIST_256X4: &[usize] = &[784, 256, 256, 256, 256, 10];
+const MNIST_256X6: &[usize] = &[784, 256, 256, 256, 256, 256, 256, 10];
 
 /// Small cases (a few seconds in all): the criterion benches and a smoke run.
 pub const QUICK: &[Case] = &[
@@ -101,6 +112,10 @@ pub const FULL: &[Case] = &[
     case("32-64-64 Linf 0.01", &[32, 64, 64, 1], 21, Shape::Linf(0.01)),
     case("64-64-64 L2 0.05", &[64, 64, 64, 1], 22, Shape::L2(0.05)),
     case("64-64-64 Linf 0.005", &[64, 64, 64, 1], 22, Shape::Linf(0.005)),
+    deep_mnist("784-256x4 L2 0.01", MNIST_256X4, 40, Shape::L2(0.01)),
+    deep_mnist("784-256x4 Linf 0.0005", MNIST_256X4, 40, Shape::Linf(0.0005)),
+    deep_mnist("784-256x6 L2 0.012", MNIST_256X6, 40, Shape::L2(0.012)),
+    deep_mnist("784-256x6 Linf 0.0005", MNIST_256X6, 40, Shape::Linf(0.0005)),
 ];
 
 /// What one case measured.
@@ -152,6 +167,7 @@ pub fn problem(case: &Case, root: &Path) -> Result<(Network, Domain)> {
             let net = load_network(&root.join("fixtures/mnist_fc/onnx/mnist-net_256x2.onnx"))?;
             (net, first_mnist_image(root)?)
         }
+        Source::DeepMnist(widths) => (Network::pytorch_default(widths, case.seed)?, first_mnist_image(root)?),
     };
     let n = centre.len();
     let domain = match case.shape {

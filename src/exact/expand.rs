@@ -110,17 +110,18 @@ pub fn region_constraints(
     a: &ndarray::Array2<f64>,
     beta: &ndarray::Array1<f64>,
 ) -> Option<Vec<(usize, Halfspace)>> {
-    constraints_where(domain, pattern, kind, a, beta, |_| true)
+    constraints_where(domain, pattern, kind, |k| (a.row(k), beta[k]), |_| true)
 }
 
 /// [`region_constraints`] for the varying neurons that `wanted` selects (the walk leaves out
-/// neurons proved stable over the domain: their hyperplanes bound nothing inside it).
-fn constraints_where(
+/// neurons proved stable over the domain: their hyperplanes bound nothing inside it), with each
+/// neuron's surrogate `(a_k, β_k)` read through `surrogate` (the walk reads the layer maps in
+/// place instead of copying them into one matrix).
+fn constraints_where<'a>(
     domain: &Domain,
     pattern: &Pattern,
     kind: &[NeuronKind],
-    a: &ndarray::Array2<f64>,
-    beta: &ndarray::Array1<f64>,
+    surrogate: impl Fn(usize) -> (ndarray::ArrayView1<'a, f64>, f64),
     wanted: impl Fn(usize) -> bool,
 ) -> Option<Vec<(usize, Halfspace)>> {
     let mut out = Vec::with_capacity(kind.len());
@@ -129,10 +130,11 @@ fn constraints_where(
         match kind {
             NeuronKind::Varying if !wanted(k) => {}
             NeuronKind::Varying => {
-                let h = domain.halfspace(a.row(k).iter().map(|v| sign * v), sign * beta[k])?;
+                let (a, beta) = surrogate(k);
+                let h = domain.halfspace(a.iter().map(|v| sign * v), sign * beta)?;
                 out.push((k, h));
             }
-            NeuronKind::Constant if (beta[k] > 0.0) != pattern.get(k) => return None,
+            NeuronKind::Constant if (surrogate(k).1 > 0.0) != pattern.get(k) => return None,
             NeuronKind::Zero if pattern.get(k) => return None,
             _ => {}
         }
@@ -172,12 +174,14 @@ pub(super) fn expand(
     if ctx.contradicts(pattern) {
         return Ok(e);
     }
-    let sur = net.surrogate_near(pattern, near);
+    let maps = net.maps_near(pattern, near);
+    let kind = maps.kind();
     // Hyperplanes of neurons proved stable are never built (a stable neuron cannot share a
     // hyperplane with one whose facet meets the domain, so coincidence classes lose nothing).
-    let stable = (0..sur.kind.len()).filter(|&k| ctx.stable[k].is_some() && sur.kind[k] == NeuronKind::Varying).count();
+    let stable = (0..kind.len()).filter(|&k| ctx.stable[k].is_some() && kind[k] == NeuronKind::Varying).count();
     let unstable = |k: usize| ctx.stable[k].is_none();
-    let Some(all) = constraints_where(domain, pattern, &sur.kind, &sur.a, &sur.beta, unstable) else { return Ok(e) };
+    let surrogate = |k: usize| net.surrogate_of(maps, k);
+    let Some(all) = constraints_where(domain, pattern, kind, surrogate, unstable) else { return Ok(e) };
     let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
     e.screened = (dropped.len() + stable) as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
@@ -222,7 +226,7 @@ pub(super) fn expand(
         bounds = Some((lo, hi));
     }
     e.screened += (kept.len() - candidates.len()) as u64;
-    let zero: Vec<usize> = (0..sur.kind.len()).filter(|&k| sur.kind[k] == NeuronKind::Zero).collect();
+    let zero: Vec<usize> = (0..kind.len()).filter(|&k| kind[k] == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).

@@ -89,7 +89,7 @@ impl Problem<'_> {
         let n = self.lower.len();
         let m = self.rows().count();
         let mut lambda = vec![0.0; m];
-        let mut state = State::new(self, &lambda);
+        let mut state = State::new(self, &lambda).with_violations(self);
         // The working set: rows with a nonzero multiplier, plus the one just added.
         let mut working: Vec<usize> = Vec::new();
         let mut best = state.certified(self, &lambda);
@@ -132,7 +132,7 @@ impl Problem<'_> {
                     .collect();
                 let next = State::new(self, &trial);
                 if next.value > state.value {
-                    (lambda, state, improved) = (trial, next, true);
+                    (lambda, state, improved) = (trial, next.with_violations(self), true);
                     break;
                 }
                 alpha *= 0.5;
@@ -147,7 +147,8 @@ impl Problem<'_> {
     }
 }
 
-/// `s`, `y`, `g` and the violations at one dual point.
+/// `s`, `y`, `g` and the violations at one dual point (the violations, `m·n` work, only for
+/// points the line search accepts).
 struct State {
     s: Vec<f64>,
     point: Vec<f64>,
@@ -177,8 +178,13 @@ impl State {
             value += 0.5 * yi * yi - si * yi;
             magnitude += (si * yi).abs();
         }
-        let violation = p.rows().map(|row| row.bound - dot(row.normal, &point)).collect();
-        State { s, point, value, violation, magnitude }
+        State { s, point, value, violation: Vec::new(), magnitude }
+    }
+
+    /// The violations `b − A·y` (the gradient of `g`), which choose the entering row.
+    fn with_violations(mut self, p: &Problem) -> Self {
+        self.violation = p.rows().map(|row| row.bound - dot(row.normal, &self.point)).collect();
+        self
     }
 
     /// The lower bound this dual point certifies: `g(λ)` less its rounding margin, or `+∞` when

@@ -36,17 +36,42 @@ pub struct LayerMaps {
     last_offset: Array1<f64>,
 }
 
+impl LayerMaps {
+    /// Each neuron's kind on the region (all layers, in pattern order).
+    pub fn kind(&self) -> &[NeuronKind] {
+        &self.kind
+    }
+}
+
 impl Network {
     /// The surrogate of `s` ([`Network::surrogate`]), computed by a low-rank update of `near`'s
     /// maps when `near` holds a pattern that differs in few neurons (and from scratch otherwise);
     /// `near` is replaced by the maps of `s`. Equal to the scratch computation up to rounding
     /// (tested to 1e-12 relative).
     pub fn surrogate_near(&self, s: &Pattern, near: &mut Option<LayerMaps>) -> Surrogate {
-        let maps =
-            near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None));
+        let maps = self.updated_or_scratch(s, near);
         let surrogate = self.assemble(&maps);
         *near = Some(maps);
         surrogate
+    }
+
+    /// The maps of `s`, kept in `near` (updated from `near`'s previous maps when that is cheaper):
+    /// what the walk reads each region's hyperplanes from, in place ([`Network::surrogate_of`]).
+    pub fn maps_near<'a>(&self, s: &Pattern, near: &'a mut Option<LayerMaps>) -> &'a LayerMaps {
+        let maps = self.updated_or_scratch(s, near);
+        near.insert(maps)
+    }
+
+    /// Neuron `k`'s surrogate `(a_k, β_k)` on the region of `maps` (`a_k` as computed: meaningful
+    /// for a varying neuron, see [`LayerMaps::kind`]).
+    pub fn surrogate_of<'a>(&self, maps: &'a LayerMaps, k: usize) -> (ArrayView1<'a, f64>, f64) {
+        let (l, j) = self.neuron_position(k);
+        (maps.z[l].row(j), maps.zeta[k])
+    }
+
+    /// The maps of `s`: `near`'s updated when that is cheaper, else from scratch.
+    fn updated_or_scratch(&self, s: &Pattern, near: &Option<LayerMaps>) -> LayerMaps {
+        near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None))
     }
 
     /// The maps of `s`, each `Z_l` computed as `W_l J_{l−1}` (`base = None`) or as `base`'s plus
@@ -123,8 +148,22 @@ impl Network {
 
     /// The surrogate from the maps: `a_k` is `Z`'s row for a varying neuron (0 otherwise).
     pub(super) fn assemble(&self, maps: &LayerMaps) -> Surrogate {
-        let n0 = self.input_dim();
-        let mut a = Array2::zeros((self.neurons(), n0));
+        let (a, beta, kind) = self.hyperplanes(maps);
+        let output = self.layers().last().expect("a network has an output layer");
+        let (jacobian, offset) = match maps.z.last() {
+            Some(last) => (
+                masked_product(&output.weight, last, maps.pass.last().unwrap()),
+                output.weight.dot(&maps.last_offset) + &output.bias,
+            ),
+            None => (output.weight.clone(), output.bias.clone()),
+        };
+        Surrogate { a, beta, kind, jacobian, offset }
+    }
+
+    /// The hidden neurons' surrogates from the maps, as one matrix: `a_k` is `Z`'s row for a
+    /// varying neuron (0 otherwise), with the offsets and kinds.
+    fn hyperplanes(&self, maps: &LayerMaps) -> (Array2<f64>, Array1<f64>, Vec<NeuronKind>) {
+        let mut a = Array2::zeros((self.neurons(), self.input_dim()));
         for (l, zl) in maps.z.iter().enumerate() {
             let first = self.offsets[l];
             a.slice_mut(s![first..first + zl.nrows(), ..]).assign(zl);
@@ -134,15 +173,7 @@ impl Network {
                 }
             }
         }
-        let output = self.layers().last().expect("a network has an output layer");
-        let (jacobian, offset) = match maps.z.last() {
-            Some(last) => (
-                masked_product(&output.weight, last, maps.pass.last().unwrap()),
-                output.weight.dot(&maps.last_offset) + &output.bias,
-            ),
-            None => (output.weight.clone(), output.bias.clone()),
-        };
-        Surrogate { a, beta: maps.zeta.clone(), kind: maps.kind.clone(), jacobian, offset }
+        (a, maps.zeta.clone(), maps.kind.clone())
     }
 }
 
