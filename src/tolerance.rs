@@ -79,3 +79,21 @@ pub const MAP_EQUAL: f64 = 1e-9;
 /// Rounding margin (relative to the offsets) of the one-constraint separation screen
 /// (`exact::geometry::separated`), whose bounds are sums of a few products.
 pub const SEPARATION: f64 = 1e-9;
+
+/// A slice polygon (`plot::slice`) of area below this times r² is a numerical sliver and dropped.
+pub const SLICE_AREA: f64 = 1e-14;
+
+/// A plot plane whose direction (or second direction, relative to its length) is shorter than this
+/// after Gram–Schmidt is degenerate and refused (`plot::slice`).
+pub const PLANE_DEGENERATE: f64 = 1e-12;
+
+/// Relative outward rounding of the certified spectral-norm bound (`analysis::linalg`).
+pub const NORM_ROUNDING: f64 = 1e-9;
+
+/// Two normalised `(w, b)` rows of a layer are the same hyperplane for the bounds' rank counts
+/// (`bound`): far below [`COINCIDENT`], so a merge there is always a merge in the walk.
+pub const PROPORTIONAL: f64 = 1e-13;
+
+/// KKT tolerance (frame units) of the dual least-norm iteration (`lp::dual`) on violations and
+/// complementarity. Nothing depends on it for soundness: every answer is checked afterwards.
+pub const DUAL_OPTIMAL: f64 = 1e-13;

@@ -134,3 +134,50 @@ fn graph_json_has_one_node_per_region() {
     // F2b: exactly five facet adjacencies inside the ball (theory §7).
     assert_eq!(v["edges"].as_array().unwrap().len(), 5);
 }
+
+/// Map ids follow the merge rule: two regions share an id exactly when a chain of `same_map`
+/// pairs joins them (checked against all pairs), and regions of one linear region share an id.
+#[test]
+fn map_ids_follow_the_merge_rule() {
+    let mut shared = 0;
+    for seed in 600..680 {
+        let case = common::random_case(seed);
+        let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+        let r = walk_with_edges(&case.net, &domain);
+        let graph = region_graph(&case.net, &r);
+        let ids: Vec<usize> = graph.node_weights().map(|n| n.map_id).collect();
+        let maps = output_maps(&case.net, &r);
+        // Components of same_map over all pairs, by brute force.
+        let mut component: Vec<usize> = (0..maps.len()).collect();
+        let root = |c: &mut Vec<usize>, mut i: usize| {
+            while c[i] != i {
+                i = c[i];
+            }
+            i
+        };
+        for i in 0..maps.len() {
+            for j in 0..i {
+                if same_map(&maps[i], &maps[j]) {
+                    let (a, b) = (root(&mut component, i), root(&mut component, j));
+                    component[a] = b;
+                }
+            }
+        }
+        for i in 0..maps.len() {
+            for j in 0..i {
+                let together = root(&mut component, i) == root(&mut component, j);
+                assert_eq!(ids[i] == ids[j], together, "seed {seed}: regions {i}, {j}");
+                shared += usize::from(together);
+            }
+        }
+        let (linear, _) = linear_regions(&case.net, &r);
+        for i in 0..maps.len() {
+            for j in 0..i {
+                if linear[i] == linear[j] {
+                    assert_eq!(ids[i], ids[j], "seed {seed}: one linear region, two map ids");
+                }
+            }
+        }
+    }
+    assert!(shared > 0, "no two regions shared a map: the test checked nothing");
+}

@@ -1,14 +1,12 @@
 //! Certified linear algebra for sound bounds: an upper bound on the spectral norm that never
 //! under-estimates (power iteration can, theory §3.3) and a rank that never under-estimates.
 
+use crate::tolerance::NORM_ROUNDING;
 use ndarray::{Array2, ArrayView2, Axis};
 
 /// Squarings in the trace-power bound: it over-estimates `‖W‖₂` by at most `rank^(1/2^(m+1))`
 /// (1.044 for rank 256 with m = 6).
 const TRACE_POWER_SQUARINGS: u32 = 6;
-
-/// Relative outward rounding of the spectral-norm bound.
-const NORM_ROUNDING: f64 = 1e-9;
 
 /// A certified upper bound on the spectral norm `‖W‖₂`: the smallest of the Frobenius norm,
 /// `sqrt(‖W‖₁ ‖W‖∞)` and the trace-power bound `tr((WᵀW)^(2^m))^(1/2^(m+1))`, rounded outward.

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 
 use crate::domain::Domain;
 use crate::model::Network;
+use crate::tolerance::PROPORTIONAL;
 use crate::Result;
 
 /// A bound method (see the module documentation).
@@ -227,10 +228,6 @@ pub(crate) fn facts(layer: &crate::model::Layer, status: impl Fn(usize) -> Statu
         beta: linalg::rank_upper(layer.weight.view(), &live),
     }
 }
-
-/// Relative tolerance under which two normalised `(w, b)` rows are the same hyperplane. Far below
-/// the walk's coincidence tolerance, so a merge here is always a merge there.
-const PROPORTIONAL: f64 = 1e-13;
 
 /// Groups neurons whose `(w, b)` rows are proportional (scalar of either sign): they share one bent
 /// hyperplane. Returns the number of groups and of groups with both orientations.

@@ -21,7 +21,7 @@
 //! floating-point evaluation.
 
 use crate::domain::Halfspace;
-use crate::tolerance::ROUNDING;
+use crate::tolerance::{DUAL_OPTIMAL, ROUNDING};
 
 /// One row of `P`: `normal · y ≥ bound` (or `=` for the equality).
 #[derive(Clone, Copy)]
@@ -64,9 +64,6 @@ pub struct Solution {
 /// Iterations before the method gives up (the caller then falls back to HiGHS).
 const MAX_ITERATIONS: usize = 200;
 
-/// KKT tolerance (frame units) on violations and complementarity.
-const OPTIMAL: f64 = 1e-13;
-
 impl Problem<'_> {
     fn rows(&self) -> impl Iterator<Item = &Row<'_>> + '_ {
         self.equality.iter().chain(&self.inequalities)
@@ -99,14 +96,14 @@ impl Problem<'_> {
             }
             // The most violated row outside the working set (the equality counts both ways).
             let mut entering = None;
-            let mut worst = OPTIMAL;
+            let mut worst = DUAL_OPTIMAL;
             for j in 0..m {
                 let v = if self.free(j) { state.violation[j].abs() } else { state.violation[j] };
                 if v > worst && !working.contains(&j) {
                     (worst, entering) = (v, Some(j));
                 }
             }
-            let stationary = working.iter().all(|&j| state.violation[j].abs() <= OPTIMAL);
+            let stationary = working.iter().all(|&j| state.violation[j].abs() <= DUAL_OPTIMAL);
             match entering {
                 Some(j) => working.push(j),
                 None if stationary => break,

@@ -2,12 +2,14 @@
 //! per facet shared inside the domain, built with `petgraph` and exported for Graphviz (DOT),
 //! NetworkX/yEd (GraphML) and scripts (JSON).
 
-use crate::exact::merge::{linear_regions, output_maps};
+use crate::exact::merge::{linear_regions, output_maps, same_map};
 use crate::exact::walk::WalkResult;
 use crate::model::Network;
+use ndarray::{Array1, Array2};
 use petgraph::graph::{Graph, NodeIndex};
+use petgraph::unionfind::UnionFind;
 use petgraph::Undirected;
-use rustc_hash::FxHashMap;
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 /// A node: one activation region.
@@ -19,7 +21,8 @@ pub struct RegionNode {
     pub witness: Vec<f64>,
     /// Radius of a ball around the witness inside region ∩ domain.
     pub inradius: f64,
-    /// Identifier of the region's output affine map (equal maps to 8 significant digits share it).
+    /// Identifier of the region's output affine map: regions whose maps are equal by the rule that
+    /// merges linear regions ([`same_map`]) share it, adjacent or not.
     pub map_id: usize,
     /// The linear region of the function this region belongs to (theory §2.2).
     pub linear_region: usize,
@@ -39,15 +42,11 @@ pub type RegionGraph = Graph<RegionNode, FacetEdge, Undirected>;
 pub fn region_graph(net: &Network, walk: &WalkResult) -> RegionGraph {
     let maps = output_maps(net, walk);
     let (linear, _) = linear_regions(net, walk);
-    let mut ids: FxHashMap<Vec<i64>, usize> = FxHashMap::default();
+    let ids = map_ids(&maps);
     let widths = net.hidden_widths();
     let mut g = RegionGraph::with_capacity(walk.regions.len(), walk.edges.len());
     for (i, r) in walk.regions.iter().enumerate() {
-        let (j, c) = &maps[i];
-        let norm = j.iter().chain(c.iter()).fold(0.0_f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-        let key: Vec<i64> = j.iter().chain(c.iter()).map(|v| (v / norm * 1e8).round() as i64).collect();
-        let next = ids.len();
-        let map_id = *ids.entry(key).or_insert(next);
+        let map_id = ids[i];
         g.add_node(RegionNode {
             pattern: r.pattern.by_layer(&widths),
             witness: r.witness.clone().unwrap_or_default(),
@@ -68,6 +67,46 @@ pub fn region_graph(net: &Network, walk: &WalkResult) -> RegionGraph {
         g.add_edge(NodeIndex::new(e.a), NodeIndex::new(e.b), FacetEdge { flipped });
     }
     g
+}
+
+/// Map ids numbered by first appearance: the connected components of [`same_map`] over all pairs
+/// of regions. Only pairs that could be equal are compared: with `p` a fixed unit projection of
+/// the maps, `|p(a) − p(b)| ≤ ‖a − b‖`, which `same_map` bounds by `MAP_EQUAL·(‖a‖ + ‖b‖)`, so
+/// after sorting by `p` each map is compared with the maps within that distance before it.
+fn map_ids(maps: &[(Array2<f64>, Array1<f64>)]) -> Vec<usize> {
+    let entries = |m: &(Array2<f64>, Array1<f64>)| m.0.iter().chain(m.1.iter()).copied().collect::<Vec<f64>>();
+    let flat: Vec<Vec<f64>> = maps.iter().map(entries).collect();
+    let dim = flat.first().map_or(0, Vec::len);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x6d61_7073);
+    let mut weights: Vec<f64> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let length = weights.iter().map(|w| w * w).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    weights.iter_mut().for_each(|w| *w /= length);
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let projection: Vec<f64> = flat.iter().map(|v| v.iter().zip(&weights).map(|(x, w)| x * w).sum()).collect();
+    let largest = flat.iter().map(|v| norm(v)).fold(0.0_f64, f64::max);
+    // Twice the bound, for the rounding of the projections themselves.
+    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE) + 1e-15 * largest;
+    let mut order: Vec<usize> = (0..maps.len()).collect();
+    order.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]));
+    let mut sets = UnionFind::<usize>::new(maps.len());
+    for (position, &i) in order.iter().enumerate() {
+        for &j in order[..position].iter().rev().take_while(|&&j| projection[i] - projection[j] <= reach) {
+            if same_map(&maps[i], &maps[j]) {
+                sets.union(i, j);
+            }
+        }
+    }
+    let mut numbers = vec![usize::MAX; maps.len()];
+    let mut next = 0;
+    (0..maps.len())
+        .map(|i| {
+            let root = sets.find(i);
+            if numbers[root] == usize::MAX {
+                (numbers[root], next) = (next, next + 1);
+            }
+            numbers[root]
+        })
+        .collect()
 }
 
 fn pattern_string(p: &[Vec<u8>]) -> String {

@@ -7,13 +7,10 @@
 
 use crate::domain::Norm;
 use crate::model::{Network, Pattern};
-use crate::tolerance::CANCEL;
+use crate::tolerance::{CANCEL, PLANE_DEGENERATE, SLICE_AREA};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
-
-/// A polygon of area below `AREA * r²` is a numerical sliver and is dropped.
-const AREA: f64 = 1e-14;
 
 /// Which plane through the centre to slice along.
 #[derive(Clone, Debug)]
@@ -90,7 +87,7 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
                 }
                 for (sign, active) in [(1.0, true), (-1.0, false)] {
                     let piece = clip(&poly, [sign * a[0], sign * a[1], sign * c]);
-                    if area(&piece) > AREA * radius * radius
+                    if area(&piece) > SLICE_AREA * radius * radius
                         && (norm == Norm::Linf || distance_to_origin(&piece) < radius)
                     {
                         let mut p = pattern.clone();
@@ -150,14 +147,14 @@ fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Ve
     // Gram–Schmidt.
     let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
     let na = norm(&a);
-    if na < 1e-12 {
+    if na < PLANE_DEGENERATE {
         return Err(Error::Domain("the plane's first direction is zero".into()));
     }
     let u: Vec<f64> = a.iter().map(|x| x / na).collect();
     let proj: f64 = b.iter().zip(&u).map(|(x, y)| x * y).sum();
     let w: Vec<f64> = b.iter().zip(&u).map(|(x, y)| x - proj * y).collect();
     let nw = norm(&w);
-    if nw < 1e-12 * norm(&b).max(1.0) {
+    if nw < PLANE_DEGENERATE * norm(&b).max(1.0) {
         return Err(Error::Domain("the plane's two directions are parallel".into()));
     }
     Ok((u, w.iter().map(|x| x / nw).collect()))
