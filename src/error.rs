@@ -27,6 +27,9 @@ pub enum Error {
     /// The domain is malformed (radius, box bounds).
     #[error("invalid domain: {0}")]
     Domain(String),
+    /// A walk checkpoint could not be read, written, or does not fit the problem it is resumed on.
+    #[error("checkpoint {0}")]
+    Checkpoint(String),
     /// The LP solver failed in a way that leaves a decision open.
     #[error("LP solver failure: {0}")]
     Solver(String),

@@ -148,24 +148,17 @@ fn map_ids_follow_the_merge_rule() {
         let ids: Vec<usize> = graph.node_weights().map(|n| n.map_id).collect();
         let maps = output_maps(&case.net, &r);
         // Components of same_map over all pairs, by brute force.
-        let mut component: Vec<usize> = (0..maps.len()).collect();
-        let root = |c: &mut Vec<usize>, mut i: usize| {
-            while c[i] != i {
-                i = c[i];
-            }
-            i
-        };
+        let mut components = petgraph::unionfind::UnionFind::<usize>::new(maps.len());
         for i in 0..maps.len() {
             for j in 0..i {
                 if same_map(&maps[i], &maps[j]) {
-                    let (a, b) = (root(&mut component, i), root(&mut component, j));
-                    component[a] = b;
+                    components.union(i, j);
                 }
             }
         }
         for i in 0..maps.len() {
             for j in 0..i {
-                let together = root(&mut component, i) == root(&mut component, j);
+                let together = components.equiv(i, j);
                 assert_eq!(ids[i] == ids[j], together, "seed {seed}: regions {i}, {j}");
                 shared += usize::from(together);
             }

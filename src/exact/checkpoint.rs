@@ -38,9 +38,8 @@ impl Checkpoint {
     /// Reads a checkpoint file (checked against the problem by [`Checkpoint::validate`] on resume).
     pub fn load(path: &Path) -> Result<Self> {
         let text = crate::model::io::read_text_file(path)?;
-        serde_json::from_str(&text).map_err(|e| Error::ModelFile {
-            path: path.to_owned(),
-            message: format!("not a regionwalk checkpoint (truncated or edited?): {e}"),
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Checkpoint(format!("{}: not a regionwalk checkpoint (truncated or edited?): {e}", path.display()))
         })
     }
 
@@ -53,7 +52,7 @@ impl Checkpoint {
     /// setting, and that every index and length in it is consistent, so that resuming cannot
     /// index out of range or count a region twice.
     pub fn validate(&self, net: &Network, domain: &Domain, edges: bool) -> Result<()> {
-        let bad = |what: String| Err(Error::Domain(format!("invalid checkpoint: {what}")));
+        let bad = |what: String| Err(Error::Checkpoint(format!("does not fit: {what}")));
         if self.version != CHECKPOINT_VERSION {
             return bad(format!("format version {} (this build reads version {CHECKPOINT_VERSION})", self.version));
         }
@@ -119,12 +118,11 @@ impl<'a> Saver<'a> {
             verified: verified.to_vec(),
             queue: queue.to_vec(),
         };
-        let text =
-            serde_json::to_string(&state).map_err(|e| Error::Solver(format!("cannot encode the checkpoint: {e}")))?;
+        let text = serde_json::to_string(&state).map_err(|e| Error::Checkpoint(format!("cannot be encoded: {e}")))?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::ModelFile { path: path.clone(), message: format!("cannot write the checkpoint: {e}") })
+            .map_err(|e| Error::Checkpoint(format!("{}: cannot be written: {e}", path.display())))
     }
 
     /// Whether the periodic checkpoint is due.

@@ -176,9 +176,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         seconds: 0.0,
     };
     let Some(start) = start_point(net, domain, &mut result.counters)? else {
-        if let Some(ProgressFn(call)) = &options.progress {
-            call(Progress { regions: 0, frontier: 0, lp_solves: result.counters.lp_solves, finished: true });
-        }
+        report_progress(options, &result, 0, true);
         result.seconds = started.elapsed().as_secs_f64();
         return Ok(result);
     };
@@ -225,11 +223,6 @@ fn run(
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
     let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
     let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
-    let report = |result: &WalkResult, frontier: usize, finished: bool| {
-        if let Some(ProgressFn(call)) = &options.progress {
-            call(Progress { regions: result.regions.len(), frontier, lp_solves: result.counters.lp_solves, finished });
-        }
-    };
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -316,14 +309,14 @@ fn run(
         for i in put_back.into_iter().rev() {
             queue.push_front(i);
         }
-        report(&result, queue.len(), false);
+        report_progress(options, &result, queue.len(), false);
         if saver.due() {
             result.seconds = started.elapsed().as_secs_f64();
             saver.save(&result, &verified, queue.make_contiguous())?;
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
-    report(&result, queue.len(), true);
+    report_progress(options, &result, queue.len(), true);
     if result.stopped_by.is_some() && !queue.is_empty() {
         result.complete = false;
         saver.save(&result, &verified, queue.make_contiguous())?;
@@ -348,6 +341,13 @@ fn run(
         });
     }
     Ok(result)
+}
+
+/// Calls the progress callback, if any, with the walk's state.
+fn report_progress(options: &WalkOptions, result: &WalkResult, frontier: usize, finished: bool) {
+    if let Some(ProgressFn(call)) = &options.progress {
+        call(Progress { regions: result.regions.len(), frontier, lp_solves: result.counters.lp_solves, finished });
+    }
 }
 
 /// A point strictly inside the domain and strictly inside an activation region: the domain's
