@@ -3,14 +3,13 @@
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use num_bigint::BigUint;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
-use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, Checkpoint, Progress, ProgressFn, WalkOptions, WalkResult};
+use regionwalk::domain::Norm;
+use regionwalk::exact::walk::{Checkpoint, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
+use regionwalk::problem::Problem;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -356,6 +355,11 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 impl Budget {
+    /// The checkpoint `--resume` names, read and parsed (checked against the problem on resume).
+    fn checkpoint_to_resume(&self) -> anyhow::Result<Option<Checkpoint>> {
+        Ok(self.resume.as_deref().map(Checkpoint::load).transpose()?)
+    }
+
     fn walk_options(&self, quiet: bool) -> anyhow::Result<WalkOptions> {
         let time_limit = match self.time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {
@@ -480,42 +484,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The domain as the user described it, plus a description for reports.
-struct DomainChoice {
-    /// Over the free inputs only, when some are fixed.
-    domain: Domain,
-    /// Inputs held constant (index, value): box coordinates given as a zero-width interval. The
-    /// walk then runs on the slice ([`Network::with_fixed_inputs`]).
-    fixed: Vec<(usize, f64)>,
-    kind: &'static str,
-    norm: Option<Norm>,
-    center: Option<Vec<f64>>,
-    radius: Option<f64>,
-}
-
-fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice> {
-    let n0 = net.input_dim();
-    let model_box =
-        || net.input_box().context("the model declares no input box (--input-box and --clip-to-input-box need one)");
-    let mut choice = if args.whole {
-        DomainChoice { domain: Domain::whole(n0), fixed: vec![], kind: "whole", norm: None, center: None, radius: None }
+/// The problem the domain flags describe, on the loaded network.
+fn build_problem(net: Network, args: &DomainArgs) -> anyhow::Result<Problem> {
+    let problem = if args.whole {
+        Problem::whole(net)
     } else if args.input_box {
-        let b = model_box()?;
-        DomainChoice {
-            domain: Domain::boxed(&b.lower, &b.upper)?,
-            fixed: vec![],
-            kind: "box",
-            norm: None,
-            center: None,
-            radius: None,
-        }
+        Problem::input_box(net)?
     } else if !args.boxes.is_empty() {
         if args.center.is_some() || args.radius.is_some() {
             bail!("give either a ball (--center and --radius) or a box (--box), not both");
         }
-        let (lower, upper) = parse_box(&args.boxes, n0)?;
-        let (domain, fixed) = box_with_fixed(&lower, &upper)?;
-        DomainChoice { domain, fixed, kind: "box", norm: None, center: None, radius: None }
+        let (lower, upper) = parse_box(&args.boxes, net.input_dim())?;
+        Problem::boxed(net, &lower, &upper)?
     } else if let Some((vnnlib, which)) = args.center.as_deref().and_then(vnnlib_spec) {
         let text = std::fs::read_to_string(vnnlib).with_context(|| format!("cannot read {vnnlib}"))?;
         let (lower, upper) = match which {
@@ -526,80 +506,24 @@ fn build_domain(net: &Network, args: &DomainArgs) -> anyhow::Result<DomainChoice
             }),
         }
         .map_err(|e| anyhow::anyhow!("{vnnlib}: {e}"))?;
+        let n0 = net.input_dim();
         if lower.len() != n0 {
             bail!("{vnnlib} declares {} inputs but the network has {n0}", lower.len());
         }
-        let mid: Vec<f64> = lower.iter().zip(&upper).map(|(l, u)| 0.5 * (l + u)).collect();
         match args.radius {
             Some(r) => {
-                let norm = norm_of(args.norm);
-                DomainChoice {
-                    domain: Domain::ball(&mid, r, norm)?,
-                    fixed: vec![],
-                    kind: "ball",
-                    norm: Some(norm),
-                    center: Some(mid),
-                    radius: Some(r),
-                }
+                let mid: Vec<f64> = lower.iter().zip(&upper).map(|(l, u)| 0.5 * (l + u)).collect();
+                Problem::ball(net, &mid, r, norm_of(args.norm))?
             }
-            None => {
-                let (domain, fixed) = box_with_fixed(&lower, &upper)?;
-                DomainChoice { domain, fixed, kind: "box", norm: None, center: Some(mid), radius: None }
-            }
+            None => Problem::boxed(net, &lower, &upper)?,
         }
     } else {
         let (Some(c), Some(r)) = (&args.center, args.radius) else {
             bail!("choose a domain: --center C --radius R (a ball), --box LO,HI, --input-box or --whole");
         };
-        let center = io::parse_point(c)?;
-        net.check_point(&center, "the centre")?;
-        let norm = norm_of(args.norm);
-        let domain = Domain::ball(&center, r, norm)?;
-        DomainChoice { domain, fixed: vec![], kind: "ball", norm: Some(norm), center: Some(center), radius: Some(r) }
+        Problem::ball(net, &io::parse_point(c)?, r, norm_of(args.norm))?
     };
-    if args.clip_to_input_box {
-        if !choice.fixed.is_empty() {
-            bail!("--clip-to-input-box does not combine with fixed (zero-width) box coordinates");
-        }
-        let b = model_box()?;
-        choice.domain = choice.domain.clipped(&b.lower, &b.upper)?;
-    }
-    Ok(choice)
-}
-
-/// The box `[lower, upper]` over its free coordinates, and the fixed ones: coordinates whose
-/// interval has zero width (`lower == upper`, as VNN-COMP properties write `X_i = c`). Counting
-/// on a box with fixed coordinates counts the regions of that lower-dimensional slice.
-fn box_with_fixed(lower: &[f64], upper: &[f64]) -> anyhow::Result<(Domain, Vec<(usize, f64)>)> {
-    let fixed: Vec<(usize, f64)> =
-        (0..lower.len()).filter(|&i| lower[i] == upper[i] && lower[i].is_finite()).map(|i| (i, lower[i])).collect();
-    if fixed.len() == lower.len() {
-        bail!("every box coordinate has zero width: the domain is a single point (use `regionwalk eval`)");
-    }
-    let free =
-        |v: &[f64]| -> Vec<f64> { (0..v.len()).filter(|i| !fixed.iter().any(|f| f.0 == *i)).map(|i| v[i]).collect() };
-    let domain = Domain::boxed(&free(lower), &free(upper)).map_err(|e| match fixed.is_empty() {
-        true => anyhow::Error::from(e),
-        false => anyhow::anyhow!("{e} (coordinates numbered among the free ones, after removing the fixed)"),
-    })?;
-    Ok((domain, fixed))
-}
-
-/// The network the walk and the bounds run on: `net` itself, or its slice where the domain fixes
-/// inputs.
-fn sliced(net: Network, choice: &DomainChoice) -> anyhow::Result<Network> {
-    Ok(if choice.fixed.is_empty() { net } else { net.with_fixed_inputs(&choice.fixed)? })
-}
-
-/// Puts the fixed inputs back into the walk's points (start and witnesses), so that reports give
-/// points of the model's own input space.
-fn lift_points(result: &mut WalkResult, fixed: &[(usize, f64)]) {
-    if fixed.is_empty() {
-        return;
-    }
-    let lift = |p: &mut Vec<f64>| *p = regionwalk::model::lift_point(p, fixed);
-    result.start.iter_mut().for_each(lift);
-    result.regions.iter_mut().filter_map(|r| r.witness.as_mut()).for_each(lift);
+    Ok(if args.clip_to_input_box { problem.clipped_to_input_box()? } else { problem })
 }
 
 /// `FILE.vnnlib` or `FILE.vnnlib#K` (box K of a union).
@@ -660,9 +584,9 @@ fn progress_bar(quiet: bool) -> Option<ProgressFn> {
     })))
 }
 
-/// What `count` and `validate` share: the model, the domain, the exact walk and, on request, the
+/// What `count` and `validate` share: the problem, the exact walk and, on request, the number of
 /// linear regions.
-type Walked = (Network, DomainChoice, WalkResult, Option<Option<usize>>);
+type Walked = (Problem, WalkResult, Option<Option<usize>>);
 
 fn load_and_walk(
     model: &ModelArgs,
@@ -671,23 +595,19 @@ fn load_and_walk(
     quiet: bool,
     linear: bool,
 ) -> anyhow::Result<Walked> {
-    let net = model.load()?;
-    let choice = build_domain(&net, domain)?;
-    let net = sliced(net, &choice)?;
+    let problem = build_problem(model.load()?, domain)?;
     let mut options = budget.walk_options(quiet)?;
     options.edges = linear;
-    let result = run_walk(&net, &choice, &options, budget.resume.as_deref())?;
-    let linear = linear.then(|| linear_count(&net, &result));
-    Ok((net, choice, result, linear))
+    let result = problem.walk(&options, budget.checkpoint_to_resume()?)?;
+    let linear = linear.then(|| linear_count(&problem.net, &result));
+    Ok((problem, result, linear))
 }
 
 fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
-    let (net, choice, mut result, linear) =
-        load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
-    let certificate = args.certify.then(|| regionwalk::exact::certify::certify(&net, &choice.domain, &result));
-    lift_points(&mut result, &choice.fixed);
+    let (problem, result, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let certificate = args.certify.then(|| problem.certify(&result));
     if args.json {
-        let mut v = count_json(&choice, &result);
+        let mut v = problem.count_json(&result);
         v["units"] = args.model.units().into();
         if let Some(l) = linear {
             v["linear_regions"] = l.into();
@@ -699,7 +619,7 @@ fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_count(&choice, &result);
+        print_count(&problem, &result);
         print_linear(linear);
         if let (false, Some(path)) = (result.complete, &args.budget.checkpoint) {
             println!("state saved to {0}; continue with --resume {0}", path.display());
@@ -714,65 +634,42 @@ fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-fn run_walk(
-    net: &Network,
-    choice: &DomainChoice,
-    options: &WalkOptions,
-    resume_from: Option<&Path>,
-) -> anyhow::Result<WalkResult> {
-    Ok(match resume_from {
-        Some(path) => regionwalk::exact::walk::resume(net, &choice.domain, options, Checkpoint::load(path)?)?,
-        None => walk(net, &choice.domain, options)?,
-    })
-}
-
 fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
-    let net = args.model.load()?;
-    let choice = build_domain(&net, &args.domain)?;
-    let net = sliced(net, &choice)?;
-    let report = bounds(&net, &choice.domain, &args.settings.options())?;
+    let problem = build_problem(args.model.load()?, &args.domain)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
     if args.json {
         let mut v = report.to_json();
-        v["domain"] = domain_json(&choice);
+        v["domain"] = problem.domain_json();
         v["units"] = args.model.units().into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("upper bounds on the activation regions meeting the {}:", describe(&choice));
+        println!("upper bounds on the activation regions meeting the {}:", problem.describe());
         print_bounds(&report, None);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let (net, choice, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
-    let report = bounds(&net, &choice.domain, &args.settings.options())?;
-    let found = exact.count();
-    let unsound: Vec<&str> =
-        report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
+    let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
+    let (mut v, unsound) = problem.validate_json(&exact, &report);
     if args.json {
-        let mut v = count_json(&choice, &exact);
         v["units"] = args.model.units().into();
         if let Some(l) = linear {
             v["linear_regions"] = l.into();
         }
-        let b = report.to_json();
-        for key in ["bounds", "best", "lower", "skipped", "stability"] {
-            v[key] = b[key].clone();
-        }
-        v["ratios"] = report
-            .bounds
-            .iter()
-            .map(|b| (b.method.name().to_string(), serde_json::Value::from(ratio(&b.value, found))))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_count(&choice, &exact);
+        print_count(&problem, &exact);
         print_linear(linear);
-        print_bounds(&report, Some(found));
+        print_bounds(&report, Some(exact.count()));
     }
     if !unsound.is_empty() {
-        bail!("internal error: bound(s) {} fall below the exact count {found}; please report this", unsound.join(", "));
+        bail!(
+            "internal error: bound(s) {} fall below the exact count {}; please report this",
+            unsound.join(", "),
+            exact.count()
+        );
     }
     Ok(if exact.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
@@ -792,51 +689,26 @@ fn print_linear(linear: Option<Option<usize>>) {
 }
 
 fn parse_plane(spec: &str, through: &[String]) -> anyhow::Result<Plane> {
-    let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
-    Ok(match kind {
-        "axes" => {
-            let v: Vec<usize> = rest
-                .split(',')
-                .map(|t| t.trim().parse())
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("--plane {spec}: expected axes:I,J"))?;
-            let [i, j] = v[..] else { bail!("--plane {spec}: expected axes:I,J") };
-            Plane::Axes(i, j)
-        }
-        "random" => Plane::Random(if rest.is_empty() {
-            0
-        } else {
-            rest.parse().with_context(|| format!("--plane {spec}: bad seed"))?
-        }),
-        "points" => {
-            let [p, q] = through else { bail!("--plane points needs exactly two --through points") };
-            Plane::Points(io::parse_point(p)?, io::parse_point(q)?)
-        }
-        _ => bail!("--plane {spec}: expected axes:I,J, random[:SEED] or points"),
-    })
+    let points = match (spec, through) {
+        (_, [p, q]) => Some((io::parse_point(p)?, io::parse_point(q)?)),
+        ("points", _) | (_, [_, ..]) => bail!("--plane points needs exactly two --through points"),
+        _ => None,
+    };
+    Ok(Plane::parse(spec, points)?)
 }
 
 fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::plot::{render, slice};
-    let net = args.model.load()?;
     let center = io::parse_point(&args.center)?;
-    net.check_point(&center, "the centre")?;
     let norm = norm_of(args.norm);
-    let domain = Domain::ball(&center, args.radius, norm)?;
     let plane = parse_plane(&args.plane, &args.through)?;
-    let sl = slice::slice(&net, &center, args.radius, norm, &plane)?;
+    let options = args.budget.walk_options(args.quiet)?;
+    let problem = Problem::ball(args.model.load()?, &center, args.radius, norm)?;
+    let sl = slice::slice(&problem.net, &center, args.radius, norm, &plane)?;
     let ball = if args.no_ball_count {
         None
     } else {
-        let choice = DomainChoice {
-            domain,
-            fixed: vec![],
-            kind: "ball",
-            norm: Some(norm),
-            center: Some(center),
-            radius: Some(args.radius),
-        };
-        let r = run_walk(&net, &choice, &args.budget.walk_options(args.quiet)?, args.budget.resume.as_deref())?;
+        let r = problem.walk(&options, args.budget.checkpoint_to_resume()?)?;
         Some((r.count(), r.complete))
     };
     let title = format!(
@@ -891,6 +763,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         methods,
         max_regions: args.max_regions,
         shard: args.shard.unwrap_or((0, 1)),
+        interrupt: Some(interrupt_flag()),
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(0);
@@ -903,7 +776,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             b.set_position(done as u64);
         }
     };
-    let records = run_audit(&net, &points, labels.as_deref(), &options, &args.out, args.resume, &progress)?;
+    let records = run_audit(&net, &points, labels.as_deref(), &options, Some(&args.out), args.resume, &progress)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -914,6 +787,10 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         args.out.display(),
         if partial > 0 { format!(" ({partial} stopped by --max-regions: lower bounds)") } else { String::new() }
     );
+    if interrupt_flag().load(Ordering::Relaxed) {
+        println!("interrupted (Ctrl-C); continue with --resume");
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -992,14 +869,11 @@ fn describe_norm(n: Norm) -> &'static str {
 
 fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json};
-    let net = args.model.load()?;
-    let choice = build_domain(&net, &args.domain)?;
-    let net = sliced(net, &choice)?;
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = true;
-    let mut result = run_walk(&net, &choice, &options, args.budget.resume.as_deref())?;
-    lift_points(&mut result, &choice.fixed);
-    let g = region_graph(&net, &result);
+    let problem = build_problem(args.model.load()?, &args.domain)?;
+    let result = problem.walk(&options, args.budget.checkpoint_to_resume()?)?;
+    let g = region_graph(&problem.net, &result);
     let text = match args.format {
         GraphFormat::Dot => to_dot(&g),
         GraphFormat::Graphml => to_graphml(&g),
@@ -1016,14 +890,6 @@ fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-/// `bound / exact` as a float (huge bounds go to infinity rather than failing).
-fn ratio(bound: &BigUint, exact: usize) -> f64 {
-    if exact == 0 {
-        return f64::NAN;
-    }
-    10f64.powf(regionwalk::bound::log10(bound) - (exact as f64).log10())
-}
-
 fn print_bounds(report: &BoundReport, exact: Option<usize>) {
     println!(
         "{:<12} {:>24} {:>9}{}",
@@ -1035,7 +901,7 @@ fn print_bounds(report: &BoundReport, exact: Option<usize>) {
     for b in &report.bounds {
         let digits = b.value.to_string();
         let shown = if digits.len() > 24 { format!("{}…e{}", &digits[..8], digits.len() - 1) } else { digits };
-        let r = exact.map(|e| format!("  {:>11.3}", ratio(&b.value, e))).unwrap_or_default();
+        let r = exact.map(|e| format!("  {:>11.3}", regionwalk::bound::ratio(&b.value, e))).unwrap_or_default();
         println!("{:<12} {:>24} {:>9.3}{r}", b.method.name(), shown, regionwalk::bound::log10(&b.value));
         if let Some(note) = &b.note {
             println!("{:<12} ({note})", "");
@@ -1055,55 +921,8 @@ fn print_bounds(report: &BoundReport, exact: Option<usize>) {
     }
 }
 
-fn domain_json(choice: &DomainChoice) -> serde_json::Value {
-    serde_json::json!({
-        "kind": choice.kind, "norm": choice.norm, "center": choice.center, "radius": choice.radius,
-        "fixed": fixed_indices(choice),
-    })
-}
-
-/// Indices of the fixed inputs, for reports.
-fn fixed_indices(choice: &DomainChoice) -> Vec<usize> {
-    choice.fixed.iter().map(|&(i, _)| i).collect()
-}
-
-fn describe(choice: &DomainChoice) -> String {
-    match (choice.kind, choice.norm) {
-        ("ball", Some(Norm::L2)) => format!("L2 ball of radius {}", choice.radius.unwrap_or_default()),
-        ("ball", _) => format!("L-inf ball of radius {}", choice.radius.unwrap_or_default()),
-        ("box", _) if !choice.fixed.is_empty() => {
-            format!("box (slice with inputs {:?} fixed)", fixed_indices(choice))
-        }
-        ("box", _) => "box".to_string(),
-        _ => "whole input space".to_string(),
-    }
-}
-
-fn count_json(choice: &DomainChoice, r: &WalkResult) -> serde_json::Value {
-    serde_json::json!({
-        "regions": r.count(),
-        "complete": r.complete,
-        "stopped_by": r.stopped_by,
-        "domain": choice.kind,
-        "fixed": fixed_indices(choice),
-        "norm": choice.norm,
-        "center": choice.center,
-        "radius": choice.radius,
-        "lp_solves": r.counters.lp_solves,
-        "qp_solves": r.counters.qp_solves,
-        "dual_solves": r.counters.dual_solves,
-        "dual_fallbacks": r.counters.dual_fallbacks,
-        "touching": r.counters.touching,
-        "unverified": r.unverified,
-        "screened": r.screened,
-        "known_neighbours": r.known_neighbours,
-        "start": r.start,
-        "seconds": r.seconds,
-    })
-}
-
-fn print_count(choice: &DomainChoice, r: &WalkResult) {
-    let what = describe(choice);
+fn print_count(problem: &Problem, r: &WalkResult) {
+    let what = problem.describe();
     if r.complete {
         println!("{} activation regions meet the {what} (exact)", r.count());
     } else {
@@ -1269,17 +1088,6 @@ mod tests {
         assert!(message(&["0,1", "0,1"], 3).contains("given 2 times"));
         assert!(message(&["0,1,2"], 1).contains("two numbers"));
         assert!(message(&["0,x"], 1).contains("'x' is not a number"));
-    }
-
-    #[test]
-    fn zero_width_box_coordinates_are_fixed() {
-        let (domain, fixed) = box_with_fixed(&[0.0, 0.5, -1.0], &[1.0, 0.5, 1.0]).unwrap();
-        assert_eq!(fixed, vec![(1, 0.5)]);
-        assert_eq!(domain.dim(), 2);
-        assert!(box_with_fixed(&[0.5, 0.5], &[0.5, 0.5]).unwrap_err().to_string().contains("single point"));
-        // An empty interval among free coordinates is still refused, numbered among the free ones.
-        let e = box_with_fixed(&[0.0, 0.5, 1.0], &[1.0, 0.5, 0.0]).unwrap_err().to_string();
-        assert!(e.contains("coordinate 1") && e.contains("free ones"), "{e}");
     }
 
     #[test]

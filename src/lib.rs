@@ -28,6 +28,7 @@ pub mod exact;
 pub mod lp;
 pub mod model;
 pub mod plot;
+pub mod problem;
 pub mod tolerance;
 
 pub use error::{Error, Result};

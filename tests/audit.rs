@@ -50,6 +50,7 @@ fn options() -> AuditOptions {
         methods: vec![Method::Paper, Method::Product],
         max_regions: 5000,
         shard: (0, 1),
+        interrupt: None,
     }
 }
 
@@ -72,7 +73,7 @@ fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
     std::fs::create_dir_all(&dir).unwrap();
     for ext in ["jsonl", "csv"] {
         let full_path = dir.join(format!("full.{ext}"));
-        let full = audit(&case.net, &pts, None, &options(), &full_path, false, &|_, _| {}).unwrap();
+        let full = audit(&case.net, &pts, None, &options(), Some(&full_path), false, &|_, _| {}).unwrap();
         assert_eq!(full.len(), 24);
         assert_eq!(
             without_time(read_report(&full_path).unwrap()),
@@ -85,7 +86,7 @@ fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
         let cut = lines[..10].join("\n") + "\n" + &lines[10][..lines[10].len() / 2];
         let resumed_path = dir.join(format!("resumed.{ext}"));
         std::fs::write(&resumed_path, cut).unwrap();
-        let resumed = audit(&case.net, &pts, None, &options(), &resumed_path, true, &|_, _| {}).unwrap();
+        let resumed = audit(&case.net, &pts, None, &options(), Some(&resumed_path), true, &|_, _| {}).unwrap();
         assert_eq!(without_time(resumed), without_time(full.clone()), "{ext}: resumed audit");
         assert_eq!(without_time(read_report(&resumed_path).unwrap()), without_time(full.clone()));
         // Shards 1/3, 2/3, 3/3.
@@ -93,7 +94,7 @@ fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
         for i in 0..3 {
             let path = dir.join(format!("shard{i}.{ext}"));
             let opts = AuditOptions { shard: (i, 3), ..options() };
-            union.extend(audit(&case.net, &pts, None, &opts, &path, false, &|_, _| {}).unwrap());
+            union.extend(audit(&case.net, &pts, None, &opts, Some(&path), false, &|_, _| {}).unwrap());
         }
         assert_eq!(without_time(union), without_time(full), "{ext}: shards");
     }

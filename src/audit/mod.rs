@@ -14,6 +14,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Distance from `x` to the nearest boundary of its activation region (theory P4): the minimum over
 /// the region's non-constant constraints of `|a·x + β| / ‖a‖_*` (the dual norm: `‖a‖₂` for L2,
@@ -85,6 +87,9 @@ pub struct AuditOptions {
     pub max_regions: usize,
     /// Process only points with `index % shard.1 == shard.0` (0-based shard).
     pub shard: (usize, usize),
+    /// When raised (Ctrl-C), the audit stops after the current batch; what it returns and wrote
+    /// is complete record by record, so a resumed audit continues from there.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// Audits one point at one radius.
@@ -206,32 +211,68 @@ pub fn read_report(path: &Path) -> Result<Vec<Record>> {
     Ok(text.lines().filter_map(|l| from_line(l, format)).collect())
 }
 
-/// Runs an audit over `points`, appending records to `out` as they finish (in point order within
-/// each batch). With `resume`, records already in `out` are kept and not recomputed. `progress` is
-/// called with (done, total) after every batch.
+/// A report file being written: records are appended as they finish.
+struct Sink {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    format: Format,
+}
+
+impl Sink {
+    /// Creates (truncates) the report file, with the CSV header where the format has one.
+    fn create(path: &Path) -> Result<Sink> {
+        let file = std::fs::File::create(path).map_err(|e| Sink::error(path, e))?;
+        let format = format_of(path);
+        let mut sink = Sink { file, path: path.to_owned(), format };
+        if format == Format::Csv {
+            writeln!(sink.file, "{CSV_HEADER}").map_err(|e| Sink::error(path, e))?;
+        }
+        Ok(sink)
+    }
+
+    fn error(path: &Path, e: std::io::Error) -> Error {
+        Error::ModelFile { path: path.to_owned(), message: format!("cannot write the report: {e}") }
+    }
+
+    fn write(&mut self, records: &[Record]) -> Result<()> {
+        let mut text = String::new();
+        for r in records {
+            text.push_str(&to_line(r, self.format));
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes()).and_then(|()| self.file.flush()).map_err(|e| Sink::error(&self.path, e))
+    }
+}
+
+/// Runs an audit over `points`, appending records to `out` (if given) as they finish, in point
+/// order within each batch. With `resume`, records already in `out` are kept and not recomputed.
+/// `progress` is called with (done, total) after every batch. Returns the records, resumed ones
+/// first.
 pub fn audit(
     net: &Network,
     points: &[Vec<f64>],
     labels: Option<&[String]>,
     options: &AuditOptions,
-    out: &Path,
+    out: Option<&Path>,
     resume: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Record>> {
     for (i, p) in points.iter().enumerate() {
         net.check_point(p, &format!("point {i}"))?;
     }
-    let format = format_of(out);
-    let io_err =
-        |e: std::io::Error| Error::ModelFile { path: out.to_owned(), message: format!("cannot write the report: {e}") };
-    let mut done: Vec<Record> = if resume && out.exists() { read_report(out)? } else { Vec::new() };
-    // Rewrite the file with only the complete lines, then append.
-    let mut file = std::fs::File::create(out).map_err(io_err)?;
-    if format == Format::Csv {
-        writeln!(file, "{CSV_HEADER}").map_err(io_err)?;
+    if let Some(l) = labels {
+        if l.len() != points.len() {
+            return Err(Error::Point(format!("{} labels for {} points", l.len(), points.len())));
+        }
     }
-    for r in &done {
-        writeln!(file, "{}", to_line(r, format)).map_err(io_err)?;
+    let mut done: Vec<Record> = match out {
+        Some(path) if resume && path.exists() => read_report(path)?,
+        _ => Vec::new(),
+    };
+    // Rewrite the file with only the complete lines, then append.
+    let mut sink = out.map(Sink::create).transpose()?;
+    if let Some(sink) = &mut sink {
+        sink.write(&done)?;
     }
     let finished: rustc_hash::FxHashSet<(usize, u64)> = done.iter().map(|r| (r.point, r.radius.to_bits())).collect();
     let todo: Vec<(usize, f64)> = (0..points.len())
@@ -240,17 +281,22 @@ pub fn audit(
         .filter(|(i, r)| !finished.contains(&(*i, r.to_bits())))
         .collect();
     let total = todo.len();
-    for (b, batch) in todo.chunks(rayon::current_num_threads().max(1) * 2).enumerate() {
+    let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+    let mut finished_now = 0;
+    for batch in todo.chunks(rayon::current_num_threads().max(1) * 2) {
+        if interrupted() {
+            break;
+        }
         let records: Vec<Record> = batch
             .par_iter()
             .map(|&(i, r)| audit_point(net, &points[i], i, labels.map(|l| l[i].clone()), r, options))
             .collect::<Result<_>>()?;
-        for r in records {
-            writeln!(file, "{}", to_line(&r, format)).map_err(io_err)?;
-            done.push(r);
+        if let Some(sink) = &mut sink {
+            sink.write(&records)?;
         }
-        file.flush().map_err(io_err)?;
-        progress(((b + 1) * batch.len()).min(total), total);
+        done.extend(records);
+        finished_now += batch.len();
+        progress(finished_now, total);
     }
     Ok(done)
 }

@@ -147,6 +147,15 @@ impl BoundReport {
     }
 }
 
+/// `bound / exact` as a float (huge bounds go to infinity rather than failing; NaN when nothing
+/// was found).
+pub fn ratio(bound: &BigUint, exact: usize) -> f64 {
+    if exact == 0 {
+        return f64::NAN;
+    }
+    10f64.powf(log10(bound) - (exact as f64).log10())
+}
+
 /// Computes the requested bounds for `net` over `domain`.
 pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<BoundReport> {
     let set = InputSet::new(domain);

@@ -70,7 +70,12 @@ pub struct Surrogate {
 
 impl Network {
     /// Builds a network after checking that adjacent layers agree and every number is finite.
+    /// Weights are stored row-major whatever layout they arrive in (e.g. Fortran order from NumPy).
     pub fn new(layers: Vec<Layer>, input_box: Option<InputBox>) -> Result<Self> {
+        let layers: Vec<Layer> = layers
+            .into_iter()
+            .map(|l| Layer { weight: l.weight.as_standard_layout().into_owned(), bias: l.bias })
+            .collect();
         if layers.is_empty() {
             return Err(Error::Network("a network needs at least one layer".into()));
         }

@@ -23,6 +23,31 @@ pub enum Plane {
     Points(Vec<f64>, Vec<f64>),
 }
 
+impl Plane {
+    /// Parses `axes:I,J`, `random[:SEED]` or `points` (the plane through the centre and the two
+    /// `through` points).
+    pub fn parse(spec: &str, through: Option<(Vec<f64>, Vec<f64>)>) -> Result<Plane> {
+        let bad = || Error::Domain(format!("plane {spec}: expected axes:I,J, random[:SEED] or points"));
+        let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+        Ok(match kind {
+            "axes" => {
+                let v: Vec<usize> =
+                    rest.split(',').map(|t| t.trim().parse()).collect::<Result<_, _>>().map_err(|_| bad())?;
+                let [i, j] = v[..] else { return Err(bad()) };
+                Plane::Axes(i, j)
+            }
+            "random" if rest.is_empty() => Plane::Random(0),
+            "random" => Plane::Random(rest.parse().map_err(|_| bad())?),
+            "points" => {
+                let (p, q) =
+                    through.ok_or_else(|| Error::Domain("plane points needs two points to pass through".into()))?;
+                Plane::Points(p, q)
+            }
+            _ => return Err(bad()),
+        })
+    }
+}
+
 /// One region of the slice.
 #[derive(Clone, Debug)]
 pub struct SlicePolygon {

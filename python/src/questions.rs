@@ -1,0 +1,448 @@
+//! The questions: count, bound, validate, audit, graph and plot, each on a [`Problem`] built the
+//! way the CLI builds it.
+
+use crate::network::{bool_matrix, rows, PyNetwork};
+use crate::{py_err, run_detached, InternalError, Snapshot};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use regionwalk::audit::{audit as run_audit, AuditOptions};
+use regionwalk::bound::{bounds, BoundOptions, Method};
+use regionwalk::domain::Norm;
+use regionwalk::exact::walk::{Checkpoint, Progress, ProgressFn, WalkOptions, WalkResult};
+use regionwalk::model::Network;
+use regionwalk::plot::slice::{slice, Plane};
+use regionwalk::problem::Problem;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which domain, before it meets a network (fixed box coordinates need the network).
+#[derive(Clone, Debug)]
+enum Spec {
+    Ball { center: Vec<f64>, radius: f64, norm: Norm },
+    Box { lower: Vec<f64>, upper: Vec<f64> },
+    InputBox,
+    Whole,
+}
+
+/// A domain description: a ball, a box, the model's input box or the whole input space,
+/// optionally clipped to the model's input box.
+#[pyclass(frozen, name = "Domain", module = "regionwalk._native")]
+#[derive(Clone, Debug)]
+pub struct PyDomain {
+    spec: Spec,
+    clip: bool,
+}
+
+fn norm_of(name: &str) -> PyResult<Norm> {
+    match name.to_ascii_lowercase().as_str() {
+        "l2" => Ok(Norm::L2),
+        "linf" | "l-inf" | "inf" => Ok(Norm::Linf),
+        _ => Err(PyValueError::new_err(format!("unknown norm '{name}' (use 'l2' or 'linf')"))),
+    }
+}
+
+#[pymethods]
+impl PyDomain {
+    /// The open ball of `radius` around `center` in the norm `"l2"` or `"linf"`.
+    #[staticmethod]
+    #[pyo3(signature = (center, radius, norm = "l2", clip = false))]
+    fn ball(center: PyReadonlyArray1<'_, f64>, radius: f64, norm: &str, clip: bool) -> PyResult<Self> {
+        Ok(PyDomain { spec: Spec::Ball { center: center.as_array().to_vec(), radius, norm: norm_of(norm)? }, clip })
+    }
+
+    /// The open box `lower < x < upper`; coordinates with `lower == upper` are fixed (a slice).
+    #[staticmethod]
+    fn boxed(lower: PyReadonlyArray1<'_, f64>, upper: PyReadonlyArray1<'_, f64>) -> Self {
+        PyDomain { spec: Spec::Box { lower: lower.as_array().to_vec(), upper: upper.as_array().to_vec() }, clip: false }
+    }
+
+    /// The model's own input box.
+    #[staticmethod]
+    fn input_box() -> Self {
+        PyDomain { spec: Spec::InputBox, clip: false }
+    }
+
+    /// The whole input space.
+    #[staticmethod]
+    fn whole() -> Self {
+        PyDomain { spec: Spec::Whole, clip: false }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self)
+    }
+}
+
+impl PyDomain {
+    fn problem(&self, net: &Network) -> regionwalk::Result<Problem> {
+        let net = net.clone();
+        let problem = match &self.spec {
+            Spec::Ball { center, radius, norm } => Problem::ball(net, center, *radius, *norm)?,
+            Spec::Box { lower, upper } => Problem::boxed(net, lower, upper)?,
+            Spec::InputBox => Problem::input_box(net)?,
+            Spec::Whole => Problem::whole(net),
+        };
+        if self.clip {
+            problem.clipped_to_input_box()
+        } else {
+            Ok(problem)
+        }
+    }
+}
+
+/// Budgets of a walk, as the Python keyword arguments give them.
+#[derive(Clone, Debug, Default)]
+struct Budget {
+    max_regions: Option<usize>,
+    time_limit: Option<f64>,
+    checkpoint: Option<PathBuf>,
+    resume: Option<PathBuf>,
+}
+
+impl Budget {
+    fn from_kwargs(
+        max_regions: Option<usize>,
+        time_limit: Option<f64>,
+        checkpoint: Option<PathBuf>,
+        resume: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        if max_regions == Some(0) {
+            return Err(PyValueError::new_err("max_regions must be at least 1"));
+        }
+        if let Some(t) = time_limit {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(PyValueError::new_err(format!("time_limit must be a positive number of seconds, got {t}")));
+            }
+        }
+        Ok(Budget { max_regions, time_limit, checkpoint, resume })
+    }
+
+    /// Walk options reporting progress into `snapshot` and stopping on `interrupt`.
+    fn options(&self, interrupt: Arc<AtomicBool>, snapshot: Snapshot, edges: bool) -> WalkOptions {
+        WalkOptions {
+            max_regions: self.max_regions,
+            time_limit: self.time_limit.map(Duration::from_secs_f64),
+            progress: Some(ProgressFn(Arc::new(move |p: Progress| {
+                snapshot.set((p.regions as u64, p.frontier as u64, p.lp_solves))
+            }))),
+            edges,
+            interrupt: Some(interrupt),
+            checkpoint: self.checkpoint.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn walk(
+        &self,
+        problem: &Problem,
+        interrupt: Arc<AtomicBool>,
+        snapshot: Snapshot,
+        edges: bool,
+    ) -> regionwalk::Result<WalkResult> {
+        let checkpoint = self.resume.as_deref().map(Checkpoint::load).transpose()?;
+        problem.walk(&self.options(interrupt, snapshot, edges), checkpoint)
+    }
+}
+
+fn methods_of(names: Option<Vec<String>>) -> PyResult<Vec<Method>> {
+    let Some(names) = names else { return Ok(Method::ALL.to_vec()) };
+    names
+        .iter()
+        .map(|n| {
+            Method::from_name(n).ok_or_else(|| {
+                let all: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+                PyValueError::new_err(format!("unknown method '{n}' (choose from {})", all.join(", ")))
+            })
+        })
+        .collect()
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).expect("JSON values serialise")
+}
+
+/// What `count` hands back: the CLI's JSON report, and on request the patterns (regions ×
+/// neurons) and the witnesses (regions × inputs, NaN where a region of a partial walk has none).
+type Counted<'py> = (String, Option<Bound<'py, PyArray2<bool>>>, Option<Bound<'py, PyArray2<f64>>>);
+
+#[pyfunction]
+#[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, certify = false,
+                    linear = false, patterns = false, witnesses = false, progress = None, checkpoint = None, resume = None))]
+#[allow(clippy::too_many_arguments)]
+fn count<'py>(
+    py: Python<'py>,
+    net: &PyNetwork,
+    domain: &PyDomain,
+    max_regions: Option<usize>,
+    time_limit: Option<f64>,
+    threads: Option<usize>,
+    certify: bool,
+    linear: bool,
+    patterns: bool,
+    witnesses: bool,
+    progress: Option<Py<PyAny>>,
+    checkpoint: Option<PathBuf>,
+    resume: Option<PathBuf>,
+) -> PyResult<Counted<'py>> {
+    let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?;
+    let net = net.net.clone();
+    let (problem, result, report) = run_detached(py, threads, progress, move |interrupt, snapshot| {
+        let problem = domain.problem(&net)?;
+        let result = budget.walk(&problem, interrupt, snapshot, linear)?;
+        let mut report = problem.count_json(&result);
+        if linear {
+            report["linear_regions"] =
+                result.complete.then(|| regionwalk::exact::merge::linear_regions(&problem.net, &result).1).into();
+        }
+        if certify {
+            let c = problem.certify(&result);
+            report["certified"] = c.certified.into();
+            report["uncertified"] =
+                c.failures.iter().map(|(i, why)| serde_json::json!({"region": i, "reason": why})).collect();
+        }
+        Ok((problem, result, report))
+    })?;
+    let n = result.count();
+    let pattern_array = patterns
+        .then(|| {
+            let neurons = problem.net.neurons();
+            let data = result.regions.iter().flat_map(|r| (0..neurons).map(|k| r.pattern.get(k))).collect();
+            bool_matrix(py, n, neurons, data)
+        })
+        .transpose()?;
+    let witness_array = witnesses
+        .then(|| {
+            let n0 = problem.domain.dim() + problem.fixed.len();
+            let data: Vec<f64> =
+                result.regions.iter().flat_map(|r| r.witness.clone().unwrap_or_else(|| vec![f64::NAN; n0])).collect();
+            ndarray::Array2::from_shape_vec((n, n0), data)
+                .map(|a| a.into_pyarray(py))
+                .map_err(|e| InternalError::new_err(e.to_string()))
+        })
+        .transpose()?;
+    Ok((json_text(&report), pattern_array, witness_array))
+}
+
+#[pyfunction]
+#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000, threads = None))]
+#[allow(clippy::too_many_arguments)]
+fn bound(
+    py: Python<'_>,
+    net: &PyNetwork,
+    domain: &PyDomain,
+    methods: Option<Vec<String>>,
+    samples: usize,
+    hybrid_layers: usize,
+    hybrid_max_regions: usize,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let options = BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions };
+    let net = net.net.clone();
+    run_detached(py, threads, None, move |_, _| {
+        let problem = domain.problem(&net)?;
+        let mut v = bounds(&problem.net, &problem.domain, &options)?.to_json();
+        v["domain"] = problem.domain_json();
+        Ok(json_text(&v))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000,
+                    max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
+#[allow(clippy::too_many_arguments)]
+fn validate(
+    py: Python<'_>,
+    net: &PyNetwork,
+    domain: &PyDomain,
+    methods: Option<Vec<String>>,
+    samples: usize,
+    hybrid_layers: usize,
+    hybrid_max_regions: usize,
+    max_regions: Option<usize>,
+    time_limit: Option<f64>,
+    threads: Option<usize>,
+    linear: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let options = BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions };
+    let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
+    let net = net.net.clone();
+    let (report, unsound, found) = run_detached(py, threads, progress, move |interrupt, snapshot| {
+        let problem = domain.problem(&net)?;
+        let walk = budget.walk(&problem, interrupt, snapshot, linear)?;
+        let report = bounds(&problem.net, &problem.domain, &options)?;
+        let (mut v, unsound) = problem.validate_json(&walk, &report);
+        if linear {
+            v["linear_regions"] =
+                walk.complete.then(|| regionwalk::exact::merge::linear_regions(&problem.net, &walk).1).into();
+        }
+        Ok((v, unsound, walk.count()))
+    })?;
+    if !unsound.is_empty() {
+        return Err(InternalError::new_err(format!(
+            "internal error: bound(s) {} fall below the exact count {found}; please report this",
+            unsound.join(", ")
+        )));
+    }
+    Ok(json_text(&report))
+}
+
+#[pyfunction]
+#[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = 100_000,
+                    labels = None, out = None, resume = false, shard = (0, 1), threads = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    py: Python<'_>,
+    net: &PyNetwork,
+    points: PyReadonlyArray2<'_, f64>,
+    radii: Vec<f64>,
+    norm: &str,
+    exact: bool,
+    methods: Vec<String>,
+    max_regions: usize,
+    labels: Option<Vec<String>>,
+    out: Option<PathBuf>,
+    resume: bool,
+    shard: (usize, usize),
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, bool)> {
+    for &r in &radii {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(PyValueError::new_err(format!("every radius must be a positive finite number, got {r}")));
+        }
+    }
+    if radii.is_empty() {
+        return Err(PyValueError::new_err("give at least one radius"));
+    }
+    if shard.1 == 0 || shard.0 >= shard.1 {
+        return Err(PyValueError::new_err(format!("shard {shard:?} must be (i, n) with 0 <= i < n")));
+    }
+    if max_regions == 0 {
+        return Err(PyValueError::new_err("max_regions must be at least 1"));
+    }
+    let methods = methods_of(Some(methods))?;
+    let points = rows(&points);
+    let norm = norm_of(norm)?;
+    let net = net.net.clone();
+    run_detached(py, threads, progress, move |interrupt, snapshot| {
+        let options =
+            AuditOptions { radii, norm, exact, methods, max_regions, shard, interrupt: Some(interrupt.clone()) };
+        let records = run_audit(&net, &points, labels.as_deref(), &options, out.as_deref(), resume, &|done, total| {
+            snapshot.set((done as u64, total as u64, 0))
+        })?;
+        let stopped = interrupt.load(std::sync::atomic::Ordering::Relaxed);
+        Ok((serde_json::to_string(&records).expect("records serialise"), stopped))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, progress = None))]
+fn graph(
+    py: Python<'_>,
+    net: &PyNetwork,
+    domain: &PyDomain,
+    max_regions: Option<usize>,
+    time_limit: Option<f64>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, String)> {
+    let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
+    let net = net.net.clone();
+    run_detached(py, threads, progress, move |interrupt, snapshot| {
+        let problem = domain.problem(&net)?;
+        let walk = budget.walk(&problem, interrupt, snapshot, true)?;
+        let g = regionwalk::plot::graph::region_graph(&problem.net, &walk);
+        Ok((json_text(&regionwalk::plot::graph::to_json(&g)), json_text(&problem.count_json(&walk))))
+    })
+}
+
+/// One polygon of a slice: vertices (k × 2, plane coordinates) and the region's pattern.
+type Polygon<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, numpy::PyArray1<bool>>);
+
+/// The polygons, the plane's directions `(u, v)`, and the ball's count with its completeness.
+type Sliced<'py> = (Vec<Polygon<'py>>, (Vec<f64>, Vec<f64>), Option<(usize, bool)>);
+
+/// The exact regions of the plane slice through `center`, the plane's directions `(u, v)`, and
+/// the number of regions in the whole ball (with whether that count is complete) unless
+/// `ball_count` is false; with `out`, the picture the CLI draws is written there.
+#[pyfunction]
+#[pyo3(signature = (net, center, radius, *, norm = "l2", plane = "axes:0,1", through = None, out = None, title = None,
+                    ball_count = true, max_regions = None, time_limit = None, threads = None))]
+#[allow(clippy::too_many_arguments)]
+fn plot_slice<'py>(
+    py: Python<'py>,
+    net: &PyNetwork,
+    center: PyReadonlyArray1<'_, f64>,
+    radius: f64,
+    norm: &str,
+    plane: &str,
+    through: Option<(PyReadonlyArray1<'_, f64>, PyReadonlyArray1<'_, f64>)>,
+    out: Option<PathBuf>,
+    title: Option<String>,
+    ball_count: bool,
+    max_regions: Option<usize>,
+    time_limit: Option<f64>,
+    threads: Option<usize>,
+) -> PyResult<Sliced<'py>> {
+    let norm = norm_of(norm)?;
+    let through = through.map(|(p, q)| (p.as_array().to_vec(), q.as_array().to_vec()));
+    let plane_spec = plane.to_string();
+    let plane = Plane::parse(plane, through).map_err(py_err)?;
+    let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
+    let center = center.as_array().to_vec();
+    let net = net.net.clone();
+    let (sl, ball) = run_detached(py, threads, None, move |interrupt, snapshot| {
+        let problem = Problem::ball((*net).clone(), &center, radius, norm)?;
+        let sl = slice(&problem.net, &center, radius, norm, &plane)?;
+        let ball = if ball_count {
+            let r = budget.walk(&problem, interrupt, snapshot, false)?;
+            Some((r.count(), r.complete))
+        } else {
+            None
+        };
+        if let Some(path) = &out {
+            let title = title.unwrap_or_else(|| {
+                format!(
+                    "{} ball of radius {radius}, plane {plane_spec}",
+                    match norm {
+                        Norm::L2 => "L2",
+                        Norm::Linf => "L-inf",
+                    }
+                )
+            });
+            regionwalk::plot::render::render(
+                &sl,
+                path,
+                &regionwalk::plot::render::Legend { title, ball_regions: ball },
+            )?;
+        }
+        Ok((sl, ball))
+    })?;
+    let polygons = sl
+        .polygons
+        .iter()
+        .map(|p| {
+            let flat: Vec<f64> = p.vertices.iter().flatten().copied().collect();
+            let vertices =
+                ndarray::Array2::from_shape_vec((p.vertices.len(), 2), flat).expect("k × 2").into_pyarray(py);
+            let pattern: Vec<bool> = (0..p.pattern.len()).map(|k| p.pattern.get(k)).collect();
+            (vertices, pattern.into_pyarray(py))
+        })
+        .collect();
+    Ok((polygons, (sl.u, sl.v), ball))
+}
+
+/// Registers the question functions.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(count, m)?)?;
+    m.add_function(wrap_pyfunction!(bound, m)?)?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(audit, m)?)?;
+    m.add_function(wrap_pyfunction!(graph, m)?)?;
+    m.add_function(wrap_pyfunction!(plot_slice, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+"""Shared helpers: the repository's fixtures, the CLI built from the same sources, random nets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import regionwalk as rw
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+
+
+def cli_path() -> Path:
+    path = Path(os.environ.get("REGIONWALK_BIN", ROOT / "target" / "release" / "regionwalk"))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build the CLI first (cargo build --release)")
+    return path
+
+
+def run_cli(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
+    """Runs the CLI; fails the test unless it exits with `expect`."""
+    p = subprocess.run([str(cli_path()), *args], capture_output=True, text=True, timeout=600)
+    assert p.returncode == expect, f"exit {p.returncode}: {p.stderr}"
+    return p
+
+
+def cli_json(*args: str, expect: int = 0) -> dict:
+    return json.loads(run_cli(*args, "--json", expect=expect).stdout)
+
+
+def random_net(rng: np.random.Generator, widths, degenerate: bool = False) -> rw.Network:
+    """A random ReLU net; `degenerate` adds repeated and proportional neurons, zero rows and
+    neurons through the origin, which is where off-by-one counts hide."""
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        w = rng.standard_normal((n_out, n_in))
+        b = rng.standard_normal(n_out) * 0.3
+        if degenerate and n_out >= 4:
+            w[1] = w[0] * 2.0
+            b[1] = b[0] * 2.0
+            w[2] = 0.0
+            b[3] = 0.0
+        layers.append((w, b))
+    return rw.Network.from_layers(layers)
+
+
+def point_arg(x) -> str:
+    return "--center=" + ",".join(repr(float(v)) for v in x)
+
+
+def without_time(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k not in ("seconds", "units")}

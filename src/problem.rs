@@ -1,0 +1,252 @@
+//! A network restricted to a domain: what every question (count, bound, graph, validate) runs on.
+//!
+//! The CLI and the Python package build a [`Problem`] the same way, so that they count the same
+//! regions: a box coordinate of zero width is *fixed* (as VNN-COMP properties write `X_i = c`), the
+//! walk runs on the slice of the network over the free coordinates, and reports lift points back
+//! into all of the model's inputs. Reports describe the domain from the [`Domain`] itself.
+
+use crate::bound::{ratio, BoundReport};
+use crate::domain::{Domain, Norm, Shape};
+use crate::exact::certify::{certify, Certification};
+use crate::exact::walk::{self, Checkpoint, WalkOptions, WalkResult};
+use crate::model::{lift_point, Network};
+use crate::{Error, Result};
+use num_bigint::BigUint;
+use serde_json::{json, Value};
+
+/// A network and the domain its regions are counted in.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// The network the walk runs on: the model itself, or its slice where inputs are fixed.
+    pub net: Network,
+    /// The domain, over the free inputs only when some are fixed.
+    pub domain: Domain,
+    /// Inputs held constant, as (index among the model's inputs, value).
+    pub fixed: Vec<(usize, f64)>,
+}
+
+impl Problem {
+    /// The open ball `B(center, radius)` of `net`'s input space.
+    pub fn ball(net: Network, center: &[f64], radius: f64, norm: Norm) -> Result<Self> {
+        net.check_point(center, "the centre")?;
+        let domain = Domain::ball(center, radius, norm)?;
+        Ok(Problem { net, domain, fixed: vec![] })
+    }
+
+    /// The open box `lower < x < upper`; coordinates with `lower == upper` are fixed and the
+    /// problem becomes the slice through them.
+    pub fn boxed(net: Network, lower: &[f64], upper: &[f64]) -> Result<Self> {
+        let n0 = net.input_dim();
+        if lower.len() != n0 || upper.len() != n0 {
+            return Err(Error::Domain(format!(
+                "the box has {} lower and {} upper bounds but the network has {n0} inputs",
+                lower.len(),
+                upper.len()
+            )));
+        }
+        let fixed: Vec<(usize, f64)> =
+            (0..n0).filter(|&i| lower[i] == upper[i] && lower[i].is_finite()).map(|i| (i, lower[i])).collect();
+        if fixed.is_empty() {
+            return Ok(Problem { domain: Domain::boxed(lower, upper)?, net, fixed });
+        }
+        if fixed.len() == n0 {
+            return Err(Error::Domain(
+                "every box coordinate has zero width: the domain is a single point (evaluate the network there)".into(),
+            ));
+        }
+        let free =
+            |v: &[f64]| -> Vec<f64> { (0..n0).filter(|i| !fixed.iter().any(|f| f.0 == *i)).map(|i| v[i]).collect() };
+        let domain = Domain::boxed(&free(lower), &free(upper)).map_err(|e| {
+            Error::Domain(format!("{e} (coordinates numbered among the free ones, after removing the fixed)"))
+        })?;
+        Ok(Problem { net: net.with_fixed_inputs(&fixed)?, domain, fixed })
+    }
+
+    /// The model's own input box.
+    pub fn input_box(net: Network) -> Result<Self> {
+        let b = net.input_box().ok_or_else(|| Error::Domain("the model declares no input box".into()))?.clone();
+        Problem::boxed(net, &b.lower, &b.upper)
+    }
+
+    /// The whole input space (small networks only: every region is counted).
+    pub fn whole(net: Network) -> Self {
+        let domain = Domain::whole(net.input_dim());
+        Problem { net, domain, fixed: vec![] }
+    }
+
+    /// The domain intersected with the model's input box.
+    pub fn clipped_to_input_box(self) -> Result<Self> {
+        if !self.fixed.is_empty() {
+            return Err(Error::Domain("clipping to the input box does not combine with fixed box coordinates".into()));
+        }
+        let b = self
+            .net
+            .input_box()
+            .ok_or_else(|| Error::Domain("the model declares no input box to clip to".into()))?
+            .clone();
+        Ok(Problem { domain: self.domain.clipped(&b.lower, &b.upper)?, ..self })
+    }
+
+    /// Runs the exact walk (or continues it from `checkpoint`); the result's points are in the
+    /// model's own inputs.
+    pub fn walk(&self, options: &WalkOptions, checkpoint: Option<Checkpoint>) -> Result<WalkResult> {
+        let mut result = match checkpoint {
+            Some(c) => walk::resume(&self.net, &self.domain, options, c)?,
+            None => walk::walk(&self.net, &self.domain, options)?,
+        };
+        self.lift(&mut result);
+        Ok(result)
+    }
+
+    /// Re-checks every region of `result` (a walk of this problem) in exact rational arithmetic.
+    pub fn certify(&self, result: &WalkResult) -> Certification {
+        if self.fixed.is_empty() {
+            return certify(&self.net, &self.domain, result);
+        }
+        // The walk's points were lifted into the model's inputs; the certificate is about the slice.
+        let mut free = result.clone();
+        let keep = |p: &mut Vec<f64>| {
+            *p = p.iter().enumerate().filter(|(i, _)| !self.fixed.iter().any(|f| f.0 == *i)).map(|(_, v)| *v).collect()
+        };
+        free.start.iter_mut().for_each(keep);
+        free.regions.iter_mut().filter_map(|r| r.witness.as_mut()).for_each(keep);
+        certify(&self.net, &self.domain, &free)
+    }
+
+    /// Puts the fixed inputs back into the walk's points (start and witnesses).
+    fn lift(&self, result: &mut WalkResult) {
+        if self.fixed.is_empty() {
+            return;
+        }
+        let lift = |p: &mut Vec<f64>| *p = lift_point(p, &self.fixed);
+        result.start.iter_mut().for_each(lift);
+        result.regions.iter_mut().filter_map(|r| r.witness.as_mut()).for_each(lift);
+    }
+
+    /// Indices of the fixed inputs.
+    pub fn fixed_indices(&self) -> Vec<usize> {
+        self.fixed.iter().map(|&(i, _)| i).collect()
+    }
+
+    /// `"ball"`, `"box"` or `"whole"`.
+    pub fn kind(&self) -> &'static str {
+        match self.domain.shape() {
+            Shape::Ball { .. } => "ball",
+            Shape::Box { .. } => "box",
+            Shape::Whole => "whole",
+        }
+    }
+
+    /// The domain's fields for JSON reports: kind, norm, centre, radius, box bounds (in the
+    /// model's inputs, fixed coordinates included), fixed inputs and clip box.
+    pub fn domain_json(&self) -> Value {
+        let (norm, center, radius, lower, upper) = match self.domain.shape() {
+            Shape::Ball { center, radius, norm } => (Some(*norm), Some(center.clone()), Some(*radius), None, None),
+            Shape::Box { lower, upper } => {
+                (None, None, None, Some(lift_point(lower, &self.fixed)), Some(lift_point(upper, &self.fixed)))
+            }
+            Shape::Whole => (None, None, None, None, None),
+        };
+        json!({
+            "kind": self.kind(), "norm": norm, "center": center, "radius": radius,
+            "lower": lower, "upper": upper, "fixed": self.fixed_indices(),
+            "clip": self.domain.clip().map(|(l, u)| json!({"lower": l, "upper": u})),
+        })
+    }
+
+    /// A phrase for text reports: "L2 ball of radius 0.5", "box", ….
+    pub fn describe(&self) -> String {
+        let clip = if self.domain.clip().is_some() { " ∩ input box" } else { "" };
+        match self.domain.shape() {
+            Shape::Ball { radius, norm: Norm::L2, .. } => format!("L2 ball of radius {radius}{clip}"),
+            Shape::Ball { radius, norm: Norm::Linf, .. } => format!("L-inf ball of radius {radius}{clip}"),
+            Shape::Box { .. } if !self.fixed.is_empty() => {
+                format!("box (slice with inputs {:?} fixed)", self.fixed_indices())
+            }
+            Shape::Box { .. } => "box".to_string(),
+            Shape::Whole => "whole input space".to_string(),
+        }
+    }
+
+    /// The count report shared by `count`, `validate` and the Python package: regions, whether
+    /// the walk finished, the domain, solver work and the start point.
+    pub fn count_json(&self, r: &WalkResult) -> Value {
+        let d = self.domain_json();
+        json!({
+            "regions": r.count(),
+            "complete": r.complete,
+            "stopped_by": r.stopped_by,
+            "domain": d["kind"],
+            "fixed": d["fixed"],
+            "norm": d["norm"],
+            "center": d["center"],
+            "radius": d["radius"],
+            "lp_solves": r.counters.lp_solves,
+            "qp_solves": r.counters.qp_solves,
+            "dual_solves": r.counters.dual_solves,
+            "dual_fallbacks": r.counters.dual_fallbacks,
+            "touching": r.counters.touching,
+            "unverified": r.unverified,
+            "screened": r.screened,
+            "known_neighbours": r.known_neighbours,
+            "start": r.start,
+            "seconds": r.seconds,
+        })
+    }
+
+    /// The validate report: the count report with every bound and each bound's ratio to the
+    /// count; and the methods whose bound falls below the count, which would be a soundness bug.
+    pub fn validate_json(&self, walk: &WalkResult, report: &BoundReport) -> (Value, Vec<&'static str>) {
+        let found = walk.count();
+        let unsound =
+            report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
+        let mut v = self.count_json(walk);
+        let b = report.to_json();
+        for key in ["bounds", "best", "lower", "skipped", "stability"] {
+            v[key] = b[key].clone();
+        }
+        v["ratios"] = report
+            .bounds
+            .iter()
+            .map(|b| (b.method.name().to_string(), Value::from(ratio(&b.value, found))))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        (v, unsound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(inputs: usize) -> Network {
+        Network::from_rows(&[(vec![vec![1.0; inputs]; 2], vec![0.0, -0.5]), (vec![vec![1.0, 1.0]], vec![0.0])]).unwrap()
+    }
+
+    #[test]
+    fn zero_width_box_coordinates_are_fixed() {
+        let p = Problem::boxed(net(3), &[0.0, 0.5, -1.0], &[1.0, 0.5, 1.0]).unwrap();
+        assert_eq!(p.fixed, vec![(1, 0.5)]);
+        assert_eq!((p.domain.dim(), p.net.input_dim()), (2, 2));
+        assert_eq!(p.domain_json()["lower"], json!([0.0, 0.5, -1.0]));
+        let point = Problem::boxed(net(2), &[0.5, 0.5], &[0.5, 0.5]).unwrap_err().to_string();
+        assert!(point.contains("single point"), "{point}");
+        // An empty interval among free coordinates is still refused, numbered among the free ones.
+        let e = Problem::boxed(net(3), &[0.0, 0.5, 1.0], &[1.0, 0.5, 0.0]).unwrap_err().to_string();
+        assert!(e.contains("coordinate 1") && e.contains("free ones"), "{e}");
+        let clip = Problem::boxed(net(3), &[0.0, 0.5, -1.0], &[1.0, 0.5, 1.0]).unwrap().clipped_to_input_box();
+        assert!(clip.unwrap_err().to_string().contains("fixed box coordinates"));
+    }
+
+    #[test]
+    fn walks_on_a_slice_report_points_in_the_model_inputs() {
+        let p = Problem::boxed(net(3), &[-1.0, 0.25, -1.0], &[1.0, 0.25, 1.0]).unwrap();
+        let r = p.walk(&WalkOptions::default(), None).unwrap();
+        assert!(r.complete && r.count() > 1);
+        for region in &r.regions {
+            let w = region.witness.as_ref().unwrap();
+            assert_eq!((w.len(), w[1]), (3, 0.25));
+        }
+        assert_eq!(p.certify(&r).certified, r.count());
+    }
+}
