@@ -25,7 +25,7 @@ fn main() {
                     let domain = Domain::ball(&center, radius, norm).unwrap();
                     let exact =
                         walk(&net, &domain, &WalkOptions { max_regions: Some(20_000), ..Default::default() }).unwrap();
-                    if !exact.complete {
+                    if !exact.complete() {
                         continue;
                     }
                     cases += 1;

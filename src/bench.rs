@@ -209,7 +209,7 @@ pub fn run(case: &Case, root: &Path, threads: usize) -> Result<Record> {
         neurons: net.neurons(),
         threads,
         regions,
-        complete: result.complete,
+        complete: result.complete(),
         seconds,
         regions_per_second: regions as f64 / seconds,
         lps_per_region: per(result.counters.lp_solves),

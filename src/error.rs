@@ -33,4 +33,7 @@ pub enum Error {
     /// The LP solver failed in a way that leaves a decision open.
     #[error("LP solver failure: {0}")]
     Solver(String),
+    /// A self-check failed: a bug in regionwalk, never a problem with the input.
+    #[error("internal error: {0}; please report this")]
+    Internal(String),
 }

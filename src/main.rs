@@ -1,10 +1,13 @@
 //! The `regionwalk` command line: a thin layer over the library. It parses arguments, builds the
 //! domain, runs the library and prints text or JSON. Exit codes: 0 success, 1 usage or input
-//! error, 2 a budget stopped the run (the partial result is still printed).
+//! error, 2 a budget stopped the run (the partial result is still printed), 3 internal error (a
+//! failed self-check or a panic: a bug to report, never a problem with the input).
 
 mod cli;
 
 use std::process::ExitCode;
+
+const INTERNAL: u8 = 3;
 
 fn main() -> ExitCode {
     let args = match <cli::Cli as clap::Parser>::try_parse() {
@@ -16,11 +19,23 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli::run(args) {
-        Ok(code) => code,
-        Err(err) => {
+    let run = || {
+        // Lets the tests check what a panic (a bug) looks like to a user.
+        if std::env::var_os("REGIONWALK_PANIC_FOR_TEST").is_some() {
+            panic!("deliberate test panic");
+        }
+        cli::run(args)
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(1)
+            let internal = matches!(err.downcast_ref::<regionwalk::Error>(), Some(regionwalk::Error::Internal(_)));
+            ExitCode::from(if internal { INTERNAL } else { 1 })
+        }
+        Err(_) => {
+            eprintln!("error: internal error: regionwalk panicked (message above); please report this");
+            ExitCode::from(INTERNAL)
         }
     }
 }

@@ -174,8 +174,8 @@ impl Problem {
         let d = self.domain_json();
         json!({
             "regions": r.count(),
-            "complete": r.complete,
-            "stopped_by": r.stopped_by,
+            "complete": r.complete(),
+            "stopped_by": r.stopped_by(),
             "domain": d["kind"],
             "fixed": d["fixed"],
             "norm": d["norm"],
@@ -242,7 +242,7 @@ mod tests {
     fn walks_on_a_slice_report_points_in_the_model_inputs() {
         let p = Problem::boxed(net(3), &[-1.0, 0.25, -1.0], &[1.0, 0.25, 1.0]).unwrap();
         let r = p.walk(&WalkOptions::default(), None).unwrap();
-        assert!(r.complete && r.count() > 1);
+        assert!(r.complete() && r.count() > 1);
         for region in &r.regions {
             let w = region.witness.as_ref().unwrap();
             assert_eq!((w.len(), w[1]), (3, 0.25));

@@ -83,7 +83,7 @@ fn global_bounds_match_serra_and_montufar() {
 /// Checks the soundness properties of one bound report against the exact count.
 fn check(net: &Network, domain: &Domain, what: &str) {
     let exact = walk(net, domain, &WalkOptions::default()).unwrap();
-    assert!(exact.complete);
+    assert!(exact.complete());
     let n = BigUint::from(exact.count());
     let r = report(net, domain);
     for b in &r.bounds {

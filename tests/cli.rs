@@ -302,3 +302,41 @@ fn bench_reports_the_walk_count_per_case_and_thread_count() {
     let none = regionwalk(&["bench", "--only", "no such case"]);
     assert_eq!(none.status.code(), Some(1));
 }
+
+#[test]
+fn every_flag_is_checked_before_the_model_is_read() {
+    // The model file does not exist: the flag's own error must come first.
+    let missing = "no-such-model.onnx";
+    assert_input_error(&["count", missing, "--center=0,0", "--radius", "0"], "radius must be a positive");
+    assert_input_error(&["count", missing, "--center=0,nan", "--radius", "1"], "coordinate 1 is NaN");
+    assert_input_error(&["count", missing, "--center=0,0", "--radius", "1", "--time-limit=-1"], "--time-limit");
+    assert_input_error(&["count", missing, "--center=0,0", "--radius", "1", "--max-regions", "0"], "--max-regions");
+    assert_input_error(&["count", missing, "--box=0,x"], "'x' is not a number");
+    assert_input_error(&["count", missing, "--whole", "--resume", "no-such.ckpt"], "no-such.ckpt: cannot read");
+    assert_input_error(&["bound", missing, "--center=0,0", "--radius=-1"], "radius must be a positive");
+    assert_input_error(&["graph", missing, "--center=0,0", "--radius", "0", "--format", "dot", "--out", "g.dot"], "radius must be");
+    assert_input_error(
+        &["plot", missing, "--center=0,0", "--radius", "1", "--plane", "sideways", "--out", "p.png"],
+        "expected axes:I,J",
+    );
+    assert_input_error(&["plot", missing, "--center=0,0", "--radius", "0", "--out", "p.png"], "radius must be");
+    let points = scratch("early").join("p.csv");
+    std::fs::write(&points, "0,0\n").unwrap();
+    let p = points.to_str().unwrap();
+    assert_input_error(&["audit", missing, "--points", p, "--radius", "0", "--out", "a.jsonl"], "every radius");
+    assert_input_error(&["audit", missing, "--points", "no-points.csv", "--radius", "1", "--out", "a.jsonl"], "no-points");
+    // With every flag valid, the missing model is what is reported.
+    assert_input_error(&["count", missing, "--center=0,0", "--radius", "1"], "no-such-model.onnx");
+}
+
+#[test]
+fn internal_errors_have_their_own_exit_code() {
+    let out = Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+        .args(["count", EXAMPLE, "--center=0,0", "--radius", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("REGIONWALK_PANIC_FOR_TEST", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: internal error") && stderr(&out).contains("please report"));
+}

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn patterns(r: &WalkResult) -> Vec<Pattern> {
-    assert!(r.complete && r.unverified == 0, "walk incomplete or with unverified regions");
+    assert!(r.complete() && r.unverified == 0, "walk incomplete or with unverified regions");
     let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
     v.sort();
     v
@@ -132,7 +132,7 @@ fn acas_xu_property_4_fixes_x2_and_counts_its_slice() {
     )
     .unwrap();
     let reference = walk(&hand, &domain, &WalkOptions::default()).unwrap();
-    assert!(reference.complete && reference.unverified == 0);
+    assert!(reference.complete() && reference.unverified == 0);
     assert_eq!(report["regions"].as_u64().unwrap() as usize, reference.count());
     assert!(reference.count() > 10_000, "the slice holds {} regions", reference.count());
 }

@@ -27,7 +27,7 @@ fn theory_fixtures_give_their_exact_counts() {
     for f in theory_fixtures() {
         let ball = Domain::ball(&f.center, f.radius, Norm::L2).unwrap();
         let r = count(&f.net, &ball);
-        assert!(r.complete);
+        assert!(r.complete());
         assert_eq!(r.count(), f.regions, "{}: walk", f.name);
         let (split, _) = split_patterns(&f.net, &ball).unwrap();
         assert_eq!(split.len(), f.regions, "{}: splitter", f.name);
@@ -75,7 +75,7 @@ fn a_facet_tangent_to_the_sphere_is_not_crossed_but_tallied() {
 /// Checks the walk against the splitter (same set of patterns) and sampling (a subset) on one domain.
 fn cross_check(case: &common::Case, domain: &Domain, what: &str, seed: u64) {
     let r = count(&case.net, domain);
-    assert!(r.complete);
+    assert!(r.complete());
     assert_eq!(r.unverified, 0, "seed {seed} ({what}, {}): unverified regions", case.description);
     let walked = sorted_patterns(&r);
     let (split, _) = split_patterns(&case.net, domain).unwrap();
@@ -158,7 +158,7 @@ fn whole_space_of_one_generic_hidden_layer_is_the_zaslavsky_count() {
         let net = common::net(&[(rows, bias), (vec![vec![1.0; n1]], vec![0.0])]);
         let expected: usize = (0..=n0.min(n1)).map(|j| binomial(n1, j)).sum();
         let r = count(&net, &Domain::whole(n0));
-        assert!(r.complete);
+        assert!(r.complete());
         assert_eq!(r.count(), expected, "n0={n0} n1={n1}");
         let (split, _) = split_patterns(&net, &Domain::whole(n0)).unwrap();
         assert_eq!(split.len(), expected, "splitter, n0={n0} n1={n1}");
@@ -206,7 +206,7 @@ fn budgets_stop_the_walk_with_a_certified_lower_bound() {
     let full = sorted_patterns(&count(&case.net, &ball));
     let options = WalkOptions { max_regions: Some(5), ..Default::default() };
     let partial = walk(&case.net, &ball, &options).unwrap();
-    assert!(!partial.complete);
+    assert!(!partial.complete());
     assert!(partial.count() >= 5 && partial.count() < full.len());
     for region in &partial.regions {
         assert!(full.binary_search(&region.pattern).is_ok(), "a partial walk only reports real regions");
@@ -219,8 +219,8 @@ fn a_time_limit_stops_the_walk_and_says_so() {
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
     let options = WalkOptions { time_limit: Some(std::time::Duration::ZERO), ..Default::default() };
     let r = walk(&case.net, &ball, &options).unwrap();
-    assert!(!r.complete);
-    assert_eq!(r.stopped_by, Some(regionwalk::exact::walk::StopReason::TimeLimit));
+    assert!(!r.complete());
+    assert_eq!(r.stopped_by(), Some(regionwalk::exact::walk::StopReason::TimeLimit));
     assert_eq!(r.count(), 1, "only the start region is known");
 }
 

@@ -12,7 +12,7 @@ use regionwalk::model::{Network, Pattern};
 use std::path::Path;
 
 fn patterns(r: &WalkResult) -> Vec<Pattern> {
-    assert!(r.complete && r.unverified == 0);
+    assert!(r.complete() && r.unverified == 0);
     let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
     v.sort();
     v

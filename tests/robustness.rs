@@ -41,11 +41,11 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
             let options =
                 WalkOptions { edges, checkpoint: Some(path.clone()), max_regions: Some(70), ..Default::default() };
             let partial = walk(&case.net, &ball, &options).unwrap();
-            assert!(!partial.complete && partial.stopped_by == Some(StopReason::MaxRegions));
+            assert!(!partial.complete() && partial.stopped_by() == Some(StopReason::MaxRegions));
             let ck = Checkpoint::load(&path).unwrap();
             assert_eq!(ck.regions(), partial.count());
             let finished = resume(&case.net, &ball, &WalkOptions { edges, ..Default::default() }, ck).unwrap();
-            assert!(finished.complete);
+            assert!(finished.complete());
             assert_eq!(patterns(&finished), patterns(&full), "seed {seed}");
             assert_eq!(finished.edges.len(), full.edges.len(), "seed {seed}: edges");
             // A checkpoint only resumes the problem it was written for.
@@ -76,7 +76,7 @@ fn damaged_checkpoints_are_refused_with_a_message() {
     let ball = Domain::ball(&[0.1, -0.2], 0.5, Norm::L2).unwrap();
     let path = scratch("damaged.json");
     let options = WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(10), ..Default::default() };
-    assert!(!walk(&net, &ball, &options).unwrap().complete);
+    assert!(!walk(&net, &ball, &options).unwrap().complete());
     let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let regions = good["result"]["regions"].as_array().unwrap().len();
     assert!(good["queue"].as_array().unwrap().len() >= 2, "the partial walk left a queue");
@@ -143,12 +143,12 @@ fn memory_and_interrupt_budgets_stop_cleanly() {
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
     let per_region = regionwalk::exact::walk::memory_per_region(&case.net);
     let r = walk(&case.net, &ball, &WalkOptions { max_memory: Some(per_region * 100), ..Default::default() }).unwrap();
-    assert_eq!(r.stopped_by, Some(StopReason::MaxMemory));
-    assert!(!r.complete && r.count() >= 1 && (r.count() as u64) * per_region <= per_region * 100);
+    assert_eq!(r.stopped_by(), Some(StopReason::MaxMemory));
+    assert!(!r.complete() && r.count() >= 1 && (r.count() as u64) * per_region <= per_region * 100);
     let flag = Arc::new(AtomicBool::new(true));
     let r = walk(&case.net, &ball, &WalkOptions { interrupt: Some(flag), ..Default::default() }).unwrap();
-    assert_eq!(r.stopped_by, Some(StopReason::Interrupted));
-    assert!(!r.complete);
+    assert_eq!(r.stopped_by(), Some(StopReason::Interrupted));
+    assert!(!r.complete());
 }
 
 #[test]

@@ -24,10 +24,11 @@ create_exception!(_native, InternalError, RegionwalkError, "A bug in regionwalk 
 const POLL: Duration = Duration::from_millis(50);
 
 /// A library error as the Python exception with the CLI's message: bad input is `ValueError`,
-/// solver trouble `SolverError`.
+/// solver trouble `SolverError`, a failed self-check `InternalError`.
 pub(crate) fn py_err(e: regionwalk::Error) -> PyErr {
     match e {
         regionwalk::Error::Solver(_) => SolverError::new_err(e.to_string()),
+        regionwalk::Error::Internal(_) => InternalError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
 }

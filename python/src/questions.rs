@@ -195,7 +195,7 @@ fn count<'py>(
         let mut report = problem.count_json(&result);
         if linear {
             report["linear_regions"] =
-                result.complete.then(|| regionwalk::exact::merge::linear_regions(&problem.net, &result).1).into();
+                result.complete().then(|| regionwalk::exact::merge::linear_regions(&problem.net, &result).1).into();
         }
         if certify {
             let c = problem.certify(&result);
@@ -270,24 +270,24 @@ fn validate(
     let options = BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions };
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.net.clone();
-    let (report, unsound, found) = run_detached(py, threads, progress, move |interrupt, snapshot| {
+    run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt, snapshot, linear)?;
         let report = bounds(&problem.net, &problem.domain, &options)?;
         let (mut v, unsound) = problem.validate_json(&walk, &report);
         if linear {
             v["linear_regions"] =
-                walk.complete.then(|| regionwalk::exact::merge::linear_regions(&problem.net, &walk).1).into();
+                walk.complete().then(|| regionwalk::exact::merge::linear_regions(&problem.net, &walk).1).into();
         }
-        Ok((v, unsound, walk.count()))
-    })?;
-    if !unsound.is_empty() {
-        return Err(InternalError::new_err(format!(
-            "internal error: bound(s) {} fall below the exact count {found}; please report this",
-            unsound.join(", ")
-        )));
-    }
-    Ok(json_text(&report))
+        if !unsound.is_empty() {
+            let found = walk.count();
+            return Err(regionwalk::Error::Internal(format!(
+                "bound(s) {} fall below the exact count {found}",
+                unsound.join(", ")
+            )));
+        }
+        Ok(json_text(&v))
+    })
 }
 
 #[pyfunction]
@@ -310,20 +310,6 @@ fn audit(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, bool)> {
-    for &r in &radii {
-        if !(r.is_finite() && r > 0.0) {
-            return Err(PyValueError::new_err(format!("every radius must be a positive finite number, got {r}")));
-        }
-    }
-    if radii.is_empty() {
-        return Err(PyValueError::new_err("give at least one radius"));
-    }
-    if shard.1 == 0 || shard.0 >= shard.1 {
-        return Err(PyValueError::new_err(format!("shard {shard:?} must be (i, n) with 0 <= i < n")));
-    }
-    if max_regions == 0 {
-        return Err(PyValueError::new_err("max_regions must be at least 1"));
-    }
     let methods = methods_of(Some(methods))?;
     let points = rows(&points);
     let norm = norm_of(norm)?;
@@ -400,7 +386,7 @@ fn plot_slice<'py>(
         let sl = slice(&problem.net, &center, radius, norm, &plane)?;
         let ball = if ball_count {
             let r = budget.walk(&problem, interrupt, snapshot, false)?;
-            Some((r.count(), r.complete))
+            Some((r.count(), r.complete()))
         } else {
             None
         };

@@ -92,6 +92,27 @@ pub struct AuditOptions {
     pub interrupt: Option<Arc<AtomicBool>>,
 }
 
+impl AuditOptions {
+    /// Checks the options: at least one radius, every radius positive and finite, a region
+    /// budget of at least 1, and a shard `(i, n)` with `i < n`.
+    pub fn check(&self) -> Result<()> {
+        if self.radii.is_empty() {
+            return Err(Error::Domain("an audit needs at least one radius".into()));
+        }
+        if let Some(r) = self.radii.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            return Err(Error::Domain(format!("every radius must be a positive finite number, got {r}")));
+        }
+        if self.max_regions == 0 {
+            return Err(Error::Domain("the region budget of each walk must be at least 1".into()));
+        }
+        let (i, n) = self.shard;
+        if i >= n {
+            return Err(Error::Domain(format!("shard {i} of {n} does not exist (shards are numbered 0 to n-1)")));
+        }
+        Ok(())
+    }
+}
+
 /// Audits one point at one radius.
 pub fn audit_point(
     net: &Network,
@@ -108,7 +129,7 @@ pub fn audit_point(
     if options.exact {
         let r = walk(net, &domain, &WalkOptions { max_regions: Some(options.max_regions), ..Default::default() })?;
         regions = Some(r.count());
-        complete = Some(r.complete);
+        complete = Some(r.complete());
     }
     let (mut paper, mut best) = (None, None);
     if !options.methods.is_empty() {
@@ -257,6 +278,7 @@ pub fn audit(
     resume: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Record>> {
+    options.check()?;
     for (i, p) in points.iter().enumerate() {
         net.check_point(p, &format!("point {i}"))?;
     }

@@ -1,7 +1,9 @@
 //! Comparing two groups of audit records: summary statistics and the two-sided Mann–Whitney U test
 //! (normal approximation with tie correction and continuity correction).
 
+use super::Record;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 /// Summary of a sample.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -107,4 +109,31 @@ mod tests {
         assert!(p > 0.9);
         assert!((normal_upper_tail(1.959964) - 0.025).abs() < 1e-6);
     }
+}
+
+/// Two audit reports side by side: per radius, the distributions of exact counts (records whose
+/// walk finished) with a Mann–Whitney U test, and the same for the distance to the nearest region
+/// boundary (one value per point: it does not depend on the radius). JSON: `boundary_distance`
+/// and `per_radius` (`radius`, `regions`), each holding `a`, `b` (summaries), `u` and `p_value`.
+pub fn compare_reports(a: &[Record], b: &[Record]) -> Value {
+    let mut radii: Vec<f64> = a.iter().chain(b).map(|r| r.radius).collect();
+    radii.sort_by(f64::total_cmp);
+    radii.dedup();
+    let counts = |rs: &[Record], r: f64| -> Vec<f64> {
+        rs.iter()
+            .filter(|x| x.radius == r && x.complete == Some(true))
+            .filter_map(|x| x.regions.map(|n| n as f64))
+            .collect()
+    };
+    let distances = |rs: &[Record]| -> Vec<f64> {
+        let mut seen = rustc_hash::FxHashSet::default();
+        rs.iter().filter(|x| seen.insert(x.point)).map(|x| x.boundary_distance).collect()
+    };
+    let compare = |x: &[f64], y: &[f64]| {
+        let test = mann_whitney(x, y);
+        json!({"a": summary(x), "b": summary(y), "u": test.map(|t| t.0), "p_value": test.map(|t| t.1)})
+    };
+    let per_radius: Vec<Value> =
+        radii.iter().map(|&r| json!({"radius": r, "regions": compare(&counts(a, r), &counts(b, r))})).collect();
+    json!({"boundary_distance": compare(&distances(a), &distances(b)), "per_radius": per_radius})
 }

@@ -43,7 +43,7 @@ pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &Boun
     let prefix = Network::new(prefix_layers, None)?;
     let walk_options = WalkOptions { max_regions: Some(options.hybrid_max_regions), ..Default::default() };
     let regions = walk(&prefix, domain, &walk_options)?;
-    if !regions.complete {
+    if !regions.complete() {
         return Ok(Outcome::Skipped(format!(
             "the first {m} layer(s) have more than {} regions in the domain (raise the hybrid budget)",
             options.hybrid_max_regions

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Format version written into every checkpoint; files of another version are refused.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// Time between two checkpoints of a running walk.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
@@ -38,9 +38,22 @@ impl Checkpoint {
     /// Reads a checkpoint file (checked against the problem by [`Checkpoint::validate`] on resume).
     pub fn load(path: &Path) -> Result<Self> {
         let text = crate::model::io::read_text_file(path)?;
-        serde_json::from_str(&text).map_err(|e| {
+        let damaged = |e: serde_json::Error| {
             Error::Checkpoint(format!("{}: not a regionwalk checkpoint (truncated or edited?): {e}", path.display()))
-        })
+        };
+        // The version first, so that another version's file is named as such rather than as damaged.
+        #[derive(serde::Deserialize)]
+        struct Header {
+            version: u32,
+        }
+        let version = serde_json::from_str::<Header>(&text).map_err(damaged)?.version;
+        if version != CHECKPOINT_VERSION {
+            return Err(Error::Checkpoint(format!(
+                "{}: format version {version} (this build reads version {CHECKPOINT_VERSION})",
+                path.display()
+            )));
+        }
+        serde_json::from_str(&text).map_err(damaged)
     }
 
     /// Regions found when it was written.
@@ -57,7 +70,7 @@ impl Checkpoint {
             return bad(format!("format version {} (this build reads version {CHECKPOINT_VERSION})", self.version));
         }
         if self.fingerprint != fingerprint(net, domain, edges) {
-            return bad("it was written for another network, domain or --linear setting".into());
+            return bad("it was written for another network, domain or edge-recording (linear regions) setting".into());
         }
         let regions = self.result.regions.len();
         if regions == 0 {

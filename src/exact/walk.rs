@@ -96,6 +96,16 @@ pub enum StopReason {
     Interrupted,
 }
 
+/// Whether a walk found every region, or which budget stopped it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completeness {
+    /// Every region meeting the domain was found: the count is exact.
+    Complete,
+    /// A budget stopped the walk with regions left to expand: the count is a certified lower bound.
+    Stopped(StopReason),
+}
+
 /// One region found by the walk.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Region {
@@ -121,14 +131,12 @@ pub struct Edge {
 /// What a walk found and what it cost.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WalkResult {
-    /// Every region found, in discovery order. When `complete`, exactly the regions meeting the domain.
+    /// Every region found, in discovery order. When complete, exactly the regions meeting the domain.
     pub regions: Vec<Region>,
     /// Facet adjacencies inside the domain (empty unless [`WalkOptions::edges`]).
     pub edges: Vec<Edge>,
-    /// False when a budget stopped the walk: `regions.len()` is then a certified lower bound.
-    pub complete: bool,
-    /// The budget that stopped the walk, if any.
-    pub stopped_by: Option<StopReason>,
+    /// Whether every region was found, or which budget stopped the walk.
+    pub completeness: Completeness,
     /// Solver work.
     pub counters: LpCounters,
     /// Candidate hyperplanes dropped without a facet LP: they miss the domain, or the bounding box
@@ -150,6 +158,19 @@ impl WalkResult {
     pub fn count(&self) -> usize {
         self.regions.len()
     }
+
+    /// Whether the count is exact (no budget stopped the walk).
+    pub fn complete(&self) -> bool {
+        self.completeness == Completeness::Complete
+    }
+
+    /// The budget that stopped the walk, if one did.
+    pub fn stopped_by(&self) -> Option<StopReason> {
+        match self.completeness {
+            Completeness::Complete => None,
+            Completeness::Stopped(reason) => Some(reason),
+        }
+    }
 }
 
 /// Estimated bytes the walk holds per region found: the pattern (twice: region list and visited
@@ -166,8 +187,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
     let mut result = WalkResult {
         regions: Vec::new(),
         edges: Vec::new(),
-        complete: true,
-        stopped_by: None,
+        completeness: Completeness::Complete,
         counters: LpCounters::default(),
         screened: 0,
         known_neighbours: 0,
@@ -214,8 +234,8 @@ fn run(
     let context = Context::new(net, domain, !options.highs_only);
     // Ways into queued regions (dropped from checkpoints: a resumed region solves its witness LP).
     let mut entries: FxHashMap<usize, Entry> = FxHashMap::default();
-    result.stopped_by = None;
-    result.complete = true;
+    result.completeness = Completeness::Complete;
+    let mut stopped = None;
     // Pattern → index into `result.regions`.
     let mut visited: FxHashMap<Pattern, usize> =
         result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
@@ -240,7 +260,7 @@ fn run(
             None
         };
         if stop.is_some() {
-            result.stopped_by = stop;
+            stopped = stop;
             break;
         }
         let chunk: Vec<(usize, Option<Entry>)> = (0..CHUNK.min(queue.len()))
@@ -317,11 +337,9 @@ fn run(
     }
     result.seconds = started.elapsed().as_secs_f64();
     report_progress(options, &result, queue.len(), true);
-    if result.stopped_by.is_some() && !queue.is_empty() {
-        result.complete = false;
+    if let (Some(reason), false) = (stopped, queue.is_empty()) {
+        result.completeness = Completeness::Stopped(reason);
         saver.save(&result, &verified, queue.make_contiguous())?;
-    } else {
-        result.stopped_by = None;
     }
     if result.unverified > 0 {
         // Drop the uncertified regions and renumber the edges.

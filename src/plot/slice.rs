@@ -148,7 +148,7 @@ fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Ve
     let (a, b) = match plane {
         Plane::Axes(i, j) => {
             if *i >= n0 || *j >= n0 || i == j {
-                return Err(Error::Domain(format!("--plane axes {i},{j}: need two different axes below {n0}")));
+                return Err(Error::Domain(format!("plane axes {i},{j}: need two different axes below {n0}")));
             }
             (unit(*i), unit(*j))
         }

@@ -1,0 +1,115 @@
+//! `audit` and `audit-compare`: many points, and two reports side by side.
+
+use super::args::*;
+use super::interrupt_flag;
+use super::job::norm_of;
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use regionwalk::bound::Method;
+use regionwalk::model::io;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+pub(super) fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::audit::{audit as run_audit, AuditOptions};
+    let methods = if args.exact {
+        Vec::new()
+    } else if args.methods.is_empty() {
+        vec![Method::Global, Method::Paper, Method::Product, Method::LocalSerra]
+    } else {
+        args.methods.clone()
+    };
+    let options = AuditOptions {
+        radii: args.radius.clone(),
+        norm: norm_of(args.norm),
+        exact: !args.bounds_only,
+        methods,
+        max_regions: args.max_regions,
+        shard: args.shard.unwrap_or((0, 1)),
+        interrupt: Some(interrupt_flag()),
+    };
+    options.check()?;
+    let column = args.label_column.map(|c| match c {
+        LabelColumnArg::First => io::LabelColumn::First,
+        LabelColumnArg::Last => io::LabelColumn::Last,
+    });
+    let (points, mut labels) = io::load_points(&args.points, column)?;
+    if let Some(path) = &args.labels {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let l: Vec<String> = text.lines().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if l.len() != points.len() {
+            bail!("{} has {} labels for {} points", path.display(), l.len(), points.len());
+        }
+        labels = Some(l);
+    }
+    let net = args.model.load()?;
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} records, ETA {eta}").expect("valid template"));
+        bar
+    });
+    let progress = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let records = run_audit(&net, &points, labels.as_deref(), &options, Some(&args.out), args.resume, &progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let partial = records.iter().filter(|r| r.complete == Some(false)).count();
+    println!(
+        "{} records written to {}{}",
+        records.len(),
+        args.out.display(),
+        if partial > 0 { format!(" ({partial} stopped by --max-regions: lower bounds)") } else { String::new() }
+    );
+    if interrupt_flag().load(Ordering::Relaxed) {
+        println!("interrupted (Ctrl-C); continue with --resume");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn audit_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::audit::{read_report, stats};
+    let (a, b) = (read_report(&args.a)?, read_report(&args.b)?);
+    if a.is_empty() || b.is_empty() {
+        bail!("both reports need records ({} has {}, {} has {})", args.a.display(), a.len(), args.b.display(), b.len());
+    }
+    let mut report = stats::compare_reports(&a, &b);
+    if args.json {
+        report["a"] = serde_json::json!(args.a);
+        report["b"] = serde_json::json!(args.b);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("A = {}, B = {}", args.a.display(), args.b.display());
+    let row = |name: String, v: &serde_json::Value| {
+        let s = |g: &str, k: &str| v[g][k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        let n = |g: &str| v[g]["n"].as_u64().map_or("0".to_string(), |x| x.to_string());
+        println!(
+            "{name:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
+            n("a"),
+            s("a", "mean"),
+            s("a", "median"),
+            format!("{}-{}", s("a", "q1"), s("a", "q3")),
+            n("b"),
+            s("b", "mean"),
+            s("b", "median"),
+            format!("{}-{}", s("b", "q1"), s("b", "q3")),
+            v["p_value"].as_f64().map_or("-".into(), |p| format!("{p:.3e}"))
+        );
+    };
+    println!(
+        "{:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
+        "quantity", "n(A)", "mean", "median", "IQR", "n(B)", "mean", "median", "IQR", "p (M-W U)"
+    );
+    row("boundary distance".into(), &report["boundary_distance"]);
+    for v in report["per_radius"].as_array().expect("per_radius is an array") {
+        row(format!("regions at r = {}", v["radius"]), &v["regions"]);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,262 @@
+//! The drivers of the subcommands that answer questions about one domain: load, run the library,
+//! print (text via `report`, or JSON).
+
+use super::args::*;
+use super::job::*;
+use super::report::*;
+use anyhow::{bail, Context};
+use regionwalk::bound::bounds;
+use regionwalk::domain::Domain;
+use regionwalk::exact::walk::WalkResult;
+use regionwalk::model::{io, Network};
+use regionwalk::problem::Problem;
+use regionwalk::Error;
+use std::process::ExitCode;
+
+/// What `count` and `validate` share: the problem, the exact walk and, on request, the number of
+/// linear regions.
+type Walked = (Problem, WalkResult, Option<Option<usize>>);
+
+pub(super) fn load_and_walk(
+    model: &ModelArgs,
+    domain: &DomainArgs,
+    budget: &Budget,
+    quiet: bool,
+    linear: bool,
+) -> anyhow::Result<Walked> {
+    let spec = domain.spec()?;
+    let mut options = budget.walk_options(quiet)?;
+    options.edges = linear;
+    let checkpoint = budget.checkpoint_to_resume()?;
+    let problem = spec.problem(model.load()?)?;
+    let result = problem.walk(&options, checkpoint)?;
+    let linear = linear.then(|| linear_count(&problem.net, &result));
+    Ok((problem, result, linear))
+}
+
+pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
+    let (problem, result, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let certificate = args.certify.then(|| problem.certify(&result));
+    if args.json {
+        let mut v = problem.count_json(&result);
+        v["units"] = args.model.units().into();
+        if let Some(l) = linear {
+            v["linear_regions"] = l.into();
+        }
+        if let Some(c) = &certificate {
+            v["certified"] = c.certified.into();
+            v["uncertified"] =
+                c.failures.iter().map(|(i, why)| serde_json::json!({"region": i, "reason": why})).collect();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_count(&problem, &result);
+        print_linear(linear);
+        if let (false, Some(path)) = (result.complete(), &args.budget.checkpoint) {
+            println!("state saved to {0}; continue with --resume {0}", path.display());
+        }
+        if let Some(c) = &certificate {
+            println!("{} of {} regions certified in exact arithmetic", c.certified, result.count());
+            for (i, why) in &c.failures {
+                println!("  region {i} ({:?}): {why}", result.regions[*i].pattern);
+            }
+        }
+    }
+    Ok(if result.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
+    let spec = args.domain.spec()?;
+    let problem = spec.problem(args.model.load()?)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
+    if args.json {
+        let mut v = report.to_json();
+        v["domain"] = problem.domain_json();
+        v["units"] = args.model.units().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("upper bounds on the activation regions meeting the {}:", problem.describe());
+        print_bounds(&report, None);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
+    let (mut v, unsound) = problem.validate_json(&exact, &report);
+    if args.json {
+        v["units"] = args.model.units().into();
+        if let Some(l) = linear {
+            v["linear_regions"] = l.into();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_count(&problem, &exact);
+        print_linear(linear);
+        print_bounds(&report, Some(exact.count()));
+    }
+    if !unsound.is_empty() {
+        let found = exact.count();
+        return Err(
+            Error::Internal(format!("bound(s) {} fall below the exact count {found}", unsound.join(", "))).into()
+        );
+    }
+    Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Linear regions of the function among the regions found; `None` for a partial walk, where the
+/// number is not a bound of anything (linear regions are not monotone, theory P2).
+pub(super) fn linear_count(net: &Network, walk: &WalkResult) -> Option<usize> {
+    walk.complete().then(|| regionwalk::exact::merge::linear_regions(net, walk).1)
+}
+
+pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::plot::{render, slice};
+    let center = io::parse_point(&args.center)?;
+    let norm = norm_of(args.norm);
+    let plane = parse_plane(&args.plane, &args.through)?;
+    let options = args.budget.walk_options(args.quiet)?;
+    let checkpoint = args.budget.checkpoint_to_resume()?;
+    Domain::ball(&center, args.radius, norm)?; // the radius and centre, checked before loading
+    let problem = Problem::ball(args.model.load()?, &center, args.radius, norm)?;
+    let sl = slice::slice(&problem.net, &center, args.radius, norm, &plane)?;
+    let ball = if args.no_ball_count {
+        None
+    } else {
+        let r = problem.walk(&options, checkpoint)?;
+        Some((r.count(), r.complete()))
+    };
+    let title = format!(
+        "{}, {} ball of radius {}, plane {}",
+        args.model.model.display(),
+        describe_norm(norm),
+        args.radius,
+        args.plane
+    );
+    render::render(&sl, &args.out, &render::Legend { title, ball_regions: ball })?;
+    println!(
+        "{} regions in the slice{} drawn to {}",
+        sl.polygons.len(),
+        ball.map(|(n, c)| format!(" ({}{n} in the ball)", if c { "" } else { "at least " })).unwrap_or_default(),
+        args.out.display()
+    );
+    Ok(if ball.is_some_and(|(_, c)| !c) { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+pub(super) fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json};
+    let spec = args.domain.spec()?;
+    let mut options = args.budget.walk_options(args.quiet)?;
+    options.edges = true;
+    let checkpoint = args.budget.checkpoint_to_resume()?;
+    let problem = spec.problem(args.model.load()?)?;
+    let result = problem.walk(&options, checkpoint)?;
+    let g = region_graph(&problem.net, &result);
+    let text = match args.format {
+        GraphFormat::Dot => to_dot(&g),
+        GraphFormat::Graphml => to_graphml(&g),
+        GraphFormat::Json => serde_json::to_string_pretty(&to_json(&g))?,
+    };
+    std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "{} regions and {} facet adjacencies{} written to {}",
+        g.node_count(),
+        g.edge_count(),
+        if result.complete() { "" } else { " (partial walk: stopped by a budget)" },
+        args.out.display()
+    );
+    Ok(if result.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let net = args.model.load()?;
+    let x = io::parse_point(&args.point)?;
+    net.check_point(&x, "the point")?;
+    let output = net.output(&x);
+    let pattern = net.pattern(&x);
+    let interior = net.interior_pattern(&x).is_some();
+    let surrogate = net.surrogate(&pattern);
+    let all_rows: Vec<usize> = (0..surrogate.jacobian.nrows()).collect();
+    let rank = regionwalk::analysis::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
+    let widths = net.hidden_widths();
+    if args.json {
+        let v = serde_json::json!({
+            "output": output.to_vec(),
+            "pattern": pattern.by_layer(&widths),
+            "on_boundary": !interior,
+            "affine_map": {"rows": surrogate.jacobian.nrows(), "cols": surrogate.jacobian.ncols(), "rank": rank},
+            "layers": net.layers().iter().map(|l| [l.weight.nrows(), l.weight.ncols()]).collect::<Vec<_>>(),
+            "units": args.model.units(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("output: {:?}", output.to_vec());
+        for (l, layer) in pattern.by_layer(&widths).iter().enumerate() {
+            let bits: String = layer.iter().map(|b| if *b == 1 { '1' } else { '0' }).collect();
+            println!(
+                "layer {} pattern: {bits} ({} of {} active)",
+                l + 1,
+                layer.iter().filter(|b| **b == 1).count(),
+                layer.len()
+            );
+        }
+        println!(
+            "local affine map: {}×{} of rank {rank}{}",
+            surrogate.jacobian.nrows(),
+            surrogate.jacobian.ncols(),
+            if interior { "" } else { " (the point lies on a region boundary)" }
+        );
+        if let Some(units) = args.model.units() {
+            println!("inputs in {units} units");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::bench::{run, FULL, QUICK};
+    if args.thread_counts.contains(&0) {
+        bail!("--thread-counts: every count must be at least 1");
+    }
+    let suite = match args.suite {
+        SuiteArg::Quick => QUICK,
+        SuiteArg::Full => FULL,
+    };
+    let cases: Vec<_> =
+        suite.iter().filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))).collect();
+    if cases.is_empty() {
+        bail!("no benchmark case matches --only");
+    }
+    if !args.json {
+        println!(
+            "| case | threads | regions | s | regions/s | LPs/region (warm) | QPs/region | screened/region | known/region | peak MiB | B/region |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    }
+    for case in cases {
+        for &threads in &args.thread_counts {
+            let r = run(case, &args.root, threads).with_context(|| format!("benchmark case {}", case.name))?;
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let peak = r.peak_mib.map_or("-".to_string(), |m| format!("{m:.0}"));
+                println!(
+                    "| {} | {} | {} | {:.3} | {:.0} | {:.2} ({:.2}) | {:.2} | {:.1} | {:.1} | {peak} | {} |",
+                    r.name,
+                    r.threads,
+                    r.regions,
+                    r.seconds,
+                    r.regions_per_second,
+                    r.lps_per_region,
+                    r.warm_per_region,
+                    r.qps_per_region,
+                    r.screened_per_region,
+                    r.known_per_region,
+                    r.bytes_per_region
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,94 @@
+//! Text reports: counts, bounds and linear regions as a person reads them.
+
+use regionwalk::bound::BoundReport;
+use regionwalk::domain::Norm;
+use regionwalk::exact::walk::WalkResult;
+use regionwalk::problem::Problem;
+
+pub(super) fn print_count(problem: &Problem, r: &WalkResult) {
+    let what = problem.describe();
+    if r.complete() {
+        println!("{} activation regions meet the {what} (exact)", r.count());
+    } else {
+        use regionwalk::exact::walk::StopReason;
+        let why = match r.stopped_by() {
+            Some(StopReason::MaxRegions) => "--max-regions",
+            Some(StopReason::MaxMemory) => "--max-memory",
+            Some(StopReason::Interrupted) => "Ctrl-C",
+            _ => "--time-limit",
+        };
+        println!(
+            "at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)",
+            r.count()
+        );
+    }
+    println!(
+        "{} LP, {} QP and {} dual solves ({} passed on to HiGHS), {} hyperplanes screened out, {:.3} s",
+        r.counters.lp_solves,
+        r.counters.qp_solves,
+        r.counters.dual_solves,
+        r.counters.dual_fallbacks,
+        r.screened,
+        r.seconds
+    );
+    if r.counters.touching > 0 {
+        println!(
+            "{} borderline decisions: facets or regions that only touch the domain, or slivers thinner than \
+             the decision margin ({:e} of the domain's scale), were not counted",
+            r.counters.touching,
+            regionwalk::tolerance::DECIDE
+        );
+    }
+    if r.unverified > 0 {
+        println!(
+            "warning: {} regions reached through a facet had no certifiable interior point and were not counted",
+            r.unverified
+        );
+    }
+}
+
+pub(super) fn print_linear(linear: Option<Option<usize>>) {
+    match linear {
+        Some(Some(n)) => println!("{n} linear regions of the function (regions with equal maps merged across facets)"),
+        Some(None) => println!("linear regions: not reported for a partial walk"),
+        None => {}
+    }
+}
+
+pub(super) fn print_bounds(report: &BoundReport, exact: Option<usize>) {
+    println!(
+        "{:<12} {:>24} {:>9}{}",
+        "method",
+        "upper bound",
+        "log10",
+        if exact.is_some() { "  bound/exact" } else { "" }
+    );
+    for b in &report.bounds {
+        let digits = b.value.to_string();
+        let shown = if digits.len() > 24 { format!("{}…e{}", &digits[..8], digits.len() - 1) } else { digits };
+        let r = exact.map(|e| format!("  {:>11.3}", regionwalk::bound::ratio(&b.value, e))).unwrap_or_default();
+        println!("{:<12} {:>24} {:>9.3}{r}", b.method.name(), shown, regionwalk::bound::log10(&b.value));
+        if let Some(note) = &b.note {
+            println!("{:<12} ({note})", "");
+        }
+    }
+    for (m, why) in &report.skipped {
+        println!("{:<12} skipped: {why}", m.name());
+    }
+    if let Some(best) = report.best() {
+        println!(
+            "bracket: {} ≤ regions ≤ {} (lower: {}; upper: {})",
+            report.lower,
+            best.value,
+            report.lower_source,
+            best.method.name()
+        );
+    }
+}
+
+pub(super) fn describe_norm(n: Norm) -> &'static str {
+    match n {
+        Norm::L2 => "L2",
+        Norm::Linf => "L-inf",
+    }
+}
