@@ -6,6 +6,7 @@
 # compiled twice. Idempotent; prints the venv's python on its last line.
 #   REGIONWALK_NO_TORCH=1  skip installing torch (5 GB with its CUDA libraries); the from_torch
 #                          tests are then skipped, and say so.
+#   REGIONWALK_NO_RAY=1    skip installing ray; scripts/test.sh then skips the Ray cluster tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=target/py-venv
@@ -22,6 +23,10 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 if [ "${REGIONWALK_NO_TORCH:-0}" != 1 ] && ! "$VENV/bin/python" -c 'import torch, onnx' >/dev/null 2>&1; then
   echo "python-env: installing torch (for the from_torch tests)" >&2
   "${PIP[@]}" torch onnx >&2 || echo "python-env: WARNING: torch could not be installed; from_torch tests will be skipped" >&2
+fi
+if [ "${REGIONWALK_NO_RAY:-0}" != 1 ] && ! "$VENV/bin/python" -c 'import ray' >/dev/null 2>&1; then
+  echo "python-env: installing ray (for the distributed audit tests)" >&2
+  "${PIP[@]}" ray >&2
 fi
 (cd python && VIRTUAL_ENV="$PWD/../$VENV" PATH="$PWD/../$VENV/bin:$PATH" maturin develop --release --quiet >&2)
 echo "$VENV/bin/python"

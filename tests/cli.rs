@@ -314,7 +314,10 @@ fn every_flag_is_checked_before_the_model_is_read() {
     assert_input_error(&["count", missing, "--box=0,x"], "'x' is not a number");
     assert_input_error(&["count", missing, "--whole", "--resume", "no-such.ckpt"], "no-such.ckpt: cannot read");
     assert_input_error(&["bound", missing, "--center=0,0", "--radius=-1"], "radius must be a positive");
-    assert_input_error(&["graph", missing, "--center=0,0", "--radius", "0", "--format", "dot", "--out", "g.dot"], "radius must be");
+    assert_input_error(
+        &["graph", missing, "--center=0,0", "--radius", "0", "--format", "dot", "--out", "g.dot"],
+        "radius must be",
+    );
     assert_input_error(
         &["plot", missing, "--center=0,0", "--radius", "1", "--plane", "sideways", "--out", "p.png"],
         "expected axes:I,J",
@@ -324,7 +327,10 @@ fn every_flag_is_checked_before_the_model_is_read() {
     std::fs::write(&points, "0,0\n").unwrap();
     let p = points.to_str().unwrap();
     assert_input_error(&["audit", missing, "--points", p, "--radius", "0", "--out", "a.jsonl"], "every radius");
-    assert_input_error(&["audit", missing, "--points", "no-points.csv", "--radius", "1", "--out", "a.jsonl"], "no-points");
+    assert_input_error(
+        &["audit", missing, "--points", "no-points.csv", "--radius", "1", "--out", "a.jsonl"],
+        "no-points",
+    );
     // With every flag valid, the missing model is what is reported.
     assert_input_error(&["count", missing, "--center=0,0", "--radius", "1"], "no-such-model.onnx");
 }

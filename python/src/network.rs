@@ -65,6 +65,23 @@ impl PyNetwork {
         Ok(PyNetwork { net: Arc::new(net), units: nnet.then_some(if raw_units { "raw" } else { "normalised" }) })
     }
 
+    /// Reads the JSON model format (what `to_json` writes): how networks travel to remote workers.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let net =
+            io::network_from_json_str(text).map_err(|e| PyValueError::new_err(format!("invalid model JSON: {e}")))?;
+        Ok(PyNetwork { net: Arc::new(net), units: None })
+    }
+
+    /// Checks every row of `points` as the audit does (dimension, finite coordinates), naming
+    /// the first bad point by its index.
+    fn check_points(&self, points: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        for (i, p) in points.as_array().rows().into_iter().enumerate() {
+            self.net.check_point(&p.to_vec(), &format!("point {i}")).map_err(py_err)?;
+        }
+        Ok(())
+    }
+
     /// Number of inputs.
     #[getter]
     fn input_dim(&self) -> usize {
@@ -172,4 +189,31 @@ pub fn load_points<'py>(py: Python<'py>, path: PathBuf, label_column: Option<&st
     let array = Array2::from_shape_vec((points.len(), d), flat)
         .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
     Ok((array.into_pyarray(py), labels))
+}
+
+/// An audit report file being written as the CLI writes it (JSON Lines, or CSV by extension).
+#[pyclass(name = "ReportWriter", module = "regionwalk._native")]
+pub struct PyReportWriter(regionwalk::audit::ReportWriter);
+
+#[pymethods]
+impl PyReportWriter {
+    /// Creates (truncates) the file.
+    #[new]
+    fn new(path: PathBuf) -> PyResult<Self> {
+        Ok(PyReportWriter(regionwalk::audit::ReportWriter::create(&path).map_err(py_err)?))
+    }
+
+    /// Appends records given as a JSON array (what `audit` returns), flushed.
+    fn write(&mut self, records: &str) -> PyResult<()> {
+        let records: Vec<regionwalk::audit::Record> =
+            serde_json::from_str(records).map_err(|e| PyValueError::new_err(format!("invalid records: {e}")))?;
+        self.0.write(&records).map_err(py_err)
+    }
+}
+
+/// The complete records of a report file as a JSON array (lines cut by a kill are skipped).
+#[pyfunction]
+pub fn read_report(path: PathBuf) -> PyResult<String> {
+    let records = regionwalk::audit::read_report(&path).map_err(py_err)?;
+    Ok(serde_json::to_string(&records).expect("records serialise"))
 }

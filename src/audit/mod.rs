@@ -232,21 +232,23 @@ pub fn read_report(path: &Path) -> Result<Vec<Record>> {
     Ok(text.lines().filter_map(|l| from_line(l, format)).collect())
 }
 
-/// A report file being written: records are appended as they finish.
-struct Sink {
+/// A report file being written (JSON Lines, or CSV for a `.csv` path): records are appended as
+/// they finish, each batch flushed, so that a killed run leaves only whole lines plus at most one
+/// cut line, which [`read_report`] skips.
+pub struct ReportWriter {
     file: std::fs::File,
     path: std::path::PathBuf,
     format: Format,
 }
 
-impl Sink {
+impl ReportWriter {
     /// Creates (truncates) the report file, with the CSV header where the format has one.
-    fn create(path: &Path) -> Result<Sink> {
-        let file = std::fs::File::create(path).map_err(|e| Sink::error(path, e))?;
+    pub fn create(path: &Path) -> Result<ReportWriter> {
+        let file = std::fs::File::create(path).map_err(|e| ReportWriter::error(path, e))?;
         let format = format_of(path);
-        let mut sink = Sink { file, path: path.to_owned(), format };
+        let mut sink = ReportWriter { file, path: path.to_owned(), format };
         if format == Format::Csv {
-            writeln!(sink.file, "{CSV_HEADER}").map_err(|e| Sink::error(path, e))?;
+            writeln!(sink.file, "{CSV_HEADER}").map_err(|e| ReportWriter::error(path, e))?;
         }
         Ok(sink)
     }
@@ -255,13 +257,17 @@ impl Sink {
         Error::ModelFile { path: path.to_owned(), message: format!("cannot write the report: {e}") }
     }
 
-    fn write(&mut self, records: &[Record]) -> Result<()> {
+    /// Appends records and flushes.
+    pub fn write(&mut self, records: &[Record]) -> Result<()> {
         let mut text = String::new();
         for r in records {
             text.push_str(&to_line(r, self.format));
             text.push('\n');
         }
-        self.file.write_all(text.as_bytes()).and_then(|()| self.file.flush()).map_err(|e| Sink::error(&self.path, e))
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|e| ReportWriter::error(&self.path, e))
     }
 }
 
@@ -292,7 +298,7 @@ pub fn audit(
         _ => Vec::new(),
     };
     // Rewrite the file with only the complete lines, then append.
-    let mut sink = out.map(Sink::create).transpose()?;
+    let mut sink = out.map(ReportWriter::create).transpose()?;
     if let Some(sink) = &mut sink {
         sink.write(&done)?;
     }

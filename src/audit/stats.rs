@@ -84,33 +84,6 @@ fn normal_upper_tail(z: f64) -> f64 {
     0.5 * if x >= 0.0 { erfc } else { 2.0 - erfc }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quartiles_and_median() {
-        let s = summary(&[4.0, 1.0, 3.0, 2.0, 5.0]).unwrap();
-        assert_eq!((s.q1, s.median, s.q3, s.mean), (2.0, 3.0, 4.0, 3.0));
-    }
-
-    #[test]
-    fn mann_whitney_matches_reference_values() {
-        // scipy.stats.mannwhitneyu(a, b, method="asymptotic") (scipy 1.x): U = 0, p = 0.0121857804;
-        // with ties, U = 9, p = 0.3063414378.
-        let (u, p) = mann_whitney(&[1.0, 2.0, 3.0, 4.0, 5.0], &[6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-        assert_eq!(u, 0.0);
-        assert!((p - 0.0121857804).abs() < 1e-6, "{p}");
-        let (u, p) = mann_whitney(&[1.0, 2.0, 2.0, 3.0, 7.0, 7.0], &[2.0, 5.0, 6.0, 7.0, 8.0]).unwrap();
-        assert_eq!(u, 9.0);
-        assert!((p - 0.3063414378).abs() < 1e-6, "{p}");
-        // Identical samples: no evidence of a difference.
-        let (_, p) = mann_whitney(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 2.0, 3.0]).unwrap();
-        assert!(p > 0.9);
-        assert!((normal_upper_tail(1.959964) - 0.025).abs() < 1e-6);
-    }
-}
-
 /// Two audit reports side by side: per radius, the distributions of exact counts (records whose
 /// walk finished) with a Mann–Whitney U test, and the same for the distance to the nearest region
 /// boundary (one value per point: it does not depend on the radius). JSON: `boundary_distance`
@@ -136,4 +109,31 @@ pub fn compare_reports(a: &[Record], b: &[Record]) -> Value {
     let per_radius: Vec<Value> =
         radii.iter().map(|&r| json!({"radius": r, "regions": compare(&counts(a, r), &counts(b, r))})).collect();
     json!({"boundary_distance": compare(&distances(a), &distances(b)), "per_radius": per_radius})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quartiles_and_median() {
+        let s = summary(&[4.0, 1.0, 3.0, 2.0, 5.0]).unwrap();
+        assert_eq!((s.q1, s.median, s.q3, s.mean), (2.0, 3.0, 4.0, 3.0));
+    }
+
+    #[test]
+    fn mann_whitney_matches_reference_values() {
+        // scipy.stats.mannwhitneyu(a, b, method="asymptotic") (scipy 1.x): U = 0, p = 0.0121857804;
+        // with ties, U = 9, p = 0.3063414378.
+        let (u, p) = mann_whitney(&[1.0, 2.0, 3.0, 4.0, 5.0], &[6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
+        assert_eq!(u, 0.0);
+        assert!((p - 0.0121857804).abs() < 1e-6, "{p}");
+        let (u, p) = mann_whitney(&[1.0, 2.0, 2.0, 3.0, 7.0, 7.0], &[2.0, 5.0, 6.0, 7.0, 8.0]).unwrap();
+        assert_eq!(u, 9.0);
+        assert!((p - 0.3063414378).abs() < 1e-6, "{p}");
+        // Identical samples: no evidence of a difference.
+        let (_, p) = mann_whitney(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 2.0, 3.0]).unwrap();
+        assert!(p > 0.9);
+        assert!((normal_upper_tail(1.959964) - 0.025).abs() < 1e-6);
+    }
 }
