@@ -564,6 +564,21 @@ def _columns(records: List[Dict[str, Any]], radii: Sequence[float], as_frame: Op
     return columns
 
 
+def _audit_inputs(points: Any, radii: Any, labels: Optional[Sequence[str]]
+                  ) -> Tuple[np.ndarray, List[float], Optional[List[str]]]:
+    """An audit's points (an array, or a points file with its labels), radii and labels."""
+    if isinstance(points, (str, os.PathLike)):
+        points, file_labels = load_points(points)
+        labels = labels if labels is not None else file_labels
+    points = floats(points, "points", 2)
+    radii_list = [float(radii)] if np.isscalar(radii) else [float(r) for r in radii]
+    if labels is not None:
+        labels = [str(l) for l in labels]
+        if len(labels) != len(points):
+            raise ValueError(f"invalid point: {len(labels)} labels for {len(points)} points")
+    return points, radii_list, labels
+
+
 def audit(
     net: Any,
     points: Any,
@@ -588,13 +603,7 @@ def audit(
     pandas is installed (``as_frame=None``), else a dict of NumPy arrays. With ``out`` (.jsonl or
     .csv) rows are also written as the CLI writes them, and ``resume=True`` keeps the rows
     already there. ``shard=(i, n)`` (0-based) takes points with ``index % n == i``."""
-    if isinstance(points, (str, os.PathLike)):
-        points, file_labels = load_points(points)
-        labels = labels if labels is not None else file_labels
-    points = floats(points, "points", 2)
-    radii_list = [float(radii)] if np.isscalar(radii) else [float(r) for r in radii]
-    if labels is not None:
-        labels = [str(l) for l in labels]
+    points, radii_list, labels = _audit_inputs(points, radii, labels)
     with _Progress(progress, "rows", total=True) as callback:
         text, stopped = _native.audit(
             _network(net), points, radii_list, norm=norm, exact=exact,

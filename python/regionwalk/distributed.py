@@ -29,8 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import AUDIT_METHODS, Network, _native, _network, load_points
-from ._arrays import floats
+from . import AUDIT_METHODS, Network, _audit_inputs, _native, _network
 
 #: Rows per task unless told otherwise: large enough that Ray's per-task cost (scheduling,
 #: shipping the chunk, a result of a few kB) stays small next to the engine's work, small enough
@@ -109,15 +108,7 @@ def audit(
         raise ImportError("regionwalk.distributed needs Ray (pip install 'ray[default]')") from None
     net = Network.from_file(model) if isinstance(model, (str, os.PathLike)) else model
     native = _network(net)
-    if isinstance(points, (str, os.PathLike)):
-        points, file_labels = load_points(points)
-        labels = labels if labels is not None else file_labels
-    points = floats(points, "points", 2)
-    radii_list = [float(radii)] if np.isscalar(radii) else [float(r) for r in radii]
-    if labels is not None:
-        labels = [str(l) for l in labels]
-        if len(labels) != len(points):
-            raise ValueError(f"{len(labels)} labels for {len(points)} points")
+    points, radii_list, labels = _audit_inputs(points, radii, labels)
     if chunk < 1 or threads_per_task < 1:
         raise ValueError("chunk and threads_per_task must be at least 1")
     options = dict(norm=norm, exact=exact, methods=list(AUDIT_METHODS if methods is None else methods),
