@@ -33,6 +33,10 @@ pub enum Error {
     /// The LP solver failed in a way that leaves a decision open.
     #[error("LP solver failure: {0}")]
     Solver(String),
+    /// A computation's time budget ran out inside a solver call (callers that have a budget
+    /// report what they skipped).
+    #[error("the time budget ran out")]
+    TimeLimit,
     /// A self-check failed: a bug in regionwalk, never a problem with the input.
     #[error("internal error: {0}; please report this")]
     Internal(String),

@@ -156,3 +156,20 @@ fn whole_space_bounds_equal_the_global_bound() {
     assert!(value(&r, Method::Paper) >= global);
     assert!(value(&r, Method::LocalSerra) >= 7, "every region of F8 is counted");
 }
+
+#[test]
+fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
+    let options = BoundOptions { budget: Some(std::time::Duration::from_nanos(1)), ..Default::default() };
+    for seed in 0..40 {
+        let case = common::random_case(seed);
+        let domain = &Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+        let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
+        let r = bounds(&case.net, domain, &options).unwrap();
+        assert!(r.get(Method::Hybrid).is_none(), "seed {seed}: hybrid ran past its budget");
+        assert!(r.skipped.iter().any(|(m, why)| *m == Method::Hybrid && why.contains("time budget")));
+        for b in &r.bounds {
+            assert!(b.value >= BigUint::from(exact.count()), "seed {seed}: {} below the count", b.method.name());
+        }
+        assert!(r.lower <= exact.count() && r.lower >= 1, "seed {seed}: lower bound {}", r.lower);
+    }
+}

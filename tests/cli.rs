@@ -346,3 +346,37 @@ fn internal_errors_have_their_own_exit_code() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("error: internal error") && stderr(&out).contains("please report"));
 }
+
+#[test]
+fn bound_keeps_to_its_time_budget_on_mnist() {
+    // The first ERAN test image, scaled to [0, 1]: the first layer alone takes seconds of LPs there.
+    let text = std::fs::read_to_string("fixtures/datasets/eran_mnist_test_first100.csv").unwrap();
+    let pixels: Vec<String> = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|v| (v.trim().parse::<f64>().unwrap() / 255.0).to_string())
+        .collect();
+    let image = scratch("budget").join("x.csv");
+    std::fs::write(&image, pixels.join(",")).unwrap();
+    let center = format!("--center={}", image.display());
+    let model = "fixtures/mnist_fc/onnx/mnist-net_256x2.onnx";
+    let out = regionwalk(&["bound", model, &center, "--radius", "0.05", "--budget", "0.3", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let skipped = v["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["method"] == "hybrid" && s["reason"].as_str().unwrap().contains("time budget of 0.3 s")),
+        "{skipped:?}"
+    );
+    assert_eq!(v["bounds"].as_array().unwrap().len(), 4, "the cheap methods always run");
+    assert_input_error(&["bound", model, &center, "--radius", "0.05", "--budget", "0"], "positive number of seconds");
+    // Without a budget on a small network, hybrid runs.
+    let out = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--budget", "inf", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["bounds"].as_array().unwrap().iter().any(|b| b["method"] == "hybrid"), "{v}");
+}

@@ -444,10 +444,13 @@ def bound(
     samples: int = 2000,
     hybrid_layers: int = 1,
     hybrid_max_regions: int = 2000,
+    budget: Optional[float] = 0.5,
     threads: Optional[int] = None,
 ) -> BoundResult:
     """Sound upper bounds on the regions meeting the ball (or ``box=(lower, upper)``, or
-    ``whole=True``), one per method (default: all of :data:`METHODS`), as exact ints.
+    ``whole=True``), one per method (default: all of :data:`METHODS`), as exact ints. ``budget``
+    (seconds, None for no limit) bounds the whole computation: the cheap methods always run, the
+    expensive ``hybrid`` only in what is left, and is listed in ``skipped`` if it runs out.
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
@@ -458,7 +461,7 @@ def bound(
     report = _native.bound(
         _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
         methods=None if methods is None else list(methods), samples=samples, hybrid_layers=hybrid_layers,
-        hybrid_max_regions=hybrid_max_regions, threads=threads,
+        hybrid_max_regions=hybrid_max_regions, budget=budget, threads=threads,
     )
     return BoundResult._from(json.loads(report))
 
@@ -486,6 +489,7 @@ def validate(
     samples: int = 2000,
     hybrid_layers: int = 1,
     hybrid_max_regions: int = 2000,
+    budget: Optional[float] = 0.5,
     max_regions: Optional[int] = None,
     time_limit: Optional[float] = None,
     threads: Optional[int] = None,
@@ -498,7 +502,7 @@ def validate(
         text = _native.validate(
             _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
             methods=None if methods is None else list(methods), samples=samples, hybrid_layers=hybrid_layers,
-            hybrid_max_regions=hybrid_max_regions, max_regions=max_regions, time_limit=time_limit,
+            hybrid_max_regions=hybrid_max_regions, budget=budget, max_regions=max_regions, time_limit=time_limit,
             threads=threads, linear=linear, progress=callback,
         )
     report = json.loads(text)

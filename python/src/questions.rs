@@ -160,6 +160,25 @@ fn methods_of(names: Option<Vec<String>>) -> PyResult<Vec<Method>> {
         .collect()
 }
 
+/// Bound options from the keyword arguments; `budget` is seconds for the whole computation
+/// (None: no limit).
+fn bound_options(
+    methods: Option<Vec<String>>,
+    samples: usize,
+    hybrid_layers: usize,
+    hybrid_max_regions: usize,
+    budget: Option<f64>,
+) -> PyResult<BoundOptions> {
+    let budget = match budget {
+        Some(b) if !(b > 0.0) => {
+            return Err(PyValueError::new_err(format!("budget must be a positive number of seconds or None, got {b}")))
+        }
+        Some(b) if b.is_finite() => Some(Duration::from_secs_f64(b)),
+        _ => None,
+    };
+    Ok(BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions, budget })
+}
+
 fn json_text(v: &serde_json::Value) -> String {
     serde_json::to_string(v).expect("JSON values serialise")
 }
@@ -227,7 +246,8 @@ fn count<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000, threads = None))]
+#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000,
+                    budget = Some(0.5), threads = None))]
 #[allow(clippy::too_many_arguments)]
 fn bound(
     py: Python<'_>,
@@ -237,9 +257,10 @@ fn bound(
     samples: usize,
     hybrid_layers: usize,
     hybrid_max_regions: usize,
+    budget: Option<f64>,
     threads: Option<usize>,
 ) -> PyResult<String> {
-    let options = BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions };
+    let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
     let net = net.net.clone();
     run_detached(py, threads, None, move |_, _| {
         let problem = domain.problem(&net)?;
@@ -251,7 +272,7 @@ fn bound(
 
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000,
-                    max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
+                    budget = Some(0.5), max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn validate(
     py: Python<'_>,
@@ -261,13 +282,14 @@ fn validate(
     samples: usize,
     hybrid_layers: usize,
     hybrid_max_regions: usize,
+    budget: Option<f64>,
     max_regions: Option<usize>,
     time_limit: Option<f64>,
     threads: Option<usize>,
     linear: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let options = BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions };
+    let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {

@@ -278,3 +278,13 @@ def test_plot_writes_pictures_and_returns_a_figure(tmp_path):
     assert len(fig.axes[0].patches) == len(s.polygons)
     with pytest.raises(ValueError, match="plane"):
         rw.plot(net, [0.1, -0.2], 0.5, plane="diagonal")
+
+
+def test_bound_keeps_to_its_time_budget():
+    net = rw.Network.from_file(FIXTURES / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx")
+    x, _ = rw.load_points(FIXTURES / "datasets" / "eran_mnist_test_first100.csv", label_column="first")
+    b = rw.bound(net, x[0] / 255.0, 0.05, budget=0.3)
+    assert "time budget of 0.3 s" in b.skipped["hybrid"]
+    assert set(b.bounds) == {"global", "paper", "product", "local-serra"}
+    with pytest.raises(ValueError, match="budget must be a positive"):
+        rw.bound(net, x[0] / 255.0, 0.05, budget=0)

@@ -8,14 +8,15 @@ use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
 use crate::analysis::interval::{self, Bounds, Stability};
 use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
-use crate::exact::walk::{region_constraints, walk, WalkOptions};
-use crate::lp::{minimise, LpCounters};
+use crate::exact::walk::{region_constraints, walk, StopReason, WalkOptions};
+use crate::lp::{LpCounters, RegionLp};
 use crate::model::{Layer, Network};
 use crate::tolerance::{ROUNDING, SOLVER_FEASIBILITY};
-use crate::Result;
+use crate::{Error, Result};
 use ndarray::{Array1, Array2};
 use num_bigint::BigUint;
 use serde_json::json;
+use std::time::Instant;
 
 /// The hybrid bound, or why it was not computed.
 pub enum Outcome {
@@ -26,38 +27,70 @@ pub enum Outcome {
         /// Regions of the first `m` layers meeting the domain.
         prefix_regions: usize,
     },
-    /// Not computed (budget exceeded, nothing to do).
-    Skipped(String),
+    /// Not computed (budget exceeded, nothing to do): why, and the prefix regions found if the
+    /// prefix walk finished (each holds at least one region: still a certified lower bound).
+    Skipped(String, usize),
 }
 
-/// Computes the hybrid bound with `options.hybrid_layers` exact layers.
-pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &BoundOptions) -> Result<Outcome> {
+/// Computes the hybrid bound with `options.hybrid_layers` exact layers, or gives up when the
+/// `deadline` (the bound computation's time budget) passes.
+pub fn hybrid(
+    net: &Network,
+    domain: &Domain,
+    global: &Stability,
+    options: &BoundOptions,
+    deadline: Option<Instant>,
+) -> Result<Outcome> {
+    let out_of_time = |done: &str, prefix_regions: usize| {
+        let budget = options.budget.map_or(0.0, |b| b.as_secs_f64());
+        Outcome::Skipped(format!("the time budget of {budget} s ran out {done} (raise the budget)"), prefix_regions)
+    };
     let depth = net.hidden().len();
     let m = options.hybrid_layers.min(depth);
     if m == 0 {
-        return Ok(Outcome::Skipped("the network has no hidden layer".into()));
+        return Ok(Outcome::Skipped("the network has no hidden layer".into(), 0));
     }
     let width = net.hidden()[m - 1].weight.nrows();
     let mut prefix_layers: Vec<Layer> = net.hidden()[..m].to_vec();
     prefix_layers.push(Layer { weight: Array2::eye(width), bias: Array1::zeros(width) });
     let prefix = Network::new(prefix_layers, None)?;
-    let walk_options = WalkOptions { max_regions: Some(options.hybrid_max_regions), ..Default::default() };
+    let now = Instant::now();
+    if deadline.is_some_and(|d| d <= now) {
+        return Ok(out_of_time("before it started", 0));
+    }
+    let walk_options = WalkOptions {
+        max_regions: Some(options.hybrid_max_regions),
+        time_limit: deadline.map(|d| d - now),
+        ..Default::default()
+    };
     let regions = walk(&prefix, domain, &walk_options)?;
+    if regions.stopped_by() == Some(StopReason::TimeLimit) {
+        let found = format!("while enumerating the first {m} layer(s) ({} regions found)", regions.count());
+        return Ok(out_of_time(&found, 0));
+    }
     if !regions.complete() {
-        return Ok(Outcome::Skipped(format!(
-            "the first {m} layer(s) have more than {} regions in the domain (raise the hybrid budget)",
-            options.hybrid_max_regions
-        )));
+        return Ok(Outcome::Skipped(
+            format!(
+                "the first {m} layer(s) have more than {} regions in the domain (raise the hybrid budget)",
+                options.hybrid_max_regions
+            ),
+            0,
+        ));
     }
     let set = InputSet::new(domain);
     let mut counters = LpCounters::default();
     let mut total = BigUint::from(0u32);
-    for region in &regions.regions {
+    for (i, region) in regions.regions.iter().enumerate() {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(out_of_time(&format!("after {i} of {} prefix regions", regions.count()), regions.count()));
+        }
         let sur = prefix.surrogate(&region.pattern);
         let rank = crate::analysis::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
         let constraints = region_constraints(domain, &region.pattern, &sur.kind, &sur.a, &sur.beta)
             .expect("a walked region is consistent");
         let halfspaces: Vec<&Halfspace> = constraints.iter().map(|(_, h)| h).collect();
+        // One LP per region, loaded once; each neuron's two objectives warm-start from the last.
+        let mut lp = None;
         let mut facts_here = Vec::new();
         let mut previous: Option<Bounds> = None;
         for l in m..depth {
@@ -68,7 +101,29 @@ pub fn hybrid(net: &Network, domain: &Domain, global: &Stability, options: &Boun
                     let a = layer.weight.dot(&sur.jacobian);
                     let beta = layer.weight.dot(&sur.offset) + &layer.bias;
                     for j in 0..a.nrows() {
-                        let (lo, hi) = range_on_region(domain, &set, &halfspaces, a.row(j), beta[j], &mut counters)?;
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Ok(out_of_time(
+                                &format!("in prefix region {} of {}", i + 1, regions.count()),
+                                regions.count(),
+                            ));
+                        }
+                        let range = range_on_region(
+                            domain,
+                            &set,
+                            &halfspaces,
+                            &mut lp,
+                            deadline,
+                            a.row(j),
+                            beta[j],
+                            &mut counters,
+                        );
+                        let (lo, hi) = match range {
+                            Err(Error::TimeLimit) => {
+                                let n = regions.count();
+                                return Ok(out_of_time(&format!("in prefix region {} of {n}", i + 1), n));
+                            }
+                            other => other?,
+                        };
                         b.lower[j] = b.lower[j].max(lo);
                         b.upper[j] = b.upper[j].min(hi);
                     }
@@ -97,6 +152,8 @@ fn range_on_region(
     domain: &Domain,
     set: &InputSet,
     region: &[&Halfspace],
+    lp: &mut Option<RegionLp>,
+    deadline: Option<Instant>,
     a: ndarray::ArrayView1<f64>,
     beta: f64,
     counters: &mut LpCounters,
@@ -110,11 +167,16 @@ fn range_on_region(
     let norm1: f64 = scaled.iter().map(|x| x.abs()).sum();
     // Each LP value may be off by the feasibility tolerance times the objective's size.
     let slack = 10.0 * SOLVER_FEASIBILITY * norm1 + ROUNDING * (at_origin.abs() + norm1);
-    if let Some(min) = minimise(domain, region, &scaled, counters)? {
+    let lp = match lp {
+        Some(lp) => lp,
+        None => lp.insert(RegionLp::load(domain, region)?),
+    };
+    lp.stop_at(deadline);
+    if let Some(min) = lp.minimise(&scaled, counters)? {
         lo = lo.max(at_origin + min - slack);
     }
     let negated: Vec<f64> = scaled.iter().map(|x| -x).collect();
-    if let Some(neg_max) = minimise(domain, region, &negated, counters)? {
+    if let Some(neg_max) = lp.minimise(&negated, counters)? {
         hi = hi.min(at_origin - neg_max + slack);
     }
     Ok((lo, hi))

@@ -21,6 +21,7 @@ use crate::analysis::set::InputSet;
 pub use count::{binomial_sum, log10, serra, SerraLayer};
 use num_bigint::BigUint;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 use crate::domain::Domain;
 use crate::model::Network;
@@ -100,11 +101,21 @@ pub struct BoundOptions {
     pub hybrid_layers: usize,
     /// Hybrid: the prefix walk's region budget; beyond it the hybrid bound is skipped.
     pub hybrid_max_regions: usize,
+    /// Wall time for the whole computation (`None`: no limit). The cheap methods always run; an
+    /// expensive one (`hybrid`) runs in what is left and is skipped, and reported as skipped, when
+    /// the budget runs out first.
+    pub budget: Option<Duration>,
 }
 
 impl Default for BoundOptions {
     fn default() -> Self {
-        BoundOptions { methods: Method::ALL.to_vec(), samples: 2000, hybrid_layers: 1, hybrid_max_regions: 2000 }
+        BoundOptions {
+            methods: Method::ALL.to_vec(),
+            samples: 2000,
+            hybrid_layers: 1,
+            hybrid_max_regions: 2000,
+            budget: None,
+        }
     }
 }
 
@@ -158,6 +169,7 @@ pub fn ratio(bound: &BigUint, exact: usize) -> f64 {
 
 /// Computes the requested bounds for `net` over `domain`.
 pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<BoundReport> {
+    let deadline = options.budget.map(|b| Instant::now() + b);
     let set = InputSet::new(domain);
     let stability = interval::analyse(net, &set);
     let mut report = BoundReport {
@@ -174,7 +186,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             Method::Paper => Some(paper(net, &stability, &set)),
             Method::Product => Some(product(net, &layers)),
             Method::LocalSerra => Some(local_serra(net, &layers)),
-            Method::Hybrid => match hybrid::hybrid(net, domain, &stability, options)? {
+            Method::Hybrid => match hybrid::hybrid(net, domain, &stability, options, deadline)? {
                 hybrid::Outcome::Bound { bound, prefix_regions } => {
                     if prefix_regions > report.lower {
                         report.lower = prefix_regions;
@@ -182,7 +194,11 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
                     }
                     Some(bound)
                 }
-                hybrid::Outcome::Skipped(why) => {
+                hybrid::Outcome::Skipped(why, prefix_regions) => {
+                    if prefix_regions > report.lower {
+                        report.lower = prefix_regions;
+                        report.lower_source = "hybrid prefix walk";
+                    }
                     report.skipped.push((method, why));
                     None
                 }

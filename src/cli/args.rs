@@ -235,6 +235,18 @@ pub(super) struct BoundSettings {
     /// Hybrid: region budget of the exact prefix; the hybrid bound is skipped beyond it.
     #[arg(long, default_value_t = 2000)]
     pub(super) hybrid_max_regions: usize,
+    /// Seconds for the whole bound computation: the cheap methods always run, an expensive one
+    /// (hybrid) only in what is left, and is reported as skipped if the budget runs out (`inf`:
+    /// no limit).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_budget)]
+    pub(super) budget: f64,
+}
+
+fn parse_budget(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 => Ok(v),
+        _ => Err(format!("'{text}' is not a positive number of seconds (or inf)")),
+    }
 }
 
 pub(super) fn parse_method(name: &str) -> Result<Method, String> {

@@ -18,6 +18,7 @@ impl BoundSettings {
             samples: self.samples,
             hybrid_layers: self.hybrid_layers,
             hybrid_max_regions: self.hybrid_max_regions,
+            budget: (self.budget.is_finite()).then(|| Duration::from_secs_f64(self.budget)),
         }
     }
 }

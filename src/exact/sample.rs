@@ -4,6 +4,7 @@
 
 use crate::domain::Domain;
 use crate::model::{Network, Pattern};
+use ndarray::Array2;
 use rand::SeedableRng;
 use rustc_hash::FxHashSet;
 
@@ -11,11 +12,26 @@ use rustc_hash::FxHashSet;
 pub fn sample_patterns(net: &Network, domain: &Domain, samples: usize, seed: u64) -> FxHashSet<Pattern> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut found = FxHashSet::default();
-    for _ in 0..samples {
-        let Some(y) = domain.sample_frame(&mut rng) else { break };
-        if let Some(p) = net.interior_pattern(&domain.from_frame(&y)) {
-            found.insert(p);
+    let n0 = domain.dim();
+    // Batches keep the matrix products large and the memory small.
+    let mut left = samples;
+    while left > 0 {
+        let batch = left.min(BATCH);
+        left -= batch;
+        let mut points = Vec::with_capacity(batch * n0);
+        for _ in 0..batch {
+            let Some(y) = domain.sample_frame(&mut rng) else { break };
+            points.extend(domain.from_frame(&y));
+        }
+        let rows = points.len() / n0.max(1);
+        let points = Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates");
+        found.extend(net.interior_patterns(&points).into_iter().flatten());
+        if rows < batch {
+            break; // the domain could not be sampled
         }
     }
     found
 }
+
+/// Points per batch of [`sample_patterns`].
+const BATCH: usize = 512;

@@ -25,6 +25,7 @@ use highs_sys::*;
 use std::cell::RefCell;
 use std::ffi::{c_void, CString};
 use std::ptr::null_mut;
+use std::time::Instant;
 
 /// An owned HiGHS instance with the library's options set once.
 struct Instance(*mut c_void);
@@ -71,6 +72,13 @@ impl Instance {
             Some(instance) => Ok(instance),
             None => Instance::new(simplex),
         }
+    }
+
+    /// HiGHS's wall-time limit for the next solves, in seconds (infinite: none).
+    fn set_time_limit(&self, seconds: f64) -> Result<()> {
+        let name = CString::new("time_limit").expect("no NUL");
+        // SAFETY: a live instance; the option name is a NUL-terminated string.
+        check(unsafe { Highs_setDoubleOptionValue(self.0, name.as_ptr(), seconds) }, "time_limit")
     }
 
     /// Runs the solver and reads the model status: optimal, infeasible, or anything else.
@@ -143,6 +151,8 @@ pub struct RegionLp {
     offsets: Vec<f64>,
     /// Whether a solve has happened since loading (later ones are warm).
     solved: bool,
+    /// Solves stop here ([`RegionLp::stop_at`]); the instance's time limit is reset on drop.
+    deadline: Option<Instant>,
 }
 
 impl RegionLp {
@@ -191,7 +201,19 @@ impl RegionLp {
                 "passLp",
             )?;
         }
-        Ok(RegionLp { instance, dim, offsets: constraints.iter().map(|h| h.offset).collect(), solved: false })
+        Ok(RegionLp {
+            instance,
+            dim,
+            offsets: constraints.iter().map(|h| h.offset).collect(),
+            solved: false,
+            deadline: None,
+        })
+    }
+
+    /// Solves after `deadline` fail with [`Error::TimeLimit`] (HiGHS stops at it mid-solve), for
+    /// computations with a time budget.
+    pub fn stop_at(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     /// Adds the row `direction·y + t ≤ 1` (a tangent plane of the unit sphere for a unit
@@ -313,9 +335,17 @@ impl RegionLp {
                 // SAFETY: a live instance; clearing the solver keeps the model, drops the basis.
                 check(unsafe { Highs_clearSolver(self.instance.0) }, "clearSolver")?;
             }
+            if let Some(deadline) = self.deadline {
+                let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+                if left == 0.0 {
+                    return Err(Error::TimeLimit);
+                }
+                self.instance.set_time_limit(left)?;
+            }
             match self.instance.run() {
                 Ok(m) if m == kHighsModelStatusOptimal => return Ok(true),
                 Ok(m) if m == kHighsModelStatusInfeasible => return Ok(false),
+                Ok(m) if m == kHighsModelStatusTimeLimit => return Err(Error::TimeLimit),
                 Ok(other) => last = other,
                 // A failed hot start is retried from scratch like an undecided one.
                 Err(_) if attempt == 0 => {}
@@ -328,6 +358,9 @@ impl RegionLp {
 
 impl Drop for RegionLp {
     fn drop(&mut self) {
+        if self.deadline.is_some() && self.instance.set_time_limit(f64::INFINITY).is_err() {
+            return; // an instance whose limit cannot be reset is dropped, not reused
+        }
         let instance = std::mem::replace(&mut self.instance, Instance(null_mut()));
         LP_INSTANCE.with(|cell| *cell.borrow_mut() = Some(instance));
     }

@@ -317,6 +317,34 @@ impl Network {
         Some(p)
     }
 
+    /// [`Network::interior_pattern`] for many points (one per row) at once: the pre-activations and
+    /// their magnitudes come from matrix products; a point with any pre-activation near zero is
+    /// decided by `interior_pattern` itself, so the answers are the same.
+    pub fn interior_patterns(&self, points: &Array2<f64>) -> Vec<Option<Pattern>> {
+        let mut h = points.t().to_owned();
+        let mut patterns = vec![Pattern::zeros(self.neurons()); points.nrows()];
+        let mut clear = vec![true; points.nrows()];
+        for (l, layer) in self.hidden().iter().enumerate() {
+            let z = layer.weight.dot(&h) + &layer.bias.view().insert_axis(Axis(1));
+            let mag =
+                layer.weight.mapv(f64::abs).dot(&h.mapv(f64::abs)) + &layer.bias.mapv(f64::abs).insert_axis(Axis(1));
+            for ((j, i), &v) in z.indexed_iter() {
+                if v.abs() <= crate::tolerance::WITNESS * mag[[j, i]] {
+                    clear[i] = false;
+                } else {
+                    patterns[i].set(self.offsets[l] + j, v > 0.0);
+                }
+            }
+            h = z.mapv(|v| v.max(0.0));
+        }
+        patterns
+            .into_iter()
+            .zip(clear)
+            .enumerate()
+            .map(|(i, (p, clear))| if clear { Some(p) } else { self.interior_pattern(&points.row(i).to_vec()) })
+            .collect()
+    }
+
     /// The affine surrogates of pattern `s` (theory §1).
     pub fn surrogate(&self, s: &Pattern) -> Surrogate {
         self.assemble(&self.layer_maps(s, None))
@@ -367,4 +395,31 @@ pub fn lift_point(free: &[f64], fixed: &[(usize, f64)]) -> Vec<f64> {
             None => *free.next().expect("free inputs fill the other places"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_interior_patterns_equal_the_pointwise_ones() {
+        // Neurons 0 and 1 vanish on the lines x = 0 and x + y = 0; neuron 2 is identically zero.
+        let net = Network::from_rows(&[
+            (vec![vec![1.0, 0.0], vec![1.0, 1.0], vec![0.0, 0.0]], vec![0.0, 0.0, 0.0]),
+            (vec![vec![1.0, -1.0, 1.0], vec![0.5, 0.5, 0.0]], vec![-0.25, 0.1]),
+            (vec![vec![1.0, 1.0]], vec![0.0]),
+        ])
+        .unwrap();
+        let mut points = vec![[0.0, 0.3], [0.2, -0.2], [1e-12, 0.4], [-0.3, 0.7], [0.5, 0.5]];
+        for i in 0..200 {
+            let t = i as f64 * 0.37;
+            points.push([t.sin(), (1.3 * t).cos()]);
+        }
+        let matrix = Array2::from_shape_vec((points.len(), 2), points.iter().flatten().copied().collect()).unwrap();
+        let batched = net.interior_patterns(&matrix);
+        for (p, b) in points.iter().zip(&batched) {
+            assert_eq!(*b, net.interior_pattern(p), "{p:?}");
+        }
+        assert!(batched[0].is_none() && batched[1].is_none(), "points on a boundary certify nothing");
+    }
 }
