@@ -173,3 +173,23 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
         assert!(r.lower <= exact.count() && r.lower >= 1, "seed {seed}: lower bound {}", r.lower);
     }
 }
+
+#[test]
+fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound() {
+    let options = BoundOptions { budget: Some(std::time::Duration::from_secs(60)), ..Default::default() };
+    for seed in 0..40 {
+        let case = common::random_case(seed);
+        for norm in [Norm::L2, Norm::Linf] {
+            let domain = &Domain::ball(&case.center, case.radius, norm).unwrap();
+            let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
+            let r = bounds(&case.net, domain, &options).unwrap();
+            assert_eq!(r.exact, Some(exact.count()), "seed {seed} {norm:?}: {}", case.description);
+            assert_eq!(r.lower, exact.count(), "seed {seed} {norm:?}");
+            assert!(r.bounds.iter().all(|b| b.value >= BigUint::from(exact.count())), "seed {seed} {norm:?}");
+        }
+    }
+    // Without a budget (the library's default) there is no walk: the lower bound is sampled.
+    let case = common::random_case(1);
+    let r = bounds(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &BoundOptions::default());
+    assert_eq!(r.unwrap().exact, None);
+}

@@ -409,13 +409,16 @@ def _path(p: Optional[PathLike]) -> Optional[str]:
 @dataclass
 class BoundResult:
     """Sound upper bounds per method as exact Python ints, the best of them, and a certified
-    lower bound. ``report`` is the CLI's ``bound --json`` object."""
+    lower bound (from sampling, the hybrid prefix walk or a budgeted region walk); ``exact`` is the
+    count when that walk finished within the budget. ``report`` is the CLI's ``bound --json``
+    object."""
 
     bounds: Dict[str, int]
     best: Optional[Tuple[str, int]]
     lower: int
     lower_source: str
     skipped: Dict[str, str]
+    exact: Optional[int] = None
     report: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -427,6 +430,7 @@ class BoundResult:
             lower=int(report["lower"]["value"]),
             lower_source=report["lower"]["source"],
             skipped={s["method"]: s["reason"] for s in report["skipped"]},
+            exact=report.get("exact"),
             report=report,
         )
 

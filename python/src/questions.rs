@@ -176,7 +176,14 @@ fn bound_options(
         Some(b) if b.is_finite() => Some(Duration::from_secs_f64(b)),
         _ => None,
     };
-    Ok(BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions, budget })
+    Ok(BoundOptions {
+        methods: methods_of(methods)?,
+        samples,
+        hybrid_layers,
+        hybrid_max_regions,
+        budget,
+        lower_walk: true,
+    })
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -289,7 +296,10 @@ fn validate(
     linear: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
+    let options = BoundOptions {
+        lower_walk: false,
+        ..bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?
+    };
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {

@@ -288,3 +288,10 @@ def test_bound_keeps_to_its_time_budget():
     assert set(b.bounds) == {"global", "paper", "product", "local-serra"}
     with pytest.raises(ValueError, match="budget must be a positive"):
         rw.bound(net, x[0] / 255.0, 0.05, budget=0)
+
+
+def test_bound_reports_the_exact_count_when_its_walk_finishes():
+    net = rw.Network.from_file(EXAMPLE)
+    b = rw.bound(net, [0.1, -0.2], 0.5, budget=30)
+    assert b.exact == b.lower == rw.count(net, [0.1, -0.2], 0.5).regions
+    assert rw.bound(net, [0.1, -0.2], 0.5, budget=None).exact is None

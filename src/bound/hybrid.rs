@@ -27,8 +27,8 @@ pub enum Outcome {
         /// Regions of the first `m` layers meeting the domain.
         prefix_regions: usize,
     },
-    /// Not computed (budget exceeded, nothing to do): why, and the prefix regions found if the
-    /// prefix walk finished (each holds at least one region: still a certified lower bound).
+    /// Not computed (budget exceeded, nothing to do): why, and the prefix regions found (each
+    /// meets the domain and holds at least one region: still a certified lower bound).
     Skipped(String, usize),
 }
 
@@ -65,8 +65,9 @@ pub fn hybrid(
     };
     let regions = walk(&prefix, domain, &walk_options)?;
     if regions.stopped_by() == Some(StopReason::TimeLimit) {
+        // Each prefix region found meets the domain and holds at least one region: still a lower bound.
         let found = format!("while enumerating the first {m} layer(s) ({} regions found)", regions.count());
-        return Ok(out_of_time(&found, 0));
+        return Ok(out_of_time(&found, regions.count()));
     }
     if !regions.complete() {
         return Ok(Outcome::Skipped(

@@ -18,6 +18,7 @@ pub mod hybrid;
 use crate::analysis::interval::{self, Stability, Status};
 use crate::analysis::linalg;
 use crate::analysis::set::InputSet;
+use crate::exact::walk::{walk, WalkOptions};
 pub use count::{binomial_sum, log10, serra, SerraLayer};
 use num_bigint::BigUint;
 use serde_json::{json, Value};
@@ -105,6 +106,9 @@ pub struct BoundOptions {
     /// expensive one (`hybrid`) runs in what is left and is skipped, and reported as skipped, when
     /// the budget runs out first.
     pub budget: Option<Duration>,
+    /// With a budget, spend what is left of it on the region walk for the lower bound (off where
+    /// the caller walks anyway, as `validate` does).
+    pub lower_walk: bool,
 }
 
 impl Default for BoundOptions {
@@ -115,6 +119,7 @@ impl Default for BoundOptions {
             hybrid_layers: 1,
             hybrid_max_regions: 2000,
             budget: None,
+            lower_walk: true,
         }
     }
 }
@@ -131,6 +136,8 @@ pub struct BoundReport {
     pub lower: usize,
     /// Where the lower bound comes from.
     pub lower_source: &'static str,
+    /// The exact count, when the budgeted region walk behind the lower bound finished.
+    pub exact: Option<usize>,
     /// Per layer `(active, inactive, unstable)` per interval method.
     pub stability: Vec<Value>,
 }
@@ -139,6 +146,14 @@ impl BoundReport {
     /// The smallest bound.
     pub fn best(&self) -> Option<&BoundValue> {
         self.bounds.iter().min_by(|a, b| a.value.cmp(&b.value))
+    }
+
+    /// Takes `count` certified regions from `source` as the lower bound if it is larger.
+    fn raise_lower(&mut self, count: usize, source: &'static str) {
+        if count > self.lower {
+            self.lower = count;
+            self.lower_source = source;
+        }
     }
 
     /// A method's bound, if computed.
@@ -152,6 +167,7 @@ impl BoundReport {
             "bounds": self.bounds.iter().map(BoundValue::to_json).collect::<Vec<_>>(),
             "best": self.best().map(|b| json!({"method": b.method.name(), "value": b.value.to_string(), "log10": log10(&b.value)})),
             "lower": {"value": self.lower, "source": self.lower_source},
+            "exact": self.exact,
             "skipped": self.skipped.iter().map(|(m, why)| json!({"method": m.name(), "reason": why})).collect::<Vec<_>>(),
             "stability": self.stability,
         })
@@ -177,39 +193,43 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         skipped: Vec::new(),
         lower: 0,
         lower_source: "sampling",
+        exact: None,
         stability: stability_json(&stability),
     };
     let layers = layer_facts(net, &stability);
-    for &method in &options.methods {
-        let value = match method {
-            Method::Global => Some(global(net)),
-            Method::Paper => Some(paper(net, &stability, &set)),
-            Method::Product => Some(product(net, &layers)),
-            Method::LocalSerra => Some(local_serra(net, &layers)),
-            Method::Hybrid => match hybrid::hybrid(net, domain, &stability, options, deadline)? {
-                hybrid::Outcome::Bound { bound, prefix_regions } => {
-                    if prefix_regions > report.lower {
-                        report.lower = prefix_regions;
-                        report.lower_source = "hybrid prefix walk";
-                    }
-                    Some(bound)
-                }
-                hybrid::Outcome::Skipped(why, prefix_regions) => {
-                    if prefix_regions > report.lower {
-                        report.lower = prefix_regions;
-                        report.lower_source = "hybrid prefix walk";
-                    }
-                    report.skipped.push((method, why));
-                    None
-                }
-            },
-        };
-        report.bounds.extend(value);
+    // The cheap methods first, always; then, within the budget, the region walk for the lower
+    // bound (at most half of what is left: it stops early when it finishes) and hybrid.
+    for &method in options.methods.iter().filter(|&&m| m != Method::Hybrid) {
+        report.bounds.push(match method {
+            Method::Global => global(net),
+            Method::Paper => paper(net, &stability, &set),
+            Method::Product => product(net, &layers),
+            Method::LocalSerra => local_serra(net, &layers),
+            Method::Hybrid => unreachable!("filtered out"),
+        });
     }
     let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0).len();
-    if sampled >= report.lower {
-        report.lower = sampled;
-        report.lower_source = "sampling";
+    report.raise_lower(sampled, "sampling");
+    let left = deadline.and_then(|d| d.checked_duration_since(Instant::now())).filter(|_| options.lower_walk);
+    if let Some(left) = left {
+        let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
+        if walked.complete() {
+            report.exact = Some(walked.count());
+        }
+        let source = if walked.complete() { "region walk (complete: exact)" } else { "partial region walk" };
+        report.raise_lower(walked.count(), source);
+    }
+    if options.methods.contains(&Method::Hybrid) {
+        match hybrid::hybrid(net, domain, &stability, options, deadline)? {
+            hybrid::Outcome::Bound { bound, prefix_regions } => {
+                report.raise_lower(prefix_regions, "hybrid prefix walk");
+                report.bounds.push(bound);
+            }
+            hybrid::Outcome::Skipped(why, prefix_regions) => {
+                report.raise_lower(prefix_regions, "hybrid prefix walk");
+                report.skipped.push((Method::Hybrid, why));
+            }
+        }
     }
     Ok(report)
 }

@@ -5,7 +5,7 @@ use super::args::*;
 use super::job::*;
 use super::report::*;
 use anyhow::{bail, Context};
-use regionwalk::bound::bounds;
+use regionwalk::bound::{bounds, BoundOptions};
 use regionwalk::domain::Domain;
 use regionwalk::exact::walk::WalkResult;
 use regionwalk::model::{io, Network};
@@ -83,7 +83,9 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
+    // The exact count is known: no budgeted walk for the lower bound.
+    let options = BoundOptions { lower_walk: false, ..args.settings.options() };
+    let report = bounds(&problem.net, &problem.domain, &options)?;
     let (mut v, unsound) = problem.validate_json(&exact, &report);
     if args.json {
         v["units"] = args.model.units().into();

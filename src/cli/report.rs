@@ -84,6 +84,9 @@ pub(super) fn print_bounds(report: &BoundReport, exact: Option<usize>) {
             best.method.name()
         );
     }
+    if let Some(n) = report.exact {
+        println!("exactly {n} regions: the region walk finished within the budget");
+    }
 }
 
 pub(super) fn describe_norm(n: Norm) -> &'static str {
