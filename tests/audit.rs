@@ -50,6 +50,7 @@ fn options() -> AuditOptions {
         methods: vec![Method::Paper, Method::Product],
         max_regions: 5000,
         shard: (0, 1),
+        bound_budget: None,
         interrupt: None,
     }
 }

@@ -375,6 +375,31 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
     );
     assert_eq!(v["bounds"].as_array().unwrap().len(), 4, "the cheap methods always run");
     assert_input_error(&["bound", model, &center, "--radius", "0.05", "--budget", "0"], "positive number of seconds");
+    // The same budget holds per record in audits: hybrid overruns it and is left out of `best`.
+    let out = scratch("budget").join("audit.jsonl");
+    let points = scratch("budget").join("points.csv");
+    std::fs::write(&points, pixels.join(",")).unwrap();
+    let audit = regionwalk(&[
+        "audit",
+        model,
+        "--points",
+        points.to_str().unwrap(),
+        "--radius",
+        "0.05",
+        "--bounds-only",
+        "--method",
+        "hybrid",
+        "--method",
+        "product",
+        "--budget",
+        "0.3",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stderr(&audit));
+    let row: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    assert_eq!(row["best"], "32", "{row}");
     // Without a budget on a small network, hybrid runs.
     let out = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--budget", "inf", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

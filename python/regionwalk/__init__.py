@@ -596,6 +596,7 @@ def audit(
     norm: str = "l2",
     methods: Optional[Sequence[str]] = None,
     max_regions: int = 100_000,
+    budget: Optional[float] = 0.5,
     labels: Optional[Sequence[str]] = None,
     out: Optional[PathLike] = None,
     resume: bool = False,
@@ -607,7 +608,7 @@ def audit(
     """Audits the neighbourhoods of ``points`` (an n×d array, or a points file as the CLI reads
     it) at every radius: the exact count (``exact``; ``complete`` False past ``max_regions``),
     the distance to the nearest region boundary, and bounds (``methods``; default the cheap
-    ones, ``[]`` for none). Returns columns (:data:`AUDIT_COLUMNS`): a pandas DataFrame when
+    ones, ``[]`` for none; ``budget`` seconds per record for an expensive one). Returns columns (:data:`AUDIT_COLUMNS`): a pandas DataFrame when
     pandas is installed (``as_frame=None``), else a dict of NumPy arrays. With ``out`` (.jsonl or
     .csv) rows are also written as the CLI writes them, and ``resume=True`` keeps the rows
     already there. ``shard=(i, n)`` (0-based) takes points with ``index % n == i``."""
@@ -616,7 +617,7 @@ def audit(
         text, stopped = _native.audit(
             _network(net), points, radii_list, norm=norm, exact=exact,
             methods=list(AUDIT_METHODS if methods is None else methods), max_regions=max_regions,
-            labels=labels, out=_path(out), resume=resume, shard=(0, 1) if shard is None else tuple(shard),
+            budget=budget, labels=labels, out=_path(out), resume=resume, shard=(0, 1) if shard is None else tuple(shard),
             threads=threads, progress=callback,
         )
     result = _columns(json.loads(text), radii_list, as_frame)

@@ -90,6 +90,7 @@ def audit(
     norm: str = "l2",
     methods: Optional[Sequence[str]] = None,
     max_regions: int = 100_000,
+    budget: Optional[float] = 0.5,
     labels: Optional[Sequence[str]] = None,
     resume: bool = True,
     threads_per_task: int = 1,
@@ -112,7 +113,7 @@ def audit(
     if chunk < 1 or threads_per_task < 1:
         raise ValueError("chunk and threads_per_task must be at least 1")
     options = dict(norm=norm, exact=exact, methods=list(AUDIT_METHODS if methods is None else methods),
-                   max_regions=max_regions, threads=threads_per_task)
+                   max_regions=max_regions, budget=budget, threads=threads_per_task)
     # The serial audit's own checks, up front and with its messages: options, then every point.
     _native.audit(native, points[:0], radii_list, **options)
     native.check_points(points)

@@ -324,7 +324,8 @@ fn validate(
 
 #[pyfunction]
 #[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = 100_000,
-                    labels = None, out = None, resume = false, shard = (0, 1), threads = None, progress = None))]
+                    budget = Some(0.5), labels = None, out = None, resume = false, shard = (0, 1), threads = None,
+                    progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn audit(
     py: Python<'_>,
@@ -335,6 +336,7 @@ fn audit(
     exact: bool,
     methods: Vec<String>,
     max_regions: usize,
+    budget: Option<f64>,
     labels: Option<Vec<String>>,
     out: Option<PathBuf>,
     resume: bool,
@@ -342,13 +344,22 @@ fn audit(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, bool)> {
+    let bound_budget = bound_options(None, 0, 1, 0, budget)?.budget;
     let methods = methods_of(Some(methods))?;
     let points = rows(&points);
     let norm = norm_of(norm)?;
     let net = net.net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
-        let options =
-            AuditOptions { radii, norm, exact, methods, max_regions, shard, interrupt: Some(interrupt.clone()) };
+        let options = AuditOptions {
+            radii,
+            norm,
+            exact,
+            methods,
+            max_regions,
+            shard,
+            bound_budget,
+            interrupt: Some(interrupt.clone()),
+        };
         let records = run_audit(&net, &points, labels.as_deref(), &options, out.as_deref(), resume, &|done, total| {
             snapshot.set((done as u64, total as u64, 0))
         })?;

@@ -87,6 +87,9 @@ pub struct AuditOptions {
     pub max_regions: usize,
     /// Process only points with `index % shard.1 == shard.0` (0-based shard).
     pub shard: (usize, usize),
+    /// Time budget of each record's bounds (`BoundOptions::budget`): an expensive method that
+    /// overruns it is left out of `best`.
+    pub bound_budget: Option<std::time::Duration>,
     /// When raised (Ctrl-C), the audit stops after the current batch; what it returns and wrote
     /// is complete record by record, so a resumed audit continues from there.
     pub interrupt: Option<Arc<AtomicBool>>,
@@ -133,8 +136,17 @@ pub fn audit_point(
     }
     let (mut paper, mut best) = (None, None);
     if !options.methods.is_empty() {
-        let report =
-            bounds(net, &domain, &BoundOptions { methods: options.methods.clone(), samples: 0, ..Default::default() })?;
+        let report = bounds(
+            net,
+            &domain,
+            &BoundOptions {
+                methods: options.methods.clone(),
+                samples: 0,
+                budget: options.bound_budget,
+                lower_walk: false,
+                ..Default::default()
+            },
+        )?;
         paper = report.get(Method::Paper).map(|b| b.value.to_string());
         best = report.best().map(|b| b.value.to_string());
     }

@@ -116,6 +116,10 @@ pub(super) struct AuditArgs {
     /// Region budget of each walk; beyond it the record says `complete: false`.
     #[arg(long, default_value_t = 100_000)]
     pub(super) max_regions: usize,
+    /// Seconds for each record's bounds: an expensive method (hybrid) that overruns it is left
+    /// out (`inf`: no limit).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_budget)]
+    pub(super) budget: f64,
     /// The report: .jsonl (JSON Lines) or .csv.
     #[arg(long)]
     pub(super) out: PathBuf,

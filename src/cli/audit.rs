@@ -27,6 +27,7 @@ pub(super) fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         methods,
         max_regions: args.max_regions,
         shard: args.shard.unwrap_or((0, 1)),
+        bound_budget: args.budget.is_finite().then(|| std::time::Duration::from_secs_f64(args.budget)),
         interrupt: Some(interrupt_flag()),
     };
     options.check()?;
