@@ -81,6 +81,9 @@ fn degenerate(widths: &[usize], seed: u64) -> Network {
     Network::new(layers, None).unwrap()
 }
 
+/// A network of the second table: (name, network, centres, L2 radii, L-inf radii).
+type RealCase = (String, Network, Vec<Vec<f64>>, Vec<f64>, Vec<f64>);
+
 fn real_and_degenerate_networks() {
     let fixtures = Path::new("fixtures");
     let load = |p: &str| io::load_network(&fixtures.join(p)).unwrap();
@@ -96,8 +99,7 @@ fn real_and_degenerate_networks() {
     let mut random_points = |n0: usize, count: usize| -> Vec<Vec<f64>> {
         (0..count).map(|_| (0..n0).map(|_| rng.gen_range(-0.4..0.4)).collect()).collect()
     };
-    // (name, network, centres, L2 radii, L-inf radii)
-    let mut cases: Vec<(String, Network, Vec<Vec<f64>>, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut cases: Vec<RealCase> = Vec::new();
     let acas = load("acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx");
     cases.push(("ACAS Xu 1_1".into(), acas, random_points(5, 2), vec![0.02, 0.05], vec![0.01, 0.02]));
     let mnist = load("mnist_fc/onnx/mnist-net_256x2.onnx");

@@ -194,12 +194,31 @@ impl Problem {
         })
     }
 
+    /// Linear regions of the function among a walk's regions; `None` for a partial walk, where
+    /// the number is not a bound of anything (linear regions are not monotone, theory P2).
+    pub fn linear_regions(&self, walk: &WalkResult) -> Option<usize> {
+        walk.complete().then(|| crate::exact::merge::linear_regions(&self.net, walk).1)
+    }
+
+    /// The certificate's fields of the count report: `certified` and `uncertified` (region, reason).
+    pub fn certification_json(c: &Certification) -> (Value, Value) {
+        let failures = c.failures.iter().map(|(i, why)| json!({"region": i, "reason": why})).collect();
+        (c.certified.into(), failures)
+    }
+
     /// The validate report: the count report with every bound and each bound's ratio to the
-    /// count; and the methods whose bound falls below the count, which would be a soundness bug.
-    pub fn validate_json(&self, walk: &WalkResult, report: &BoundReport) -> (Value, Vec<&'static str>) {
+    /// count; and, if a bound falls below the count (a soundness bug), the internal error to
+    /// raise once the report is shown.
+    pub fn validate_json(&self, walk: &WalkResult, report: &BoundReport) -> (Value, Result<()>) {
         let found = walk.count();
-        let unsound =
+        let unsound: Vec<&str> =
             report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
+        let sound = match unsound.is_empty() {
+            true => Ok(()),
+            false => {
+                Err(Error::Internal(format!("bound(s) {} fall below the exact count {found}", unsound.join(", "))))
+            }
+        };
         let mut v = self.count_json(walk);
         let b = report.to_json();
         for key in ["bounds", "best", "lower", "skipped", "stability"] {
@@ -211,7 +230,7 @@ impl Problem {
             .map(|b| (b.method.name().to_string(), Value::from(ratio(&b.value, found))))
             .collect::<serde_json::Map<_, _>>()
             .into();
-        (v, unsound)
+        (v, sound)
     }
 }
 

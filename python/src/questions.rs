@@ -170,7 +170,7 @@ fn bound_options(
     budget: Option<f64>,
 ) -> PyResult<BoundOptions> {
     let budget = match budget {
-        Some(b) if !(b > 0.0) => {
+        Some(b) if b.is_nan() || b <= 0.0 => {
             return Err(PyValueError::new_err(format!("budget must be a positive number of seconds or None, got {b}")))
         }
         Some(b) if b.is_finite() => Some(Duration::from_secs_f64(b)),
@@ -220,14 +220,10 @@ fn count<'py>(
         let result = budget.walk(&problem, interrupt, snapshot, linear)?;
         let mut report = problem.count_json(&result);
         if linear {
-            report["linear_regions"] =
-                result.complete().then(|| regionwalk::exact::merge::linear_regions(&problem.net, &result).1).into();
+            report["linear_regions"] = problem.linear_regions(&result).into();
         }
         if certify {
-            let c = problem.certify(&result);
-            report["certified"] = c.certified.into();
-            report["uncertified"] =
-                c.failures.iter().map(|(i, why)| serde_json::json!({"region": i, "reason": why})).collect();
+            (report["certified"], report["uncertified"]) = Problem::certification_json(&problem.certify(&result));
         }
         Ok((problem, result, report))
     })?;
@@ -306,18 +302,11 @@ fn validate(
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt, snapshot, linear)?;
         let report = bounds(&problem.net, &problem.domain, &options)?;
-        let (mut v, unsound) = problem.validate_json(&walk, &report);
+        let (mut v, sound) = problem.validate_json(&walk, &report);
         if linear {
-            v["linear_regions"] =
-                walk.complete().then(|| regionwalk::exact::merge::linear_regions(&problem.net, &walk).1).into();
+            v["linear_regions"] = problem.linear_regions(&walk).into();
         }
-        if !unsound.is_empty() {
-            let found = walk.count();
-            return Err(regionwalk::Error::Internal(format!(
-                "bound(s) {} fall below the exact count {found}",
-                unsound.join(", ")
-            )));
-        }
+        sound?;
         Ok(json_text(&v))
     })
 }

@@ -89,9 +89,13 @@ pub fn hybrid(
         let rank = crate::analysis::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
         let constraints = region_constraints(domain, &region.pattern, &sur.kind, &sur.a, &sur.beta)
             .expect("a walked region is consistent");
-        let halfspaces: Vec<&Halfspace> = constraints.iter().map(|(_, h)| h).collect();
-        // One LP per region, loaded once; each neuron's two objectives warm-start from the last.
-        let mut lp = None;
+        let mut ranges = RegionRanges {
+            domain,
+            set: &set,
+            region: constraints.iter().map(|(_, h)| h).collect(),
+            lp: None,
+            deadline,
+        };
         let mut facts_here = Vec::new();
         let mut previous: Option<Bounds> = None;
         for l in m..depth {
@@ -102,22 +106,10 @@ pub fn hybrid(
                     let a = layer.weight.dot(&sur.jacobian);
                     let beta = layer.weight.dot(&sur.offset) + &layer.bias;
                     for j in 0..a.nrows() {
-                        if deadline.is_some_and(|d| Instant::now() >= d) {
-                            return Ok(out_of_time(
-                                &format!("in prefix region {} of {}", i + 1, regions.count()),
-                                regions.count(),
-                            ));
-                        }
-                        let range = range_on_region(
-                            domain,
-                            &set,
-                            &halfspaces,
-                            &mut lp,
-                            deadline,
-                            a.row(j),
-                            beta[j],
-                            &mut counters,
-                        );
+                        let range = match deadline.is_some_and(|d| Instant::now() >= d) {
+                            true => Err(Error::TimeLimit),
+                            false => ranges.range(a.row(j), beta[j], &mut counters),
+                        };
                         let (lo, hi) = match range {
                             Err(Error::TimeLimit) => {
                                 let n = regions.count();
@@ -147,38 +139,47 @@ pub fn hybrid(
     Ok(Outcome::Bound { bound, prefix_regions: regions.count() })
 }
 
-/// A sound enclosure of `a·x + β` over region ∩ domain: the ball/box range, tightened by the LP
-/// range over the region's closure within the domain's box (widened by the solver tolerance).
-fn range_on_region(
-    domain: &Domain,
-    set: &InputSet,
-    region: &[&Halfspace],
-    lp: &mut Option<RegionLp>,
+/// The ranges of affine functions over one prefix region ∩ the domain. The region's LP is loaded
+/// at the first range that needs it, and each later objective warm-starts from the last.
+struct RegionRanges<'a> {
+    domain: &'a Domain,
+    set: &'a InputSet,
+    region: Vec<&'a Halfspace>,
+    lp: Option<RegionLp>,
+    /// LPs stop here ([`Error::TimeLimit`]).
     deadline: Option<Instant>,
-    a: ndarray::ArrayView1<f64>,
-    beta: f64,
-    counters: &mut LpCounters,
-) -> Result<(f64, f64)> {
-    let (mut lo, mut hi) = set.affine_range(a, beta);
-    if !domain.is_bounded() || (lo >= 0.0 || hi <= 0.0) {
-        return Ok((lo, hi));
+}
+
+impl RegionRanges<'_> {
+    /// A sound enclosure of `a·x + β` over region ∩ domain: the ball/box range, tightened by the
+    /// LP range over the region's closure within the domain's box (widened by the solver
+    /// tolerance).
+    fn range(&mut self, a: ndarray::ArrayView1<f64>, beta: f64, counters: &mut LpCounters) -> Result<(f64, f64)> {
+        let domain = self.domain;
+        let (mut lo, mut hi) = self.set.affine_range(a, beta);
+        if !domain.is_bounded() || (lo >= 0.0 || hi <= 0.0) {
+            return Ok((lo, hi));
+        }
+        let at_origin = a.iter().zip(domain.origin()).map(|(x, o)| x * o).sum::<f64>() + beta;
+        let scaled: Vec<f64> = a.iter().map(|x| x * domain.scale()).collect();
+        let norm1: f64 = scaled.iter().map(|x| x.abs()).sum();
+        // Each LP value may be off by the feasibility tolerance times the objective's size.
+        let slack = 10.0 * SOLVER_FEASIBILITY * norm1 + ROUNDING * (at_origin.abs() + norm1);
+        let lp = match &mut self.lp {
+            Some(lp) => lp,
+            None => {
+                let mut lp = RegionLp::load(domain, &self.region)?;
+                lp.stop_at(self.deadline);
+                self.lp.insert(lp)
+            }
+        };
+        if let Some(min) = lp.minimise(&scaled, counters)? {
+            lo = lo.max(at_origin + min - slack);
+        }
+        let negated: Vec<f64> = scaled.iter().map(|x| -x).collect();
+        if let Some(neg_max) = lp.minimise(&negated, counters)? {
+            hi = hi.min(at_origin - neg_max + slack);
+        }
+        Ok((lo, hi))
     }
-    let at_origin = a.iter().zip(domain.origin()).map(|(x, o)| x * o).sum::<f64>() + beta;
-    let scaled: Vec<f64> = a.iter().map(|x| x * domain.scale()).collect();
-    let norm1: f64 = scaled.iter().map(|x| x.abs()).sum();
-    // Each LP value may be off by the feasibility tolerance times the objective's size.
-    let slack = 10.0 * SOLVER_FEASIBILITY * norm1 + ROUNDING * (at_origin.abs() + norm1);
-    let lp = match lp {
-        Some(lp) => lp,
-        None => lp.insert(RegionLp::load(domain, region)?),
-    };
-    lp.stop_at(deadline);
-    if let Some(min) = lp.minimise(&scaled, counters)? {
-        lo = lo.max(at_origin + min - slack);
-    }
-    let negated: Vec<f64> = scaled.iter().map(|x| -x).collect();
-    if let Some(neg_max) = lp.minimise(&negated, counters)? {
-        hi = hi.min(at_origin - neg_max + slack);
-    }
-    Ok((lo, hi))
 }

@@ -8,9 +8,8 @@ use anyhow::{bail, Context};
 use regionwalk::bound::{bounds, BoundOptions};
 use regionwalk::domain::Domain;
 use regionwalk::exact::walk::WalkResult;
-use regionwalk::model::{io, Network};
+use regionwalk::model::io;
 use regionwalk::problem::Problem;
-use regionwalk::Error;
 use std::process::ExitCode;
 
 /// What `count` and `validate` share: the problem, the exact walk and, on request, the number of
@@ -30,7 +29,7 @@ pub(super) fn load_and_walk(
     let checkpoint = budget.checkpoint_to_resume()?;
     let problem = spec.problem(model.load()?)?;
     let result = problem.walk(&options, checkpoint)?;
-    let linear = linear.then(|| linear_count(&problem.net, &result));
+    let linear = linear.then(|| problem.linear_regions(&result));
     Ok((problem, result, linear))
 }
 
@@ -44,9 +43,7 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
             v["linear_regions"] = l.into();
         }
         if let Some(c) = &certificate {
-            v["certified"] = c.certified.into();
-            v["uncertified"] =
-                c.failures.iter().map(|(i, why)| serde_json::json!({"region": i, "reason": why})).collect();
+            (v["certified"], v["uncertified"]) = Problem::certification_json(c);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -86,7 +83,7 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     // The exact count is known: no budgeted walk for the lower bound.
     let options = BoundOptions { lower_walk: false, ..args.settings.options() };
     let report = bounds(&problem.net, &problem.domain, &options)?;
-    let (mut v, unsound) = problem.validate_json(&exact, &report);
+    let (mut v, sound) = problem.validate_json(&exact, &report);
     if args.json {
         v["units"] = args.model.units().into();
         if let Some(l) = linear {
@@ -98,19 +95,8 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         print_linear(linear);
         print_bounds(&report, Some(exact.count()));
     }
-    if !unsound.is_empty() {
-        let found = exact.count();
-        return Err(
-            Error::Internal(format!("bound(s) {} fall below the exact count {found}", unsound.join(", "))).into()
-        );
-    }
+    sound?;
     Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
-}
-
-/// Linear regions of the function among the regions found; `None` for a partial walk, where the
-/// number is not a bound of anything (linear regions are not monotone, theory P2).
-pub(super) fn linear_count(net: &Network, walk: &WalkResult) -> Option<usize> {
-    walk.complete().then(|| regionwalk::exact::merge::linear_regions(net, walk).1)
 }
 
 pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {

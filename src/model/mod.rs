@@ -325,7 +325,7 @@ impl Network {
         let mut patterns = vec![Pattern::zeros(self.neurons()); points.nrows()];
         let mut clear = vec![true; points.nrows()];
         for (l, layer) in self.hidden().iter().enumerate() {
-            let z = layer.weight.dot(&h) + &layer.bias.view().insert_axis(Axis(1));
+            let z = layer.weight.dot(&h) + layer.bias.view().insert_axis(Axis(1));
             let mag =
                 layer.weight.mapv(f64::abs).dot(&h.mapv(f64::abs)) + &layer.bias.mapv(f64::abs).insert_axis(Axis(1));
             for ((j, i), &v) in z.indexed_iter() {
