@@ -143,6 +143,12 @@ pub struct Record {
     pub warm_per_region: f64,
     /// QP solves per region.
     pub qps_per_region: f64,
+    /// Questions put to the dual least-norm solver, per region.
+    pub dual_per_region: f64,
+    /// Solver calls of any kind (LP, QP, dual) per region.
+    pub solver_calls_per_region: f64,
+    /// Facets refuted by a neighbour's multipliers without a solve, per region.
+    pub reused_per_region: f64,
     /// Candidate hyperplanes screened without an LP, per region.
     pub screened_per_region: f64,
     /// Facet tests skipped because the neighbour was known, per region.
@@ -215,6 +221,11 @@ pub fn run(case: &Case, root: &Path, threads: usize) -> Result<Record> {
         lps_per_region: per(result.counters.lp_solves),
         warm_per_region: per(result.counters.warm_solves),
         qps_per_region: per(result.counters.qp_solves),
+        dual_per_region: per(result.counters.dual_solves),
+        solver_calls_per_region: per(
+            result.counters.lp_solves + result.counters.qp_solves + result.counters.dual_solves,
+        ),
+        reused_per_region: per(result.counters.reused_refutations),
         screened_per_region: per(result.screened),
         known_per_region: per(result.known_neighbours),
         peak_mib: peak_memory_mib(),

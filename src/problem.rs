@@ -185,6 +185,7 @@ impl Problem {
             "qp_solves": r.counters.qp_solves,
             "dual_solves": r.counters.dual_solves,
             "dual_fallbacks": r.counters.dual_fallbacks,
+            "reused_refutations": r.counters.reused_refutations,
             "touching": r.counters.touching,
             "unverified": r.unverified,
             "screened": r.screened,

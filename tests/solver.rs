@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::lp::{decide_by_dual, meets, Decision, LpCounters};
+use regionwalk::lp::{decide_by_dual, meets, refutes, Decision, LpCounters};
 
 fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
     let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
@@ -73,7 +73,7 @@ fn dual_decisions_agree_with_highs_from_2_to_784_dimensions() {
                 for (ineq, eq) in questions {
                     asked += 1;
                     let reference = meets(&domain, &ineq, eq, &mut LpCounters::default()).unwrap();
-                    let Some(fast) = decide_by_dual(&domain, &ineq, eq) else { continue };
+                    let Some((fast, _)) = decide_by_dual(&domain, &ineq, eq) else { continue };
                     answered += 1;
                     assert!(
                         same(&fast, &reference),
@@ -108,15 +108,64 @@ fn dual_certificates_cover_empty_and_far_polyhedra() {
         let lo = Halfspace { normal: a.clone(), offset: -shift };
         let hi = Halfspace { normal: a.iter().map(|v| -v).collect(), offset: shift + 0.02 };
         let rows = [&lo, &hi];
-        let expect = |d: Option<Decision>| matches!(d, Some(Decision::Meets { .. }));
-        assert_eq!(expect(decide_by_dual(&ball, &rows, None)), in_ball);
-        assert_eq!(decide_by_dual(&ball, &rows, None).is_some_and(|d| d == Decision::Disjoint), !in_ball);
-        assert!(expect(decide_by_dual(&cube, &rows, None)));
+        let decide = |domain: &Domain| decide_by_dual(domain, &rows, None).map(|(d, _)| d);
+        assert_eq!(matches!(decide(&ball), Some(Decision::Meets { .. })), in_ball);
+        assert_eq!(decide(&ball) == Some(Decision::Disjoint), !in_ball);
+        assert!(matches!(decide(&cube), Some(Decision::Meets { .. })));
     }
     // Empty: two opposite halfspaces that do not overlap.
     let lo = Halfspace { normal: a.clone(), offset: -0.3 };
     let hi = Halfspace { normal: a.iter().map(|v| -v).collect(), offset: 0.1 };
     for domain in [&ball, &cube] {
-        assert_eq!(decide_by_dual(domain, &[&lo, &hi], None), Some(Decision::Disjoint));
+        assert_eq!(decide_by_dual(domain, &[&lo, &hi], None).map(|(d, _)| d), Some(Decision::Disjoint));
     }
+}
+
+/// The walk hands a region's "disjoint" multipliers to its neighbours, whose rows are the same up to
+/// a flipped row and perturbed later-layer rows. Whatever the rows, multipliers that pass
+/// [`refutes`] must never contradict HiGHS, and on the question they came from they must pass.
+#[test]
+fn reused_refutations_never_contradict_highs() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let (mut reused, mut tried) = (0, 0);
+    for &(n, instances) in &[(3, 80), (16, 60), (64, 30), (784, 6)] {
+        for _ in 0..instances {
+            for domain in domains(n, &mut rng) {
+                let reach = if domain.is_round() { 1.2 } else { 1.2 * (n as f64).sqrt().min(4.0) };
+                let rows = rng.gen_range(2..12);
+                let hs = polyhedron(&mut rng, n, rows, reach);
+                let (eq, ineq) = hs.split_first().unwrap();
+                let refs: Vec<&Halfspace> = ineq.iter().collect();
+                let Some((Decision::Disjoint, Some(refutation))) = decide_by_dual(&domain, &refs, Some(eq)) else {
+                    continue;
+                };
+                assert_eq!(refutes(&domain, &refs, Some(eq), [refutation.clone()]), Some(0), "n = {n}: its own multipliers refute");
+                // The neighbour: one row flipped, the others moved a little or a lot.
+                let scale = [1e-9, 1e-3, 0.1, 1.0][rng.gen_range(0..4)];
+                let mut moved: Vec<Halfspace> = ineq
+                    .iter()
+                    .map(|h| {
+                        let normal: Vec<f64> = h.normal.iter().map(|v| v + scale * rng.gen_range(-1.0..1.0) / (n as f64).sqrt()).collect();
+                        let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
+                        Halfspace { normal: normal.iter().map(|v| v / norm).collect(), offset: h.offset + scale * rng.gen_range(-1.0..1.0) }
+                    })
+                    .collect();
+                let flip = rng.gen_range(0..moved.len());
+                moved[flip] = Halfspace { normal: moved[flip].normal.iter().map(|v| -v).collect(), offset: -moved[flip].offset };
+                let moved_refs: Vec<&Halfspace> = moved.iter().collect();
+                tried += 1;
+                if refutes(&domain, &moved_refs, Some(eq), [refutation]).is_some() {
+                    reused += 1;
+                    let reference = meets(&domain, &moved_refs, Some(eq), &mut LpCounters::default()).unwrap();
+                    assert!(
+                        !matches!(reference, Decision::Meets { .. }),
+                        "n = {n}, domain {:?}: reused multipliers refute a facet HiGHS finds",
+                        domain.shape()
+                    );
+                }
+            }
+        }
+    }
+    // Small moves must keep many certificates valid, or reusing them buys nothing.
+    assert!(reused * 5 >= tried, "only {reused} of {tried} refutations carried over");
 }

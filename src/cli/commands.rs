@@ -218,9 +218,9 @@ pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.json {
         println!(
-            "| case | threads | regions | s | regions/s | LPs/region (warm) | QPs/region | screened/region | known/region | peak MiB | B/region |"
+            "| case | threads | regions | s | regions/s | LPs/region (warm) | QPs/region | dual/region | solver calls/region | reused/region | screened/region | known/region | peak MiB | B/region |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     }
     for case in cases {
         for &threads in &args.thread_counts {
@@ -230,7 +230,7 @@ pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             } else {
                 let peak = r.peak_mib.map_or("-".to_string(), |m| format!("{m:.0}"));
                 println!(
-                    "| {} | {} | {} | {:.3} | {:.0} | {:.2} ({:.2}) | {:.2} | {:.1} | {:.1} | {peak} | {} |",
+                    "| {} | {} | {} | {:.3} | {:.0} | {:.2} ({:.2}) | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {peak} | {} |",
                     r.name,
                     r.threads,
                     r.regions,
@@ -239,6 +239,9 @@ pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     r.lps_per_region,
                     r.warm_per_region,
                     r.qps_per_region,
+                    r.dual_per_region,
+                    r.solver_calls_per_region,
+                    r.reused_per_region,
                     r.screened_per_region,
                     r.known_per_region,
                     r.bytes_per_region

@@ -14,16 +14,18 @@ use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_face
 use crate::analysis::interval::{analyse, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
-use crate::lp::{decide_by_dual, settle, Decision, LpCounters, RegionLp};
+use crate::lp::{decide_by_dual, refutes, settle, Decision, LpCounters, RegionLp, Refutation};
 use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
 use crate::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
 /// Most corners the vertex enumeration of one region may reach before the walk falls back to LPs.
 const MAX_CORNERS: usize = 4096;
 
 /// What expanding one region produced.
+#[derive(Default)]
 pub(super) struct Expansion {
     pub(super) witness: Option<(Vec<f64>, f64)>,
     /// Neighbours across facets that meet the domain, with the neurons that flip and the way in.
@@ -31,6 +33,8 @@ pub(super) struct Expansion {
     pub(super) counters: LpCounters,
     pub(super) screened: u64,
     pub(super) known: u64,
+    /// The facets it refuted with multipliers.
+    pub(super) refuted: Arc<Refuted>,
 }
 
 /// How the walk entered a region: a point on the facet it crossed (frame coordinates) and the
@@ -38,6 +42,67 @@ pub(super) struct Expansion {
 pub(super) struct Entry {
     point: Vec<f64>,
     direction: Vec<f64>,
+    /// The facets the region entered from proved absent, with their certificates.
+    refuted: Arc<Refuted>,
+}
+
+/// Facets a region proved absent with dual multipliers, keyed by the facet's neuron. A neighbour's
+/// constraints are mostly the region's own (a flip in layer ℓ changes nothing before ℓ), so the
+/// same multipliers, applied to the neighbour's rows and checked there ([`refutes`]), often
+/// refute the same facet without a solve.
+#[derive(Default)]
+pub(super) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
+
+/// Certificates the walk keeps per neuron (the latest ones) to try on regions that did not inherit
+/// one that works.
+const KEPT_PER_NEURON: usize = 32;
+
+impl Refuted {
+    /// Adds `other`'s certificates before the ones held for the same neuron, keeping the latest
+    /// [`KEPT_PER_NEURON`].
+    pub(super) fn update(&mut self, other: &Refuted) {
+        for (k, certificates) in &other.0 {
+            let held = self.0.entry(*k).or_default();
+            held.splice(0..0, certificates.iter().cloned());
+            held.truncate(KEPT_PER_NEURON);
+        }
+    }
+}
+
+/// A refutation's multipliers by neuron: `(neuron, its sign in the region, multiplier)`, sorted
+/// by neuron, plus the facet's own (the equality's) multiplier.
+#[derive(Clone)]
+struct Certificate {
+    equality: f64,
+    rows: Vec<(usize, bool, f64)>,
+}
+
+impl Certificate {
+    /// Keys the multipliers of `refutation` (one per row of `ids`, in ascending neuron order) by
+    /// neuron, keeping the nonzero ones.
+    fn keyed(refutation: Refutation, ids: &[usize], pattern: &Pattern) -> Self {
+        let rows = ids
+            .iter()
+            .zip(refutation.inequalities)
+            .filter(|(_, l)| *l > 0.0)
+            .map(|(&k, l)| (k, pattern.get(k), l))
+            .collect();
+        Certificate { equality: refutation.equality, rows }
+    }
+
+    /// The multipliers for another region's rows `ids` (ascending): a neuron's multiplier where
+    /// it has the same sign there, zero elsewhere (any nonnegative multipliers are valid; these
+    /// are the ones likely to still prove something).
+    fn for_rows(&self, ids: &[usize], pattern: &Pattern) -> Refutation {
+        let inequalities = ids
+            .iter()
+            .map(|&k| match self.rows.binary_search_by_key(&k, |r| r.0) {
+                Ok(i) if self.rows[i].1 == pattern.get(k) => self.rows[i].2,
+                _ => 0.0,
+            })
+            .collect();
+        Refutation { equality: self.equality, inequalities }
+    }
 }
 
 /// What every expansion shares: the problem and the neurons proved stable over the domain.
@@ -78,20 +143,21 @@ impl<'a> Context<'a> {
         Context { net, domain, stable, stable_mask, stable_signs, dual }
     }
 
-    /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]).
+    /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]),
+    /// with the multipliers of a "disjoint".
     fn dual(
         &self,
         inequalities: &[&Halfspace],
         equality: Option<&Halfspace>,
         counters: &mut LpCounters,
-    ) -> Option<Decision> {
+    ) -> Option<(Decision, Option<Refutation>)> {
         if !self.dual {
             return None;
         }
         counters.dual_solves += 1;
-        let decision = decide_by_dual(self.domain, inequalities, equality);
-        counters.dual_fallbacks += u64::from(decision.is_none());
-        decision
+        let answer = decide_by_dual(self.domain, inequalities, equality);
+        counters.dual_fallbacks += u64::from(answer.is_none());
+        answer
     }
 
     /// Whether `pattern` contradicts a neuron's proved sign (then it has no point in the domain).
@@ -161,18 +227,59 @@ impl Known<'_> {
     }
 }
 
-pub(super) fn expand(
+/// A region after the cheap part of its expansion: its witness, its constraints and the facet
+/// tests still to do. The walk collects the neighbours every region of a chunk proposes before any
+/// test runs, so that a neighbour proposed by several regions is tested from the first of them
+/// only, and from the others only if that test fails ([`Prepared::decide`]).
+pub(super) struct Prepared {
+    pattern: Pattern,
+    /// The constraints that meet the domain, `(neuron, halfspace)` in neuron order.
+    kept: Vec<(usize, Halfspace)>,
+    corners: Option<Corners>,
+    pending: Vec<Pending>,
+    /// The refutations of the region it was entered from.
+    inherited: Option<Arc<Refuted>>,
+    /// Facets found: (index into `kept`, neighbour pattern, point on the facet).
+    found: Vec<(usize, Pattern, Vec<f64>)>,
+    refuted: Refuted,
+    expansion: Expansion,
+}
+
+/// A facet test still to do: the representative constraint, the neurons on the facet and the
+/// neighbour's pattern.
+struct Pending {
+    index: usize,
+    on_facet: Vec<bool>,
+    far: Pattern,
+}
+
+/// The cheap part of expanding a region: constraints, witness, screens and the neighbour patterns
+/// whose facets still need a test.
+pub(super) fn prepare(
     ctx: &Context,
     pattern: &Pattern,
     entry: Option<&Entry>,
     known: &Known,
     near: &mut Option<LayerMaps>,
-) -> Result<Expansion> {
+) -> Result<Prepared> {
     let (net, domain) = (ctx.net, ctx.domain);
-    let mut e =
-        Expansion { witness: None, neighbours: Vec::new(), counters: LpCounters::default(), screened: 0, known: 0 };
+    let mut e = Expansion::default();
+    let mut prepared = Prepared {
+        pattern: pattern.clone(),
+        kept: Vec::new(),
+        corners: None,
+        pending: Vec::new(),
+        inherited: entry.map(|en| en.refuted.clone()),
+        found: Vec::new(),
+        refuted: Refuted::default(),
+        expansion: Expansion::default(),
+    };
+    let finished = |mut prepared: Prepared, e: Expansion| {
+        prepared.expansion = e;
+        Ok(prepared)
+    };
     if ctx.contradicts(pattern) {
-        return Ok(e);
+        return finished(prepared, e);
     }
     let maps = net.maps_near(pattern, near);
     let kind = maps.kind();
@@ -181,8 +288,10 @@ pub(super) fn expand(
     let stable = (0..kind.len()).filter(|&k| ctx.stable[k].is_some() && kind[k] == NeuronKind::Varying).count();
     let unstable = |k: usize| ctx.stable[k].is_none();
     let surrogate = |k: usize| net.surrogate_of(maps, k);
-    let Some(all) = constraints_where(domain, pattern, kind, surrogate, unstable) else { return Ok(e) };
-    let (kept, dropped): (Vec<_>, Vec<_>) = all.iter().partition(|(_, h)| !domain.misses(h));
+    let Some(all) = constraints_where(domain, pattern, kind, surrogate, unstable) else {
+        return finished(prepared, e);
+    };
+    let (kept, dropped): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, h)| !domain.misses(h));
     e.screened = (dropped.len() + stable) as u64;
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
     // The region's LP, loaded on first use; every later LP of the region is a warm re-solve.
@@ -191,7 +300,7 @@ pub(super) fn expand(
         Some(found) => Some(found),
         None => {
             let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
-                Some(decision) => decision,
+                Some((decision, _)) => decision,
                 None => {
                     let chebyshev = loaded(&mut lp, domain, &kept_refs)?.chebyshev(&[], None, &mut e.counters)?;
                     settle(domain, &kept_refs, None, chebyshev, &mut e.counters)?
@@ -199,7 +308,7 @@ pub(super) fn expand(
             };
             match decision {
                 Decision::Meets { witness, slack } => Some((witness, slack)),
-                _ => return Ok(e),
+                _ => return finished(prepared, e),
             }
         }
     };
@@ -229,7 +338,6 @@ pub(super) fn expand(
     let zero: Vec<usize> = (0..kind.len()).filter(|&k| kind[k] == NeuronKind::Zero).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
-    // Facet tests still to do: (representative constraint, on-facet neurons, neighbour pattern).
     let mut pending = Vec::new();
     for c in candidates {
         if in_class[c] {
@@ -237,7 +345,8 @@ pub(super) fn expand(
         }
         let rep = &kept[c].1;
         // The coincidence class of this hyperplane, among all varying neurons.
-        let class: Vec<usize> = all.iter().filter(|(_, h)| coincident(h, rep)).map(|(k, _)| *k).collect();
+        let class: Vec<usize> =
+            kept.iter().chain(&dropped).filter(|(_, h)| coincident(h, rep)).map(|(k, _)| *k).collect();
         for (m, (k, _)) in kept.iter().enumerate() {
             in_class[m] |= class.contains(k);
         }
@@ -251,36 +360,93 @@ pub(super) fn expand(
             continue;
         }
         let on_facet = on_facet(net.neurons(), &zero, &class);
-        pending.push((c, on_facet, far));
+        pending.push(Pending { index: c, on_facet, far });
     }
     // Without corners: drop the hyperplanes that one other constraint keeps away from the region,
     // and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
     if let (Some((lo, hi)), None) = (&bounds, &corners) {
         let before = pending.len();
-        pending.retain(|(c, on_facet, _)| {
-            let h = &kept[*c].1;
-            !kept.iter().any(|(k, g)| !on_facet[*k] && separated(domain.is_round(), lo, hi, g, h))
+        pending.retain(|p| {
+            let h = &kept[p.index].1;
+            !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h))
         });
         e.screened += (before - pending.len()) as u64;
         if pending.len() > 2 * domain.dim() && domain.is_bounded() {
             if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
                 let before = pending.len();
-                pending.retain(|(c, _, _)| !misses_box(&kept[*c].1, &lo, &hi));
+                pending.retain(|p| !misses_box(&kept[p.index].1, &lo, &hi));
                 e.screened += (before - pending.len()) as u64;
             }
         }
     }
-    for (c, on_facet, far) in pending {
-        let facet = Facet { index: c, on_facet: &on_facet };
-        if let Decision::Meets { witness, .. } =
-            decide_facet(ctx, &kept, &kept_refs, facet, corners.as_ref(), &mut lp, &mut e.counters)?
-        {
-            let flipped = (0..far.len()).filter(|&k| far.get(k) != pattern.get(k)).collect();
-            let direction = kept[c].1.normal.iter().map(|v| -v).collect();
-            e.neighbours.push((far, flipped, Entry { point: witness, direction }));
-        }
+    drop(kept_refs);
+    prepared.kept = kept;
+    prepared.corners = corners;
+    prepared.pending = pending;
+    finished(prepared, e)
+}
+
+impl Prepared {
+    /// The neighbours whose facet tests are still to do.
+    pub(super) fn proposals(&self) -> impl Iterator<Item = &Pattern> {
+        self.pending.iter().map(|p| &p.far)
     }
-    Ok(e)
+
+    /// The neighbours found so far.
+    pub(super) fn found(&self) -> impl Iterator<Item = &Pattern> {
+        self.found.iter().map(|(_, far, _)| far)
+    }
+
+    /// Runs the pending facet tests that `take` selects (one flag per pending test, in the order
+    /// of [`Prepared::proposals`]) and drops those that `skip` selects (neighbours found by other
+    /// regions); the others stay pending. `latest` (the walk's latest refutations) is tried after
+    /// the entering region's.
+    pub(super) fn decide(&mut self, ctx: &Context, latest: &Refuted, take: &[bool], skip: &[bool]) -> Result<()> {
+        let mut now = Vec::new();
+        for (i, p) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            match (take.get(i), skip.get(i)) {
+                (_, Some(true)) => self.expansion.known += 1,
+                (Some(true), _) => now.push(p),
+                _ => self.pending.push(p),
+            }
+        }
+        if now.is_empty() {
+            return Ok(());
+        }
+        let kept_refs: Vec<&Halfspace> = self.kept.iter().map(|(_, h)| h).collect();
+        let region = Region {
+            pattern: &self.pattern,
+            kept: &self.kept,
+            kept_refs: &kept_refs,
+            corners: self.corners.as_ref(),
+            inherited: [self.inherited.as_deref(), Some(latest)],
+        };
+        let mut lp = None;
+        for p in now {
+            let facet = Facet { index: p.index, on_facet: &p.on_facet };
+            match decide_facet(ctx, &region, facet, &mut lp, &mut self.expansion.counters)? {
+                (Decision::Meets { witness, .. }, _) => self.found.push((p.index, p.far, witness)),
+                (_, Some(certificate)) => {
+                    self.refuted.0.insert(self.kept[p.index].0, vec![certificate]);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The expansion: witness, neighbours found (each entered with this region's refutations)
+    /// and tallies. Tests still pending are not run.
+    pub(super) fn finish(self) -> Expansion {
+        let mut e = self.expansion;
+        e.refuted = Arc::new(self.refuted);
+        for (c, far, witness) in self.found {
+            let flipped = (0..far.len()).filter(|&k| far.get(k) != self.pattern.get(k)).collect();
+            let direction = self.kept[c].1.normal.iter().map(|v| -v).collect();
+            e.neighbours.push((far, flipped, Entry { point: witness, direction, refuted: e.refuted.clone() }));
+        }
+        e
+    }
 }
 
 /// A facet candidate: its representative's index among the region's kept constraints and the
@@ -291,43 +457,64 @@ struct Facet<'a> {
     on_facet: &'a [bool],
 }
 
+/// What the facet tests of one region share.
+struct Region<'a> {
+    pattern: &'a Pattern,
+    /// The region's constraints that meet the domain, `(neuron, halfspace)` in neuron order.
+    kept: &'a [(usize, Halfspace)],
+    kept_refs: &'a [&'a Halfspace],
+    corners: Option<&'a Corners>,
+    /// Refutations to try, most specific first: the entering region's, the walk's latest.
+    inherited: [Option<&'a Refuted>; 2],
+}
+
 /// Does the candidate's hyperplane bound a facet of region ∩ domain? The cheapest exact test that
 /// applies (docs/exact.md): interval arithmetic on a line (1-/2-D), a corner-derived point or a
-/// separation of the corners from the ball (3–8-D), else the facet LP in the region's warm model
-/// (loaded into `lp` on first use) with the distance QP for a ball.
+/// separation of the corners from the ball (3–8-D), the entering region's multipliers for the same
+/// facet, checked, the dual solver, else the facet LP in the region's warm model (loaded into `lp`
+/// on first use) with the distance QP for a ball. With a "disjoint" proved by multipliers, the
+/// certificate to hand on to the neighbours.
 fn decide_facet(
     ctx: &Context,
-    kept: &[&(usize, Halfspace)],
-    kept_refs: &[&Halfspace],
+    region: &Region,
     facet: Facet,
-    corners: Option<&Corners>,
     lp: &mut Option<RegionLp>,
     counters: &mut LpCounters,
-) -> Result<Decision> {
-    let domain = ctx.domain;
-    let rep = &kept[facet.index].1;
-    let others: Vec<&Halfspace> = kept.iter().filter(|(k, _)| !facet.on_facet[*k]).map(|(_, h)| h).collect();
+) -> Result<(Decision, Option<Certificate>)> {
+    let (domain, kept) = (ctx.domain, region.kept);
+    let (neuron, rep) = (kept[facet.index].0, &kept[facet.index].1);
+    let (ids, others): (Vec<usize>, Vec<&Halfspace>) =
+        kept.iter().filter(|(k, _)| !facet.on_facet[*k]).map(|(k, h)| (*k, h)).unzip();
     if domain.dim() <= 2 {
         if let Some(decision) = facet_on_line(domain, &others, rep) {
             counters.touching += u64::from(decision == Decision::Touching);
-            return Ok(decision);
+            return Ok((decision, None));
         }
     }
-    if let Some(corners) = corners {
+    if let Some(corners) = region.corners {
         let on = corners_on(corners, rep);
         if let Some((witness, slack)) = facet_point(&on, rep, domain, &others) {
-            return Ok(Decision::Meets { witness, slack });
+            return Ok((Decision::Meets { witness, slack }, None));
         }
         if domain.is_round() && facet_misses_ball(&on) {
-            return Ok(Decision::Disjoint);
+            return Ok((Decision::Disjoint, None));
         }
     }
-    if let Some(decision) = ctx.dual(&others, Some(rep), counters) {
-        return Ok(decision);
+    let held: Vec<&Certificate> =
+        region.inherited.iter().flatten().filter(|_| ctx.dual).filter_map(|r| r.0.get(&neuron)).flatten().collect();
+    if !held.is_empty() {
+        let refutations = held.iter().map(|c| c.for_rows(&ids, region.pattern));
+        if let Some(i) = refutes(domain, &others, Some(rep), refutations) {
+            counters.reused_refutations += 1;
+            return Ok((Decision::Disjoint, Some(held[i].clone())));
+        }
+    }
+    if let Some((decision, refutation)) = ctx.dual(&others, Some(rep), counters) {
+        return Ok((decision, refutation.map(|r| Certificate::keyed(r, &ids, region.pattern))));
     }
     let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != facet.index && facet.on_facet[kept[m].0]).collect();
-    let chebyshev = loaded(lp, domain, kept_refs)?.chebyshev(&relaxed, Some(facet.index), counters)?;
-    settle(domain, &others, Some(rep), chebyshev, counters)
+    let chebyshev = loaded(lp, domain, region.kept_refs)?.chebyshev(&relaxed, Some(facet.index), counters)?;
+    Ok((settle(domain, &others, Some(rep), chebyshev, counters)?, None))
 }
 
 /// The region's warm HiGHS model, loaded on first use.

@@ -13,7 +13,7 @@
 pub use super::checkpoint::Checkpoint;
 use super::checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
 pub use super::expand::region_constraints;
-use super::expand::{expand, Context, Entry, Expansion, Known};
+use super::expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, Pattern};
@@ -243,6 +243,9 @@ fn run(
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
     let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
     let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
+    // The latest multipliers refuting each facet neuron, updated between chunks (in chunk order,
+    // so the work does not depend on the thread count).
+    let mut refuted = Refuted::default();
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -272,7 +275,7 @@ fn run(
         // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
         // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
         // what, so the work does not depend on the thread count.
-        let expansions: Vec<Option<Expansion>> = chunk
+        let mut prepared: Vec<Option<Prepared>> = chunk
             .par_chunks(BLOCK)
             .map(|block| {
                 let mut near = None;
@@ -284,7 +287,7 @@ fn run(
                         }
                         let known =
                             Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
-                        expand(&context, &result.regions[*i].pattern, entry.as_ref(), &known, &mut near).map(Some)
+                        prepare(&context, &result.regions[*i].pattern, entry.as_ref(), &known, &mut near).map(Some)
                     })
                     .collect::<Result<Vec<_>>>()
             })
@@ -292,6 +295,35 @@ fn run(
             .into_iter()
             .flatten()
             .collect();
+        // A neighbour proposed by several regions of the chunk is tested from the first of them
+        // (in chunk order); the others test it only if that test fails. Recording edges needs
+        // every test.
+        let firsts: Vec<Vec<bool>> = {
+            let mut first: FxHashMap<&Pattern, usize> = FxHashMap::default();
+            for (position, p) in prepared.iter().enumerate() {
+                for far in p.iter().flat_map(|p| p.proposals()) {
+                    first.entry(far).or_insert(position);
+                }
+            }
+            let flags = |(position, p): (usize, &Option<Prepared>)| {
+                p.iter().flat_map(|p| p.proposals()).map(|far| options.edges || first[far] == position).collect()
+            };
+            prepared.iter().enumerate().map(flags).collect()
+        };
+        prepared.par_iter_mut().zip(firsts).try_for_each(|(p, take)| match p {
+            Some(p) => p.decide(&context, &refuted, &take, &[]),
+            None => Ok(()),
+        })?;
+        let found: Vec<Vec<bool>> = {
+            let found: FxHashSet<&Pattern> = prepared.iter().flatten().flat_map(|p| p.found()).collect();
+            let flags = |p: &Option<Prepared>| p.iter().flat_map(|p| p.proposals()).map(|far| found.contains(far)).collect();
+            prepared.iter().map(flags).collect()
+        };
+        prepared.par_iter_mut().zip(found).try_for_each(|(p, found)| match p {
+            Some(p) => p.decide(&context, &refuted, &vec![true; found.len()], &found),
+            None => Ok(()),
+        })?;
+        let expansions: Vec<Option<Expansion>> = prepared.into_iter().map(|p| p.map(Prepared::finish)).collect();
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
@@ -303,6 +335,7 @@ fn run(
                 continue;
             };
             result.counters.add(&e.counters);
+            refuted.update(&e.refuted);
             result.screened += e.screened;
             result.known_neighbours += e.known;
             if e.witness.is_none() {

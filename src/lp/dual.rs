@@ -59,6 +59,10 @@ pub struct Solution {
     /// A lower bound on `½‖y‖²` over the feasible set of `P` (`+∞` when a Farkas certificate
     /// proves `P` infeasible), valid whatever the iteration did, rounding included.
     pub lower_bound: f64,
+    /// The dual point `λ` that certified `lower_bound`, one multiplier per row (the equality
+    /// first): by weak duality it bounds any problem with the same shape, so a later question can
+    /// try it before solving ([`Problem::bound_at`]).
+    pub multipliers: Vec<f64>,
 }
 
 /// Iterations before the method gives up (the caller then falls back to HiGHS).
@@ -90,6 +94,7 @@ impl Problem<'_> {
         // The working set: rows with a nonzero multiplier, plus the one just added.
         let mut working: Vec<usize> = Vec::new();
         let mut best = state.certified(self, &lambda);
+        let mut best_lambda = lambda.clone();
         for _ in 0..MAX_ITERATIONS {
             if best == f64::INFINITY {
                 break;
@@ -138,9 +143,22 @@ impl Problem<'_> {
                 break;
             }
             working.retain(|&j| self.free(j) || lambda[j] > 0.0);
-            best = best.max(state.certified(self, &lambda));
+            let certified = state.certified(self, &lambda);
+            if certified > best {
+                (best, best_lambda) = (certified, lambda.clone());
+            }
         }
-        Solution { point: state.point, lower_bound: best }
+        Solution { point: state.point, lower_bound: best, multipliers: best_lambda }
+    }
+
+    /// The lower bound on `½‖y‖²` that a given dual point certifies (rounding included): valid for
+    /// any `λ` with `λ_j ≥ 0` off the equality, whatever problem it was found for. Multipliers of
+    /// the wrong sign are clipped to zero, which keeps the bound valid.
+    pub fn bound_at(&self, lambda: &[f64]) -> f64 {
+        assert_eq!(lambda.len(), self.rows().count(), "one multiplier per row");
+        let lambda: Vec<f64> =
+            lambda.iter().enumerate().map(|(j, &l)| if self.free(j) { l } else { l.max(0.0) }).collect();
+        State::new(self, &lambda).certified(self, &lambda)
     }
 }
 
@@ -244,7 +262,7 @@ fn cholesky_solve(h: &mut [f64], k: usize, mut r: Vec<f64>) -> Option<Vec<f64>> 
         for c in 0..j {
             d -= h[j * k + c] * h[j * k + c];
         }
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return None;
         }
         let d = d.sqrt();

@@ -23,54 +23,114 @@ use super::{margin, Decision};
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::{DECIDE, WITNESS_SHIFT};
 
+/// Multipliers that certified a "disjoint" answer: one per inequality, in the order asked, and one
+/// for the equality. By weak duality they bound *any* question of the same shape, so the walk hands
+/// them from a region to its neighbours, whose constraints mostly coincide with the region's, and
+/// checks them there ([`refutes`]) before solving.
+#[derive(Clone, Debug)]
+pub struct Refutation {
+    /// The equality's multiplier (free in sign; ignored without an equality).
+    pub equality: f64,
+    /// One nonnegative multiplier per inequality.
+    pub inequalities: Vec<f64>,
+}
+
 /// Does `{h > 0 for h in inequalities} ∩ {equality = 0}` meet the open domain? `None` when no
-/// certificate settles it.
-pub fn decide_by_dual(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Option<Decision> {
+/// certificate settles it; with "disjoint", the multipliers that prove it.
+pub fn decide_by_dual(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+) -> Option<(Decision, Option<Refutation>)> {
     // A deep witness first (it seeds the next region's witness); then one barely inside, for
     // facets thinner than WITNESS_SHIFT.
     for shift in [WITNESS_SHIFT, 4.0 * DECIDE] {
         // A box narrower than twice the shift has no shifted witness; try the smaller shift.
-        let Some(shifted) = least_norm(domain, inequalities, equality, shift) else { continue };
-        if let Some(decision) = witness(domain, inequalities, equality, shifted.point) {
-            return Some(decision);
+        let Some(shifted) = shifted_problem(domain, inequalities, equality, shift) else { continue };
+        if let Some(decision) = witness(domain, inequalities, equality, shifted.solve().point) {
+            return Some((decision, None));
         }
     }
+    let (problem, threshold) = refutation_problem(domain, inequalities, equality)?;
+    let solution = problem.solve();
+    if !beats(domain, solution.lower_bound, threshold) {
+        return None;
+    }
+    let mut multipliers = solution.multipliers;
+    let equality = if problem.equality.is_some() { multipliers.remove(0) } else { 0.0 };
+    Some((Decision::Disjoint, Some(Refutation { equality, inequalities: multipliers })))
+}
+
+/// The position of the first of `refutations` whose multipliers prove this question "disjoint",
+/// by the test [`decide_by_dual`] applies to its own: the decision is the same whichever found the
+/// multipliers.
+pub fn refutes(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+    refutations: impl IntoIterator<Item = Refutation>,
+) -> Option<usize> {
+    let (problem, threshold) = refutation_problem(domain, inequalities, equality)?;
+    refutations.into_iter().position(|refutation| {
+        assert_eq!(refutation.inequalities.len(), inequalities.len(), "one multiplier per inequality");
+        let lambda: Vec<f64> =
+            equality.map(|_| refutation.equality).into_iter().chain(refutation.inequalities).collect();
+        beats(domain, problem.bound_at(&lambda), threshold)
+    })
+}
+
+/// The least-norm problem whose dual bound proves "disjoint", and the bound to beat: for a ball,
+/// the closure (its least norm at least `½(1 + DECIDE)²`: the HiGHS path's distance QP finds
+/// `1 + DECIDE` or more); for a box, the polyhedron shifted in by `DECIDE` (a least norm above the
+/// largest `½‖y‖²` of the shrunk box: it is empty, so the Chebyshev LP's optimum is at most
+/// `DECIDE`). `None` when the shrunk box is empty.
+fn refutation_problem<'a>(
+    domain: &Domain,
+    inequalities: &[&'a Halfspace],
+    equality: Option<&'a Halfspace>,
+) -> Option<(Problem<'a>, f64)> {
     if domain.is_round() {
-        let closure = least_norm(domain, inequalities, equality, 0.0)?;
         let far = 0.5 * (1.0 + DECIDE) * (1.0 + DECIDE);
-        (closure.lower_bound >= far).then_some(Decision::Disjoint)
+        Some((shifted_problem(domain, inequalities, equality, 0.0)?, far))
     } else {
-        let thin = least_norm(domain, inequalities, equality, DECIDE)?;
         let largest: f64 = domain
             .lower()
             .iter()
             .zip(domain.upper())
             .map(|(l, u)| 0.5 * (l + DECIDE).powi(2).max((u - DECIDE).powi(2)))
             .sum();
-        (thin.lower_bound > largest).then_some(Decision::Disjoint)
+        Some((shifted_problem(domain, inequalities, equality, DECIDE)?, largest))
+    }
+}
+
+/// Whether a certified lower bound beats [`refutation_problem`]'s threshold.
+fn beats(domain: &Domain, lower_bound: f64, threshold: f64) -> bool {
+    if domain.is_round() {
+        lower_bound >= threshold
+    } else {
+        lower_bound > threshold
     }
 }
 
 /// The least-norm problem with every row shifted to `h ≥ shift` and the box shrunk by `shift`.
 /// `None` if the shrunk box is empty.
-fn least_norm(
+fn shifted_problem<'a>(
     domain: &Domain,
-    inequalities: &[&Halfspace],
-    equality: Option<&Halfspace>,
+    inequalities: &[&'a Halfspace],
+    equality: Option<&'a Halfspace>,
     shift: f64,
-) -> Option<super::dual::Solution> {
+) -> Option<Problem<'a>> {
     let lower: Vec<f64> = domain.lower().iter().map(|l| l + shift).collect();
     let upper: Vec<f64> = domain.upper().iter().map(|u| u - shift).collect();
     if lower.iter().zip(&upper).any(|(l, u)| l >= u) {
         return None;
     }
-    let problem = Problem {
+    Some(Problem {
         equality: equality.map(|h| Row::shifted(h, 0.0)),
         inequalities: inequalities.iter().map(|h| Row::shifted(h, shift)).collect(),
         lower,
         upper,
-    };
-    Some(problem.solve())
+    })
 }
 
 /// `Meets` if `point`, projected onto the equality's hyperplane, has margin above [`DECIDE`].

@@ -25,7 +25,7 @@ mod fast;
 
 pub use backend::{minimise, RegionLp};
 use backend::{nearest_point, SlackLp};
-pub use fast::decide_by_dual;
+pub use fast::{decide_by_dual, refutes, Refutation};
 
 /// The outcome of a ball/box test.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +60,10 @@ pub struct LpCounters {
     /// Of which it could not certify (then HiGHS answered).
     #[serde(default)]
     pub dual_fallbacks: u64,
+    /// Facets refuted by a neighbouring region's dual multipliers, checked, without a solve
+    /// ([`refutes`]).
+    #[serde(default)]
+    pub reused_refutations: u64,
     /// Decisions reported as touching the sphere.
     pub touching: u64,
 }
@@ -72,6 +76,7 @@ impl LpCounters {
         self.qp_solves += other.qp_solves;
         self.dual_solves += other.dual_solves;
         self.dual_fallbacks += other.dual_fallbacks;
+        self.reused_refutations += other.reused_refutations;
         self.touching += other.touching;
     }
 }
