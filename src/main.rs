@@ -7,6 +7,12 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// The walk allocates many small, short-lived buffers per region (constraints, corners, patterns);
+/// mimalloc serves them faster than the system allocator (ACAS Xu: malloc and free were ~17% of
+/// the walk's cycles).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const INTERNAL: u8 = 3;
 
 fn main() -> ExitCode {

@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+/// The same allocator as the CLI's (see `src/main.rs`), so that both run the walk equally fast.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 create_exception!(_native, RegionwalkError, PyException, "Base class of regionwalk's own errors.");
 create_exception!(_native, SolverError, RegionwalkError, "The LP solver failed in a way that leaves a decision open.");
 create_exception!(_native, InternalError, RegionwalkError, "A bug in regionwalk (a panic or a failed self-check).");
