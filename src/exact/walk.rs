@@ -16,7 +16,7 @@ pub use super::expand::region_constraints;
 use super::expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
-use crate::model::{Network, Pattern};
+use crate::model::{LayerMaps, Network, Pattern};
 use crate::Result;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -246,6 +246,10 @@ fn run(
     // The latest multipliers refuting each facet neuron, updated between chunks (in chunk order,
     // so the work does not depend on the thread count).
     let mut refuted = Refuted::default();
+    // Each block position's layer maps, carried from chunk to chunk: the next chunk's block starts
+    // from a region near the last one (in 784-D a whole walk varies few neurons), so it updates
+    // the maps by a low-rank correction instead of computing them from scratch.
+    let mut block_maps: Vec<Option<LayerMaps>> = (0..CHUNK / BLOCK).map(|_| None).collect();
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -277,8 +281,8 @@ fn run(
         // what, so the work does not depend on the thread count.
         let mut prepared: Vec<Option<Prepared>> = chunk
             .par_chunks(BLOCK)
-            .map(|block| {
-                let mut near = None;
+            .zip(block_maps.par_iter_mut())
+            .map(|(block, near)| {
                 block
                     .iter()
                     .map(|(i, entry)| {
@@ -287,7 +291,7 @@ fn run(
                         }
                         let known =
                             Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
-                        prepare(&context, &result.regions[*i].pattern, entry.as_ref(), &known, &mut near).map(Some)
+                        prepare(&context, &result.regions[*i].pattern, entry.as_ref(), &known, near).map(Some)
                     })
                     .collect::<Result<Vec<_>>>()
             })

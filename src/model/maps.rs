@@ -8,13 +8,15 @@
 //! `m` differs. Then
 //!
 //! ```text
-//! J'_l − J_l = diag(m' − m)_{C_l} Z_l + diag(m') (Z'_l − Z_l),
+//! J'_l − J_l = diag(m' − m)_{C_l} Z'_l + diag(m) (Z'_l − Z_l),
 //! Z'_{l+1} − Z_{l+1} = W_{l+1} (J'_l − J_l) = U_{l+1} V_{l+1},
-//! U_{l+1} = [ W_{l+1}[:, C_l] diag(m' − m) | W_{l+1} diag(m') U_l ],   V_{l+1} = [ Z_l[C_l, :] ; V_l ]
+//! U_{l+1} = [ W_{l+1}[:, C_l] diag(m' − m) | W_{l+1} diag(m) U_l ],   V_{l+1} = [ Z'_l[C_l, :] ; V_l ]
 //! ```
 //!
 //! a correction of rank `Σ |C|`: one per flipped neuron (a facet crossing flips one class). The
-//! update costs `width · (width + n0) · rank` per layer. Offsets `ζ` are recomputed (cheap).
+//! update costs `width · (width + n0) · rank` per layer. Offsets `ζ` are recomputed (cheap). It
+//! needs only the *new* rows `Z'_l`, so the maps are updated in place (in 784-D a layer's map is
+//! megabytes: copying them was 15% of a deep network's walk).
 
 use super::{Network, NeuronKind, Pattern, Surrogate};
 use crate::tolerance::{CANCEL, NEAR_CANCEL};
@@ -49,17 +51,14 @@ impl Network {
     /// `near` is replaced by the maps of `s`. Equal to the scratch computation up to rounding
     /// (tested to 1e-12 relative).
     pub fn surrogate_near(&self, s: &Pattern, near: &mut Option<LayerMaps>) -> Surrogate {
-        let maps = self.updated_or_scratch(s, near);
-        let surrogate = self.assemble(&maps);
-        *near = Some(maps);
-        surrogate
+        self.assemble(self.maps_near(s, near))
     }
 
-    /// The maps of `s`, kept in `near` (updated from `near`'s previous maps when that is cheaper):
-    /// what the walk reads each region's hyperplanes from, in place ([`Network::surrogate_of`]).
+    /// The maps of `s`, kept in `near` (updated in place from `near`'s previous maps when that is
+    /// cheaper): what the walk reads each region's hyperplanes from ([`Network::surrogate_of`]).
     pub fn maps_near<'a>(&self, s: &Pattern, near: &'a mut Option<LayerMaps>) -> &'a LayerMaps {
-        let maps = self.updated_or_scratch(s, near);
-        near.insert(maps)
+        let base = near.take().filter(|base| self.worth_updating(base, s));
+        near.insert(self.layer_maps(s, base))
     }
 
     /// Neuron `k`'s surrogate `(a_k, β_k)` on the region of `maps` (`a_k` as computed: meaningful
@@ -69,15 +68,10 @@ impl Network {
         (maps.z[l].row(j), maps.zeta[k])
     }
 
-    /// The maps of `s`: `near`'s updated when that is cheaper, else from scratch.
-    fn updated_or_scratch(&self, s: &Pattern, near: &Option<LayerMaps>) -> LayerMaps {
-        near.as_ref().and_then(|base| self.updated_maps(base, s)).unwrap_or_else(|| self.layer_maps(s, None))
-    }
-
     /// The maps of `s`, each `Z_l` computed as `W_l J_{l−1}` (`base = None`) or as `base`'s plus
-    /// the low-rank correction. One function for both paths, so that both classify neurons by the
-    /// same rule.
-    pub(super) fn layer_maps(&self, s: &Pattern, base: Option<&LayerMaps>) -> LayerMaps {
+    /// the low-rank correction, in place. One function for both paths, so that both classify
+    /// neurons by the same rule.
+    pub(super) fn layer_maps(&self, s: &Pattern, mut base: Option<LayerMaps>) -> LayerMaps {
         let n0 = self.input_dim();
         let hidden = self.hidden();
         let mut z: Vec<Array2<f64>> = Vec::with_capacity(hidden.len());
@@ -94,11 +88,12 @@ impl Network {
             let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], norms.view(), None);
             let abs_off = off.mapv(f64::abs);
             let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
-            let zl = match (base, l) {
-                (_, 0) => layer.weight.clone(),
+            let zl = match (base.as_mut(), l) {
+                (Some(b), 0) => std::mem::take(&mut b.z[0]),
+                (None, 0) => layer.weight.clone(),
                 (None, _) => masked_product(&layer.weight, &z[l - 1], &pass[l - 1]),
                 (Some(b), _) => {
-                    let mut zl = b.z[l].clone();
+                    let mut zl = std::mem::take(&mut b.z[l]);
                     if let Some((u, v)) = &correction {
                         ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, &mut zl);
                         recompute_cancelled_rows(&mut zl, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
@@ -127,8 +122,8 @@ impl Network {
             }
             norms =
                 zl.rows().into_iter().zip(&layer_pass).map(|(r, p)| if *p { r.dot(&r).sqrt() } else { 0.0 }).collect();
-            if let (Some(b), Some(next)) = (base, hidden.get(l + 1)) {
-                correction = next_correction(&next.weight, &b.z[l], &b.pass[l], &layer_pass, correction);
+            if let (Some(b), Some(next)) = (&base, hidden.get(l + 1)) {
+                correction = next_correction(&next.weight, &zl, &b.pass[l], &layer_pass, correction);
             }
             off = next_off;
             z.push(zl);
@@ -137,13 +132,12 @@ impl Network {
         LayerMaps { pattern: s.clone(), z, kind, pass, zeta, last_offset: off }
     }
 
-    /// `near`'s maps updated to `s`, or `None` when the correction would cost about as much as a
-    /// recomputation (its rank passes a quarter of the smaller of `n0` and the widest layer, and 4).
-    fn updated_maps(&self, near: &LayerMaps, s: &Pattern) -> Option<LayerMaps> {
+    /// Whether updating `near`'s maps to `s` is cheaper than a recomputation: not when the
+    /// correction's rank passes a quarter of the smaller of `n0` and the widest layer (and 4).
+    fn worth_updating(&self, near: &LayerMaps, s: &Pattern) -> bool {
         let widest = self.hidden_widths().into_iter().max().unwrap_or(0);
         let cap = (self.input_dim().min(widest) / 4).max(4);
-        let differ = (0..s.len()).filter(|&k| s.get(k) != near.pattern.get(k)).count();
-        (differ <= cap).then(|| self.layer_maps(s, Some(near)))
+        (0..s.len()).filter(|&k| s.get(k) != near.pattern.get(k)).count() <= cap
     }
 
     /// The surrogate from the maps: `a_k` is `Z`'s row for a varying neuron (0 otherwise).
@@ -252,11 +246,11 @@ fn masked_product(w: &Array2<f64>, z: &Array2<f64>, keep: &[bool]) -> Array2<f64
     w_kept.dot(&z_kept)
 }
 
-/// The factors `(U_{l+1}, V_{l+1})` of `Z'_{l+1} − Z_{l+1}` from those of layer `l` (module doc).
-/// `None` if nothing differs.
+/// The factors `(U_{l+1}, V_{l+1})` of `Z'_{l+1} − Z_{l+1}` from those of layer `l` and the new
+/// `Z'_l` (module doc). `None` if nothing differs.
 fn next_correction(
     w_next: &Array2<f64>,
-    z_base: &Array2<f64>,
+    z_new: &Array2<f64>,
     pass_base: &[bool],
     pass_new: &[bool],
     correction: Option<(Array2<f64>, Array2<f64>)>,
@@ -267,18 +261,18 @@ fn next_correction(
     if rank == 0 {
         return None;
     }
-    let (width, n0) = (w_next.nrows(), z_base.ncols());
+    let (width, n0) = (w_next.nrows(), z_new.ncols());
     let mut u = Array2::zeros((width, rank));
     let mut v = Array2::zeros((rank, n0));
     for (c, &j) in changed.iter().enumerate() {
         let sign = if pass_new[j] { 1.0 } else { -1.0 };
         u.column_mut(c).assign(&(&w_next.column(j) * sign));
-        v.row_mut(c).assign(&z_base.row(j));
+        v.row_mut(c).assign(&z_new.row(j));
     }
     if let Some((u_old, v_old)) = correction {
-        // W_{l+1} diag(m') U_l.
+        // W_{l+1} diag(m) U_l.
         let mut masked = u_old;
-        for (mut row, keep) in masked.axis_iter_mut(Axis(0)).zip(pass_new) {
+        for (mut row, keep) in masked.axis_iter_mut(Axis(0)).zip(pass_base) {
             if !keep {
                 row.fill(0.0);
             }
