@@ -88,7 +88,7 @@ impl Network {
             let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], norms.view(), None);
             let abs_off = off.mapv(f64::abs);
             let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
-            let zl = match (base.as_mut(), l) {
+            let mut zl = match (base.as_mut(), l) {
                 (Some(b), 0) => std::mem::take(&mut b.z[0]),
                 (None, 0) => layer.weight.clone(),
                 (None, _) => masked_product(&layer.weight, &z[l - 1], &pass[l - 1]),
@@ -96,18 +96,21 @@ impl Network {
                     let mut zl = std::mem::take(&mut b.z[l]);
                     if let Some((u, v)) = &correction {
                         ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, &mut zl);
-                        recompute_cancelled_rows(&mut zl, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
                     }
                     zl
                 }
             };
+            // Row norms, once: they classify the neurons and scale the next layer's terms.
+            let mut row_norms: Vec<f64> = zl.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
+            if l > 0 && correction.is_some() {
+                recompute_cancelled_rows(&mut zl, &mut row_norms, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
+            }
             let zo = layer.weight.dot(&off) + &layer.bias;
             let mut layer_pass = vec![false; layer.weight.nrows()];
             let mut next_off = Array1::zeros(layer.weight.nrows());
             for j in 0..layer.weight.nrows() {
                 let k = self.offsets[l] + j;
-                let row = zl.row(j);
-                kind[k] = if row_terms.exceeded(j, row.dot(&row).sqrt(), CANCEL) {
+                kind[k] = if row_terms.exceeded(j, row_norms[j], CANCEL) {
                     NeuronKind::Varying
                 } else if offset_terms.exceeded(j, zo[j].abs(), CANCEL) {
                     NeuronKind::Constant
@@ -120,8 +123,7 @@ impl Network {
                     next_off[j] = zeta[k];
                 }
             }
-            norms =
-                zl.rows().into_iter().zip(&layer_pass).map(|(r, p)| if *p { r.dot(&r).sqrt() } else { 0.0 }).collect();
+            norms = row_norms.iter().zip(&layer_pass).map(|(r, p)| if *p { *r } else { 0.0 }).collect();
             if let (Some(b), Some(next)) = (&base, hidden.get(l + 1)) {
                 correction = next_correction(&next.weight, &zl, &b.pass[l], &layer_pass, correction);
             }
@@ -175,16 +177,17 @@ impl Network {
 /// update's rounding error is relative to the *old* row, and a row that should be exactly zero
 /// (a dead or cancelling neuron) must come out as the scratch computation has it, or the neuron's
 /// kind would change ([`classify`] compares with `CANCEL` times the terms' magnitude).
+/// `row_norms` holds the rows' norms and is kept in step.
 fn recompute_cancelled_rows(
     zl: &mut Array2<f64>,
+    row_norms: &mut [f64],
     w: &Array2<f64>,
     z_prev: &Array2<f64>,
     pass_prev: &[bool],
     terms: &Terms,
 ) {
     for j in 0..zl.nrows() {
-        let row = zl.row(j);
-        if terms.exceeded(j, row.dot(&row).sqrt(), NEAR_CANCEL) {
+        if terms.exceeded(j, row_norms[j], NEAR_CANCEL) {
             continue;
         }
         let mut exact = Array1::zeros(zl.ncols());
@@ -193,6 +196,7 @@ fn recompute_cancelled_rows(
                 exact.scaled_add(w[[j, i]], &z_prev.row(i));
             }
         }
+        row_norms[j] = exact.dot(&exact).sqrt();
         zl.row_mut(j).assign(&exact);
     }
 }
