@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::split::split_patterns;
 use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
+use regionwalk::lp::LpCounters;
 use regionwalk::model::io::{load_network, load_points, LabelColumn};
 use regionwalk::model::{Network, Pattern};
 use std::path::Path;
@@ -18,14 +19,15 @@ fn patterns(r: &WalkResult) -> Vec<Pattern> {
     v
 }
 
-/// The dual-path walk and the HiGHS-only walk: same patterns. Returns them and the dual tally.
-fn both_paths(net: &Network, domain: &Domain, what: &str) -> (Vec<Pattern>, u64, u64) {
+/// The dual-path walk (with refutations reused across regions) and the HiGHS-only walk: same
+/// patterns. Returns them and the fast walk's tally.
+fn both_paths(net: &Network, domain: &Domain, what: &str) -> (Vec<Pattern>, LpCounters) {
     let fast = walk(net, domain, &WalkOptions::default()).unwrap();
     let reference = walk(net, domain, &WalkOptions { highs_only: true, ..Default::default() }).unwrap();
-    assert_eq!(reference.counters.dual_solves, 0);
+    assert_eq!(reference.counters.dual_solves + reference.counters.reused_refutations, 0);
     let p = patterns(&fast);
     assert_eq!(p, patterns(&reference), "{what}: the dual path and HiGHS found different regions");
-    (p, fast.counters.dual_solves, fast.counters.dual_fallbacks)
+    (p, fast.counters)
 }
 
 /// A random network with `n0` inputs and hidden `widths`, with a duplicated and an opposite neuron
@@ -54,7 +56,7 @@ fn random_net(n0: usize, widths: &[usize], seed: u64) -> Network {
 #[test]
 fn dual_walks_equal_highs_walks_and_the_splitter_from_16_to_64_inputs() {
     let mut regions = 0;
-    let (mut solves, mut fallbacks) = (0, 0);
+    let mut tally = LpCounters::default();
     for (seed, &(n0, widths, radius)) in
         [(16, &[8, 8][..], 0.6), (16, &[10][..], 0.8), (32, &[8, 6][..], 0.5), (64, &[8, 6][..], 0.5)]
             .iter()
@@ -67,18 +69,20 @@ fn dual_walks_equal_highs_walks_and_the_splitter_from_16_to_64_inputs() {
             let r = if norm == Norm::Linf { radius / (n0 as f64).sqrt() * 2.0 } else { radius };
             let domain = Domain::ball(&centre, r, norm).unwrap();
             let what = format!("{n0}-D {widths:?} {norm:?} r = {r}");
-            let (p, s, f) = both_paths(&net, &domain, &what);
+            let (p, counters) = both_paths(&net, &domain, &what);
             assert!(p.len() > 1, "{what}: a trivial case");
             if n0 == 16 {
                 let (split, _) = split_patterns(&net, &domain).unwrap();
                 assert_eq!(p, split, "{what}: walk and splitter differ");
             }
             regions += p.len();
-            (solves, fallbacks) = (solves + s, fallbacks + f);
+            tally.add(&counters);
         }
     }
     assert!(regions >= 50, "the cases hold {regions} regions in all");
+    let (solves, fallbacks) = (tally.dual_solves, tally.dual_fallbacks);
     assert!(fallbacks * 10 <= solves, "{fallbacks} of {solves} dual solves fell back to HiGHS");
+    assert!(tally.reused_refutations > 0, "no refutation was reused: the comparison did not cover reuse");
 }
 
 #[test]
@@ -90,8 +94,21 @@ fn dual_walks_equal_highs_walks_on_mnist() {
     let image: Vec<f64> = points[0].iter().map(|v| v / 255.0).collect();
     for (norm, radius) in [(Norm::L2, 0.04), (Norm::Linf, 0.003)] {
         let domain = Domain::ball(&image, radius, norm).unwrap();
-        let (p, solves, fallbacks) = both_paths(&net, &domain, &format!("MNIST {norm:?} {radius}"));
+        let (p, counters) = both_paths(&net, &domain, &format!("MNIST {norm:?} {radius}"));
         assert!(p.len() > 3, "MNIST {norm:?} {radius}: only {} regions", p.len());
+        let (solves, fallbacks) = (counters.dual_solves, counters.dual_fallbacks);
         assert_eq!(fallbacks, 0, "MNIST {norm:?}: {fallbacks} of {solves} dual solves fell back");
+        if norm == Norm::Linf {
+            assert!(counters.reused_refutations > 0, "MNIST L-inf: no refutation was reused");
+            // Which certificates are held, which proposals are tested and which maps are updated
+            // from which are fixed by the chunking, not by the threads: the work is reproducible.
+            let run = |threads| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| walk(&net, &domain, &WalkOptions::default()).unwrap())
+            };
+            let (one, two) = (run(1), run(2));
+            assert_eq!(patterns(&one), patterns(&two));
+            assert_eq!(one.counters, two.counters, "MNIST L-inf: the tally depends on the thread count");
+        }
     }
 }
