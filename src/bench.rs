@@ -222,9 +222,9 @@ pub fn run(case: &Case, root: &Path, threads: usize) -> Result<Record> {
         warm_per_region: per(result.counters.warm_solves),
         qps_per_region: per(result.counters.qp_solves),
         dual_per_region: per(result.counters.dual_solves),
-        solver_calls_per_region: per(
-            result.counters.lp_solves + result.counters.qp_solves + result.counters.dual_solves,
-        ),
+        solver_calls_per_region: per(result.counters.lp_solves
+            + result.counters.qp_solves
+            + result.counters.dual_solves),
         reused_per_region: per(result.counters.reused_refutations),
         screened_per_region: per(result.screened),
         known_per_region: per(result.known_neighbours),

@@ -139,19 +139,28 @@ fn reused_refutations_never_contradict_highs() {
                 let Some((Decision::Disjoint, Some(refutation))) = decide_by_dual(&domain, &refs, Some(eq)) else {
                     continue;
                 };
-                assert_eq!(refutes(&domain, &refs, Some(eq), [refutation.clone()]), Some(0), "n = {n}: its own multipliers refute");
+                assert_eq!(
+                    refutes(&domain, &refs, Some(eq), [refutation.clone()]),
+                    Some(0),
+                    "n = {n}: its own multipliers refute"
+                );
                 // The neighbour: one row flipped, the others moved a little or a lot.
                 let scale = [1e-9, 1e-3, 0.1, 1.0][rng.gen_range(0..4)];
                 let mut moved: Vec<Halfspace> = ineq
                     .iter()
                     .map(|h| {
-                        let normal: Vec<f64> = h.normal.iter().map(|v| v + scale * rng.gen_range(-1.0..1.0) / (n as f64).sqrt()).collect();
+                        let normal: Vec<f64> =
+                            h.normal.iter().map(|v| v + scale * rng.gen_range(-1.0..1.0) / (n as f64).sqrt()).collect();
                         let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
-                        Halfspace { normal: normal.iter().map(|v| v / norm).collect(), offset: h.offset + scale * rng.gen_range(-1.0..1.0) }
+                        Halfspace {
+                            normal: normal.iter().map(|v| v / norm).collect(),
+                            offset: h.offset + scale * rng.gen_range(-1.0..1.0),
+                        }
                     })
                     .collect();
                 let flip = rng.gen_range(0..moved.len());
-                moved[flip] = Halfspace { normal: moved[flip].normal.iter().map(|v| -v).collect(), offset: -moved[flip].offset };
+                moved[flip] =
+                    Halfspace { normal: moved[flip].normal.iter().map(|v| -v).collect(), offset: -moved[flip].offset };
                 let moved_refs: Vec<&Halfspace> = moved.iter().collect();
                 tried += 1;
                 if refutes(&domain, &moved_refs, Some(eq), [refutation]).is_some() {

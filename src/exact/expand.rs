@@ -14,7 +14,7 @@ use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_face
 use crate::analysis::interval::{analyse, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
-use crate::lp::{decide_by_dual, refutes, settle, Decision, LpCounters, RegionLp, Refutation};
+use crate::lp::{decide_by_dual, refutes, settle, Decision, LpCounters, Refutation, RegionLp};
 use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
 use crate::Result;

@@ -279,7 +279,7 @@ fn run(
         // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
         // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
         // what, so the work does not depend on the thread count.
-        let mut prepared: Vec<Option<Prepared>> = chunk
+        let prepared: Vec<Option<Prepared>> = chunk
             .par_chunks(BLOCK)
             .zip(block_maps.par_iter_mut())
             .map(|(block, near)| {
@@ -299,35 +299,7 @@ fn run(
             .into_iter()
             .flatten()
             .collect();
-        // A neighbour proposed by several regions of the chunk is tested from the first of them
-        // (in chunk order); the others test it only if that test fails. Recording edges needs
-        // every test.
-        let firsts: Vec<Vec<bool>> = {
-            let mut first: FxHashMap<&Pattern, usize> = FxHashMap::default();
-            for (position, p) in prepared.iter().enumerate() {
-                for far in p.iter().flat_map(|p| p.proposals()) {
-                    first.entry(far).or_insert(position);
-                }
-            }
-            let flags = |(position, p): (usize, &Option<Prepared>)| {
-                p.iter().flat_map(|p| p.proposals()).map(|far| options.edges || first[far] == position).collect()
-            };
-            prepared.iter().enumerate().map(flags).collect()
-        };
-        prepared.par_iter_mut().zip(firsts).try_for_each(|(p, take)| match p {
-            Some(p) => p.decide(&context, &refuted, &take, &[]),
-            None => Ok(()),
-        })?;
-        let found: Vec<Vec<bool>> = {
-            let found: FxHashSet<&Pattern> = prepared.iter().flatten().flat_map(|p| p.found()).collect();
-            let flags = |p: &Option<Prepared>| p.iter().flat_map(|p| p.proposals()).map(|far| found.contains(far)).collect();
-            prepared.iter().map(flags).collect()
-        };
-        prepared.par_iter_mut().zip(found).try_for_each(|(p, found)| match p {
-            Some(p) => p.decide(&context, &refuted, &vec![true; found.len()], &found),
-            None => Ok(()),
-        })?;
-        let expansions: Vec<Option<Expansion>> = prepared.into_iter().map(|p| p.map(Prepared::finish)).collect();
+        let expansions = decide_chunk(&context, &refuted, prepared, options.edges)?;
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
@@ -396,6 +368,45 @@ fn run(
         });
     }
     Ok(result)
+}
+
+/// The facet tests of a chunk's prepared regions, in two steps: a neighbour proposed by several
+/// regions is tested from the first of them (in chunk order), and from the others only if that
+/// test fails (with `edges`, every test runs: each is an edge). `latest` holds the walk's latest
+/// refutations.
+fn decide_chunk(
+    context: &Context,
+    latest: &Refuted,
+    mut prepared: Vec<Option<Prepared>>,
+    edges: bool,
+) -> Result<Vec<Option<Expansion>>> {
+    let firsts: Vec<Vec<bool>> = {
+        let mut first: FxHashMap<&Pattern, usize> = FxHashMap::default();
+        for (position, p) in prepared.iter().enumerate() {
+            for far in p.iter().flat_map(|p| p.proposals()) {
+                first.entry(far).or_insert(position);
+            }
+        }
+        let flags = |(position, p): (usize, &Option<Prepared>)| {
+            p.iter().flat_map(|p| p.proposals()).map(|far| edges || first[far] == position).collect()
+        };
+        prepared.iter().enumerate().map(flags).collect()
+    };
+    prepared.par_iter_mut().zip(firsts).try_for_each(|(p, take)| match p {
+        Some(p) => p.decide(context, latest, &take, &[]),
+        None => Ok(()),
+    })?;
+    let found: Vec<Vec<bool>> = {
+        let found: FxHashSet<&Pattern> = prepared.iter().flatten().flat_map(|p| p.found()).collect();
+        let flags =
+            |p: &Option<Prepared>| p.iter().flat_map(|p| p.proposals()).map(|far| found.contains(far)).collect();
+        prepared.iter().map(flags).collect()
+    };
+    prepared.par_iter_mut().zip(found).try_for_each(|(p, found)| match p {
+        Some(p) => p.decide(context, latest, &vec![true; found.len()], &found),
+        None => Ok(()),
+    })?;
+    Ok(prepared.into_iter().map(|p| p.map(Prepared::finish)).collect())
 }
 
 /// Calls the progress callback, if any, with the walk's state.
