@@ -33,6 +33,11 @@ const CHUNK: usize = 64;
 /// Regions of a chunk that share layer maps, one after the other (see `run`).
 const BLOCK: usize = 8;
 
+/// Largest layer maps (bytes, one pattern's) that each block position keeps from one chunk to the
+/// next; larger ones are recomputed at each block's start, so that the walk's fixed memory stays
+/// within `CHUNK / BLOCK` times this.
+const CARRIED_MAPS: usize = 16 << 20;
+
 /// Budgets and reporting for a walk.
 #[derive(Clone, Debug, Default)]
 pub struct WalkOptions {
@@ -250,6 +255,7 @@ fn run(
     // from a region near the last one (in 784-D a whole walk varies few neurons), so it updates
     // the maps by a low-rank correction instead of computing them from scratch.
     let mut block_maps: Vec<Option<LayerMaps>> = (0..CHUNK / BLOCK).map(|_| None).collect();
+    let carry = net.hidden_widths().iter().sum::<usize>() * net.input_dim() * 8 <= CARRIED_MAPS;
 
     while !queue.is_empty() {
         let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
@@ -283,7 +289,7 @@ fn run(
             .par_chunks(BLOCK)
             .zip(block_maps.par_iter_mut())
             .map(|(block, near)| {
-                block
+                let prepared = block
                     .iter()
                     .map(|(i, entry)| {
                         if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
@@ -293,7 +299,11 @@ fn run(
                             Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
                         prepare(&context, &result.regions[*i].pattern, entry.as_ref(), &known, near).map(Some)
                     })
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>();
+                if !carry {
+                    *near = None;
+                }
+                prepared
             })
             .collect::<Result<Vec<_>>>()?
             .into_iter()
