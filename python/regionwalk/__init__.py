@@ -268,6 +268,7 @@ class CountResult:
     qp_solves: int
     dual_solves: int
     dual_fallbacks: int
+    reused_refutations: int
     touching: int
     unverified: int
     screened: int
@@ -289,6 +290,7 @@ class CountResult:
             qp_solves=report["qp_solves"],
             dual_solves=report["dual_solves"],
             dual_fallbacks=report["dual_fallbacks"],
+            reused_refutations=report["reused_refutations"],
             touching=report["touching"],
             unverified=report["unverified"],
             screened=report["screened"],

@@ -153,6 +153,17 @@ def test_witnesses_lie_in_their_regions_and_in_the_ball():
         assert (np.concatenate(net.eval(w).pattern) == p).all()
 
 
+def test_solver_tallies_are_reported_and_reused_refutations_count():
+    """In 16-D the walk asks the dual solver and reuses its refutations; the result says so, with
+    the same figures as the CLI's report."""
+    rng = np.random.default_rng(5)
+    net = random_net(rng, [16, 32, 32, 1])
+    r = rw.count(net, rng.uniform(-0.3, 0.3, 16), 0.01, norm="linf")
+    assert r.regions > 50
+    assert r.dual_solves == r.report["dual_solves"] > 0
+    assert r.reused_refutations == r.report["reused_refutations"] > 0
+
+
 # Threads, GIL, Ctrl-C, progress -----------------------------------------------------------------
 
 
