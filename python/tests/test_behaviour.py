@@ -214,7 +214,7 @@ def test_ctrl_c_stops_a_walk_with_its_partial_result():
     net, c, r = slow_case()
     full = rw.count(net, c, r, patterns=True)
     # A timer thread sends the Ctrl-C 0.15 s into a walk of about 2 s. On a busy machine the timer
-    # thread may not run before the walk ends (seen once in 20+ CI runs), so up to three tries;
+    # thread may not run before the walk ends (seen once in a clean-clone CI run), so up to three tries;
     # a walk that ignores Ctrl-C fails all three.
     caught = None
     for _ in range(3):
