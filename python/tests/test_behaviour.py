@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -213,21 +214,19 @@ def test_the_gil_is_released_during_a_walk():
 def test_ctrl_c_stops_a_walk_with_its_partial_result():
     net, c, r = slow_case()
     full = rw.count(net, c, r, patterns=True)
-    # A timer thread sends the Ctrl-C 0.15 s into a walk of about 2 s. On a busy machine the timer
-    # thread may not run before the walk ends (seen once in a clean-clone CI run), so up to three tries;
-    # a walk that ignores Ctrl-C fails all three.
-    caught = None
-    for _ in range(3):
-        timer = threading.Timer(0.15, _thread.interrupt_main)
-        timer.start()
-        try:
+    # Python turns SIGINT into KeyboardInterrupt only if SIGINT was not ignored when it started
+    # (a test runner started in the background inherits SIG_IGN, and interrupt_main then does
+    # nothing): install the usual handler for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.15, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as raised:
             rw.count(net, c, r, patterns=True, time_limit=60)
-        except KeyboardInterrupt as e:
-            caught = e
-            break
-        finally:
-            timer.cancel()
-    assert caught is not None, "three Ctrl-C's did not stop the walk"
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    caught = raised.value
     assert isinstance(caught, rw.Interrupted) and isinstance(caught, rw.RegionwalkError)
     partial = caught.result
     assert not partial.complete and partial.stopped_by == "interrupted"
