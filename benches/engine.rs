@@ -1,12 +1,14 @@
-//! `cargo bench`: the bound ladder on an MNIST-sized network and the region walk on small ones.
+//! `cargo bench`: the bound ladder on an MNIST-sized network, the region walk on small ones, and
+//! the HiGHS Chebyshev LP of an L-inf ball in 784-D with the box as bounds and as rows.
 //! Figures and their interpretation are in BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use regionwalk::bench::{problem, QUICK};
 use regionwalk::bound::{bounds, BoundOptions, Method};
-use regionwalk::domain::{Domain, Norm};
+use regionwalk::domain::{Domain, Halfspace, Norm};
 use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::lp::{meets, LpCounters, RegionLp};
 use regionwalk::model::Network;
 
 fn bound_ladder(c: &mut Criterion) {
@@ -40,5 +42,33 @@ fn region_walk(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bound_ladder, region_walk);
+/// The walk's HiGHS fallback for an L-inf ball in 784-D: a region of 12 rows through the cube, its
+/// Chebyshev LP with the box in the column bounds (as [`meets`] solves it) against the same LP with
+/// the box as 1,568 rows.
+fn chebyshev_lp(c: &mut Criterion) {
+    let n = 784;
+    let cube = Domain::ball(&vec![0.0; n], 1.0, Norm::Linf).unwrap();
+    let rows: Vec<Halfspace> = (0..12)
+        .map(|k| {
+            let normal: Vec<f64> = (0..n).map(|i| (((i * 7 + k * 13) % 17) as f64 - 8.0) / 8.0).collect();
+            let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
+            Halfspace { normal: normal.iter().map(|v| v / norm).collect(), offset: 0.3 + 0.05 * k as f64 }
+        })
+        .collect();
+    let refs: Vec<&Halfspace> = rows.iter().collect();
+    let mut group = c.benchmark_group("Chebyshev LP, L-inf ball, 784-D, 12 rows");
+    group.sample_size(10);
+    group.bench_function("box as column bounds", |b| {
+        b.iter(|| meets(&cube, &refs, None, &mut LpCounters::default()).unwrap())
+    });
+    group.bench_function("box as rows", |b| {
+        b.iter(|| {
+            let mut lp = RegionLp::load(&cube, &refs).unwrap();
+            lp.chebyshev_with_box_rows(&[], None, &mut LpCounters::default()).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bound_ladder, region_walk, chebyshev_lp);
 criterion_main!(benches);

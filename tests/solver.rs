@@ -1,10 +1,12 @@
 //! The dual least-norm solver against HiGHS: on random and degenerate polyhedra from 2-D to 784-D,
-//! every decision it certifies is the one HiGHS's Chebyshev LP and distance QP give.
+//! every decision it certifies is the one HiGHS's Chebyshev LP and distance QP give. Also the LP's
+//! two formulations of the box against each other.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::lp::{decide_by_dual, meets, refutes, Decision, LpCounters};
+use regionwalk::lp::{decide_by_dual, meets, meets_by_cuts, refutes, Decision, LpCounters, RegionLp};
+use regionwalk::tolerance::DECIDE;
 
 fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
     let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
@@ -177,4 +179,94 @@ fn reused_refutations_never_contradict_highs() {
     }
     // Small moves must keep many certificates valid, or reusing them buys nothing.
     assert!(reused * 5 >= tried, "only {reused} of {tried} refutations carried over");
+}
+
+/// The Chebyshev LP keeps the domain's box in its column bounds (shrunk by `DECIDE`) instead of
+/// 2·n rows. Its decisions must be those of the LP with box rows (the reference, solved in the same
+/// model with the rows added): on random and degenerate polyhedra in cubes, boxes, half-bounded
+/// boxes and clipped balls, with thin coordinates and hyperplanes lying on the shrunk box's faces,
+/// and for facet questions (an equality) as well as regions.
+#[test]
+fn box_in_column_bounds_decides_as_box_rows() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let (mut compared, mut met) = (0, 0);
+    for &(n, instances) in &[(2, 60), (5, 60), (16, 40), (64, 20), (784, 4)] {
+        for _ in 0..instances {
+            let mut cases = domains(n, &mut rng);
+            // Half-bounded: only lower bounds.
+            let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.2..1.0)).collect();
+            cases.push(Domain::whole(n).clipped(&lower, &vec![f64::INFINITY; n]).unwrap());
+            // A thin coordinate: narrower than 2·DECIDE, or barely wider, relative to the others.
+            let width = [DECIDE, 3.0 * DECIDE][rng.gen_range(0..2)];
+            let (mut lo, mut hi) = (vec![-1.0; n], vec![1.0; n]);
+            let thin = rng.gen_range(0..n);
+            (lo[thin], hi[thin]) = (0.1, 0.1 + 2.0 * width);
+            cases.push(Domain::boxed(&lo, &hi).unwrap());
+            for domain in cases {
+                let reach = if domain.is_round() { 1.2 } else { 1.2 * (n as f64).sqrt().min(4.0) };
+                let rows = rng.gen_range(1..10);
+                let mut hs = polyhedron(&mut rng, n, rows, reach);
+                // Hyperplanes on (or just off) a face of the box shrunk by DECIDE.
+                let i = rng.gen_range(0..n);
+                if domain.lower()[i].is_finite() {
+                    let mut normal = vec![0.0; n];
+                    normal[i] = 1.0;
+                    let offset = -(domain.lower()[i] + DECIDE * [1.0, 0.5, 2.0][rng.gen_range(0..3)]);
+                    hs.insert(0, Halfspace { normal, offset });
+                }
+                let refs: Vec<&Halfspace> = hs.iter().collect();
+                for (eq, ineq) in [(None, &refs[..]), (Some(refs[0]), &refs[1..])] {
+                    let rows: Vec<&Halfspace> = ineq.iter().copied().chain(eq).collect();
+                    let on = eq.map(|_| ineq.len());
+                    let mut lp = RegionLp::load(&domain, &rows).unwrap();
+                    let reference = lp.chebyshev_with_box_rows(&[], on, &mut LpCounters::default()).unwrap();
+                    let t = reference.map_or(f64::NEG_INFINITY, |(_, t)| t);
+                    let decision = meets(&domain, ineq, eq, &mut LpCounters::default()).unwrap();
+                    // Kelley's cuts converge slowly on spheres in many dimensions: cross-checked up to 16-D.
+                    let cut = if n <= 16 {
+                        meets_by_cuts(&domain, ineq, eq, &mut LpCounters::default()).unwrap()
+                    } else {
+                        decision.clone()
+                    };
+                    for d in [&decision, &cut] {
+                        if let Decision::Meets { witness, slack } = d {
+                            met += 1;
+                            assert!(*slack > 0.0 && domain.contains_frame(witness), "n = {n}: witness outside");
+                            assert!(ineq.iter().all(|h| h.eval(witness) > 0.0), "n = {n}: witness outside a row");
+                            if let Some(e) = eq {
+                                assert!(e.eval(witness).abs() < 1e-10);
+                            }
+                        }
+                    }
+                    // Within the solver's tolerance of the threshold either answer is right.
+                    if (t - DECIDE).abs() < 1e-8 {
+                        continue;
+                    }
+                    compared += 1;
+                    if t <= DECIDE {
+                        for d in [&decision, &cut] {
+                            assert!(
+                                !matches!(d, Decision::Meets { .. }),
+                                "n = {n}, {:?}: box rows give {t}, bounds say {d:?}",
+                                domain.shape()
+                            );
+                        }
+                    } else if !domain.is_round() {
+                        for d in [&decision, &cut] {
+                            assert!(
+                                matches!(d, Decision::Meets { .. }),
+                                "n = {n}, {:?}: box rows give {t}, bounds say {d:?}",
+                                domain.shape()
+                            );
+                        }
+                    }
+                    // A touching call on a polyhedral domain is a slack in (0, DECIDE].
+                    if decision == Decision::Touching && !domain.is_round() {
+                        assert!(t > 0.0 && t <= DECIDE + 1e-8, "n = {n}: touching, but box rows give {t}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 1000 && met > 300, "compared {compared}, met {met}");
 }

@@ -14,7 +14,7 @@ use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_face
 use crate::analysis::interval::{analyse, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
-use crate::lp::{decide_by_dual, refutes, settle, Decision, LpCounters, Refutation, RegionLp};
+use crate::lp::{decide_by_dual, decide_in, refutes, Decision, LpCounters, Refutation, RegionLp};
 use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
 use crate::Result;
@@ -306,10 +306,7 @@ pub(super) fn prepare(
         None => {
             let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
                 Some((decision, _)) => decision,
-                None => {
-                    let chebyshev = loaded(&mut lp, domain, &kept_refs)?.chebyshev(&[], None, &mut e.counters)?;
-                    settle(domain, &kept_refs, None, chebyshev, &mut e.counters)?
-                }
+                None => decide_in(loaded(&mut lp, domain, &kept_refs)?, domain, &kept_refs, None, &[], None, &mut e.counters)?,
             };
             match decision {
                 Decision::Meets { witness, slack } => Some((witness, slack)),
@@ -518,8 +515,8 @@ fn decide_facet(
         return Ok((decision, refutation.map(|r| Certificate::keyed(r, &ids, region.pattern))));
     }
     let relaxed: Vec<usize> = (0..kept.len()).filter(|&m| m != facet.index && facet.on_facet[kept[m].0]).collect();
-    let chebyshev = loaded(lp, domain, region.kept_refs)?.chebyshev(&relaxed, Some(facet.index), counters)?;
-    Ok((settle(domain, &others, Some(rep), chebyshev, counters)?, None))
+    let lp = loaded(lp, domain, region.kept_refs)?;
+    Ok((decide_in(lp, domain, &others, Some(rep), &relaxed, Some(facet.index), counters)?, None))
 }
 
 /// The region's warm HiGHS model, loaded on first use.

@@ -1,10 +1,16 @@
 //! The only code that talks to HiGHS (through its C API, `highs-sys`).
 //!
 //! Every LP of the library is a Chebyshev LP or a variant of it, held in one HiGHS instance per
-//! thread and modified between solves: columns `y` (free) and the slack `t`; rows `h(y) − t ≥ 0`
-//! for every constraint and `y_i − t ≥ lower_i`, `y_i + t ≤ upper_i` for the domain's finite box
-//! bounds. A region's bounding-box LPs and facet tests share every constraint and differ only in
-//! the objective, one row's bounds and one coefficient; building a fresh model per LP costs far
+//! thread and modified between solves: columns `y` and the slack `t`, and a row `h(y) − t ≥ 0` per
+//! constraint. The domain's box is kept in the column bounds, not in rows (in 784-D an L-inf ball
+//! would otherwise add 1,568 rows to a handful): the Chebyshev LP runs over the box shrunk by
+//! [`DECIDE`] and maximises the rows' slack only, which decides "slack above `DECIDE` to every
+//! row and to the box" exactly as the LP with box rows would ([`RegionLp::chebyshev`]; the proof is
+//! in docs/exact.md, "The box in the column bounds"). The LP with box rows is kept for the one case
+//! that proof leaves to it ([`RegionLp::chebyshev_with_box_rows`]).
+//!
+//! A region's bounding-box LPs and facet tests share every constraint and differ only in the
+//! objective, one row's bounds and one coefficient; building a fresh model per LP costs far
 //! more than solving it (HiGHS allocates its whole workspace and reads its options each time), so a
 //! region is loaded once ([`RegionLp::load`]) and each later solve starts from the previous optimal
 //! basis (a hot start). The distance QP ([`nearest_point`]) has an instance of its own.
@@ -19,7 +25,7 @@
 
 use super::LpCounters;
 use crate::domain::{Domain, Halfspace};
-use crate::tolerance::{SOLVER_FEASIBILITY, WHOLE_SPACE_SLACK_CAP};
+use crate::tolerance::{DECIDE, SOLVER_FEASIBILITY, WHOLE_SPACE_SLACK_CAP};
 use crate::{Error, Result};
 use highs_sys::*;
 use std::cell::RefCell;
@@ -149,15 +155,36 @@ pub struct RegionLp {
     /// Offsets of the constraint rows (each row's lower bound is −offset), to restore the rows
     /// after a facet test.
     offsets: Vec<f64>,
+    /// The domain's box (frame coordinates), the bounds of `y` in [`RegionLp::minimise`].
+    closed: Bounds,
+    /// The box shrunk by [`DECIDE`], the bounds of `y` in [`RegionLp::chebyshev`]; `None` when
+    /// some coordinate is no wider than `2·DECIDE` (no point has slack above `DECIDE` to it).
+    shrunk: Option<Bounds>,
+    /// The column bounds of `y` now loaded.
+    loaded: Loaded,
     /// Whether a solve has happened since loading (later ones are warm).
     solved: bool,
     /// Solves stop here ([`RegionLp::stop_at`]); the instance's time limit is reset on drop.
     deadline: Option<Instant>,
 }
 
+/// Lower and upper bounds per coordinate.
+struct Bounds {
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+/// Which bounds the columns `y` carry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Loaded {
+    Closed,
+    Shrunk,
+    Free,
+}
+
 impl RegionLp {
-    /// Loads `constraints` (in this order, rows `0..len`) and the domain's box into this thread's
-    /// instance. Dropping the value returns the instance to the thread.
+    /// Loads `constraints` (in this order, rows `0..len`) and the domain's box (as column bounds)
+    /// into this thread's instance. Dropping the value returns the instance to the thread.
     pub fn load(domain: &Domain, constraints: &[&Halfspace]) -> Result<Self> {
         let instance = Instance::take(&LP_INSTANCE, true)?;
         let dim = domain.dim();
@@ -165,18 +192,17 @@ impl RegionLp {
         for h in constraints {
             rows.push(h.normal.iter().copied().enumerate().chain([(dim, -1.0)]), -h.offset, f64::INFINITY);
         }
-        for i in 0..dim {
-            if domain.lower()[i].is_finite() {
-                rows.push([(i, 1.0), (dim, -1.0)], domain.lower()[i], f64::INFINITY);
-            }
-            if domain.upper()[i].is_finite() {
-                rows.push([(i, 1.0), (dim, 1.0)], f64::NEG_INFINITY, domain.upper()[i]);
-            }
-        }
+        let closed = Bounds { lower: domain.lower().to_vec(), upper: domain.upper().to_vec() };
+        let shrunk = Bounds {
+            lower: closed.lower.iter().map(|l| l + DECIDE).collect(),
+            upper: closed.upper.iter().map(|u| u - DECIDE).collect(),
+        };
+        let shrunk = shrunk.lower.iter().zip(&shrunk.upper).all(|(l, u)| l <= u).then_some(shrunk);
+        let loaded = if shrunk.is_some() { Loaded::Shrunk } else { Loaded::Closed };
+        let y = shrunk.as_ref().unwrap_or(&closed);
         let cost = vec![0.0; dim + 1];
-        let col_lower: Vec<f64> = (0..=dim).map(|i| if i < dim { f64::NEG_INFINITY } else { -1.0 }).collect();
-        let col_upper: Vec<f64> =
-            (0..=dim).map(|i| if i < dim { f64::INFINITY } else { WHOLE_SPACE_SLACK_CAP }).collect();
+        let col_lower: Vec<f64> = y.lower.iter().copied().chain([-1.0]).collect();
+        let col_upper: Vec<f64> = y.upper.iter().copied().chain([WHOLE_SPACE_SLACK_CAP]).collect();
         // SAFETY: every array has the length HiGHS reads for the given counts (row-wise matrix:
         // `start` per row, `index`/`value` per nonzero; costs and column bounds per column).
         unsafe {
@@ -205,6 +231,9 @@ impl RegionLp {
             instance,
             dim,
             offsets: constraints.iter().map(|h| h.offset).collect(),
+            closed,
+            shrunk,
+            loaded,
             solved: false,
             deadline: None,
         })
@@ -216,63 +245,122 @@ impl RegionLp {
         self.deadline = deadline;
     }
 
-    /// Adds the row `direction·y + t ≤ 1` (a tangent plane of the unit sphere for a unit
-    /// `direction`: Kelley's cut, theory §6.3). It stays until the model is reloaded.
-    pub fn add_tangent_cut(&mut self, direction: &[f64]) -> Result<()> {
-        debug_assert_eq!(direction.len(), self.dim);
+    /// Adds the row of constraint `h` (row `len` for a model loaded with `len` constraints, and so
+    /// on): Kelley's cuts (theory §6.3). It stays until the model is reloaded.
+    pub fn add_constraint(&mut self, h: &Halfspace) -> Result<()> {
+        debug_assert_eq!(h.normal.len(), self.dim);
         let index: Vec<HighsInt> = (0..=self.dim as HighsInt).collect();
-        let value: Vec<f64> = direction.iter().copied().chain([1.0]).collect();
+        let value: Vec<f64> = h.normal.iter().copied().chain([-1.0]).collect();
         // SAFETY: `index` and `value` have `dim + 1` entries, the model's columns.
-        unsafe {
-            check(
+        check(
+            unsafe {
                 Highs_addRow(
                     self.instance.0,
-                    f64::NEG_INFINITY,
-                    1.0,
+                    -h.offset,
+                    f64::INFINITY,
                     value.len() as HighsInt,
                     index.as_ptr(),
                     value.as_ptr(),
-                ),
-                "addRow",
-            )
-        }
+                )
+            },
+            "addRow",
+        )?;
+        self.offsets.push(h.offset);
+        Ok(())
     }
 
     /// `max t` with the rows in `relaxed` dropped and, if given, row `on` held at equality without
-    /// slack: the Chebyshev LP of the region (or of one of its facets). `None` if infeasible.
+    /// slack, over the box shrunk by [`DECIDE`]: `t` is the least slack of the rows (and cuts)
+    /// alone. `None` if infeasible, or if the shrunk box is empty. Its optimum exceeds `DECIDE`
+    /// exactly when the Chebyshev LP with box rows does, provided the shrunk box has an interior
+    /// point on the hyperplane of `on` ([`super::chebyshev`] checks a point and otherwise asks
+    /// [`RegionLp::chebyshev_with_box_rows`]). At most `DECIDE`, it is positive only if that LP's
+    /// is positive too.
     pub fn chebyshev(
         &mut self,
         relaxed: &[usize],
         on: Option<usize>,
         counters: &mut LpCounters,
     ) -> Result<Option<(Vec<f64>, f64)>> {
-        let solution = self.solve_on(relaxed, on, None, counters)?;
-        Ok(solution.map(|mut cols| {
-            let t = cols.pop().expect("the slack column");
-            (cols, t)
-        }))
+        if self.shrunk.is_none() {
+            return Ok(None);
+        }
+        let solution = self.solve_on(relaxed, on, None, Loaded::Shrunk, counters)?;
+        Ok(solution.map(split_slack))
+    }
+
+    /// The Chebyshev LP with the box as rows, `y_i − t ≥ lower_i` and `y_i + t ≤ upper_i`: `t`
+    /// is the least slack to the rows and to the box. The rows are added for this solve and
+    /// removed after it.
+    pub fn chebyshev_with_box_rows(
+        &mut self,
+        relaxed: &[usize],
+        on: Option<usize>,
+        counters: &mut LpCounters,
+    ) -> Result<Option<(Vec<f64>, f64)>> {
+        let h = self.instance.0;
+        let t = self.dim;
+        let mut rows = Rows::default();
+        for i in 0..self.dim {
+            if self.closed.lower[i].is_finite() {
+                rows.push([(i, 1.0), (t, -1.0)], self.closed.lower[i], f64::INFINITY);
+            }
+            if self.closed.upper[i].is_finite() {
+                rows.push([(i, 1.0), (t, 1.0)], f64::NEG_INFINITY, self.closed.upper[i]);
+            }
+        }
+        // SAFETY: a live instance; the row arrays have the lengths passed with them (row-wise:
+        // `start` per new row, `index`/`value` per nonzero, columns of the loaded model).
+        let first = unsafe {
+            let first = Highs_getNumRow(h);
+            check(
+                Highs_addRows(
+                    h,
+                    rows.lower.len() as HighsInt,
+                    rows.lower.as_ptr(),
+                    rows.upper.as_ptr(),
+                    rows.index.len() as HighsInt,
+                    rows.start.as_ptr(),
+                    rows.index.as_ptr(),
+                    rows.value.as_ptr(),
+                ),
+                "addRows",
+            )?;
+            first
+        };
+        let solution = self.solve_on(relaxed, on, None, Loaded::Free, counters);
+        if !rows.lower.is_empty() {
+            // SAFETY: rows `first..first + len` are the rows added above.
+            check(
+                unsafe { Highs_deleteRowsByRange(h, first, first + rows.lower.len() as HighsInt - 1) },
+                "deleteRowsByRange",
+            )?;
+        }
+        Ok(solution?.map(split_slack))
     }
 
     /// `min objective·y` over the closure of the region ∩ the domain's box; `None` if that set is
     /// empty. The value is a primal optimum: callers widen it by the solver tolerance.
     pub fn minimise(&mut self, objective: &[f64], counters: &mut LpCounters) -> Result<Option<f64>> {
-        let solution = self.solve_on(&[], None, Some(objective), counters)?;
+        let solution = self.solve_on(&[], None, Some(objective), Loaded::Closed, counters)?;
         Ok(solution.map(|cols| cols.iter().zip(objective).map(|(y, c)| y * c).sum()))
     }
 
-    /// One solve with the rows in `relaxed` dropped and row `on` at equality (restored after):
-    /// `max t` without an objective, `min objective·y` with the slack fixed at 0 otherwise. The
-    /// optimal columns (`y`, then `t`), `None` if infeasible.
+    /// One solve with the rows in `relaxed` dropped, row `on` at equality (restored after) and the
+    /// columns `y` bounded by `bounds`: `max t` without an objective, `min objective·y` with the
+    /// slack fixed at 0 otherwise. The optimal columns (`y`, then `t`), `None` if infeasible.
     fn solve_on(
         &mut self,
         relaxed: &[usize],
         on: Option<usize>,
         objective: Option<&[f64]>,
+        bounds: Loaded,
         counters: &mut LpCounters,
     ) -> Result<Option<Vec<f64>>> {
         let h = self.instance.0;
         let t = self.dim as HighsInt;
         debug_assert!(relaxed.iter().chain(&on).all(|&r| r < self.offsets.len()));
+        self.bound_columns(bounds)?;
         // SAFETY: rows `relaxed` and `on` are constraint rows of the loaded model, columns 0..=dim
         // exist (module safety argument).
         unsafe {
@@ -308,6 +396,40 @@ impl RegionLp {
             }
         }
         solution
+    }
+
+    /// Gives the columns `y` the bounds `which`, unless they carry them already.
+    fn bound_columns(&mut self, which: Loaded) -> Result<()> {
+        if self.loaded == which || self.dim == 0 {
+            return Ok(());
+        }
+        let free;
+        let (lower, upper) = match which {
+            Loaded::Closed => (&self.closed.lower, &self.closed.upper),
+            Loaded::Shrunk => {
+                let shrunk = self.shrunk.as_ref().expect("callers check that the shrunk box is non-empty");
+                (&shrunk.lower, &shrunk.upper)
+            }
+            Loaded::Free => {
+                free = (vec![f64::NEG_INFINITY; self.dim], vec![f64::INFINITY; self.dim]);
+                (&free.0, &free.1)
+            }
+        };
+        // SAFETY: columns 0..dim exist; both arrays have `dim` entries.
+        check(
+            unsafe {
+                Highs_changeColsBoundsByRange(
+                    self.instance.0,
+                    0,
+                    self.dim as HighsInt - 1,
+                    lower.as_ptr(),
+                    upper.as_ptr(),
+                )
+            },
+            "changeColsBoundsByRange",
+        )?;
+        self.loaded = which;
+        Ok(())
     }
 
     fn set_costs(&mut self, objective: Option<&[f64]>, slack_cost: f64, sense: HighsInt) -> Result<()> {
@@ -356,6 +478,12 @@ impl RegionLp {
     }
 }
 
+/// Splits the optimal columns into `y` and the slack `t`.
+fn split_slack(mut columns: Vec<f64>) -> (Vec<f64>, f64) {
+    let t = columns.pop().expect("the slack column");
+    (columns, t)
+}
+
 impl Drop for RegionLp {
     fn drop(&mut self) {
         if self.deadline.is_some() && self.instance.set_time_limit(f64::INFINITY).is_err() {
@@ -375,33 +503,6 @@ pub fn minimise(
     counters: &mut LpCounters,
 ) -> Result<Option<f64>> {
     RegionLp::load(domain, inequalities)?.minimise(objective, counters)
-}
-
-/// The Chebyshev LP of `inequalities` with `equality` (if any) held exactly, for the one-off
-/// questions of [`super::meets`] and the cutting planes of [`super::meets_by_cuts`].
-pub struct SlackLp {
-    lp: RegionLp,
-    on: Option<usize>,
-}
-
-impl SlackLp {
-    /// Loads the LP.
-    pub fn build(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Result<Self> {
-        let rows: Vec<&Halfspace> = inequalities.iter().copied().chain(equality).collect();
-        let on = equality.map(|_| inequalities.len());
-        Ok(SlackLp { lp: RegionLp::load(domain, &rows)?, on })
-    }
-
-    /// Adds Kelley's cut `direction·y + t ≤ 1`.
-    pub fn add_tangent_cut(&mut self, direction: &[f64]) -> Result<()> {
-        self.lp.add_tangent_cut(direction)
-    }
-
-    /// The LP optimum `(y, t)`, or `None` if infeasible (the slack is bounded below by −1, so
-    /// infeasibility certifies that no point has slack > −1, let alone > 0).
-    pub fn solve(&mut self, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, f64)>> {
-        self.lp.chebyshev(&[], self.on, counters)
-    }
 }
 
 /// The point of the closure of `{h ≥ 0 for h in inequalities} ∩ {equality = 0}` ∩ the domain's box

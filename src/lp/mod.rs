@@ -24,7 +24,7 @@ pub mod dual;
 mod fast;
 
 pub use backend::{minimise, RegionLp};
-use backend::{nearest_point, SlackLp};
+use backend::nearest_point;
 pub use fast::{decide_by_dual, refutes, Refutation};
 
 /// The outcome of a ball/box test.
@@ -90,27 +90,39 @@ pub fn meets(
     equality: Option<&Halfspace>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
-    let chebyshev = SlackLp::build(domain, inequalities, equality)?.solve(counters)?;
-    settle(domain, inequalities, equality, chebyshev, counters)
+    let (mut lp, on) = load(domain, inequalities, equality)?;
+    decide_in(&mut lp, domain, inequalities, equality, &[], on, counters)
 }
 
-/// [`meets`] once its Chebyshev LP is solved (`chebyshev`: the optimum `(y, t)`, `None` if
-/// infeasible), however that LP was solved: the walk solves it in a warm model
-/// ([`RegionLp`]).
-pub fn settle(
+/// A model of `inequalities` followed by `equality`, and the equality's row.
+fn load(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Result<(RegionLp, Option<usize>)> {
+    let rows: Vec<&Halfspace> = inequalities.iter().copied().chain(equality).collect();
+    Ok((RegionLp::load(domain, &rows)?, equality.map(|_| inequalities.len())))
+}
+
+/// [`meets`] in a loaded model (the walk keeps one per region): `lp` holds the rows of
+/// `inequalities` and those in `relaxed`, which are dropped, and the row `on`, which is
+/// `equality`.
+pub fn decide_in(
+    lp: &mut RegionLp,
     domain: &Domain,
     inequalities: &[&Halfspace],
     equality: Option<&Halfspace>,
-    chebyshev: Option<(Vec<f64>, f64)>,
+    relaxed: &[usize],
+    on: Option<usize>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
-    let Some((centre, t)) = chebyshev else { return Ok(Decision::Disjoint) };
+    let Some((centre, t)) = chebyshev(lp, domain, inequalities, equality, relaxed, on, counters)? else {
+        return Ok(Decision::Disjoint);
+    };
     if let Some(decision) = decide_without_ball(domain, &centre, t, counters) {
         return Ok(decision);
     }
     counters.qp_solves += 1;
     let Some(nearest) = nearest_point(domain, inequalities, equality)? else {
-        return cut_until_decided(&mut SlackLp::build(domain, inequalities, equality)?, centre, counters);
+        // A model of its own: the cuts must not stay in the caller's.
+        let (mut lp, on) = load(domain, inequalities, equality)?;
+        return cut_until_decided(&mut lp, on, domain, inequalities, equality, centre, counters);
     };
     let distance = norm2(&nearest);
     if distance >= 1.0 + DECIDE {
@@ -134,6 +146,97 @@ pub fn settle(
     }
 }
 
+/// The Chebyshev LP's optimum `(y, t)`: `t` the least slack of `y` to the rows and the box, `None`
+/// if no point has slack above −1. Above [`DECIDE`], `t` is checked: recomputed at `y` from the
+/// constraints. The model keeps the box in its column bounds ([`RegionLp::chebyshev`]), so its
+/// point has slack above `DECIDE` to the rows but may sit on the shrunk box; [`deepened`] steps it
+/// inwards, and only where that fails (the hyperplane of `equality` touching the shrunk box without
+/// entering it, or rounding at the threshold) is the LP with box rows solved.
+fn chebyshev(
+    lp: &mut RegionLp,
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+    relaxed: &[usize],
+    on: Option<usize>,
+    counters: &mut LpCounters,
+) -> Result<Option<(Vec<f64>, f64)>> {
+    let Some((y, t)) = lp.chebyshev(relaxed, on, counters)? else { return Ok(None) };
+    if t <= DECIDE {
+        return Ok(Some((y, t)));
+    }
+    if let Some(deeper) = deepened(domain, inequalities, equality, &y) {
+        return Ok(Some(deeper));
+    }
+    lp.chebyshev_with_box_rows(relaxed, on, counters)
+}
+
+/// A point with slack above [`DECIDE`] to every row of `inequalities` and to the box, and on the
+/// hyperplane of `equality`, from `y`, which has such slack to the rows and at least `DECIDE` (up
+/// to the solver's tolerance) to the box: the middle of the steps towards the box's middle
+/// (projected onto the hyperplane) that keep every slack above `DECIDE`. The point and its
+/// recomputed slack, or `None` when no step does.
+fn deepened(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+    y: &[f64],
+) -> Option<(Vec<f64>, f64)> {
+    let (lower, upper) = (domain.lower(), domain.upper());
+    let mut target: Vec<f64> = (0..y.len())
+        .map(|i| match (lower[i].is_finite(), upper[i].is_finite()) {
+            (true, true) => 0.5 * (lower[i] + upper[i]),
+            (true, false) => y[i].max(lower[i] + 1.0),
+            (false, true) => y[i].min(upper[i] - 1.0),
+            (false, false) => y[i],
+        })
+        .collect();
+    if let Some(e) = equality {
+        project(&mut target, e);
+    }
+    let step = sub(&target, y);
+    // The step lengths θ in (from, to) keep `value + θ·rate` above DECIDE for every slack.
+    let (mut from, mut to) = (0.0_f64, 1.0_f64);
+    let mut keep_above = |value: f64, rate: f64| {
+        let excess = value - DECIDE;
+        if rate > 0.0 {
+            from = from.max(-excess / rate);
+        } else if rate < 0.0 {
+            to = to.min(excess / -rate);
+        } else if excess <= 0.0 {
+            to = f64::NEG_INFINITY;
+        }
+    };
+    for h in inequalities {
+        keep_above(h.eval(y), dot(&h.normal, &step));
+    }
+    for i in 0..y.len() {
+        keep_above(y[i] - lower[i], step[i]);
+        keep_above(upper[i] - y[i], -step[i]);
+    }
+    if from >= to {
+        return None;
+    }
+    let theta = 0.5 * (from + to);
+    let mut point: Vec<f64> = y.iter().zip(&step).map(|(p, d)| p + theta * d).collect();
+    if let Some(e) = equality {
+        project(&mut point, e);
+        if e.eval(&point).abs() > DECIDE * 1e-3 {
+            return None;
+        }
+    }
+    let slack = polyhedral_margin(domain, inequalities, &point);
+    (slack > DECIDE).then_some((point, slack))
+}
+
+/// Moves `y` onto the hyperplane of `e` (a unit normal) along the normal.
+fn project(y: &mut [f64], e: &Halfspace) {
+    let off = e.eval(y);
+    for (p, a) in y.iter_mut().zip(&e.normal) {
+        *p -= off * a;
+    }
+}
+
 /// The same question answered with LPs only, by Kelley's cutting planes on the sphere: an
 /// independent path for cross-checking [`meets`].
 pub fn meets_by_cuts(
@@ -142,11 +245,13 @@ pub fn meets_by_cuts(
     equality: Option<&Halfspace>,
     counters: &mut LpCounters,
 ) -> Result<Decision> {
-    let mut lp = SlackLp::build(domain, inequalities, equality)?;
-    let Some((point, t)) = lp.solve(counters)? else { return Ok(Decision::Disjoint) };
+    let (mut lp, on) = load(domain, inequalities, equality)?;
+    let Some((point, t)) = chebyshev(&mut lp, domain, inequalities, equality, &[], on, counters)? else {
+        return Ok(Decision::Disjoint);
+    };
     match decide_without_ball(domain, &point, t, counters) {
         Some(decision) => Ok(decision),
-        None => cut_until_decided(&mut lp, point, counters),
+        None => cut_until_decided(&mut lp, on, domain, inequalities, equality, point, counters),
     }
 }
 
@@ -169,13 +274,29 @@ fn decide_without_ball(domain: &Domain, centre: &[f64], t: f64, counters: &mut L
     (1.0 - norm > DECIDE).then(|| Decision::Meets { witness: centre.to_vec(), slack: t.min(1.0 - norm) })
 }
 
-/// Kelley's method (theory §6.3): add the sphere's tangent plane in the direction of the LP point,
-/// `u·y + t ≤ 1`, and re-solve, until the slack drops to zero or the point enters the ball.
-fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, counters: &mut LpCounters) -> Result<Decision> {
+/// Kelley's method (theory §6.3): add the sphere's tangent plane in the direction of the LP point
+/// `point`, `u·y + t ≤ 1` (the constraint `1 − u·y > 0` with the others), and re-solve, until the
+/// slack drops to zero or the point enters the ball. `lp` is [`load`]'s model, `on` its equality
+/// row.
+fn cut_until_decided(
+    lp: &mut RegionLp,
+    on: Option<usize>,
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+    mut point: Vec<f64>,
+    counters: &mut LpCounters,
+) -> Result<Decision> {
+    let mut cuts: Vec<Halfspace> = Vec::new();
     for _ in 0..KELLEY_ROUNDS {
         let norm = norm2(&point);
-        lp.add_tangent_cut(&point.iter().map(|p| p / norm).collect::<Vec<_>>())?;
-        let Some((next, slack)) = lp.solve(counters)? else { return Ok(Decision::Disjoint) };
+        let cut = Halfspace { normal: point.iter().map(|p| -p / norm).collect(), offset: 1.0 };
+        lp.add_constraint(&cut)?;
+        cuts.push(cut);
+        let rows: Vec<&Halfspace> = inequalities.iter().copied().chain(&cuts).collect();
+        let Some((next, slack)) = chebyshev(lp, domain, &rows, equality, &[], on, counters)? else {
+            return Ok(Decision::Disjoint);
+        };
         if slack <= DECIDE {
             return Ok(Decision::Disjoint);
         }
@@ -191,6 +312,16 @@ fn cut_until_decided(lp: &mut SlackLp, mut point: Vec<f64>, counters: &mut LpCou
 
 /// Smallest margin of frame point `y` to the constraints and to the domain's edge.
 pub fn margin(domain: &Domain, inequalities: &[&Halfspace], y: &[f64]) -> f64 {
+    let m = polyhedral_margin(domain, inequalities, y);
+    if domain.is_round() {
+        m.min(1.0 - norm2(y))
+    } else {
+        m
+    }
+}
+
+/// Smallest margin of frame point `y` to the constraints and to the domain's box.
+fn polyhedral_margin(domain: &Domain, inequalities: &[&Halfspace], y: &[f64]) -> f64 {
     let mut m = f64::INFINITY;
     for h in inequalities {
         m = m.min(h.eval(y));
@@ -198,14 +329,15 @@ pub fn margin(domain: &Domain, inequalities: &[&Halfspace], y: &[f64]) -> f64 {
     for ((yi, lo), hi) in y.iter().zip(domain.lower()).zip(domain.upper()) {
         m = m.min(yi - lo).min(hi - yi);
     }
-    if domain.is_round() {
-        m = m.min(1.0 - norm2(y));
-    }
     m
 }
 
 fn norm2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {
