@@ -1,11 +1,12 @@
 //! The dual least-norm solver against HiGHS: on random and degenerate polyhedra from 2-D to 784-D,
 //! every decision it certifies is the one HiGHS's Chebyshev LP and distance QP give. Also the LP's
-//! two formulations of the box against each other.
+//! two formulations of the box, and the LP-free separation screen, against HiGHS.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::lp::{decide_by_dual, meets, meets_by_cuts, refutes, Decision, LpCounters, RegionLp};
+use regionwalk::exact::geometry::separated;
+use regionwalk::lp::{decide_by_dual, meets, minimise, meets_by_cuts, refutes, Decision, LpCounters, RegionLp};
 use regionwalk::tolerance::DECIDE;
 
 fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
@@ -269,4 +270,49 @@ fn box_in_column_bounds_decides_as_box_rows() {
         }
     }
     assert!(compared > 1000 && met > 300, "compared {compared}, met {met}");
+}
+
+/// The separation screen's box test is the Lagrangian dual of `max g over {h = 0} ∩ box`, exact
+/// by LP duality: it must say "separated" exactly when HiGHS's maximum is below the screen's margin
+/// (up to a band for rounding), on random and degenerate pairs from 2-D to 64-D.
+#[test]
+fn separation_screen_equals_the_lp_maximum_on_boxes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let (mut separated_count, mut compared) = (0, 0);
+    let mut kinks = Vec::new();
+    for &(n, instances) in &[(2, 300), (3, 300), (8, 200), (16, 100), (64, 30)] {
+        for _ in 0..instances {
+            let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.1..1.0)).collect();
+            let upper: Vec<f64> = (0..n).map(|_| rng.gen_range(0.1..1.0)).collect();
+            let domain = Domain::boxed(&lower, &upper).unwrap();
+            let pair = polyhedron(&mut rng, n, 2, 0.8 * (n as f64).sqrt().min(3.0));
+            let (g, h) = (&pair[0], &pair[1]);
+            // Some normals with zero entries, so that some coordinates have no breakpoint.
+            let mut h = h.clone();
+            if rng.gen_bool(0.3) {
+                h.normal[0] = 0.0;
+                let norm = h.normal.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm == 0.0 {
+                    continue;
+                }
+                h.normal.iter_mut().for_each(|v| *v /= norm);
+            }
+            let minus_h = Halfspace { normal: h.normal.iter().map(|v| -v).collect(), offset: -h.offset };
+            let objective: Vec<f64> = g.normal.iter().map(|v| -v).collect();
+            let screen = separated(false, domain.lower(), domain.upper(), g, &h, &mut kinks);
+            // A hyperplane that misses the box is screened out before this test.
+            let Some(min) = minimise(&domain, &[&h, &minus_h], &objective, &mut LpCounters::default()).unwrap() else {
+                continue;
+            };
+            let max_g = g.offset - min;
+            let margin = 1e-9 * (1.0 + g.offset.abs() + h.offset.abs());
+            if (max_g + margin).abs() < 1e-7 {
+                continue;
+            }
+            compared += 1;
+            separated_count += usize::from(screen);
+            assert_eq!(screen, max_g < -margin, "n = {n}: screen says {screen}, the LP's max of g is {max_g}");
+        }
+    }
+    assert!(compared > 700 && separated_count > 50, "compared {compared}, separated {separated_count}");
 }

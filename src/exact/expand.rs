@@ -368,9 +368,10 @@ pub(super) fn prepare(
     // and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
     if let (Some((lo, hi)), None) = (&bounds, &corners) {
         let before = pending.len();
+        let mut kinks = Vec::new();
         pending.retain(|p| {
             let h = &kept[p.index].1;
-            !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h))
+            !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h, &mut kinks))
         });
         e.screened += (before - pending.len()) as u64;
         if pending.len() > 2 * domain.dim() && domain.is_bounded() {
