@@ -147,11 +147,11 @@ pub fn decide_in(
 }
 
 /// The Chebyshev LP's optimum `(y, t)`: `t` the least slack of `y` to the rows and the box, `None`
-/// if no point has slack above −1. Above [`DECIDE`], `t` is checked: recomputed at `y` from the
-/// constraints. The model keeps the box in its column bounds ([`RegionLp::chebyshev`]), so its
-/// point has slack above `DECIDE` to the rows but may sit on the shrunk box; [`deepened`] steps it
-/// inwards, and only where that fails (the hyperplane of `equality` touching the shrunk box without
-/// entering it, or rounding at the threshold) is the LP with box rows solved.
+/// if no point has slack above −1. The model keeps the box in its column bounds
+/// ([`RegionLp::chebyshev`]), so its point has slack above `DECIDE` to the rows but may sit on the
+/// shrunk box; [`deepened`] steps it inwards and recomputes `t` from the constraints. Only where
+/// that fails (the hyperplane of `equality` touching the shrunk box without entering it, or
+/// rounding at the threshold) is the LP with box rows solved, and its optimum returned as it is.
 fn chebyshev(
     lp: &mut RegionLp,
     domain: &Domain,
