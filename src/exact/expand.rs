@@ -306,7 +306,15 @@ pub(super) fn prepare(
         None => {
             let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
                 Some((decision, _)) => decision,
-                None => decide_in(loaded(&mut lp, domain, &kept_refs)?, domain, &kept_refs, None, &[], None, &mut e.counters)?,
+                None => decide_in(
+                    loaded(&mut lp, domain, &kept_refs)?,
+                    domain,
+                    &kept_refs,
+                    None,
+                    &[],
+                    None,
+                    &mut e.counters,
+                )?,
             };
             match decision {
                 Decision::Meets { witness, slack } => Some((witness, slack)),

@@ -23,8 +23,8 @@ mod backend;
 pub mod dual;
 mod fast;
 
-pub use backend::{minimise, RegionLp};
 use backend::nearest_point;
+pub use backend::{minimise, RegionLp};
 pub use fast::{decide_by_dual, refutes, Refutation};
 
 /// The outcome of a ball/box test.
@@ -95,7 +95,11 @@ pub fn meets(
 }
 
 /// A model of `inequalities` followed by `equality`, and the equality's row.
-fn load(domain: &Domain, inequalities: &[&Halfspace], equality: Option<&Halfspace>) -> Result<(RegionLp, Option<usize>)> {
+fn load(
+    domain: &Domain,
+    inequalities: &[&Halfspace],
+    equality: Option<&Halfspace>,
+) -> Result<(RegionLp, Option<usize>)> {
     let rows: Vec<&Halfspace> = inequalities.iter().copied().chain(equality).collect();
     Ok((RegionLp::load(domain, &rows)?, equality.map(|_| inequalities.len())))
 }
