@@ -2,20 +2,27 @@
 //! the ERAN/NNet converters, composed into the dense layers of a [`Network`].
 //!
 //! The graph is read as one chain from its single non-constant input: consecutive affine ops
-//! (`Gemm`, `MatMul` in either operand order, `Add`, `Sub`, `Mul`, `Div` by constants) are composed
-//! into one affine map; each `Relu` closes a hidden layer; shape-only ops (`Flatten`, `Reshape`,
-//! `Identity`, `Squeeze`, `Unsqueeze`) keep the feature vector (row-major) unchanged. A `Relu` on
-//! the output becomes a hidden layer followed by the identity. Anything else is refused with the
-//! op, the node and what is supported.
+//! (`Gemm`, `MatMul` in either operand order, `Add`, `Sub`, `Mul`, `Div` by constants, and the
+//! image ops `Conv`, `AveragePool`, `GlobalAveragePool`, `BatchNormalization`, `Pad` of
+//! [`super::onnx_image`]) are composed into one affine map; each `Relu` closes a hidden layer;
+//! shape-only ops (`Flatten`, `Reshape`, `Identity`, `Squeeze`, `Unsqueeze`) keep the feature
+//! vector (row-major) unchanged. The image ops need the value's NCHW shape: it is known from a 4-D
+//! graph input and kept through image ops, ReLUs and 4-D reshapes. A `Relu` on the output becomes
+//! a hidden layer followed by the identity. Anything else is refused with the op, the node and what
+//! is supported.
+//!
+//! Layers are stored dense: a convolution's map is composed into a dense matrix (sparse storage
+//! is future work, issue 14).
 
+use super::onnx_image::{self, Image, Lowered, Sparse};
 use super::onnx_proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 use crate::model::{Layer, Network};
 use ndarray::{Array1, Array2};
 use prost::Message;
 use rustc_hash::FxHashMap;
 
-const SUPPORTED: &str =
-    "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
+const SUPPORTED: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Conv, AveragePool, GlobalAveragePool, \
+    BatchNormalization, Pad, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
 
 /// Largest tensor accepted (elements), so that a corrupt header cannot request absurd memory.
 const MAX_ELEMENTS: usize = 1 << 28;
@@ -42,12 +49,13 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
     let [input] = inputs.as_slice() else {
         return Err(format!("the graph has {} non-constant inputs; regionwalk needs exactly one", inputs.len()));
     };
-    let width = input_width(input)?;
+    let (width, image) = input_shape(input)?;
     let mut chain = Chain {
         current: input.name.clone(),
         layers: Vec::new(),
-        weight: Array2::eye(width),
+        map: Map::Identity(width),
         bias: Array1::zeros(width),
+        image,
     };
     for node in &graph.node {
         chain.apply(node, &mut constants).map_err(|e| format!("node '{}' ({}): {e}", node.name, node.op_type))?;
@@ -60,13 +68,13 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
         ));
     }
     let mut layers = chain.layers;
-    layers.push(Layer { weight: chain.weight, bias: chain.bias });
+    layers.push(Layer { weight: chain.map.into_dense(), bias: chain.bias });
     Network::new(layers, None).map_err(|e| e.to_string())
 }
 
 /// The feature count of the graph input: the product of its concrete dimensions (symbolic batch
-/// dimensions count as 1).
-fn input_width(input: &super::onnx_proto::ValueInfoProto) -> Result<usize, String> {
+/// dimensions count as 1); and its image shape if it is 4-D (NCHW).
+fn input_shape(input: &super::onnx_proto::ValueInfoProto) -> Result<(usize, Option<Image>), String> {
     let shape = input
         .r#type
         .as_ref()
@@ -79,20 +87,28 @@ fn input_width(input: &super::onnx_proto::ValueInfoProto) -> Result<usize, Strin
             n = n.checked_mul(v as usize).filter(|n| *n <= MAX_ELEMENTS).ok_or("input shape is too large")?;
         }
     }
-    Ok(n)
+    let concrete: Vec<Option<usize>> =
+        shape.dim.iter().map(|d| d.dim_value.filter(|v| *v > 0).map(|v| v as usize)).collect();
+    let image = match concrete[..] {
+        [_, Some(channels), Some(height), Some(width)] => Some(Image { channels, height, width }),
+        _ => None,
+    };
+    Ok((n, image))
 }
 
 /// The affine map from the last ReLU output (or the input) to the current value.
 struct Chain {
     current: String,
     layers: Vec<Layer>,
-    weight: Array2<f64>,
+    map: Map,
     bias: Array1<f64>,
+    /// The current value's NCHW shape, when known (needed by the image ops).
+    image: Option<Image>,
 }
 
 impl Chain {
     fn width(&self) -> usize {
-        self.weight.nrows()
+        self.map.rows()
     }
 
     fn apply(&mut self, node: &NodeProto, constants: &mut FxHashMap<String, Tensor>) -> Result<(), String> {
@@ -115,17 +131,62 @@ impl Chain {
         let constant = |i: usize| -> Result<&Tensor, String> {
             node.input.get(i).and_then(|n| constants.get(n)).ok_or_else(|| format!("input {i} must be a constant"))
         };
+        let image = || {
+            self.image.ok_or("needs an NCHW image, but the current value's shape is not known (a 4-D graph input or a 4-D Reshape gives it)")
+        };
+        let mut next_image = None;
         match (node.op_type.as_str(), is_current.as_slice()) {
-            ("Identity" | "Flatten" | "Squeeze" | "Unsqueeze", [true, ..]) => {}
+            ("Identity", [true]) => next_image = self.image,
+            ("Flatten" | "Squeeze" | "Unsqueeze", [true, ..]) => {}
             ("Reshape", [true, ..]) => {
                 let shape = constant(1)?;
                 if shape.data.iter().all(|&d| d > 0.0) && shape.data.iter().product::<f64>() != self.width() as f64 {
                     return Err(format!("reshape to {:?} does not hold {} values", shape.data, self.width()));
                 }
+                if let [_, c, h, w] = shape.data[..] {
+                    if c > 0.0 && h > 0.0 && w > 0.0 && c * h * w == self.width() as f64 {
+                        next_image = Some(Image { channels: c as usize, height: h as usize, width: w as usize });
+                    }
+                }
+            }
+            ("Conv", [true, false, ..]) => {
+                let w = constant(1)?;
+                let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+                    Some(_) => Some(constant(2)?.data.as_slice()),
+                    None => None,
+                };
+                let lowered = onnx_image::conv(node, image()?, (&w.dims, &w.data), bias)?;
+                next_image = Some(self.compose_lowered(lowered)?);
+            }
+            ("AveragePool", [true]) => next_image = Some(self.compose_lowered(onnx_image::average_pool(node, image()?)?)?),
+            ("GlobalAveragePool", [true]) => next_image = Some(self.compose_lowered(onnx_image::global_average_pool(image()?))?),
+            ("BatchNormalization", [true, false, false, false, false]) => {
+                let input = image()?;
+                let params = [1, 2, 3, 4].map(|i| constant(i).map(|t| t.data.as_slice()));
+                let [a, b, c, d] = params;
+                let (factor, shift) = onnx_image::batch_norm(node, input, [a?, b?, c?, d?])?;
+                self.scale_rows(&factor);
+                self.bias = &self.bias + &shift;
+                next_image = Some(input);
+            }
+            ("Pad", [true, ..]) => {
+                let pads = match node.input.get(1).filter(|p| !p.is_empty()) {
+                    Some(_) => constant(1)?.data.clone(),
+                    None => attribute(node, "pads").map(|a| a.ints.iter().map(|&v| v as f64).collect()).unwrap_or_default(),
+                };
+                if node.input.get(3).is_some_and(|a| !a.is_empty()) {
+                    return Err("the 'axes' input is not supported".into());
+                }
+                let value = match node.input.get(2).filter(|v| !v.is_empty()) {
+                    Some(_) => constant(2)?.data.first().copied().unwrap_or(0.0),
+                    None => attribute(node, "value").map_or(0.0, |a| a.f as f64),
+                };
+                next_image = Some(self.compose_lowered(onnx_image::pad(node, image()?, &pads, value)?)?);
             }
             ("Relu", [true]) => {
+                next_image = self.image;
                 let n = self.width();
-                let weight = std::mem::replace(&mut self.weight, Array2::eye(n));
+                let weight = std::mem::replace(&mut self.map, Map::Identity(n)).into_dense();
                 let bias = std::mem::replace(&mut self.bias, Array1::zeros(n));
                 self.layers.push(Layer { weight, bias });
             }
@@ -157,15 +218,18 @@ impl Chain {
             ("Add", [true, false] | [false, true]) => {
                 let c = self.broadcast(constant(if is_current[0] { 1 } else { 0 })?)?;
                 self.bias = &self.bias + &c;
+                next_image = self.image;
             }
             ("Sub", [true, false]) => {
                 let c = self.broadcast(constant(1)?)?;
                 self.bias = &self.bias - &c;
+                next_image = self.image;
             }
             ("Sub", [false, true]) => {
                 let c = self.broadcast(constant(0)?)?;
-                self.weight.mapv_inplace(|v| -v);
-                self.bias = &c - &self.bias;
+                self.scale_rows(&Array1::from_elem(self.width(), -1.0));
+                self.bias = &c + &self.bias;
+                next_image = self.image;
             }
             ("Mul" | "Div", [true, false] | [false, true]) if node.op_type == "Mul" || is_current[0] => {
                 let mut c = self.broadcast(constant(if is_current[0] { 1 } else { 0 })?)?;
@@ -175,18 +239,38 @@ impl Chain {
                     }
                     c.mapv_inplace(|v| 1.0 / v);
                 }
-                for (mut row, s) in self.weight.outer_iter_mut().zip(&c) {
-                    row.mapv_inplace(|v| v * s);
-                }
-                self.bias = &self.bias * &c;
+                self.scale_rows(&c);
+                next_image = self.image;
             }
-            (op, _) if !matches!(op, "Identity" | "Flatten" | "Squeeze" | "Unsqueeze" | "Reshape" | "Relu" | "Gemm" | "MatMul" | "Add" | "Sub" | "Mul" | "Div") => {
+            ("MaxPool", _) => {
+                return Err("MaxPool is piecewise linear, not affine: not supported yet (AveragePool is)".into());
+            }
+            (op, _) if !matches!(op, "Identity" | "Flatten" | "Squeeze" | "Unsqueeze" | "Reshape" | "Relu" | "Gemm" | "MatMul" | "Add" | "Sub" | "Mul" | "Div" | "Conv" | "AveragePool" | "GlobalAveragePool" | "BatchNormalization" | "Pad") => {
                 return Err(format!("unsupported op '{op}' (supported: {SUPPORTED})"));
             }
             (op, _) => return Err(format!("{op} with these operands is not supported (data input must be the current value, the others constants)")),
         }
         self.current = node.output.first().ok_or("no output")?.clone();
+        self.image = next_image;
         Ok(())
+    }
+
+    /// Current ← matrix · current + bias, for an image op; returns the output's shape.
+    fn compose_lowered(&mut self, lowered: Lowered) -> Result<Image, String> {
+        if lowered.matrix.columns != self.width() {
+            return Err(format!("an image of {} values applied to {} values", lowered.matrix.columns, self.width()));
+        }
+        self.bias = Array1::from_iter(
+            lowered.matrix.rows.iter().map(|row| row.iter().map(|&(i, v)| v * self.bias[i]).sum::<f64>()),
+        ) + &lowered.bias;
+        self.map = std::mem::replace(&mut self.map, Map::Identity(0)).then_sparse(lowered.matrix);
+        Ok(lowered.output)
+    }
+
+    /// Current ← diag(factor) · current.
+    fn scale_rows(&mut self, factor: &Array1<f64>) {
+        self.map.scale_rows(factor);
+        self.bias = &self.bias * factor;
     }
 
     /// Current ← w · current.
@@ -195,20 +279,148 @@ impl Chain {
             return Err(format!("weight of shape {}×{} applied to {} values", w.nrows(), w.ncols(), self.width()));
         }
         self.bias = w.dot(&self.bias);
-        self.weight = w.dot(&self.weight);
+        self.map = std::mem::replace(&mut self.map, Map::Identity(0)).then_dense(w);
         Ok(())
     }
 
-    /// A constant broadcast to the current width (a scalar, or exactly `width` values).
+    /// A constant broadcast to the current width: a scalar, exactly `width` values, or, on an
+    /// image, one value per channel (shape `[C, 1, 1]` or `[1, C, 1, 1]`).
     fn broadcast(&self, c: &Tensor) -> Result<Array1<f64>, String> {
-        match c.data.len() {
-            1 => Ok(Array1::from_elem(self.width(), c.data[0])),
-            n if n == self.width() => Ok(Array1::from(c.data.clone())),
-            n => Err(format!(
+        let per_channel = |image: &Image| {
+            let significant: Vec<usize> = c.dims.iter().copied().skip_while(|&d| d == 1).collect();
+            c.dims.len() >= 3
+                && significant.first() == Some(&image.channels)
+                && significant[1..].iter().all(|&d| d == 1)
+        };
+        match (c.data.len(), &self.image) {
+            (1, _) => Ok(Array1::from_elem(self.width(), c.data[0])),
+            (n, _) if n == self.width() => Ok(Array1::from(c.data.clone())),
+            (_, Some(image)) if per_channel(image) => {
+                let area = image.height * image.width;
+                Ok(Array1::from_shape_fn(self.width(), |i| c.data[i / area]))
+            }
+            (n, _) => Err(format!(
                 "constant of {n} values (shape {:?}) does not broadcast to {} values",
                 c.dims,
                 self.width()
             )),
+        }
+    }
+}
+
+/// The linear part of a chain: the identity until the first op, sparse while only image ops have
+/// acted (a convolution's rows have a few nonzeros; a dense padding step on a large image would not
+/// fit in memory), dense after a dense op or at a ReLU.
+enum Map {
+    Identity(usize),
+    Sparse(Sparse),
+    Dense(Array2<f64>),
+}
+
+impl Map {
+    fn rows(&self) -> usize {
+        match self {
+            Map::Identity(n) => *n,
+            Map::Sparse(s) => s.rows.len(),
+            Map::Dense(d) => d.nrows(),
+        }
+    }
+
+    /// `m · self` for a sparse `m`.
+    fn then_sparse(self, m: Sparse) -> Map {
+        match self {
+            Map::Identity(_) => Map::Sparse(m),
+            Map::Sparse(a) => {
+                // Row r of the product: Σ over m's entries (i, v) of v · (row i of a), merged.
+                let mut scratch = vec![0.0; a.columns];
+                let mut touched = Vec::new();
+                let rows = m
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        for &(i, v) in row {
+                            for &(j, w) in &a.rows[i] {
+                                if scratch[j] == 0.0 {
+                                    touched.push(j);
+                                }
+                                scratch[j] += v * w;
+                            }
+                        }
+                        touched.sort_unstable();
+                        touched.dedup();
+                        let merged: Vec<(usize, f64)> =
+                            touched.iter().map(|&j| (j, std::mem::take(&mut scratch[j]))).collect();
+                        touched.clear();
+                        merged
+                    })
+                    .collect();
+                Map::Sparse(Sparse { columns: a.columns, rows })
+            }
+            Map::Dense(d) => {
+                let mut out = Array2::zeros((m.rows.len(), d.ncols()));
+                for (mut target, row) in out.outer_iter_mut().zip(&m.rows) {
+                    for &(i, v) in row {
+                        target.scaled_add(v, &d.row(i));
+                    }
+                }
+                Map::Dense(out)
+            }
+        }
+    }
+
+    /// `w · self` for a dense `w`.
+    fn then_dense(self, w: Array2<f64>) -> Map {
+        match self {
+            Map::Identity(_) => Map::Dense(w),
+            Map::Sparse(a) => {
+                let mut out = Array2::zeros((w.nrows(), a.columns));
+                for (mut target, weights) in out.outer_iter_mut().zip(w.outer_iter()) {
+                    for (row, &v) in a.rows.iter().zip(weights.iter()) {
+                        if v != 0.0 {
+                            for &(j, x) in row {
+                                target[j] += v * x;
+                            }
+                        }
+                    }
+                }
+                Map::Dense(out)
+            }
+            Map::Dense(d) => Map::Dense(w.dot(&d)),
+        }
+    }
+
+    fn scale_rows(&mut self, factor: &Array1<f64>) {
+        match self {
+            Map::Identity(n) => {
+                let rows = (0..*n).map(|i| vec![(i, factor[i])]).collect();
+                *self = Map::Sparse(Sparse { columns: *n, rows });
+            }
+            Map::Sparse(s) => {
+                for (row, f) in s.rows.iter_mut().zip(factor) {
+                    row.iter_mut().for_each(|(_, v)| *v *= f);
+                }
+            }
+            Map::Dense(d) => {
+                for (mut row, f) in d.outer_iter_mut().zip(factor) {
+                    row.mapv_inplace(|v| v * f);
+                }
+            }
+        }
+    }
+
+    fn into_dense(self) -> Array2<f64> {
+        match self {
+            Map::Identity(n) => Array2::eye(n),
+            Map::Sparse(s) => {
+                let mut out = Array2::zeros((s.rows.len(), s.columns));
+                for (r, row) in s.rows.iter().enumerate() {
+                    for &(j, v) in row {
+                        out[[r, j]] += v;
+                    }
+                }
+                out
+            }
+            Map::Dense(d) => d,
         }
     }
 }
