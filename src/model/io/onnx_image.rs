@@ -7,7 +7,8 @@
 //! Only 2-D images (NCHW) are handled; 1-D and 3-D kernels, dilated pooling and `MaxPool` (piecewise
 //! linear, not affine) are refused by name.
 
-use super::onnx_proto::{AttributeProto, NodeProto};
+use super::onnx::attribute;
+use super::onnx_proto::NodeProto;
 use ndarray::Array1;
 
 /// The shape of one image: channels, height, width.
@@ -308,10 +309,6 @@ pub fn pad(node: &NodeProto, input: Image, pads: &[f64], value: f64) -> Result<L
         }
     }
     Ok(Lowered { matrix, bias, output })
-}
-
-fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
-    node.attribute.iter().find(|a| a.name == name)
 }
 
 /// The values of an integer attribute, each at least 1.
