@@ -9,7 +9,7 @@
 //! domain's edge, exactly the condition that the Chebyshev LP of [`crate::lp::meets`] tests.
 
 use crate::domain::{Domain, Halfspace};
-use crate::lp::{margin, Decision};
+use crate::lp::{dot, margin, Decision, Interval};
 use crate::tolerance::{DECIDE, LINE_REACH, SEPARATION};
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?
@@ -97,32 +97,7 @@ pub fn witness_beside(
     (slack > DECIDE).then_some((witness, slack))
 }
 
-/// An open interval of the line parameter.
-#[derive(Clone, Copy)]
-struct Interval {
-    lo: f64,
-    hi: f64,
-}
-
 impl Interval {
-    /// Keeps the parameters `s` with `value + rate·s > floor`.
-    fn keep_above(&mut self, value: f64, rate: f64, floor: f64) {
-        let excess = value - floor;
-        if rate == 0.0 {
-            if excess <= 0.0 {
-                self.hi = f64::NEG_INFINITY;
-            }
-        } else if rate > 0.0 {
-            self.lo = self.lo.max(-excess / rate);
-        } else {
-            self.hi = self.hi.min(-excess / rate);
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.lo.partial_cmp(&self.hi) != Some(std::cmp::Ordering::Less)
-    }
-
     /// A point inside: the middle, or, where the interval runs to the reach, at most one unit in
     /// from its other end (so that witnesses stay near the region's vertices).
     fn middle(&self) -> f64 {
@@ -134,11 +109,6 @@ impl Interval {
             (false, false) => middle,
         }
     }
-}
-
-/// Dot product.
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// A box containing region ∩ domain (frame coordinates), by bound propagation: each constraint

@@ -12,9 +12,8 @@
 //! candidates whose hyperplane stays clear of every corner, or touches only a lower-dimensional
 //! face, need no facet LP.
 
-use super::geometry::dot;
 use crate::domain::{Domain, Halfspace};
-use crate::lp::margin;
+use crate::lp::{dot, margin};
 use crate::tolerance::{CORNER_ON, DECIDE, RANK_PIVOT};
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).

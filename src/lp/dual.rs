@@ -20,6 +20,7 @@
 //! [`Solution::lower_bound`] subtracts a rounding margin so that the bound also holds for the
 //! floating-point evaluation.
 
+use super::dot;
 use crate::domain::Halfspace;
 use crate::tolerance::{DUAL_OPTIMAL, ROUNDING};
 
@@ -288,8 +289,4 @@ fn cholesky_solve(h: &mut [f64], k: usize, mut r: Vec<f64>) -> Option<Vec<f64>> 
         r[i] /= h[i * k + i];
     }
     Some(r)
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

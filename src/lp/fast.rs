@@ -19,7 +19,7 @@
 //! stalls) returns `None` and the caller asks HiGHS.
 
 use super::dual::{Problem, Row};
-use super::{margin, Decision};
+use super::{margin, onto_hyperplane, Decision};
 use crate::domain::{Domain, Halfspace};
 use crate::tolerance::{DECIDE, WITNESS_SHIFT};
 
@@ -143,14 +143,8 @@ fn witness(
     if point.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    if let Some(e) = equality {
-        let off = e.eval(&point);
-        for (p, a) in point.iter_mut().zip(&e.normal) {
-            *p -= off * a;
-        }
-        if e.eval(&point).abs() > DECIDE * 1e-3 {
-            return None;
-        }
+    if equality.is_some_and(|e| !onto_hyperplane(&mut point, e)) {
+        return None;
     }
     let slack = margin(domain, inequalities, &point);
     (slack > DECIDE).then_some(Decision::Meets { witness: point, slack })

@@ -196,48 +196,64 @@ fn deepened(
         })
         .collect();
     if let Some(e) = equality {
-        project(&mut target, e);
+        onto_hyperplane(&mut target, e);
     }
     let step = sub(&target, y);
-    // The step lengths θ in (from, to) keep `value + θ·rate` above DECIDE for every slack.
-    let (mut from, mut to) = (0.0_f64, 1.0_f64);
-    let mut keep_above = |value: f64, rate: f64| {
-        let excess = value - DECIDE;
-        if rate > 0.0 {
-            from = from.max(-excess / rate);
-        } else if rate < 0.0 {
-            to = to.min(excess / -rate);
-        } else if excess <= 0.0 {
-            to = f64::NEG_INFINITY;
-        }
-    };
+    // The step lengths θ that keep `value + θ·rate` above DECIDE for every slack.
+    let mut steps = Interval { lo: 0.0, hi: 1.0 };
     for h in inequalities {
-        keep_above(h.eval(y), dot(&h.normal, &step));
+        steps.keep_above(h.eval(y), dot(&h.normal, &step), DECIDE);
     }
     for i in 0..y.len() {
-        keep_above(y[i] - lower[i], step[i]);
-        keep_above(upper[i] - y[i], -step[i]);
+        steps.keep_above(y[i] - lower[i], step[i], DECIDE);
+        steps.keep_above(upper[i] - y[i], -step[i], DECIDE);
     }
-    if from >= to {
+    if steps.is_empty() {
         return None;
     }
-    let theta = 0.5 * (from + to);
+    let theta = 0.5 * (steps.lo + steps.hi);
     let mut point: Vec<f64> = y.iter().zip(&step).map(|(p, d)| p + theta * d).collect();
-    if let Some(e) = equality {
-        project(&mut point, e);
-        if e.eval(&point).abs() > DECIDE * 1e-3 {
-            return None;
-        }
+    if equality.is_some_and(|e| !onto_hyperplane(&mut point, e)) {
+        return None;
     }
     let slack = polyhedral_margin(domain, inequalities, &point);
     (slack > DECIDE).then_some((point, slack))
 }
 
-/// Moves `y` onto the hyperplane of `e` (a unit normal) along the normal.
-fn project(y: &mut [f64], e: &Halfspace) {
+/// Moves `y` onto the hyperplane of `e` (a unit normal) along the normal; false if rounding leaves
+/// it more than `DECIDE·1e-3` off (then it is no witness on that hyperplane).
+fn onto_hyperplane(y: &mut [f64], e: &Halfspace) -> bool {
     let off = e.eval(y);
     for (p, a) in y.iter_mut().zip(&e.normal) {
         *p -= off * a;
+    }
+    e.eval(y).abs() <= DECIDE * 1e-3
+}
+
+/// An interval of a line parameter (open; the solver layer's and the walk's line searches).
+#[derive(Clone, Copy)]
+pub(crate) struct Interval {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+}
+
+impl Interval {
+    /// Keeps the parameters `s` with `value + rate·s > floor`.
+    pub(crate) fn keep_above(&mut self, value: f64, rate: f64, floor: f64) {
+        let excess = value - floor;
+        if rate == 0.0 {
+            if excess <= 0.0 {
+                self.hi = f64::NEG_INFINITY;
+            }
+        } else if rate > 0.0 {
+            self.lo = self.lo.max(-excess / rate);
+        } else {
+            self.hi = self.hi.min(-excess / rate);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lo.partial_cmp(&self.hi) != Some(std::cmp::Ordering::Less)
     }
 }
 
@@ -340,7 +356,8 @@ fn norm2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
