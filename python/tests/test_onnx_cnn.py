@@ -7,6 +7,7 @@ basis vector."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,7 +150,7 @@ def test_lowered_first_layer_is_the_response_to_basis_vectors(tmp_path):
         assert np.allclose(net(e) - net(np.zeros(n)), forward(module, e, shape) - zero, rtol=1e-12, atol=1e-12)
 
 
-FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[2] / "fixtures" / "cnn"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cnn"
 
 
 def test_vnncomp_avgpool_cnn_matches_the_onnx_reference_evaluator():

@@ -245,7 +245,7 @@ impl Chain {
             ("MaxPool", _) => {
                 return Err("MaxPool is piecewise linear, not affine: not supported yet (AveragePool is)".into());
             }
-            (op, _) if !matches!(op, "Identity" | "Flatten" | "Squeeze" | "Unsqueeze" | "Reshape" | "Relu" | "Gemm" | "MatMul" | "Add" | "Sub" | "Mul" | "Div" | "Conv" | "AveragePool" | "GlobalAveragePool" | "BatchNormalization" | "Pad") => {
+            (op, _) if !SUPPORTED.split(", ").any(|supported| supported == op) => {
                 return Err(format!("unsupported op '{op}' (supported: {SUPPORTED})"));
             }
             (op, _) => return Err(format!("{op} with these operands is not supported (data input must be the current value, the others constants)")),
