@@ -63,17 +63,19 @@ fn degenerate(widths: &[usize], seed: u64) -> Network {
         .map(|(l, layer)| {
             let mut layer = layer.clone();
             if l + 1 < base.layers().len() && layer.weight.nrows() >= 6 {
-                let (w0, b0) = (layer.weight.row(0).to_owned(), layer.bias[0]);
-                layer.weight.row_mut(1).assign(&w0);
+                let mut w = layer.weight.to_dense().into_owned();
+                let (w0, b0) = (w.row(0).to_owned(), layer.bias[0]);
+                w.row_mut(1).assign(&w0);
                 layer.bias[1] = b0;
-                layer.weight.row_mut(2).assign(&(-&w0));
+                w.row_mut(2).assign(&(-&w0));
                 layer.bias[2] = -b0;
-                layer.weight.row_mut(3).assign(&(&w0 * 2.5));
+                w.row_mut(3).assign(&(&w0 * 2.5));
                 layer.bias[3] = 2.5 * b0;
-                layer.weight.row_mut(4).fill(0.0);
+                w.row_mut(4).fill(0.0);
                 layer.bias[4] = -1.0;
-                layer.weight.row_mut(5).fill(0.0);
+                w.row_mut(5).fill(0.0);
                 layer.bias[5] = 0.3;
+                layer.weight = w.into();
             }
             layer
         })

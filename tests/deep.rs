@@ -63,15 +63,14 @@ fn folded_by_hand(net: &Network, i: usize, v: f64) -> Network {
         .iter()
         .enumerate()
         .map(|(l, layer)| {
-            let rows: Vec<Vec<f64>> = layer
-                .weight
+            let weight = layer.weight.to_dense();
+            let rows: Vec<Vec<f64>> = weight
                 .rows()
                 .into_iter()
                 .map(|r| r.iter().enumerate().filter(|&(c, _)| l > 0 || c != i).map(|(_, w)| *w).collect())
                 .collect();
-            let bias = (0..layer.bias.len())
-                .map(|j| layer.bias[j] + if l == 0 { v * layer.weight[[j, i]] } else { 0.0 })
-                .collect();
+            let bias =
+                (0..layer.bias.len()).map(|j| layer.bias[j] + if l == 0 { v * weight[[j, i]] } else { 0.0 }).collect();
             (rows, bias)
         })
         .collect();

@@ -88,7 +88,7 @@ fn cross_check(case: &common::Case, domain: &Domain, what: &str, seed: u64) {
         split.len()
     );
     assert_eq!(walked, split, "seed {seed} ({what}, {}): different regions", case.description);
-    for p in sample_patterns(&case.net, domain, 400, seed) {
+    for p in sample_patterns(&case.net, domain, 400, seed, None).patterns {
         assert!(walked.binary_search(&p).is_ok(), "seed {seed} ({what}): sampled region {p:?} was not walked");
     }
 }

@@ -27,9 +27,10 @@ fn permuting_the_neurons_of_a_layer_keeps_the_count() {
         let l = rng.gen_range(0..layers.len() - 1);
         let mut perm: Vec<usize> = (0..layers[l].weight.nrows()).collect();
         perm.shuffle(&mut rng);
-        layers[l].weight = layers[l].weight.select(ndarray::Axis(0), &perm);
+        // The permuted layers are stored sparse: the count must not depend on the storage either.
+        layers[l].weight = layers[l].weight.select_rows(&perm).csr();
         layers[l].bias = layers[l].bias.select(ndarray::Axis(0), &perm);
-        layers[l + 1].weight = layers[l + 1].weight.select(ndarray::Axis(1), &perm);
+        layers[l + 1].weight = layers[l + 1].weight.select_columns(&perm).csr();
         let permuted = rebuild(layers);
         for norm in [Norm::L2, Norm::Linf] {
             assert_eq!(
@@ -52,9 +53,12 @@ fn rescaling_a_hidden_neuron_keeps_the_count() {
         let j = rng.gen_range(0..layers[l].weight.nrows());
         // Powers of two keep the arithmetic exact, so degenerate cases stay degenerate.
         let c = [0.25, 0.5, 2.0, 8.0][rng.gen_range(0..4)];
-        layers[l].weight.row_mut(j).mapv_inplace(|w| w * c);
+        let (mut w, mut next) =
+            (layers[l].weight.to_dense().into_owned(), layers[l + 1].weight.to_dense().into_owned());
+        w.row_mut(j).mapv_inplace(|w| w * c);
         layers[l].bias[j] *= c;
-        layers[l + 1].weight.column_mut(j).mapv_inplace(|w| w / c);
+        next.column_mut(j).mapv_inplace(|w| w / c);
+        (layers[l].weight, layers[l + 1].weight) = (w.into(), next.into());
         let scaled = rebuild(layers);
         for norm in [Norm::L2, Norm::Linf] {
             assert_eq!(
@@ -77,7 +81,7 @@ fn translating_input_and_centre_together_keeps_the_count() {
         let shift: Vec<f64> = (0..n0).map(|_| rng.gen_range(-8..=8) as f64 / 4.0).collect();
         let mut layers = case.net.layers().to_vec();
         // f(x) = g(x - shift): b1 ← b1 - W1·shift, centre ← centre + shift.
-        let w_shift = layers[0].weight.dot(&ndarray::Array1::from(shift.clone()));
+        let w_shift = layers[0].weight.dot(ndarray::Array1::from(shift.clone()).view());
         layers[0].bias = &layers[0].bias - &w_shift;
         let moved = rebuild(layers);
         let center: Vec<f64> = case.center.iter().zip(&shift).map(|(c, s)| c + s).collect();

@@ -45,10 +45,7 @@ impl PyNetwork {
     ) -> PyResult<Self> {
         let layers = layers
             .iter()
-            .map(|(w, b)| Layer {
-                weight: w.as_array().as_standard_layout().into_owned(),
-                bias: b.as_array().to_owned(),
-            })
+            .map(|(w, b)| Layer { weight: w.as_array().to_owned().into(), bias: b.as_array().to_owned() })
             .collect();
         let input_box = input_box.map(|(l, u)| InputBox { lower: l.as_array().to_vec(), upper: u.as_array().to_vec() });
         let net = Network::new(layers, input_box).map_err(py_err)?;
@@ -112,9 +109,10 @@ impl PyNetwork {
         self.net.input_box().map(|b| (PyArray1::from_slice(py, &b.lower), PyArray1::from_slice(py, &b.upper)))
     }
 
-    /// The layers as `[(W, b), ...]` (copies).
+    /// The layers as `[(W, b), ...]` (dense copies, also of a convolution's sparse matrix).
     fn layers<'py>(&self, py: Python<'py>) -> Vec<LayerArrays<'py>> {
-        self.net.layers().iter().map(|l| (l.weight.clone().into_pyarray(py), l.bias.clone().into_pyarray(py))).collect()
+        let dense = |l: &Layer| l.weight.to_dense().into_owned().into_pyarray(py);
+        self.net.layers().iter().map(|l| (dense(l), l.bias.clone().into_pyarray(py))).collect()
     }
 
     /// The network as the JSON model format (readable by `from_file` and the CLI).

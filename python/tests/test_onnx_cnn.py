@@ -223,3 +223,83 @@ def test_reflection_padding_is_refused_by_mode(tmp_path):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "m.onnx"))
     with pytest.raises(ValueError, match="node '.*' \\(Pad\\): pad mode 'reflect' is not supported"):
         rw.Network.from_file(tmp_path / "m.onnx")
+
+
+def test_transposed_nhwc_graph_matches_the_onnx_reference_evaluator(tmp_path):
+    # TensorFlow exports (VNN-COMP's marabou CIFAR nets) take NHWC images and transpose them to
+    # NCHW for Conv, then back before flattening: each Transpose is a permutation of the features.
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(7)
+    h, w, c = 5, 4, 3
+    conv_w = rng.standard_normal((2, c, 2, 2))
+    conv_b = rng.standard_normal(2)
+    flat = 2 * 4 * 3
+    dense = rng.standard_normal((flat, 3))
+    inits = [
+        numpy_helper.from_array(conv_w, "cw"),
+        numpy_helper.from_array(conv_b, "cb"),
+        numpy_helper.from_array(np.array([-1, flat], dtype=np.int64), "shape"),
+        numpy_helper.from_array(dense, "dw"),
+        numpy_helper.from_array(rng.standard_normal(3), "db"),
+    ]
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["t", "cw", "cb"], ["c"], kernel_shape=[2, 2]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["rt"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["rt", "shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "dw"], ["m"]),
+        helper.make_node("Add", ["m", "db"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "nhwc", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, h, w, c])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [1, 3])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    net = rw.Network.from_file(tmp_path / "m.onnx")
+    reference = ReferenceEvaluator(model)
+    for _ in range(4):
+        x = rng.standard_normal(h * w * c)
+        expected = reference.run(None, {"x": x.reshape(1, h, w, c)})[0].ravel()
+        assert np.allclose(net(x), expected, rtol=1e-10, atol=1e-10)
+    assert net.hidden_widths == [2 * 4 * 3]
+
+
+def test_transpose_of_the_batch_axis_is_refused(tmp_path):
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2, 3])], "t",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [2, 1, 3, 3])],
+    )
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "m.onnx"))
+    with pytest.raises(ValueError, match="\\(Transpose\\): perm \\[1, 0, 2, 3\\]: only permutations of the three non-batch"):
+        rw.Network.from_file(tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize(
+    "name, input_shape",
+    [
+        ("cifar10_large.onnx", (1, 32, 32, 3)),  # marabou-cifar10: NHWC, Transpose, MatMul
+        ("cifar_base_kw.onnx", (1, 3, 32, 32)),  # oval21: padded strided convolutions
+        ("cifar_conv18k.onnx", (1, 3, 32, 32)),  # built by scripts/make_cifar_cnn.py
+    ],
+)
+def test_cifar_cnns_match_the_onnx_reference_evaluator(name, input_shape):
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    model = onnx.load(str(FIXTURES / name))
+    net = rw.Network.from_file(FIXTURES / name)
+    reference = ReferenceEvaluator(model)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, 3072)
+    feed = {model.graph.input[0].name: x.reshape(input_shape).astype(np.float32)}
+    expected = reference.run(None, feed)[0].ravel()
+    assert np.allclose(net(x), expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    # A bound on a CIFAR-size network: the bracket holds and the sampled lower bound is certified.
+    result = rw.bound(net, x, 0.001, norm="linf")
+    assert result.lower >= 1 and all(value >= result.lower for value in result.bounds.values())

@@ -12,9 +12,10 @@
 
 use super::linalg::spectral_norm_upper;
 use super::set::InputSet;
-use crate::model::Network;
+use crate::model::{Network, Weight};
 use crate::tolerance::ROUNDING;
-use ndarray::{Array1, Array2, Axis};
+use ndarray::Array1;
+use rayon::prelude::*;
 
 /// Lower and upper bounds of one layer's pre-activations.
 #[derive(Clone, Debug)]
@@ -105,7 +106,7 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
     let (mut rho_paper, mut rho_projected) = (radius, radius);
     for (l, layer) in net.hidden().iter().enumerate() {
         let (z_c, mag_c) = &centre_pre[l];
-        let row_norms = layer.weight.map_axis(Axis(1), |r| r.dot(&r).sqrt());
+        let row_norms = layer.weight.row_norms();
         let lipschitz_with = |rho: f64| {
             let reach = &row_norms * rho;
             let margin = (mag_c + &reach) * ROUNDING;
@@ -113,13 +114,14 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
         };
         // On layer 1 the Lipschitz ball is the (enclosing) ball itself: use its exact range.
         let (paper, lipschitz) = if l == 0 {
-            let exact = ball_layer(layer.weight.view(), &layer.bias, &set.center, radius);
+            let exact =
+                first_layer(&layer.weight, &layer.bias, |a, b| super::set::ball_range(&set.center, radius, a, b));
             (exact.clone(), exact)
         } else {
             (lipschitz_with(rho_paper), lipschitz_with(rho_projected))
         };
         let (ibp, crown) = if l == 0 {
-            let exact = first_layer(layer.weight.view(), &layer.bias, set);
+            let exact = first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b));
             (exact.clone(), exact)
         } else {
             (ibp_layer(&layer.weight, &layer.bias, &st.combined[l - 1]), crown_layer(net, set, &st.combined, l))
@@ -128,9 +130,9 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
         for b in [&lipschitz, &ibp, &crown] {
             combined.intersect(b);
         }
-        rho_paper *= spectral_norm_upper(layer.weight.view());
+        rho_paper *= spectral_norm_upper(&layer.weight);
         let live: Vec<usize> = (0..widths[l]).filter(|&j| combined.status(j) != Status::Inactive).collect();
-        rho_projected *= spectral_norm_upper(layer.weight.select(Axis(0), &live).view());
+        rho_projected *= spectral_norm_upper(&layer.weight.select_rows(&live));
         st.paper.push(paper);
         st.lipschitz.push(lipschitz);
         st.ibp.push(ibp);
@@ -140,34 +142,34 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
     st
 }
 
-/// The range of layer 1 over the ball `B(center, radius)`.
-fn ball_layer(w: ndarray::ArrayView2<f64>, b: &Array1<f64>, center: &Array1<f64>, radius: f64) -> Bounds {
-    let (lower, upper): (Vec<f64>, Vec<f64>) =
-        w.outer_iter().zip(b).map(|(row, &bj)| super::set::ball_range(center, radius, row, bj)).unzip();
-    Bounds { lower: Array1::from(lower), upper: Array1::from(upper) }
-}
-
-/// Layer 1 is affine in the input: its exact range over the ball and the box.
-fn first_layer(w: ndarray::ArrayView2<f64>, b: &Array1<f64>, set: &InputSet) -> Bounds {
-    let (lower, upper): (Vec<f64>, Vec<f64>) =
-        w.outer_iter().zip(b).map(|(row, &bj)| set.affine_range(row, bj)).unzip();
+/// Layer 1 is affine in the input: its exact range per neuron by `range` (over the ball, or the
+/// ball and the box), from each row's stored entries.
+fn first_layer(w: &Weight, b: &Array1<f64>, range: impl Fn(crate::model::Row, f64) -> (f64, f64) + Sync) -> Bounds {
+    let (lower, upper): (Vec<f64>, Vec<f64>) = (0..w.nrows()).into_par_iter().map(|j| range(w.row(j), b[j])).unzip();
     Bounds { lower: Array1::from(lower), upper: Array1::from(upper) }
 }
 
 /// IBP in lower/upper form, `ℓ = W⁺ ReLU(ℓ_prev) + W⁻ ReLU(u_prev) + b`, so that exact zeros stay exact.
-pub(crate) fn ibp_layer(w: &Array2<f64>, b: &Array1<f64>, prev: &Bounds) -> Bounds {
+pub(crate) fn ibp_layer(w: &Weight, b: &Array1<f64>, prev: &Bounds) -> Bounds {
     let h_lo = prev.lower.mapv(|v| v.max(0.0));
     let h_hi = prev.upper.mapv(|v| v.max(0.0));
-    let pos = w.mapv(|v| v.max(0.0));
-    let neg = w.mapv(|v| v.min(0.0));
-    let lower_terms = (pos.dot(&h_lo), neg.dot(&h_hi));
-    let upper_terms = (pos.dot(&h_hi), neg.dot(&h_lo));
-    let mag_lo = pos.dot(&h_lo) - neg.dot(&h_hi) + b.mapv(f64::abs);
-    let mag_hi = pos.dot(&h_hi) - neg.dot(&h_lo) + b.mapv(f64::abs);
-    Bounds {
-        lower: lower_terms.0 + lower_terms.1 + b - mag_lo * ROUNDING,
-        upper: upper_terms.0 + upper_terms.1 + b + mag_hi * ROUNDING,
+    let n = w.nrows();
+    let mut out = Bounds { lower: Array1::zeros(n), upper: Array1::zeros(n) };
+    for j in 0..n {
+        // Terms of the lower and upper bound, and their magnitudes (for the rounding margin).
+        let (mut lo, mut hi, mut mag_lo, mut mag_hi) = (b[j], b[j], b[j].abs(), b[j].abs());
+        for (i, v) in w.row(j) {
+            let (at_lo, at_hi) = (v * h_lo[i], v * h_hi[i]);
+            let (small, large) = if v >= 0.0 { (at_lo, at_hi) } else { (at_hi, at_lo) };
+            lo += small;
+            hi += large;
+            mag_lo += small.abs();
+            mag_hi += large.abs();
+        }
+        out.lower[j] = lo - mag_lo * ROUNDING;
+        out.upper[j] = hi + mag_hi * ROUNDING;
     }
+    out
 }
 
 /// The ReLU relaxation of one layer given its intervals: `slope_lo·z ≤ ReLU(z) ≤ slope_hi·z + icpt`.
@@ -198,59 +200,83 @@ fn relaxation(b: &Bounds) -> Relaxation {
     r
 }
 
-/// CROWN bounds of hidden layer `k` by back-substitution through the relaxed layers `k-1, …, 0`.
+/// CROWN bounds of hidden layer `k` by back-substitution through the relaxed layers `k-1, …, 0`,
+/// one neuron (and direction) at a time: a neuron's coefficients stay as sparse as its receptive
+/// field through a convolution, and no matrix of every neuron's coefficients is formed (for a
+/// CIFAR CNN it would hold hundreds of millions of numbers).
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize) -> Bounds {
     let layers = net.hidden();
-    let mut lower = BackSubstitution::new(&layers[k].weight, &layers[k].bias);
-    let mut upper = lower.clone();
-    for m in (0..k).rev() {
-        let r = relaxation(&combined[m]);
-        lower.step(&r, &layers[m].weight, &layers[m].bias, true);
-        upper.step(&r, &layers[m].weight, &layers[m].bias, false);
-    }
+    let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
+    let widest = layers[..=k].iter().map(|l| l.weight.ncols()).max().unwrap_or(0);
     let n = layers[k].weight.nrows();
-    let mut out = Bounds::unbounded(n);
-    for j in 0..n {
-        out.lower[j] = set.affine_range(lower.lambda.row(j), lower.constant[j]).0 - ROUNDING * lower.magnitude[j];
-        out.upper[j] = set.affine_range(upper.lambda.row(j), upper.constant[j]).1 + ROUNDING * upper.magnitude[j];
-    }
-    out
+    let ranges: Vec<(f64, f64)> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || vec![0.0; widest],
+            |scratch, j| {
+                let lower =
+                    back_substitute(&layers[..=k], &relaxations, j, true, scratch, |a, c| set.affine_range(a, c).0);
+                let upper =
+                    back_substitute(&layers[..=k], &relaxations, j, false, scratch, |a, c| set.affine_range(a, c).1);
+                (lower, upper)
+            },
+        )
+        .collect();
+    let (lower, upper): (Vec<f64>, Vec<f64>) = ranges.into_iter().unzip();
+    Bounds { lower: Array1::from(lower), upper: Array1::from(upper) }
 }
 
-/// A bound `Λ h + c` on a layer's pre-activations, expressed in ever earlier layers.
-#[derive(Clone)]
-struct BackSubstitution {
-    lambda: Array2<f64>,
-    constant: Array1<f64>,
-    /// Sum of the magnitudes of the terms accumulated in `constant` (for the rounding margin).
-    magnitude: Array1<f64>,
-}
-
-impl BackSubstitution {
-    fn new(w: &Array2<f64>, b: &Array1<f64>) -> Self {
-        BackSubstitution { lambda: w.clone(), constant: b.clone(), magnitude: b.mapv(f64::abs) }
-    }
-
-    /// Replaces `h_m` by its relaxation (lower relaxation where the coefficient helps the bound,
-    /// upper where it hurts), then `z_m = W_m h_{m-1} + b_m`.
-    fn step(&mut self, r: &Relaxation, w: &Array2<f64>, b: &Array1<f64>, is_lower: bool) {
-        let mut scaled = self.lambda.clone();
-        for (mut row, (c, mag)) in scaled.outer_iter_mut().zip(self.constant.iter_mut().zip(self.magnitude.iter_mut()))
-        {
-            for (i, lam) in row.iter_mut().enumerate() {
-                // For a lower bound, a positive coefficient takes the lower line, a negative the upper.
-                let upper_line = (*lam < 0.0) == is_lower;
-                if upper_line {
-                    *c += *lam * r.icpt[i];
-                    *mag += (*lam * r.icpt[i]).abs();
-                    *lam *= r.slope_hi[i];
-                } else {
-                    *lam *= r.slope_lo[i];
-                }
+/// One side of neuron `j` of the last of `layers`: its pre-activation `Λ h + c` is carried back
+/// through each earlier layer's ReLU relaxation (the lower line where the coefficient helps the
+/// bound, the upper line where it hurts) and affine map, down to the input, where `range` gives
+/// the side's value over the set; widened by [`ROUNDING`] times the magnitude of the terms summed
+/// into `c`.
+fn back_substitute(
+    layers: &[crate::model::Layer],
+    relaxations: &[Relaxation],
+    j: usize,
+    is_lower: bool,
+    scratch: &mut [f64],
+    range: impl Fn(std::iter::Copied<std::slice::Iter<(usize, f64)>>, f64) -> f64,
+) -> f64 {
+    let last = layers.last().expect("at least one layer");
+    let mut coefficients: Vec<(usize, f64)> = last.weight.row(j).filter(|(_, v)| *v != 0.0).collect();
+    let (mut constant, mut magnitude) = (last.bias[j], last.bias[j].abs());
+    for (layer, r) in layers.iter().zip(relaxations).rev() {
+        for &(i, lambda) in &coefficients {
+            // For a lower bound, a positive coefficient takes the lower line, a negative the upper.
+            let scaled = if (lambda < 0.0) == is_lower {
+                constant += lambda * r.icpt[i];
+                magnitude += (lambda * r.icpt[i]).abs();
+                lambda * r.slope_hi[i]
+            } else {
+                lambda * r.slope_lo[i]
+            };
+            if scaled != 0.0 {
+                constant += scaled * layer.bias[i];
+                magnitude += (scaled * layer.bias[i]).abs();
+                layer.weight.add_row_scaled(i, scaled, &mut scratch[..layer.weight.ncols()]);
             }
         }
-        self.constant += &scaled.dot(b);
-        self.magnitude += &scaled.mapv(f64::abs).dot(&b.mapv(f64::abs));
-        self.lambda = scaled.dot(w);
+        coefficients = drain(&mut scratch[..layer.weight.ncols()]);
     }
+    let value = range(coefficients.iter().copied(), constant);
+    if is_lower {
+        value - ROUNDING * magnitude
+    } else {
+        value + ROUNDING * magnitude
+    }
+}
+
+/// The nonzero entries of `values` in index order, leaving it zero. Coefficients are summed into a
+/// dense scratch and drained by one scan: cheaper than remembering which entries were touched,
+/// since a neuron's coefficients spread over much of each earlier layer.
+fn drain(values: &mut [f64]) -> Vec<(usize, f64)> {
+    let mut out = Vec::new();
+    for (i, v) in values.iter_mut().enumerate() {
+        if *v != 0.0 {
+            out.push((i, std::mem::take(v)));
+        }
+    }
+    out
 }

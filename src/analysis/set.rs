@@ -3,7 +3,7 @@
 
 use crate::domain::Domain;
 use crate::tolerance::ROUNDING;
-use ndarray::{Array1, ArrayView1};
+use ndarray::Array1;
 
 /// The domain in input coordinates.
 #[derive(Clone, Debug)]
@@ -47,18 +47,20 @@ impl InputSet {
 
     /// A sound enclosure `[lo, hi]` of `a·x + beta` over the set: the tighter of the ball's and the
     /// box's exact ranges (their intersection contains the set), each widened for rounding by
-    /// [`ROUNDING`] times the magnitude of its own terms (so exact zeros stay exact).
-    pub fn affine_range(&self, a: ArrayView1<f64>, beta: f64) -> (f64, f64) {
+    /// [`ROUNDING`] times the magnitude of its own terms (so exact zeros stay exact). `a` is given
+    /// by its nonzero entries `(index, value)` (any superset of them), so that a convolution's
+    /// sparse row costs its nonzeros, not the input dimension.
+    pub fn affine_range(&self, a: impl Iterator<Item = (usize, f64)> + Clone, beta: f64) -> (f64, f64) {
         let (lo, hi) = match self.ball {
-            Some(r) => ball_range(&self.center, r, a, beta),
+            Some(r) => ball_range(&self.center, r, a.clone(), beta),
             None => (f64::NEG_INFINITY, f64::INFINITY),
         };
         let (mut blo, mut bhi, mut mlo, mut mhi) = (beta, beta, beta.abs(), beta.abs());
-        for ((x, l), u) in a.iter().zip(&self.lower).zip(&self.upper) {
-            if *x == 0.0 {
+        for (i, x) in a {
+            if x == 0.0 {
                 continue;
             }
-            let (p, q) = (x * l, x * u);
+            let (p, q) = (x * self.lower[i], x * self.upper[i]);
             blo += p.min(q);
             bhi += p.max(q);
             mlo += p.min(q).abs();
@@ -71,11 +73,17 @@ impl InputSet {
 /// A sound enclosure of `a·x + beta` over the ball `B(center, radius)`: `a·c + β ± r‖a‖`, widened
 /// for rounding. When the widening alone makes a bound cross zero, the sign question is settled in
 /// exact rational arithmetic (inputs are binary fractions), so that exact tangencies (theory §7,
-/// F2f) are classified exactly: `min ≥ 0 ⇔ S ≥ 0 ∧ S² ≥ r²‖a‖²` with `S = a·c + β`.
-pub fn ball_range(center: &Array1<f64>, radius: f64, a: ArrayView1<f64>, beta: f64) -> (f64, f64) {
-    let at_center = a.dot(center) + beta;
-    let reach = radius * a.dot(&a).sqrt();
-    let mag = a.iter().zip(center).map(|(x, c)| (x * c).abs()).sum::<f64>() + beta.abs() + reach;
+/// F2f) are classified exactly: `min ≥ 0 ⇔ S ≥ 0 ∧ S² ≥ r²‖a‖²` with `S = a·c + β`. `a` is given
+/// by its nonzero entries, as in [`InputSet::affine_range`].
+pub fn ball_range(
+    center: &Array1<f64>,
+    radius: f64,
+    a: impl Iterator<Item = (usize, f64)> + Clone,
+    beta: f64,
+) -> (f64, f64) {
+    let at_center = a.clone().map(|(i, x)| x * center[i]).sum::<f64>() + beta;
+    let reach = radius * a.clone().map(|(_, x)| x * x).sum::<f64>().sqrt();
+    let mag = a.clone().map(|(i, x)| (x * center[i]).abs()).sum::<f64>() + beta.abs() + reach;
     let (mut lo, mut hi) = (at_center - reach - ROUNDING * mag, at_center + reach + ROUNDING * mag);
     let borderline_lo = lo < 0.0 && at_center - reach + ROUNDING * mag >= 0.0;
     let borderline_hi = hi > 0.0 && at_center + reach - ROUNDING * mag <= 0.0;
@@ -83,8 +91,8 @@ pub fn ball_range(center: &Array1<f64>, radius: f64, a: ArrayView1<f64>, beta: f
         use num_rational::BigRational;
         use num_traits::Zero;
         let q = |v: f64| BigRational::from_float(v).expect("finite");
-        let s = a.iter().zip(center).fold(q(beta), |acc, (x, c)| acc + q(*x) * q(*c));
-        let t = a.iter().fold(BigRational::zero(), |acc, x| acc + q(*x) * q(*x)) * q(radius) * q(radius);
+        let s = a.clone().fold(q(beta), |acc, (i, x)| acc + q(x) * q(center[i]));
+        let t = a.fold(BigRational::zero(), |acc, (_, x)| acc + q(x) * q(x)) * q(radius) * q(radius);
         let clear = &s * &s >= t;
         if borderline_lo && clear && s >= BigRational::zero() {
             lo = 0.0;

@@ -10,10 +10,10 @@ use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
 use crate::exact::walk::{region_constraints, walk, StopReason, WalkOptions};
 use crate::lp::{LpCounters, RegionLp};
-use crate::model::{Layer, Network};
+use crate::model::{Layer, Network, Weight};
 use crate::tolerance::{ROUNDING, SOLVER_FEASIBILITY};
 use crate::{Error, Result};
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 use num_bigint::BigUint;
 use serde_json::json;
 use std::time::Instant;
@@ -50,14 +50,14 @@ pub fn hybrid(
     if m == 0 {
         return Ok(Outcome::Skipped("the network has no hidden layer".into(), 0));
     }
-    let width = net.hidden()[m - 1].weight.nrows();
-    let mut prefix_layers: Vec<Layer> = net.hidden()[..m].to_vec();
-    prefix_layers.push(Layer { weight: Array2::eye(width), bias: Array1::zeros(width) });
-    let prefix = Network::new(prefix_layers, None)?;
-    let now = Instant::now();
-    if deadline.is_some_and(|d| d <= now) {
+    if deadline.is_some_and(|d| d <= Instant::now()) {
         return Ok(out_of_time("before it started", 0));
     }
+    let width = net.hidden()[m - 1].weight.nrows();
+    let mut prefix_layers: Vec<Layer> = net.hidden()[..m].to_vec();
+    prefix_layers.push(Layer { weight: Weight::identity(width), bias: Array1::zeros(width) });
+    let prefix = Network::new(prefix_layers, None)?;
+    let now = Instant::now();
     let walk_options = WalkOptions {
         max_regions: Some(options.hybrid_max_regions),
         time_limit: deadline.map(|d| d - now),
@@ -103,8 +103,8 @@ pub fn hybrid(
             let mut b = global.combined[l].clone();
             match &previous {
                 None => {
-                    let a = layer.weight.dot(&sur.jacobian);
-                    let beta = layer.weight.dot(&sur.offset) + &layer.bias;
+                    let a = layer.weight.dot_mat(&sur.jacobian);
+                    let beta = layer.weight.dot(sur.offset.view()) + &layer.bias;
                     for j in 0..a.nrows() {
                         let range = match deadline.is_some_and(|d| Instant::now() >= d) {
                             true => Err(Error::TimeLimit),
@@ -156,7 +156,7 @@ impl RegionRanges<'_> {
     /// tolerance).
     fn range(&mut self, a: ndarray::ArrayView1<f64>, beta: f64, counters: &mut LpCounters) -> Result<(f64, f64)> {
         let domain = self.domain;
-        let (mut lo, mut hi) = self.set.affine_range(a, beta);
+        let (mut lo, mut hi) = self.set.affine_range(a.iter().copied().enumerate(), beta);
         if !domain.is_bounded() || (lo >= 0.0 || hi <= 0.0) {
             return Ok((lo, hi));
         }

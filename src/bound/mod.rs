@@ -136,6 +136,8 @@ pub struct BoundReport {
     pub lower: usize,
     /// Where the lower bound comes from.
     pub lower_source: &'static str,
+    /// Points sampled for the lower bound (fewer than asked when the budget ran out first).
+    pub samples: usize,
     /// The exact count, when the budgeted region walk behind the lower bound finished.
     pub exact: Option<usize>,
     /// Per layer `(active, inactive, unstable)` per interval method.
@@ -166,7 +168,7 @@ impl BoundReport {
         json!({
             "bounds": self.bounds.iter().map(BoundValue::to_json).collect::<Vec<_>>(),
             "best": self.best().map(|b| json!({"method": b.method.name(), "value": b.value.to_string(), "log10": log10(&b.value)})),
-            "lower": {"value": self.lower, "source": self.lower_source},
+            "lower": {"value": self.lower, "source": self.lower_source, "samples": self.samples},
             "exact": self.exact,
             "skipped": self.skipped.iter().map(|(m, why)| json!({"method": m.name(), "reason": why})).collect::<Vec<_>>(),
             "stability": self.stability,
@@ -193,6 +195,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         skipped: Vec::new(),
         lower: 0,
         lower_source: "sampling",
+        samples: 0,
         exact: None,
         stability: stability_json(&stability),
     };
@@ -208,8 +211,9 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             Method::Hybrid => unreachable!("filtered out"),
         });
     }
-    let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0).len();
-    report.raise_lower(sampled, "sampling");
+    let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
+    report.samples = sampled.points;
+    report.raise_lower(sampled.patterns.len(), "sampling");
     let left = deadline.and_then(|d| d.checked_duration_since(Instant::now())).filter(|_| options.lower_walk);
     if let Some(left) = left {
         let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
@@ -269,26 +273,39 @@ pub(crate) fn facts(layer: &crate::model::Layer, status: impl Fn(usize) -> Statu
         unstable: unstable.len(),
         distinct_unstable,
         mixed,
-        alpha: linalg::rank_upper(layer.weight.view(), &active),
-        beta: linalg::rank_upper(layer.weight.view(), &live),
+        alpha: linalg::weight_rank_upper(&layer.weight, &active),
+        beta: linalg::weight_rank_upper(&layer.weight, &live),
     }
 }
 
 /// Groups neurons whose `(w, b)` rows are proportional (scalar of either sign): they share one bent
 /// hyperplane. Returns the number of groups and of groups with both orientations.
+///
+/// Rows are compared only within buckets of the same support (entries above `SUPPORT` after
+/// normalising): two rows within `PROPORTIONAL` share it unless an entry sits at the threshold,
+/// and a missed merge only counts a hyperplane twice (a looser, still sound bound). The buckets
+/// keep a convolution's thousands of rows, each over its own patch, from being compared pairwise.
 fn merge_proportional(layer: &crate::model::Layer, neurons: &[usize]) -> (usize, usize) {
-    let mut reps: Vec<(Vec<f64>, bool, bool)> = Vec::new();
+    const SUPPORT: f64 = 1e-6;
+    let width = layer.weight.ncols();
+    // Per support: (normalised row, seen with a positive lead, seen with a negative lead).
+    type Class = (Vec<f64>, bool, bool);
+    let mut buckets: rustc_hash::FxHashMap<Vec<usize>, Vec<Class>> = Default::default();
     for &j in neurons {
-        let mut v: Vec<f64> = layer.weight.row(j).iter().copied().chain([layer.bias[j]]).collect();
+        let mut v = vec![0.0; width + 1];
+        layer.weight.row(j).for_each(|(i, w)| v[i] = w);
+        v[width] = layer.bias[j];
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm == 0.0 {
-            reps.push((v, true, false));
+            buckets.entry(Vec::new()).or_default().push((v, true, false));
             continue;
         }
         let lead = v.iter().copied().find(|x| *x != 0.0).unwrap_or(1.0);
         let positive = lead > 0.0;
         let s = if positive { 1.0 } else { -1.0 } / norm;
         v.iter_mut().for_each(|x| *x *= s);
+        let support: Vec<usize> = (0..v.len()).filter(|&i| v[i].abs() > SUPPORT).collect();
+        let reps = buckets.entry(support).or_default();
         match reps.iter_mut().find(|(r, _, _)| r.iter().zip(&v).all(|(a, b)| (a - b).abs() <= PROPORTIONAL)) {
             Some(rep) => {
                 rep.1 |= positive;
@@ -297,7 +314,8 @@ fn merge_proportional(layer: &crate::model::Layer, neurons: &[usize]) -> (usize,
             None => reps.push((v, positive, !positive)),
         }
     }
-    (reps.len(), reps.iter().filter(|r| r.1 && r.2).count())
+    let reps = || buckets.values().flatten();
+    (reps().count(), reps().filter(|r| r.1 && r.2).count())
 }
 
 fn factor_json(layer: usize, extra: Value, factor: &BigUint) -> Value {

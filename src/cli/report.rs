@@ -80,7 +80,10 @@ pub(super) fn print_bounds(report: &BoundReport, exact: Option<usize>) {
             "bracket: {} ≤ regions ≤ {} (lower: {}; upper: {})",
             report.lower,
             best.value,
-            report.lower_source,
+            match report.lower_source {
+                "sampling" => format!("sampling, {} points", report.samples),
+                other => other.to_string(),
+            },
             best.method.name()
         );
     }

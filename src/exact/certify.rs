@@ -39,7 +39,7 @@ impl ExactNetwork {
             .iter()
             .map(|l| {
                 (
-                    l.weight.outer_iter().map(|r| r.iter().map(|&w| q(w)).collect()).collect(),
+                    l.weight.to_dense().outer_iter().map(|r| r.iter().map(|&w| q(w)).collect()).collect(),
                     l.bias.iter().map(|&b| q(b)).collect(),
                 )
             })

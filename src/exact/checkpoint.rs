@@ -149,8 +149,11 @@ pub(super) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     for layer in net.layers() {
-        layer.weight.shape().hash(&mut h);
-        layer.weight.iter().chain(layer.bias.iter()).for_each(|v| v.to_bits().hash(&mut h));
+        layer.weight.dim().hash(&mut h);
+        for (r, c, v) in layer.weight.entries() {
+            (r, c, v.to_bits()).hash(&mut h);
+        }
+        layer.bias.iter().for_each(|v| v.to_bits().hash(&mut h));
     }
     format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);
     h.finish()

@@ -19,7 +19,9 @@ use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
 use crate::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Most corners the vertex enumeration of one region may reach before the walk falls back to the
 /// dual solver. Each cut pairs every corner kept with every corner dropped, so large corner sets
@@ -123,10 +125,20 @@ pub(super) struct Context<'a> {
     stable_signs: Pattern,
     /// Whether questions go to the dual least-norm solver before HiGHS.
     dual: bool,
+    /// When the walk's time runs out.
+    deadline: Option<Instant>,
+    /// Set by Ctrl-C (or the caller) to stop the walk.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(net: &'a Network, domain: &'a Domain, dual: bool) -> Self {
+    pub(super) fn new(
+        net: &'a Network,
+        domain: &'a Domain,
+        dual: bool,
+        deadline: Option<Instant>,
+        interrupt: Option<Arc<AtomicBool>>,
+    ) -> Self {
         let bounds = analyse(net, &InputSet::new(domain)).combined;
         let stable = bounds
             .iter()
@@ -145,7 +157,14 @@ impl<'a> Context<'a> {
                 stable_signs.set(k, *active);
             }
         }
-        Context { net, domain, stable, stable_mask, stable_signs, dual }
+        Context { net, domain, stable, stable_mask, stable_signs, dual, deadline, interrupt }
+    }
+
+    /// Whether the time limit has passed or the walk was interrupted: checked before each region
+    /// and between the facet tests of one (a region of a wide CNN can hold thousands of them).
+    pub(super) fn out_of_budget(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
     /// The dual solver's certified answer, if enabled and if it has one ([`decide_by_dual`]),
@@ -248,6 +267,8 @@ pub(super) struct Prepared {
     found: Vec<(usize, Pattern, Vec<f64>)>,
     refuted: Refuted,
     expansion: Expansion,
+    /// The budget ran out during its facet tests: the region is put back, unexpanded.
+    interrupted: bool,
 }
 
 /// A facet test still to do: the representative constraint, the neurons on the facet and the
@@ -278,6 +299,7 @@ pub(super) fn prepare(
         found: Vec::new(),
         refuted: Refuted::default(),
         expansion: Expansion::default(),
+        interrupted: false,
     };
     let finished = |mut prepared: Prepared, e: Expansion| {
         prepared.expansion = e;
@@ -295,6 +317,12 @@ pub(super) fn prepare(
     let surrogate = |k: usize| net.surrogate_of(maps, k);
     let Some(all) = constraints_where(domain, pattern, kind, surrogate, unstable) else {
         return finished(prepared, e);
+    };
+    // A region of a wide CNN can have thousands of constraints: the budget is checked between
+    // the steps below, and an interrupted region is put back unexpanded.
+    let out_of_budget = |mut prepared: Prepared, e: Expansion| {
+        prepared.interrupted = true;
+        finished(prepared, e)
     };
     let (kept, dropped): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, h)| !domain.misses(h));
     e.screened = (dropped.len() + stable) as u64;
@@ -327,6 +355,9 @@ pub(super) fn prepare(
     // propagated box of region ∩ domain, then, from the corners of region ∩ box (3–8 inputs), those
     // whose corners span less than a facet. Constraints that miss the box hold strictly on all of
     // it, so the corners need only the others.
+    if ctx.out_of_budget() {
+        return out_of_budget(prepared, e);
+    }
     let mut candidates: Vec<usize> = (0..kept.len()).collect();
     let mut corners = None;
     let mut bounds = None;
@@ -350,6 +381,9 @@ pub(super) fn prepare(
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     let mut pending = Vec::new();
     for c in candidates {
+        if ctx.out_of_budget() {
+            return out_of_budget(prepared, e);
+        }
         if in_class[c] {
             continue;
         }
@@ -379,11 +413,16 @@ pub(super) fn prepare(
         let mut kinks = Vec::new();
         pending.retain(|p| {
             let h = &kept[p.index].1;
-            !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h, &mut kinks))
+            ctx.out_of_budget()
+                || !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h, &mut kinks))
         });
         e.screened += (before - pending.len()) as u64;
+        if ctx.out_of_budget() {
+            return out_of_budget(prepared, e);
+        }
         if pending.len() > 2 * domain.dim() && domain.is_bounded() {
-            if let Some((lo, hi)) = bounding_box(domain.dim(), loaded(&mut lp, domain, &kept_refs)?, &mut e.counters)? {
+            let lp = loaded(&mut lp, domain, &kept_refs)?;
+            if let Some((lo, hi)) = bounding_box(domain.dim(), lp, &mut e.counters, || ctx.out_of_budget())? {
                 let before = pending.len();
                 pending.retain(|p| !misses_box(&kept[p.index].1, &lo, &hi));
                 e.screened += (before - pending.len()) as u64;
@@ -421,7 +460,7 @@ impl Prepared {
                 _ => self.pending.push(p),
             }
         }
-        if now.is_empty() {
+        if now.is_empty() || self.interrupted {
             return Ok(());
         }
         let kept_refs: Vec<&Halfspace> = self.kept.iter().map(|(_, h)| h).collect();
@@ -434,6 +473,10 @@ impl Prepared {
         };
         let mut lp = None;
         for p in now {
+            if ctx.out_of_budget() {
+                self.interrupted = true;
+                return Ok(());
+            }
             let facet = Facet { index: p.index, on_facet: &p.on_facet };
             match decide_facet(ctx, &region, facet, &mut lp, &mut self.expansion.counters)? {
                 (Decision::Meets { witness, .. }, _) => self.found.push((p.index, p.far, witness)),
@@ -447,8 +490,11 @@ impl Prepared {
     }
 
     /// The expansion: witness, neighbours found (each entered with this region's refutations)
-    /// and tallies. Tests still pending are not run.
-    pub(super) fn finish(self) -> Expansion {
+    /// and tallies. Tests still pending are not run. `None` if the budget ran out during the tests.
+    pub(super) fn finish(self) -> Option<Expansion> {
+        if self.interrupted {
+            return None;
+        }
         let mut e = self.expansion;
         e.refuted = Arc::new(self.refuted);
         for (c, far, witness) in self.found {
@@ -456,7 +502,7 @@ impl Prepared {
             let direction = self.kept[c].1.normal.iter().map(|v| -v).collect();
             e.neighbours.push((far, flipped, Entry { point: witness, direction, refuted: e.refuted.clone() }));
         }
-        e
+        Some(e)
     }
 }
 
@@ -564,10 +610,19 @@ fn on_facet(neurons: usize, zero: &[usize], class: &[usize]) -> Vec<bool> {
 }
 
 /// The bounding box of the closure of region ∩ domain box (frame coordinates), widened by
-/// [`BOX_SLACK`]; `None` if an LP finds the set empty (the caller then keeps every test).
-fn bounding_box(dim: usize, lp: &mut RegionLp, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
+/// [`BOX_SLACK`]; `None` if an LP finds the set empty or `stop` says the budget ran out (the caller
+/// then keeps every test).
+fn bounding_box(
+    dim: usize,
+    lp: &mut RegionLp,
+    counters: &mut LpCounters,
+    stop: impl Fn() -> bool,
+) -> Result<Option<(Vec<f64>, Vec<f64>)>> {
     let (mut lo, mut hi) = (vec![0.0; dim], vec![0.0; dim]);
     for i in 0..dim {
+        if stop() {
+            return Ok(None);
+        }
         let mut e = vec![0.0; dim];
         e[i] = 1.0;
         let Some(min) = lp.minimise(&e, counters)? else { return Ok(None) };

@@ -6,32 +6,69 @@ use crate::domain::Domain;
 use crate::model::{Network, Pattern};
 use ndarray::Array2;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use rustc_hash::FxHashSet;
+use std::time::Instant;
 
-/// Patterns of `samples` seeded random points of the domain (points on a boundary are skipped).
-pub fn sample_patterns(net: &Network, domain: &Domain, samples: usize, seed: u64) -> FxHashSet<Pattern> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut found = FxHashSet::default();
-    let n0 = domain.dim();
-    // Batches keep the matrix products large and the memory small.
-    let mut left = samples;
-    while left > 0 {
-        let batch = left.min(BATCH);
-        left -= batch;
-        let mut points = Vec::with_capacity(batch * n0);
-        for _ in 0..batch {
-            let Some(y) = domain.sample_frame(&mut rng) else { break };
-            points.extend(domain.from_frame(&y));
-        }
-        let rows = points.len() / n0.max(1);
-        let points = Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates");
-        found.extend(net.interior_patterns(&points).into_iter().flatten());
-        if rows < batch {
-            break; // the domain could not be sampled
-        }
-    }
-    found
+/// The distinct interior patterns of seeded random points, and how many points were classified.
+#[derive(Clone, Debug, Default)]
+pub struct Sampled {
+    /// Patterns of the points strictly inside their region.
+    pub patterns: FxHashSet<Pattern>,
+    /// Points drawn and classified (fewer than asked when the deadline cut the sampling short or
+    /// the domain could not be sampled).
+    pub points: usize,
 }
 
-/// Points per batch of [`sample_patterns`].
+/// Patterns of up to `samples` seeded random points of the domain (points on a boundary are
+/// skipped). The points are drawn in order from one seeded generator and classified in parallel
+/// batches, so the set does not depend on the thread count. With a `deadline`, sampling stops
+/// between rounds of batches once it has passed (after at least one round): through a CNN of
+/// tens of thousands of neurons, 2,000 points take seconds.
+pub fn sample_patterns(
+    net: &Network,
+    domain: &Domain,
+    samples: usize,
+    seed: u64,
+    deadline: Option<Instant>,
+) -> Sampled {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let n0 = domain.dim();
+    // Batches keep the matrix products large and the memory small: a layer's pre-activations
+    // for one batch hold at most BATCH_VALUES numbers (a CNN layer has tens of thousands of rows).
+    let widest = net.hidden_widths().into_iter().max().unwrap_or(1);
+    let batch_size = (BATCH_VALUES / widest).clamp(8, BATCH);
+    let mut out = Sampled::default();
+    let mut left = samples;
+    let mut exhausted = false;
+    while left > 0 && !exhausted {
+        let mut round = Vec::new();
+        while left > 0 && round.len() < rayon::current_num_threads() {
+            let batch = left.min(batch_size);
+            left -= batch;
+            let mut points = Vec::with_capacity(batch * n0);
+            for _ in 0..batch {
+                let Some(y) = domain.sample_frame(&mut rng) else { break };
+                points.extend(domain.from_frame(&y));
+            }
+            let rows = points.len() / n0.max(1);
+            round.push(Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates"));
+            if rows < batch {
+                exhausted = true; // the domain could not be sampled
+                break;
+            }
+        }
+        out.points += round.iter().map(Array2::nrows).sum::<usize>();
+        let found: Vec<Vec<Option<Pattern>>> = round.par_iter().map(|points| net.interior_patterns(points)).collect();
+        out.patterns.extend(found.into_iter().flatten().flatten());
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+    }
+    out
+}
+
+/// Points per batch of [`sample_patterns`], at most.
 const BATCH: usize = 512;
+/// Pre-activations per layer and batch, at most (unless that leaves fewer than 8 points).
+const BATCH_VALUES: usize = 1 << 20;

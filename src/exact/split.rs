@@ -41,9 +41,11 @@ pub fn split_patterns(net: &Network, domain: &Domain) -> Result<(Vec<Pattern>, L
         witness,
     }];
     for (l, layer) in net.hidden().iter().enumerate() {
-        for j in 0..layer.weight.nrows() {
+        // The splitter is for small networks: dense rows keep its arithmetic plain.
+        let weight = layer.weight.to_dense();
+        for j in 0..weight.nrows() {
             let k = net.neuron_index(l, j);
-            let w = layer.weight.row(j);
+            let w = weight.row(j);
             let mut next = Vec::with_capacity(cells.len());
             for mut cell in cells {
                 let a = w.dot(&cell.jac);
@@ -82,9 +84,9 @@ pub fn split_patterns(net: &Network, domain: &Domain) -> Result<(Vec<Pattern>, L
             cells = next;
         }
         for cell in &mut cells {
-            let mut jac = layer.weight.dot(&cell.jac);
-            let mut off = layer.weight.dot(&cell.off) + &layer.bias;
-            for j in 0..layer.weight.nrows() {
+            let mut jac = weight.dot(&cell.jac);
+            let mut off = weight.dot(&cell.off) + &layer.bias;
+            for j in 0..weight.nrows() {
                 if !cell.pattern.get(net.neuron_index(l, j)) {
                     jac.row_mut(j).fill(0.0);
                     off[j] = 0.0;

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -233,10 +233,10 @@ fn run(
     started: Instant,
 ) -> Result<WalkResult> {
     let deadline = options.time_limit.map(|t| Instant::now() + t);
+    let context = Context::new(net, domain, !options.highs_only, deadline, options.interrupt.clone());
     let fingerprint = state.fingerprint;
     let (mut result, mut verified) = (state.result, state.verified);
     let mut queue: VecDeque<usize> = state.queue.into();
-    let context = Context::new(net, domain, !options.highs_only);
     // Ways into queued regions (dropped from checkpoints: a resumed region solves its witness LP).
     let mut entries: FxHashMap<usize, Entry> = FxHashMap::default();
     result.completeness = Completeness::Complete;
@@ -246,7 +246,6 @@ fn run(
         result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
     let mut known_edges: FxHashSet<(usize, usize)> = result.edges.iter().map(|e| (e.a, e.b)).collect();
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
-    let interrupted = || options.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
     let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
     // The latest multipliers refuting each facet neuron, updated between chunks (in chunk order,
     // so the work does not depend on the thread count).
@@ -267,7 +266,7 @@ fn run(
             Some(StopReason::MaxMemory)
         } else if deadline.is_some_and(|d| Instant::now() >= d) {
             Some(StopReason::TimeLimit)
-        } else if interrupted() {
+        } else if context.out_of_budget() {
             Some(StopReason::Interrupted)
         } else {
             None
@@ -292,7 +291,7 @@ fn run(
                 let prepared = block
                     .iter()
                     .map(|(i, entry)| {
-                        if deadline.is_some_and(|d| Instant::now() >= d) || interrupted() {
+                        if context.out_of_budget() {
                             return Ok(None);
                         }
                         let known =
@@ -416,7 +415,7 @@ fn decide_chunk(
         Some(p) => p.decide(context, latest, &vec![true; found.len()], &found),
         None => Ok(()),
     })?;
-    Ok(prepared.into_iter().map(|p| p.map(Prepared::finish)).collect())
+    Ok(prepared.into_iter().map(|p| p.and_then(Prepared::finish)).collect())
 }
 
 /// Calls the progress callback, if any, with the walk's state.

@@ -18,7 +18,7 @@
 //! needs only the *new* rows `Z'_l`, so the maps are updated in place (in 784-D a layer's map is
 //! megabytes: copying them was 15% of a deep network's walk).
 
-use super::{Network, NeuronKind, Pattern, Surrogate};
+use super::{Network, NeuronKind, Pattern, Surrogate, Weight};
 use crate::tolerance::{CANCEL, NEAR_CANCEL};
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 
@@ -90,8 +90,8 @@ impl Network {
             let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
             let mut zl = match (base.as_mut(), l) {
                 (Some(b), 0) => std::mem::take(&mut b.z[0]),
-                (None, 0) => layer.weight.clone(),
-                (None, _) => masked_product(&layer.weight, &z[l - 1], &pass[l - 1]),
+                (None, 0) => layer.weight.to_dense().into_owned(),
+                (None, _) => layer.weight.masked_product(&z[l - 1], &pass[l - 1]),
                 (Some(b), _) => {
                     let mut zl = std::mem::take(&mut b.z[l]);
                     if let Some((u, v)) = &correction {
@@ -105,7 +105,7 @@ impl Network {
             if l > 0 && correction.is_some() {
                 recompute_cancelled_rows(&mut zl, &mut row_norms, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
             }
-            let zo = layer.weight.dot(&off) + &layer.bias;
+            let zo = layer.weight.dot(off.view()) + &layer.bias;
             let mut layer_pass = vec![false; layer.weight.nrows()];
             let mut next_off = Array1::zeros(layer.weight.nrows());
             for j in 0..layer.weight.nrows() {
@@ -148,10 +148,10 @@ impl Network {
         let output = self.layers().last().expect("a network has an output layer");
         let (jacobian, offset) = match maps.z.last() {
             Some(last) => (
-                masked_product(&output.weight, last, maps.pass.last().unwrap()),
-                output.weight.dot(&maps.last_offset) + &output.bias,
+                output.weight.masked_product(last, maps.pass.last().unwrap()),
+                output.weight.dot(maps.last_offset.view()) + &output.bias,
             ),
-            None => (output.weight.clone(), output.bias.clone()),
+            None => (output.weight.to_dense().into_owned(), output.bias.clone()),
         };
         Surrogate { a, beta, kind, jacobian, offset }
     }
@@ -181,22 +181,22 @@ impl Network {
 fn recompute_cancelled_rows(
     zl: &mut Array2<f64>,
     row_norms: &mut [f64],
-    w: &Array2<f64>,
+    w: &Weight,
     z_prev: &Array2<f64>,
     pass_prev: &[bool],
     terms: &Terms,
 ) {
-    for j in 0..zl.nrows() {
-        if terms.exceeded(j, row_norms[j], NEAR_CANCEL) {
+    for (j, norm) in row_norms.iter_mut().enumerate() {
+        if terms.exceeded(j, *norm, NEAR_CANCEL) {
             continue;
         }
         let mut exact = Array1::zeros(zl.ncols());
-        for (i, keep) in pass_prev.iter().enumerate() {
-            if *keep && w[[j, i]] != 0.0 {
-                exact.scaled_add(w[[j, i]], &z_prev.row(i));
+        for (i, wi) in w.row(j) {
+            if pass_prev[i] && wi != 0.0 {
+                exact.scaled_add(wi, &z_prev.row(i));
             }
         }
-        row_norms[j] = exact.dot(&exact).sqrt();
+        *norm = exact.dot(&exact).sqrt();
         zl.row_mut(j).assign(&exact);
     }
 }
@@ -206,7 +206,7 @@ fn recompute_cancelled_rows(
 /// `b`: the bias). A value is a cancellation when it is not above a small multiple of its
 /// magnitude (theory: exact cancellations of degenerate networks are snapped to zero).
 struct Terms<'a> {
-    w: &'a Array2<f64>,
+    w: &'a Weight,
     row_abs_sums: &'a Array1<f64>,
     v: ArrayView1<'a, f64>,
     v_max: f64,
@@ -215,7 +215,7 @@ struct Terms<'a> {
 
 impl<'a> Terms<'a> {
     fn new(
-        w: &'a Array2<f64>,
+        w: &'a Weight,
         row_abs_sums: &'a Array1<f64>,
         v: ArrayView1<'a, f64>,
         bias: Option<&'a Array1<f64>>,
@@ -237,23 +237,15 @@ impl<'a> Terms<'a> {
         if value > factor * bound * (1.0 + 1e-12) {
             return true;
         }
-        let magnitude = b + self.w.row(j).iter().zip(&self.v).map(|(w, v)| w.abs() * v).sum::<f64>();
+        let magnitude = b + self.w.row(j).map(|(i, w)| w.abs() * self.v[i]).sum::<f64>();
         magnitude > 0.0 && value > factor * magnitude
     }
-}
-
-/// `W · diag(keep) · Z`.
-fn masked_product(w: &Array2<f64>, z: &Array2<f64>, keep: &[bool]) -> Array2<f64> {
-    let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
-    let w_kept = w.select(Axis(1), &rows);
-    let z_kept = z.select(Axis(0), &rows);
-    w_kept.dot(&z_kept)
 }
 
 /// The factors `(U_{l+1}, V_{l+1})` of `Z'_{l+1} − Z_{l+1}` from those of layer `l` and the new
 /// `Z'_l` (module doc). `None` if nothing differs.
 fn next_correction(
-    w_next: &Array2<f64>,
+    w_next: &Weight,
     z_new: &Array2<f64>,
     pass_base: &[bool],
     pass_new: &[bool],
@@ -270,7 +262,7 @@ fn next_correction(
     let mut v = Array2::zeros((rank, n0));
     for (c, &j) in changed.iter().enumerate() {
         let sign = if pass_new[j] { 1.0 } else { -1.0 };
-        u.column_mut(c).assign(&(&w_next.column(j) * sign));
+        u.column_mut(c).assign(&(w_next.column(j) * sign));
         v.row_mut(c).assign(&z_new.row(j));
     }
     if let Some((u_old, v_old)) = correction {
@@ -281,7 +273,7 @@ fn next_correction(
                 row.fill(0.0);
             }
         }
-        u.slice_mut(s![.., changed.len()..]).assign(&w_next.dot(&masked));
+        u.slice_mut(s![.., changed.len()..]).assign(&w_next.dot_mat(&masked));
         v.slice_mut(s![changed.len().., ..]).assign(&v_old);
     }
     Some((u, v))

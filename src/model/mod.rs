@@ -1,21 +1,23 @@
-//! The network: a dense ReLU MLP, its activation patterns and the affine map of any pattern
+//! The network: a ReLU network of affine layers (dense or sparse weights), its activation patterns and the affine map of any pattern
 //! (theory §1). Everything downstream (walk, splitter, bounds) shares these definitions.
 
 pub mod io;
 mod maps;
 mod pattern;
+mod weight;
 
 use crate::tolerance::CANCEL;
 use crate::{Error, Result};
 pub use maps::LayerMaps;
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 pub use pattern::Pattern;
+pub use weight::{Row, Weight};
 
 /// One affine layer `z = W h + b`. ReLU follows every layer of a [`Network`] but the last.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
-    /// `out × in`, row-major.
-    pub weight: Array2<f64>,
+    /// `out × in`: dense, or sparse for a lowered convolution.
+    pub weight: Weight,
     /// Length `out`.
     pub bias: Array1<f64>,
 }
@@ -70,11 +72,15 @@ pub struct Surrogate {
 
 impl Network {
     /// Builds a network after checking that adjacent layers agree and every number is finite.
-    /// Weights are stored row-major whatever layout they arrive in (e.g. Fortran order from NumPy).
+    /// Dense weights are stored row-major whatever layout they arrive in (e.g. Fortran order from
+    /// NumPy).
     pub fn new(layers: Vec<Layer>, input_box: Option<InputBox>) -> Result<Self> {
         let layers: Vec<Layer> = layers
             .into_iter()
-            .map(|l| Layer { weight: l.weight.as_standard_layout().into_owned(), bias: l.bias })
+            .map(|l| match l.weight {
+                Weight::Dense(d) => Layer { weight: Weight::from(d), bias: l.bias },
+                sparse => Layer { weight: sparse, bias: l.bias },
+            })
             .collect();
         if layers.is_empty() {
             return Err(Error::Network("a network needs at least one layer".into()));
@@ -97,7 +103,7 @@ impl Network {
                     layers[l - 1].weight.nrows()
                 )));
             }
-            if let Some(((i, j), v)) = layer.weight.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            if let Some((i, j, v)) = layer.weight.entries().find(|(_, _, v)| !v.is_finite()) {
                 return Err(Error::Network(format!("layer {l}: weight[{i}][{j}] is {v}")));
             }
             if let Some((i, v)) = layer.bias.iter().enumerate().find(|(_, v)| !v.is_finite()) {
@@ -124,8 +130,7 @@ impl Network {
         for layer in &layers[..layers.len() - 1] {
             offsets.push(offsets.last().unwrap() + layer.weight.nrows());
         }
-        let row_abs_sums =
-            layers[..layers.len() - 1].iter().map(|l| l.weight.map_axis(Axis(1), |r| r.mapv(f64::abs).sum())).collect();
+        let row_abs_sums = layers[..layers.len() - 1].iter().map(|l| l.weight.row_abs_sums()).collect();
         Ok(Network { layers, input_box, offsets, row_abs_sums })
     }
 
@@ -143,7 +148,7 @@ impl Network {
             let flat: Vec<f64> = rows.iter().flatten().copied().collect();
             let weight = Array2::from_shape_vec((rows.len(), cols), flat)
                 .map_err(|e| Error::Network(format!("layer {l}: {e}")))?;
-            built.push(Layer { weight, bias: Array1::from(bias.clone()) });
+            built.push(Layer { weight: weight.into(), bias: Array1::from(bias.clone()) });
         }
         Network::new(built, None)
     }
@@ -206,7 +211,7 @@ impl Network {
         for &(i, v) in fixed {
             first.bias.scaled_add(v, &self.layers[0].weight.column(i));
         }
-        first.weight = self.layers[0].weight.select(Axis(1), &free);
+        first.weight = self.layers[0].weight.select_columns(&free);
         let input_box = self.input_box.as_ref().map(|b| InputBox {
             lower: free.iter().map(|&i| b.lower[i]).collect(),
             upper: free.iter().map(|&i| b.upper[i]).collect(),
@@ -261,8 +266,8 @@ impl Network {
         let mut h = Array1::from(x.to_vec());
         let mut out = Vec::with_capacity(self.hidden().len());
         for layer in self.hidden() {
-            let z = layer.weight.dot(&h) + &layer.bias;
-            let mag = layer.weight.mapv(f64::abs).dot(&h.mapv(f64::abs)) + layer.bias.mapv(f64::abs);
+            let z = layer.weight.dot(h.view()) + &layer.bias;
+            let mag = layer.weight.abs_dot(h.mapv(f64::abs).view()) + layer.bias.mapv(f64::abs);
             h = z.mapv(|v| v.max(0.0));
             out.push((z, mag));
         }
@@ -273,7 +278,7 @@ impl Network {
     pub fn output(&self, x: &[f64]) -> Array1<f64> {
         let mut h = Array1::from(x.to_vec());
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.weight.dot(&h) + &layer.bias;
+            h = layer.weight.dot(h.view()) + &layer.bias;
             if l + 1 < self.layers.len() {
                 h.mapv_inplace(|v| v.max(0.0));
             }
@@ -321,13 +326,12 @@ impl Network {
     /// their magnitudes come from matrix products; a point with any pre-activation near zero is
     /// decided by `interior_pattern` itself, so the answers are the same.
     pub fn interior_patterns(&self, points: &Array2<f64>) -> Vec<Option<Pattern>> {
-        let mut h = points.t().to_owned();
+        let mut h = points.t().as_standard_layout().into_owned();
         let mut patterns = vec![Pattern::zeros(self.neurons()); points.nrows()];
         let mut clear = vec![true; points.nrows()];
         for (l, layer) in self.hidden().iter().enumerate() {
-            let z = layer.weight.dot(&h) + layer.bias.view().insert_axis(Axis(1));
-            let mag =
-                layer.weight.mapv(f64::abs).dot(&h.mapv(f64::abs)) + &layer.bias.mapv(f64::abs).insert_axis(Axis(1));
+            let z = layer.weight.dot_mat(&h) + layer.bias.view().insert_axis(Axis(1));
+            let mag = layer.weight.abs().dot_mat(&h.mapv(f64::abs)) + &layer.bias.mapv(f64::abs).insert_axis(Axis(1));
             for ((j, i), &v) in z.indexed_iter() {
                 if v.abs() <= crate::tolerance::WITNESS * mag[[j, i]] {
                     clear[i] = false;
@@ -364,11 +368,11 @@ impl Network {
         let mut jac: Array2<f64> = Array2::eye(n0);
         let mut row_norms: Array1<f64> = Array1::ones(n0);
         for (l, layer) in self.hidden().iter().enumerate() {
-            let mut zj = layer.weight.dot(&jac);
+            let mut zj = layer.weight.dot_mat(&jac);
             for j in 0..layer.weight.nrows() {
                 let k = self.offsets[l] + j;
                 if on_facet[k] {
-                    let mag: f64 = layer.weight.row(j).iter().zip(&row_norms).map(|(w, r)| w.abs() * r).sum();
+                    let mag: f64 = layer.weight.row(j).map(|(i, w)| w.abs() * row_norms[i]).sum();
                     let slope = zj.row(j).dot(&dir);
                     far.set(k, slope > CANCEL * mag);
                 }

@@ -97,13 +97,17 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
     for (l, layer) in net.hidden().iter().enumerate() {
         for j in 0..layer.weight.nrows() {
             let k = net.neuron_index(l, j);
-            let w = layer.weight.row(j);
             let mut next = Vec::with_capacity(cells.len());
             for (poly, jac, off, pattern) in cells {
-                let a = w.dot(&jac);
-                let c = w.dot(&off) + layer.bias[j];
-                let mag_a: f64 = w.iter().zip(jac.rows()).map(|(wi, r)| wi.abs() * r.dot(&r).sqrt()).sum();
-                let mag_c: f64 = w.iter().zip(&off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + layer.bias[j].abs();
+                let (mut a, mut c) = (Array1::zeros(2), layer.bias[j]);
+                let (mut mag_a, mut mag_c) = (0.0, layer.bias[j].abs());
+                for (i, wi) in layer.weight.row(j) {
+                    let r = jac.row(i);
+                    a.scaled_add(wi, &r);
+                    c += wi * off[i];
+                    mag_a += wi.abs() * r.dot(&r).sqrt();
+                    mag_c += (wi * off[i]).abs();
+                }
                 if (a[0] * a[0] + a[1] * a[1]).sqrt() <= CANCEL * mag_a {
                     let mut p = pattern;
                     p.set(k, c > CANCEL * mag_c);
@@ -126,8 +130,8 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
         cells = cells
             .into_iter()
             .map(|(poly, jac, off, pattern)| {
-                let mut j2 = layer.weight.dot(&jac);
-                let mut o2 = layer.weight.dot(&off) + &layer.bias;
+                let mut j2 = layer.weight.dot_mat(&jac);
+                let mut o2 = layer.weight.dot(off.view()) + &layer.bias;
                 for j in 0..layer.weight.nrows() {
                     if !pattern.get(net.neuron_index(l, j)) {
                         j2.row_mut(j).fill(0.0);

@@ -42,7 +42,7 @@ pub fn network_from_json_str(text: &str) -> Result<Network, String> {
         }
         let flat = layer.weight.into_iter().flatten().collect();
         let weight = Array2::from_shape_vec((rows, cols), flat).map_err(|e| format!("layers[{l}].weight: {e}"))?;
-        layers.push(Layer { weight, bias: Array1::from(layer.bias) });
+        layers.push(Layer { weight: weight.into(), bias: Array1::from(layer.bias) });
     }
     let input_box = parsed.input_box.map(|b| InputBox { lower: b.lower, upper: b.upper });
     Network::new(layers, input_box).map_err(|e| e.to_string())
@@ -54,7 +54,10 @@ pub fn network_to_json(net: &Network) -> String {
         layers: net
             .layers()
             .iter()
-            .map(|l| JsonLayer { weight: l.weight.outer_iter().map(|r| r.to_vec()).collect(), bias: l.bias.to_vec() })
+            .map(|l| JsonLayer {
+                weight: l.weight.to_dense().outer_iter().map(|r| r.to_vec()).collect(),
+                bias: l.bias.to_vec(),
+            })
             .collect(),
         input_box: net.input_box().map(|b| JsonBox { lower: b.lower.clone(), upper: b.upper.clone() }),
     };

@@ -86,21 +86,19 @@ pub fn network_from_nnet_str(text: &str, raw_units: bool) -> Result<Network, Str
         for r in 0..rows {
             bias[r] = vector(&format!("layer {} bias {r}", l + 1), 1)?[0];
         }
-        built.push(Layer { weight, bias });
+        built.push(Layer { weight: weight.into(), bias });
     }
     let normalise = |v: &[f64]| -> Vec<f64> { v.iter().enumerate().map(|(i, x)| (x - means[i]) / ranges[i]).collect() };
     let input_box = if raw_units {
         let first = &mut built[0];
         for i in 0..inputs {
-            let scale = 1.0 / ranges[i];
-            let shift = means[i];
-            let col = first.weight.column(i).to_owned();
-            first.bias = &first.bias - &(&col * (shift * scale));
-            first.weight.column_mut(i).mapv_inplace(|w| w * scale);
+            let col = first.weight.column(i);
+            first.bias = &first.bias - &(&col * (means[i] / ranges[i]));
         }
+        first.weight.map_by_column(|i, w| w * (1.0 / ranges[i]));
         let (range_out, mean_out) = (ranges[inputs], means[inputs]);
         let last = built.last_mut().unwrap();
-        last.weight.mapv_inplace(|w| w * range_out);
+        last.weight.map_by_column(|_, w| w * range_out);
         last.bias.mapv_inplace(|b| b * range_out + mean_out);
         InputBox { lower: mins, upper: maxs }
     } else {

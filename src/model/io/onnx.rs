@@ -14,9 +14,9 @@
 //! Layers are stored dense: a convolution's map is composed into a dense matrix (sparse storage
 //! is future work, issue 14).
 
-use super::onnx_image::{self, Image, Lowered, Sparse};
+use super::onnx_image::{self, Image, Lowered};
 use super::onnx_proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
-use crate::model::{Layer, Network};
+use crate::model::{Layer, Network, Weight};
 use ndarray::{Array1, Array2};
 use prost::Message;
 use rustc_hash::FxHashMap;
@@ -68,7 +68,7 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
         ));
     }
     let mut layers = chain.layers;
-    layers.push(Layer { weight: chain.map.into_dense(), bias: chain.bias });
+    layers.push(Layer { weight: chain.map.into_weight(), bias: chain.bias });
     Network::new(layers, None).map_err(|e| e.to_string())
 }
 
@@ -158,6 +158,7 @@ impl Chain {
                 let lowered = onnx_image::conv(node, image()?, (&w.dims, &w.data), bias)?;
                 next_image = Some(self.compose_lowered(lowered)?);
             }
+            ("Transpose", [true]) => next_image = Some(self.compose_lowered(onnx_image::transpose(node, image()?)?)?),
             ("AveragePool", [true]) => next_image = Some(self.compose_lowered(onnx_image::average_pool(node, image()?)?)?),
             ("GlobalAveragePool", [true]) => next_image = Some(self.compose_lowered(onnx_image::global_average_pool(image()?))?),
             ("BatchNormalization", [true, false, false, false, false]) => {
@@ -186,7 +187,7 @@ impl Chain {
             ("Relu", [true]) => {
                 next_image = self.image;
                 let n = self.width();
-                let weight = std::mem::replace(&mut self.map, Map::Identity(n)).into_dense();
+                let weight = std::mem::replace(&mut self.map, Map::Identity(n)).into_weight();
                 let bias = std::mem::replace(&mut self.bias, Array1::zeros(n));
                 self.layers.push(Layer { weight, bias });
             }
@@ -199,7 +200,7 @@ impl Chain {
                 let b = matrix(constant(1)?)?;
                 // Y = alpha · x · B' + beta · C with B' = Bᵀ if transB: as a column map, W = alpha · B'ᵀ.
                 let w = if attribute(node, "transB").is_some_and(|a| a.i != 0) { b } else { b.reversed_axes() };
-                self.compose(w * alpha)?;
+                self.compose((w * alpha).into())?;
                 if node.input.len() > 2 && !node.input[2].is_empty() {
                     let c = self.broadcast(constant(2)?)?;
                     self.bias = &self.bias + &(c * beta);
@@ -208,12 +209,12 @@ impl Chain {
             ("MatMul", [true, false]) => {
                 let b = constant(1)?;
                 let w = if b.dims.len() == 1 { Array2::from_shape_vec((1, b.data.len()), b.data.clone()).unwrap() } else { matrix(b)?.reversed_axes() };
-                self.compose(w)?;
+                self.compose(w.into())?;
             }
             ("MatMul", [false, true]) => {
                 let a = constant(0)?;
                 let w = if a.dims.len() == 1 { Array2::from_shape_vec((1, a.data.len()), a.data.clone()).unwrap() } else { matrix(a)? };
-                self.compose(w)?;
+                self.compose(w.into())?;
             }
             ("Add", [true, false] | [false, true]) => {
                 let c = self.broadcast(constant(if is_current[0] { 1 } else { 0 })?)?;
@@ -260,26 +261,25 @@ impl Chain {
         if lowered.matrix.columns != self.width() {
             return Err(format!("an image of {} values applied to {} values", lowered.matrix.columns, self.width()));
         }
-        self.bias = Array1::from_iter(
-            lowered.matrix.rows.iter().map(|row| row.iter().map(|&(i, v)| v * self.bias[i]).sum::<f64>()),
-        ) + &lowered.bias;
-        self.map = std::mem::replace(&mut self.map, Map::Identity(0)).then_sparse(lowered.matrix);
+        self.compose(lowered.matrix.into_weight())?;
+        self.bias += &lowered.bias;
         Ok(lowered.output)
     }
 
     /// Current ← diag(factor) · current.
     fn scale_rows(&mut self, factor: &Array1<f64>) {
-        self.map.scale_rows(factor);
-        self.bias = &self.bias * factor;
+        let n = factor.len();
+        self.compose(Weight::from_triplets(n, n, factor.iter().enumerate().map(|(i, &f)| (i, i, f))))
+            .expect("one factor per value");
     }
 
     /// Current ← w · current.
-    fn compose(&mut self, w: Array2<f64>) -> Result<(), String> {
+    fn compose(&mut self, w: Weight) -> Result<(), String> {
         if w.ncols() != self.width() {
             return Err(format!("weight of shape {}×{} applied to {} values", w.nrows(), w.ncols(), self.width()));
         }
-        self.bias = w.dot(&self.bias);
-        self.map = std::mem::replace(&mut self.map, Map::Identity(0)).then_dense(w);
+        self.bias = w.dot(self.bias.view());
+        self.map = std::mem::replace(&mut self.map, Map::Identity(0)).then(w);
         Ok(())
     }
 
@@ -308,119 +308,34 @@ impl Chain {
     }
 }
 
-/// The linear part of a chain: the identity until the first op, sparse while only image ops have
-/// acted (a convolution's rows have a few nonzeros; a dense padding step on a large image would not
-/// fit in memory), dense after a dense op or at a ReLU.
+/// The linear part of a chain: the identity until the first op, then one matrix, kept sparse while
+/// it is mostly zeros (a convolution's rows have a few nonzeros; a dense padding step on a large
+/// image would not fit in memory).
 enum Map {
     Identity(usize),
-    Sparse(Sparse),
-    Dense(Array2<f64>),
+    Matrix(Weight),
 }
 
 impl Map {
     fn rows(&self) -> usize {
         match self {
             Map::Identity(n) => *n,
-            Map::Sparse(s) => s.rows.len(),
-            Map::Dense(d) => d.nrows(),
+            Map::Matrix(w) => w.nrows(),
         }
     }
 
-    /// `m · self` for a sparse `m`.
-    fn then_sparse(self, m: Sparse) -> Map {
+    /// `m · self`.
+    fn then(self, m: Weight) -> Map {
         match self {
-            Map::Identity(_) => Map::Sparse(m),
-            Map::Sparse(a) => {
-                // Row r of the product: Σ over m's entries (i, v) of v · (row i of a), merged.
-                let mut scratch = vec![0.0; a.columns];
-                let mut touched = Vec::new();
-                let rows = m
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        for &(i, v) in row {
-                            for &(j, w) in &a.rows[i] {
-                                if scratch[j] == 0.0 {
-                                    touched.push(j);
-                                }
-                                scratch[j] += v * w;
-                            }
-                        }
-                        touched.sort_unstable();
-                        touched.dedup();
-                        let merged: Vec<(usize, f64)> =
-                            touched.iter().map(|&j| (j, std::mem::take(&mut scratch[j]))).collect();
-                        touched.clear();
-                        merged
-                    })
-                    .collect();
-                Map::Sparse(Sparse { columns: a.columns, rows })
-            }
-            Map::Dense(d) => {
-                let mut out = Array2::zeros((m.rows.len(), d.ncols()));
-                for (mut target, row) in out.outer_iter_mut().zip(&m.rows) {
-                    for &(i, v) in row {
-                        target.scaled_add(v, &d.row(i));
-                    }
-                }
-                Map::Dense(out)
-            }
+            Map::Identity(_) => Map::Matrix(m.compact()),
+            Map::Matrix(a) => Map::Matrix(m.compose(&a)),
         }
     }
 
-    /// `w · self` for a dense `w`.
-    fn then_dense(self, w: Array2<f64>) -> Map {
+    fn into_weight(self) -> Weight {
         match self {
-            Map::Identity(_) => Map::Dense(w),
-            Map::Sparse(a) => {
-                let mut out = Array2::zeros((w.nrows(), a.columns));
-                for (mut target, weights) in out.outer_iter_mut().zip(w.outer_iter()) {
-                    for (row, &v) in a.rows.iter().zip(weights.iter()) {
-                        if v != 0.0 {
-                            for &(j, x) in row {
-                                target[j] += v * x;
-                            }
-                        }
-                    }
-                }
-                Map::Dense(out)
-            }
-            Map::Dense(d) => Map::Dense(w.dot(&d)),
-        }
-    }
-
-    fn scale_rows(&mut self, factor: &Array1<f64>) {
-        match self {
-            Map::Identity(n) => {
-                let rows = (0..*n).map(|i| vec![(i, factor[i])]).collect();
-                *self = Map::Sparse(Sparse { columns: *n, rows });
-            }
-            Map::Sparse(s) => {
-                for (row, f) in s.rows.iter_mut().zip(factor) {
-                    row.iter_mut().for_each(|(_, v)| *v *= f);
-                }
-            }
-            Map::Dense(d) => {
-                for (mut row, f) in d.outer_iter_mut().zip(factor) {
-                    row.mapv_inplace(|v| v * f);
-                }
-            }
-        }
-    }
-
-    fn into_dense(self) -> Array2<f64> {
-        match self {
-            Map::Identity(n) => Array2::eye(n),
-            Map::Sparse(s) => {
-                let mut out = Array2::zeros((s.rows.len(), s.columns));
-                for (r, row) in s.rows.iter().enumerate() {
-                    for &(j, v) in row {
-                        out[[r, j]] += v;
-                    }
-                }
-                out
-            }
-            Map::Dense(d) => d,
+            Map::Identity(n) => Weight::identity(n),
+            Map::Matrix(w) => w,
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use super::onnx::attribute;
 use super::onnx_proto::NodeProto;
+use crate::model::Weight;
 use ndarray::Array1;
 
 /// The shape of one image: channels, height, width.
@@ -42,6 +43,14 @@ pub struct Sparse {
 impl Sparse {
     fn zeros(rows: usize, columns: usize) -> Self {
         Sparse { columns, rows: vec![Vec::new(); rows] }
+    }
+
+    /// The matrix as a layer weight (duplicates summed).
+    pub fn into_weight(self) -> Weight {
+        let (rows, columns) = (self.rows.len(), self.columns);
+        let entries =
+            self.rows.into_iter().enumerate().flat_map(|(r, row)| row.into_iter().map(move |(c, v)| (r, c, v)));
+        Weight::from_triplets(rows, columns, entries)
     }
 }
 
@@ -309,6 +318,39 @@ pub fn pad(node: &NodeProto, input: Image, pads: &[f64], value: f64) -> Result<L
         }
     }
     Ok(Lowered { matrix, bias, output })
+}
+
+/// `Transpose` of a batch-1 4-D value: a permutation of the feature vector. The three non-batch
+/// axes may be permuted in any order (TensorFlow exports go NHWC → NCHW and back); the result's
+/// dimensions are read as the next image's `C, H, W`.
+pub fn transpose(node: &NodeProto, input: Image) -> Result<Lowered, String> {
+    let perm: Vec<i64> = attribute(node, "perm").map(|a| a.ints.clone()).unwrap_or_else(|| vec![3, 2, 1, 0]);
+    if perm.len() != 4 || perm[0] != 0 {
+        return Err(format!(
+            "perm {perm:?}: only permutations of the three non-batch axes of a 4-D value are supported"
+        ));
+    }
+    let mut sorted = perm.clone();
+    sorted.sort_unstable();
+    if sorted != [0, 1, 2, 3] {
+        return Err(format!("perm {perm:?} is not a permutation of 0..4"));
+    }
+    let dims = [input.channels, input.height, input.width];
+    let axes: Vec<usize> = perm[1..].iter().map(|&p| p as usize - 1).collect();
+    let output = Image { channels: dims[axes[0]], height: dims[axes[1]], width: dims[axes[2]] };
+    let mut matrix = Sparse::zeros(output.len(), input.len());
+    for a in 0..output.channels {
+        for b in 0..output.height {
+            for c in 0..output.width {
+                let mut at = [0; 3];
+                for (axis, value) in axes.iter().zip([a, b, c]) {
+                    at[*axis] = value;
+                }
+                matrix.rows[output.index(a, b, c)].push((input.index(at[0], at[1], at[2]), 1.0));
+            }
+        }
+    }
+    Ok(Lowered { matrix, bias: Array1::zeros(output.len()), output })
 }
 
 /// The values of an integer attribute, each at least 1.
