@@ -12,7 +12,9 @@ A binary that runs past --timeout seconds (default 60) is reported as such, not 
 """
 
 import argparse
+import os
 import pathlib
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,13 +42,17 @@ def run(binary, args, timeout):
     """Wall seconds and peak kilobytes of one run, from GNU time; None past the timeout, and the
     first line of the error if the binary refuses the model (an older build without an op)."""
     cmd = ["/usr/bin/time", "-f", "%e %M", binary, *args]
+    # Its own session, so that a timeout kills the binary too, not only GNU time.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return None
-    if done.returncode != 0:
-        return done.stderr.strip().splitlines()[0][:80]
-    seconds, kb = done.stderr.strip().splitlines()[-1].split()
+    if proc.returncode != 0:
+        return stderr.strip().splitlines()[0][:80]
+    seconds, kb = stderr.strip().splitlines()[-1].split()
     return float(seconds), int(kb)
 
 

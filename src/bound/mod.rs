@@ -189,7 +189,9 @@ pub fn ratio(bound: &BigUint, exact: usize) -> f64 {
 pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<BoundReport> {
     let deadline = options.budget.map(|b| Instant::now() + b);
     let set = InputSet::new(domain);
+    let started = Instant::now();
     let stability = interval::analyse(net, &set);
+    let analysis = started.elapsed();
     let mut report = BoundReport {
         bounds: Vec::new(),
         skipped: Vec::new(),
@@ -214,7 +216,11 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
     report.samples = sampled.points;
     report.raise_lower(sampled.patterns.len(), "sampling");
-    let left = deadline.and_then(|d| d.checked_duration_since(Instant::now())).filter(|_| options.lower_walk);
+    // The walk starts with its own interval analysis: not worth starting when that alone would
+    // use up its share of the budget (a CIFAR CNN's analysis takes a large part of a second).
+    let left = deadline
+        .and_then(|d| d.checked_duration_since(Instant::now()))
+        .filter(|left| options.lower_walk && *left / 2 > analysis);
     if let Some(left) = left {
         let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
         if walked.complete() {

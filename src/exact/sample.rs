@@ -71,4 +71,4 @@ pub fn sample_patterns(
 /// Points per batch of [`sample_patterns`], at most.
 const BATCH: usize = 512;
 /// Pre-activations per layer and batch, at most (unless that leaves fewer than 8 points).
-const BATCH_VALUES: usize = 1 << 20;
+const BATCH_VALUES: usize = 1 << 18;

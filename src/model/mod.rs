@@ -313,7 +313,13 @@ impl Network {
                 }
             }
         }
-        if !near_zero.is_empty() {
+        // A neuron with a zero row and bias (a dead channel of a CNN) is identically zero: only
+        // other near-zero neurons need the region's maps, which for a CNN are hundreds of MB.
+        let structural_zero = |k: usize| {
+            let (l, j) = self.neuron_position(k);
+            self.layers[l].bias[j] == 0.0 && self.layers[l].weight.row(j).all(|(_, w)| w == 0.0)
+        };
+        if !near_zero.iter().all(|&k| structural_zero(k)) {
             let kind = self.surrogate(&p).kind;
             if near_zero.iter().any(|&k| kind[k] != NeuronKind::Zero) {
                 return None;

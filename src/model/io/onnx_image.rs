@@ -47,10 +47,7 @@ impl Sparse {
 
     /// The matrix as a layer weight (duplicates summed).
     pub fn into_weight(self) -> Weight {
-        let (rows, columns) = (self.rows.len(), self.columns);
-        let entries =
-            self.rows.into_iter().enumerate().flat_map(|(r, row)| row.into_iter().map(move |(c, v)| (r, c, v)));
-        Weight::from_triplets(rows, columns, entries)
+        Weight::from_rows(self.columns, self.rows).compact()
     }
 }
 
