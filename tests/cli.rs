@@ -407,3 +407,77 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["bounds"].as_array().unwrap().iter().any(|b| b["method"] == "hybrid"), "{v}");
 }
+
+#[test]
+fn graph_plot_audit_and_eval_run_on_the_mnist_cnn() {
+    // The VNN-COMP MNIST CNN (23,328 ReLUs, its convolution stored sparse) through every command
+    // that reads a network, at the first test image: the nearest boundary is 1.97e-4 away, so a
+    // ball of 1.9e-4 holds 2 regions and one of 1e-4 a single one.
+    const CNN: &str = "fixtures/cnn/Convnet_avgpool.onnx";
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/datasets/eran_mnist_test_first100.csv"),
+    )
+    .unwrap();
+    let image: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|v| (v.trim().parse::<f64>().unwrap() / 255.0).to_string())
+        .collect();
+    let centre = format!("--center={}", image.join(","));
+    let dir = scratch("cnn");
+    let graph = dir.join("g.json");
+    let out = regionwalk(&[
+        "graph",
+        CNN,
+        &centre,
+        "--radius",
+        "1.9e-4",
+        "--format",
+        "json",
+        "--out",
+        graph.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let g: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&graph).unwrap()).unwrap();
+    assert_eq!((g["nodes"].as_array().unwrap().len(), g["edges"].as_array().unwrap().len()), (2, 1));
+    let png = dir.join("slice.png");
+    let out = regionwalk(&["plot", CNN, &centre, "--radius", "1.9e-4", "--out", png.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("(2 in the ball)"), "{}", stdout(&out));
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    let report = dir.join("audit.jsonl");
+    let points = "fixtures/datasets/eran_mnist_test_first100.csv";
+    let out = regionwalk(&[
+        "audit",
+        CNN,
+        "--points",
+        points,
+        "--label-column",
+        "first",
+        "--radius",
+        "1e-4,1.9e-4",
+        "--shard",
+        "1/50",
+        "-q",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(&report).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 4, "points 0 and 50, two radii each");
+    for r in &records {
+        let regions = r["regions"].as_u64().unwrap();
+        assert!(r["complete"].as_bool().unwrap());
+        assert!(r["best"].as_str().unwrap().parse::<u64>().unwrap() >= regions, "{r}");
+        assert_eq!(regions > 1, r["boundary_distance"].as_f64().unwrap() < r["radius"].as_f64().unwrap(), "{r}");
+    }
+    let out = regionwalk(&["eval", CNN, &format!("--point={}", image.join(",")), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let e: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(e["layers"], serde_json::json!([[23_328, 784], [10, 23_328]]));
+    assert_eq!(e["output"].as_array().unwrap().len(), 10);
+}
