@@ -13,7 +13,12 @@ import onnxruntime as ort
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 rng = np.random.default_rng(2026)
 records = {}
+# Kept only to check that regionwalk refuses it by name (MaxPool is piecewise linear); the
+# malformed/ corpus is refused by design.
+REFUSED = {"Convnet_maxpool.onnx"}
 for path in sorted(glob.glob(os.path.join(ROOT, "fixtures", "**", "*.onnx"), recursive=True)):
+    if os.path.basename(path) in REFUSED or os.sep + "malformed" + os.sep in path:
+        continue
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     inp = session.get_inputs()[0]
     shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
