@@ -15,6 +15,16 @@ fn regionwalk(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// The first ERAN MNIST test image, pixels scaled to [0, 1], as the CLI's coordinates.
+fn first_mnist_image() -> Vec<String> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/datasets/eran_mnist_test_first100.csv"),
+    )
+    .unwrap();
+    let row = text.lines().next().unwrap();
+    row.split(',').skip(1).map(|v| (v.trim().parse::<f64>().unwrap() / 255.0).to_string()).collect()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -352,15 +362,7 @@ fn internal_errors_have_their_own_exit_code() {
 #[test]
 fn bound_keeps_to_its_time_budget_on_mnist() {
     // The first ERAN test image, scaled to [0, 1]: the first layer alone takes seconds of LPs there.
-    let text = std::fs::read_to_string("fixtures/datasets/eran_mnist_test_first100.csv").unwrap();
-    let pixels: Vec<String> = text
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .skip(1)
-        .map(|v| (v.trim().parse::<f64>().unwrap() / 255.0).to_string())
-        .collect();
+    let pixels = first_mnist_image();
     let image = scratch("budget").join("x.csv");
     std::fs::write(&image, pixels.join(",")).unwrap();
     let center = format!("--center={}", image.display());
@@ -414,18 +416,7 @@ fn graph_plot_audit_and_eval_run_on_the_mnist_cnn() {
     // that reads a network, at the first test image: the nearest boundary is 1.97e-4 away, so a
     // ball of 1.9e-4 holds 2 regions and one of 1e-4 a single one.
     const CNN: &str = "fixtures/cnn/Convnet_avgpool.onnx";
-    let csv = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/datasets/eran_mnist_test_first100.csv"),
-    )
-    .unwrap();
-    let image: Vec<String> = csv
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .skip(1)
-        .map(|v| (v.trim().parse::<f64>().unwrap() / 255.0).to_string())
-        .collect();
+    let image = first_mnist_image();
     let centre = format!("--center={}", image.join(","));
     let dir = scratch("cnn");
     let graph = dir.join("g.json");

@@ -244,15 +244,7 @@ impl Weight {
     pub fn dot_mat(&self, m: &Array2<f64>) -> Array2<f64> {
         match self {
             Weight::Dense(d) => d.dot(m),
-            Weight::Sparse(s) => {
-                let mut out = Array2::zeros((s.rows(), m.ncols()));
-                for (mut target, row) in out.outer_iter_mut().zip(s.outer_iterator()) {
-                    for (i, &w) in row.iter() {
-                        target.scaled_add(w, &m.row(i));
-                    }
-                }
-                out
-            }
+            Weight::Sparse(s) => sparse_product(s, m, |_| true),
         }
     }
 
@@ -263,19 +255,11 @@ impl Weight {
                 let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
                 d.select(Axis(1), &rows).dot(&z.select(Axis(0), &rows))
             }
-            Weight::Sparse(s) => {
-                let mut out = Array2::zeros((s.rows(), z.ncols()));
-                for (mut target, row) in out.outer_iter_mut().zip(s.outer_iterator()) {
-                    for (i, &w) in row.iter().filter(|(i, _)| keep[*i]) {
-                        target.scaled_add(w, &z.row(i));
-                    }
-                }
-                out
-            }
+            Weight::Sparse(s) => sparse_product(s, z, |i| keep[i]),
         }
     }
 
-    /// `Λ W` for a dense `Λ` (`k × nrows`): CROWN's back-substitution through this layer.
+    /// `Λ W` for a dense `Λ` (`k × nrows`): a dense op composed after a sparse one ([`Weight::compose`]).
     pub fn left_mul(&self, lambda: &Array2<f64>) -> Array2<f64> {
         match self {
             Weight::Dense(d) => lambda.dot(d),
@@ -364,6 +348,17 @@ impl Weight {
             }
         }
     }
+}
+
+/// `S diag(keep) M` for a CSR `S` and a dense `M`, one scaled row of `M` per kept entry.
+fn sparse_product(s: &CsMat<f64>, m: &Array2<f64>, keep: impl Fn(usize) -> bool) -> Array2<f64> {
+    let mut out = Array2::zeros((s.rows(), m.ncols()));
+    for (mut target, row) in out.outer_iter_mut().zip(s.outer_iterator()) {
+        for (i, &w) in row.iter().filter(|(i, _)| keep(*i)) {
+            target.scaled_add(w, &m.row(i));
+        }
+    }
+    out
 }
 
 fn dense_entries(d: &Array2<f64>) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
