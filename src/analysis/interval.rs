@@ -203,7 +203,7 @@ fn relaxation(b: &Bounds) -> Relaxation {
 /// CROWN bounds of hidden layer `k` by back-substitution through the relaxed layers `k-1, …, 0`,
 /// one neuron (and direction) at a time: a neuron's coefficients stay as sparse as its receptive
 /// field through a convolution, and no matrix of every neuron's coefficients is formed (for a
-/// CIFAR CNN it would hold hundreds of millions of numbers).
+/// CIFAR CNN it would hold tens of millions of numbers).
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize) -> Bounds {
     let layers = net.hidden();
     let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
