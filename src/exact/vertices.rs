@@ -60,86 +60,186 @@ pub fn vertices(
     if n > MAX_DIM || lower.iter().chain(upper).any(|v| !v.is_finite()) {
         return None;
     }
-    // Facet normals, flat: box faces first (index 2i: y_i ≥ lower_i, 2i + 1: y_i ≤ upper_i), then
-    // the constraints.
-    let bits = 2 * n + constraints.len();
-    let mut normals = vec![0.0; bits * n];
-    for i in 0..n {
-        normals[2 * i * n + i] = 1.0;
-        normals[(2 * i + 1) * n + i] = -1.0;
+    // Facet normals, flat: box faces first (`Polytope::boxed`), then the constraints.
+    let mut normals = Polytope::box_normals(n);
+    for h in constraints {
+        normals.extend_from_slice(&h.normal);
     }
-    for (c, h) in constraints.iter().enumerate() {
-        normals[(2 * n + c) * n..(2 * n + c + 1) * n].copy_from_slice(&h.normal);
-    }
-    let words = bits.div_ceil(64);
-    let mut set = Tight { words, bits: Vec::with_capacity(words << n) };
-    let mut points: Vec<f64> = Vec::with_capacity(n << n);
-    for corner in 0..1usize << n {
-        set.push_empty();
-        for i in 0..n {
-            let up = corner >> i & 1 == 1;
-            set.insert_last(2 * i + usize::from(up));
-            points.push(if up { upper[i] } else { lower[i] });
-        }
-    }
-    let mut next = Tight { words, bits: Vec::new() };
-    let (mut next_points, mut values, mut minus) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut common, mut scratch) = (vec![0u64; words], Vec::new());
+    let mut polytope = Polytope::boxed(lower, upper, 2 * n + constraints.len());
+    let (mut values, mut cut) = (Vec::new(), Cut::default());
     let mut order: Vec<usize> = (0..constraints.len()).collect();
     order.sort_by(|&a, &b| constraints[a].eval(inside).total_cmp(&constraints[b].eval(inside)));
     for c in order {
         let h = constraints[c];
-        let c = 2 * n + c;
-        values.clear();
-        values.extend(points.chunks_exact(n).map(|p| h.eval(p)));
+        polytope.values(&h.normal, h.offset, &mut values);
+        let bit = 2 * n + c;
         if values.iter().all(|&v| v >= -CORNER_ON) {
-            for (u, &v) in values.iter().enumerate() {
-                if v <= CORNER_ON {
-                    set.insert(u, c);
-                }
-            }
+            polytope.mark_on(&values, bit);
             continue;
         }
-        next_points.clear();
-        next.bits.clear();
-        minus.clear();
-        minus.extend((0..values.len()).filter(|&w| values[w] < -CORNER_ON));
+        polytope.crossings(&values, bit, &normals, &mut cut);
+        polytope = polytope.side(&values, bit, true, &cut);
+        if polytope.is_empty() || polytope.len() > cap {
+            return None;
+        }
+    }
+    Some(Corners { n, coords: polytope.points })
+}
+
+/// A polytope as its corners and, per corner, the set of facets tight at it (bits indexing a
+/// table of unit normals, `n` numbers per row, that the caller keeps): the state of the double
+/// description, cut by one hyperplane at a time.
+#[derive(Clone, Debug)]
+pub(crate) struct Polytope {
+    n: usize,
+    /// Corner coordinates, `n` per corner.
+    points: Vec<f64>,
+    tight: Tight,
+}
+
+/// The corners where a hyperplane crosses a polytope's edges ([`Polytope::crossings`]), kept
+/// between calls so that cutting allocates only the two sides.
+#[derive(Default)]
+pub(crate) struct Cut {
+    points: Vec<f64>,
+    bits: Vec<u64>,
+    common: Vec<u64>,
+    scratch: Vec<f64>,
+}
+
+impl Polytope {
+    /// Unit normals of the box faces, bit `2i` for `y_i ≥ lower_i` and `2i + 1` for `y_i ≤ upper_i`:
+    /// the first `2n` rows of every normal table.
+    pub(crate) fn box_normals(n: usize) -> Vec<f64> {
+        let mut normals = vec![0.0; 2 * n * n];
+        for i in 0..n {
+            normals[2 * i * n + i] = 1.0;
+            normals[(2 * i + 1) * n + i] = -1.0;
+        }
+        normals
+    }
+
+    /// The box's 2ⁿ corners, with tight sets of `bits` bits (box faces as in [`Self::box_normals`]).
+    pub(crate) fn boxed(lower: &[f64], upper: &[f64], bits: usize) -> Self {
+        let n = lower.len();
+        let mut tight = Tight { words: bits.div_ceil(64), bits: Vec::new() };
+        let mut points = Vec::with_capacity(n << n);
+        for corner in 0..1usize << n {
+            tight.push_empty();
+            for i in 0..n {
+                let up = corner >> i & 1 == 1;
+                tight.insert_last(2 * i + usize::from(up));
+                points.push(if up { upper[i] } else { lower[i] });
+            }
+        }
+        Polytope { n, points, tight }
+    }
+
+    /// Number of corners.
+    pub(crate) fn len(&self) -> usize {
+        self.points.len() / self.n
+    }
+
+    /// True if there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The corners, one slice each.
+    pub(crate) fn corners(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.points.chunks_exact(self.n)
+    }
+
+    /// The smallest box holding the corners: `(lower, upper)`.
+    pub(crate) fn bounding_box(&self) -> (Vec<f64>, Vec<f64>) {
+        let (mut lo, mut hi) = (vec![f64::INFINITY; self.n], vec![f64::NEG_INFINITY; self.n]);
+        for p in self.corners() {
+            for i in 0..self.n {
+                lo[i] = lo[i].min(p[i]);
+                hi[i] = hi[i].max(p[i]);
+            }
+        }
+        (lo, hi)
+    }
+
+    /// The value of `normal · y + offset` at every corner, into `values`.
+    pub(crate) fn values(&self, normal: &[f64], offset: f64, values: &mut Vec<f64>) {
+        values.clear();
+        values.resize(self.len(), offset);
+        // Coordinate by coordinate over all corners: a loop the compiler vectorises.
+        for (i, &a) in normal.iter().enumerate() {
+            for (v, p) in values.iter_mut().zip(self.points.chunks_exact(self.n)) {
+                *v += a * p[i];
+            }
+        }
+    }
+
+    /// Marks the corners within [`CORNER_ON`] of the hyperplane (`values` from [`Self::values`])
+    /// as tight on facet `bit`.
+    pub(crate) fn mark_on(&mut self, values: &[f64], bit: usize) {
+        for (u, &v) in values.iter().enumerate() {
+            if v.abs() <= CORNER_ON {
+                self.tight.insert(u, bit);
+            }
+        }
+    }
+
+    /// The new corners where the hyperplane of facet `bit` crosses an edge from a corner above
+    /// [`CORNER_ON`] to one below `-CORNER_ON`, into `cut`. Two corners span an edge when the
+    /// facets tight at both have rank n − 1 (`normals`: the caller's table).
+    pub(crate) fn crossings(&self, values: &[f64], bit: usize, normals: &[f64], cut: &mut Cut) {
+        let (n, words) = (self.n, self.tight.words);
+        cut.points.clear();
+        cut.bits.clear();
+        cut.common.resize(words, 0);
+        let minus: Vec<(usize, bool)> =
+            (0..values.len()).filter(|&w| values[w] < -CORNER_ON).map(|w| (w, self.tight.count(w) == n)).collect();
         for u in (0..values.len()).filter(|&u| values[u] > CORNER_ON) {
-            for &w in &minus {
-                let shared = set.common(u, w, &mut common);
-                // Corners with exactly n tight constraints have independent ones (a box corner, or
-                // an edge's n − 1 crossed transversally), so n − 1 of them shared span n − 1.
-                let simple = shared + 1 == n && (set.count(u) == n || set.count(w) == n);
-                if shared + 1 < n || !simple && rank(&normals, &common, n, &mut scratch) + 1 != n {
+            let u_simple = self.tight.count(u) == n;
+            for &(w, w_simple) in &minus {
+                let shared = self.tight.common(u, w, &mut cut.common);
+                // Corners with exactly n tight facets have independent ones (a box corner, or an
+                // edge's n − 1 crossed transversally), so n − 1 of them shared span n − 1.
+                let simple = shared + 1 == n && (u_simple || w_simple);
+                if shared + 1 < n || !simple && rank(normals, &cut.common, n, &mut cut.scratch) + 1 != n {
                     continue;
                 }
                 let t = values[u] / (values[u] - values[w]);
-                let (pu, pw) = (&points[u * n..(u + 1) * n], &points[w * n..(w + 1) * n]);
-                next_points.extend(pu.iter().zip(pw).map(|(a, b)| a + t * (b - a)));
-                next.bits.extend_from_slice(&common);
-                next.insert_last(c);
+                let (pu, pw) = (&self.points[u * n..(u + 1) * n], &self.points[w * n..(w + 1) * n]);
+                cut.points.extend(pu.iter().zip(pw).map(|(a, b)| a + t * (b - a)));
+                let first = cut.bits.len();
+                cut.bits.extend_from_slice(&cut.common);
+                cut.bits[first + bit / 64] |= 1 << (bit % 64);
             }
         }
+    }
+
+    /// The part on the positive (`positive`) or negative side of the hyperplane of facet `bit`:
+    /// the crossings `cut` ([`Self::crossings`] of the same values), then the corners on that side
+    /// or within [`CORNER_ON`] of it (those marked tight on `bit`).
+    pub(crate) fn side(&self, values: &[f64], bit: usize, positive: bool, cut: &Cut) -> Polytope {
+        let n = self.n;
+        let mut points = Vec::with_capacity(self.points.len() + cut.points.len());
+        let mut tight =
+            Tight { words: self.tight.words, bits: Vec::with_capacity(self.tight.bits.len() + cut.bits.len()) };
+        points.extend_from_slice(&cut.points);
+        tight.bits.extend_from_slice(&cut.bits);
         for (u, &v) in values.iter().enumerate() {
+            let v = if positive { v } else { -v };
             if v >= -CORNER_ON {
-                next_points.extend_from_slice(&points[u * n..(u + 1) * n]);
-                next.bits.extend_from_slice(set.of(u));
+                points.extend_from_slice(&self.points[u * n..(u + 1) * n]);
+                tight.bits.extend_from_slice(self.tight.of(u));
                 if v <= CORNER_ON {
-                    next.insert_last(c);
+                    tight.insert_last(bit);
                 }
             }
         }
-        let count = next_points.len() / n;
-        if count == 0 || count > cap {
-            return None;
-        }
-        std::mem::swap(&mut points, &mut next_points);
-        std::mem::swap(&mut set, &mut next);
+        Polytope { n, points, tight }
     }
-    Some(Corners { n, coords: points })
 }
 
 /// The tight sets of the corners: `words` 64-bit words per corner, corner after corner.
+#[derive(Clone, Debug)]
 struct Tight {
     words: usize,
     bits: Vec<u64>,

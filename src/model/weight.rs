@@ -222,7 +222,16 @@ impl Weight {
 
     /// `|W| v`: the magnitudes of the terms of `W h` when `v = |h|`.
     pub fn abs_dot(&self, v: ArrayView1<f64>) -> Array1<f64> {
-        self.map_rows(|row| row.map(|(i, w)| w.abs() * v[i]).sum())
+        match self {
+            // Rows as plain slices: this runs for every witness a walk or partition checks.
+            Weight::Dense(d) => match (d.as_slice(), v.as_slice()) {
+                (Some(flat), Some(v)) if !v.is_empty() => {
+                    flat.chunks_exact(v.len()).map(|row| abs_dot_row(row, v)).collect()
+                }
+                _ => d.rows().into_iter().map(|r| r.iter().zip(&v).map(|(w, x)| w.abs() * x).sum()).collect(),
+            },
+            Weight::Sparse(_) => self.map_rows(|row| row.map(|(i, w)| w.abs() * v[i]).sum()),
+        }
     }
 
     /// One value per row, from that row's stored entries.
@@ -363,6 +372,20 @@ fn sparse_product(s: &CsMat<f64>, m: &Array2<f64>, keep: impl Fn(usize) -> bool)
 
 fn dense_entries(d: &Array2<f64>) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
     d.indexed_iter().filter(|(_, v)| **v != 0.0).map(|((r, c), v)| (r, c, *v))
+}
+
+/// `Σ |w_i| v_i` with four running sums, so that the additions pipeline (a single running sum
+/// waits for each addition in turn).
+fn abs_dot_row(w: &[f64], v: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (w4, v4) = (w.chunks_exact(4), v.chunks_exact(4));
+    let tail: f64 = w4.remainder().iter().zip(v4.remainder()).map(|(a, b)| a.abs() * b).sum();
+    for (a, b) in w4.zip(v4) {
+        for i in 0..4 {
+            acc[i] += a[i].abs() * b[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 #[cfg(test)]
