@@ -4,7 +4,7 @@
 //! quick cases with criterion; BENCHMARKS.md records a full run.
 
 use crate::domain::{Domain, Norm};
-use crate::exact::walk::{memory_per_region, walk, WalkOptions};
+use crate::exact::walk::{memory_per_region, walk, Engine, WalkOptions};
 use crate::model::io::{load_network, load_points, LabelColumn};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -196,15 +196,15 @@ fn first_mnist_image(root: &Path) -> Result<Vec<f64>> {
     Ok(first.iter().map(|v| v / 255.0).collect())
 }
 
-/// Runs one case with `threads` threads (a dedicated rayon pool).
-pub fn run(case: &Case, root: &Path, threads: usize) -> Result<Record> {
+/// Runs one case with `threads` threads (a dedicated rayon pool) and the exact method `engine`.
+pub fn run(case: &Case, root: &Path, threads: usize, engine: Engine) -> Result<Record> {
     let (net, domain) = problem(case, root)?;
     reset_peak_memory();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Solver(format!("cannot start {threads} threads: {e}")))?;
-    let options = WalkOptions { max_regions: case.limit, ..Default::default() };
+    let options = WalkOptions { max_regions: case.limit, engine, ..Default::default() };
     let result = pool.install(|| walk(&net, &domain, &options))?;
     let seconds = result.seconds;
     let regions = result.count();

@@ -192,6 +192,7 @@ impl Problem {
             "known_neighbours": r.known_neighbours,
             "start": r.start,
             "seconds": r.seconds,
+            "engine": r.engine,
         })
     }
 

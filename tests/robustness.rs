@@ -153,34 +153,44 @@ fn memory_and_interrupt_budgets_stop_cleanly() {
 
 #[test]
 fn ctrl_c_prints_the_partial_result() {
-    // ACAS Xu on the property-3 box has tens of thousands of regions: still walking after a second.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk"))
-        .args([
-            "count",
+    // Both engines, each on a count that is still running after a second: the walk on ACAS Xu's
+    // property-3 box (tens of thousands of regions), the box partition on its whole input box.
+    let runs: [&[&str]; 2] = [
+        &[
             "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx",
             "--center",
             "fixtures/acasxu/vnnlib/prop_3.vnnlib",
-            "--json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed().as_secs() < 60, "the walk did not stop after SIGINT");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+            "--engine",
+            "walk",
+        ],
+        &["fixtures/acasxu/nnet/ACASXU_run2a_1_1_batch_2000.nnet", "--input-box", "--engine", "partition"],
+    ];
+    for args in runs {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+            .arg("count")
+            .args(args)
+            .arg("--json")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed().as_secs() < 60, "{args:?}: the count did not stop after SIGINT");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["stopped_by"], "interrupted");
+        assert_eq!(v["complete"], false);
+        assert_eq!(v["engine"], args[args.len() - 1]);
+        assert!(v["regions"].as_u64().unwrap() >= 1);
     }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["stopped_by"], "interrupted");
-    assert_eq!(v["complete"], false);
-    assert!(v["regions"].as_u64().unwrap() >= 1);
 }
 
 #[test]

@@ -273,6 +273,7 @@ class CountResult:
     unverified: int
     screened: int
     start: Optional[np.ndarray]
+    engine: str
     linear_regions: Optional[int] = None
     certified: Optional[int] = None
     patterns: Optional[np.ndarray] = field(default=None, repr=False)
@@ -294,6 +295,7 @@ class CountResult:
             touching=report["touching"],
             unverified=report["unverified"],
             screened=report["screened"],
+            engine=report["engine"],
             start=None if report["start"] is None else np.asarray(report["start"], dtype=np.float64),
             linear_regions=report.get("linear_regions"),
             certified=report.get("certified"),
@@ -329,13 +331,17 @@ def count(
     progress: Union[bool, Callable[..., Any]] = False,
     checkpoint: Optional[PathLike] = None,
     resume: Optional[PathLike] = None,
+    engine: str = "auto",
 ) -> CountResult:
     """Counts the activation regions meeting the open ball ``‖x - center‖ < radius`` (norm
     ``"l2"`` or ``"linf"``). ``patterns``/``witnesses`` add a bool array (regions × neurons) and
     a float array (regions × inputs) of points strictly inside each region. ``linear`` also
     counts the linear regions of the function; ``certify`` re-checks every region in exact
     rational arithmetic. Budgets (``max_regions``, ``time_limit``) give ``complete=False`` and a
-    certified lower bound; ``checkpoint``/``resume`` save and continue a long walk.
+    certified lower bound; ``checkpoint``/``resume`` save and continue a long walk. ``engine``:
+    ``"auto"`` partitions L-inf balls and boxes of at most 8 inputs and walks otherwise,
+    ``"walk"`` or ``"partition"`` force one (the count is the same; ``result.engine`` says which
+    ran).
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
@@ -346,7 +352,7 @@ def count(
     return _count(
         net, _ball(center, radius, norm, clip_to_input_box), progress,
         max_regions=max_regions, time_limit=time_limit, threads=threads, certify=certify, linear=linear,
-        patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume),
+        patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume), engine=engine,
     )
 
 
@@ -365,6 +371,7 @@ def count_box(
     progress: Union[bool, Callable[..., Any]] = False,
     checkpoint: Optional[PathLike] = None,
     resume: Optional[PathLike] = None,
+    engine: str = "auto",
 ) -> CountResult:
     """Counts the regions meeting the open box ``lower < x < upper`` (default: the model's own
     input box). A coordinate with ``lower == upper`` is fixed: the regions of that slice are
@@ -379,6 +386,7 @@ def count_box(
     return _count(
         net, domain, progress, max_regions=max_regions, time_limit=time_limit, threads=threads, certify=certify,
         linear=linear, patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume),
+        engine=engine,
     )
 
 

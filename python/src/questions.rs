@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::walk::{Checkpoint, Progress, ProgressFn, WalkOptions, WalkResult};
+use regionwalk::exact::walk::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::model::Network;
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
@@ -100,6 +100,7 @@ struct Budget {
     time_limit: Option<f64>,
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
+    engine: Engine,
 }
 
 impl Budget {
@@ -117,7 +118,22 @@ impl Budget {
                 return Err(PyValueError::new_err(format!("time_limit must be a positive number of seconds, got {t}")));
             }
         }
-        Ok(Budget { max_regions, time_limit, checkpoint, resume })
+        Ok(Budget { max_regions, time_limit, checkpoint, resume, engine: Engine::Auto })
+    }
+
+    /// The exact method named by the `engine` keyword.
+    fn with_engine(self, engine: &str) -> PyResult<Self> {
+        let engine = match engine {
+            "auto" => Engine::Auto,
+            "walk" => Engine::Walk,
+            "partition" => Engine::Partition,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown engine '{other}' (choose from auto, walk, partition)"
+                )))
+            }
+        };
+        Ok(Budget { engine, ..self })
     }
 
     /// Walk options reporting progress into `snapshot` and stopping on `interrupt`.
@@ -131,6 +147,7 @@ impl Budget {
             edges,
             interrupt: Some(interrupt),
             checkpoint: self.checkpoint.clone(),
+            engine: self.engine,
             ..Default::default()
         }
     }
@@ -196,7 +213,8 @@ type Counted<'py> = (String, Option<Bound<'py, PyArray2<bool>>>, Option<Bound<'p
 
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, certify = false,
-                    linear = false, patterns = false, witnesses = false, progress = None, checkpoint = None, resume = None))]
+                    linear = false, patterns = false, witnesses = false, progress = None, checkpoint = None, resume = None,
+                    engine = "auto"))]
 #[allow(clippy::too_many_arguments)]
 fn count<'py>(
     py: Python<'py>,
@@ -212,8 +230,9 @@ fn count<'py>(
     progress: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
+    engine: &str,
 ) -> PyResult<Counted<'py>> {
-    let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?;
+    let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?.with_engine(engine)?;
     let net = net.net.clone();
     let (problem, result, report) = run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;

@@ -86,6 +86,31 @@ def test_whole_space_and_input_box_match_the_cli():
     assert without_time(py.report) == without_time(cli)
 
 
+@pytest.mark.parametrize("engine", ["walk", "partition"])
+def test_both_exact_engines_match_the_cli_and_each_other(engine, tmp_path):
+    rng = np.random.default_rng(5)
+    net = random_net(rng, [3, 10, 10, 10, 2], degenerate=True)
+    path = tmp_path / "net.json"
+    net.save(path)
+    lower, upper = -0.6 * np.ones(3), 0.6 * np.ones(3)
+    py = rw.count_box(net, lower, upper, patterns=True, engine=engine)
+    cli = cli_json("count", str(path), "--box=-0.6,0.6", "--engine", engine, "-q")
+    assert without_time(py.report) == without_time(cli)
+    assert py.engine == engine
+    auto = rw.count_box(net, lower, upper, patterns=True)
+    assert auto.engine == "partition" and auto.regions == py.regions > 20
+    assert sorted(map(bytes, auto.patterns)) == sorted(map(bytes, py.patterns))
+    assert rw.count(net, np.zeros(3), 0.6, "l2").engine == "walk"
+
+
+def test_an_unknown_engine_or_one_that_cannot_count_the_domain_is_refused():
+    net = rw.Network.from_file(EXAMPLE)
+    with pytest.raises(ValueError, match="unknown engine 'dfs'"):
+        rw.count(net, [0.1, -0.2], 0.5, engine="dfs")
+    with pytest.raises(Exception, match="box partition"):
+        rw.count(net, [0.1, -0.2], 0.5, "l2", engine="partition")
+
+
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 def test_bounds_match_the_cli_as_exact_integers(norm):
     net = rw.Network.from_file(FIXTURES / "mnist_fc" / "onnx" / "mnist-net_256x2.onnx")

@@ -77,6 +77,9 @@ pub(super) struct BenchArgs {
     /// One JSON object per case and thread count instead of a table.
     #[arg(long)]
     pub(super) json: bool,
+    /// Exact method, as for `count` (`auto` partitions the boxes of up to 8 inputs).
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub(super) engine: EngineArg,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -316,6 +319,17 @@ pub(super) struct Budget {
     /// Continue the walk saved in this checkpoint file (same model, domain and options).
     #[arg(long)]
     pub(super) resume: Option<PathBuf>,
+    /// Exact method: `auto` partitions boxes of up to 8 inputs and walks otherwise; `walk` and
+    /// `partition` force one (the count is the same).
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub(super) engine: EngineArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(super) enum EngineArg {
+    Auto,
+    Walk,
+    Partition,
 }
 
 pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {

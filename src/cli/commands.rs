@@ -224,7 +224,8 @@ pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     for case in cases {
         for &threads in &args.thread_counts {
-            let r = run(case, &args.root, threads).with_context(|| format!("benchmark case {}", case.name))?;
+            let r = run(case, &args.root, threads, args.engine.into())
+                .with_context(|| format!("benchmark case {}", case.name))?;
             if args.json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

@@ -5,7 +5,7 @@ use super::{args::*, interrupt_flag, progress_bar};
 use anyhow::{bail, Context};
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::walk::{Checkpoint, WalkOptions};
+use regionwalk::exact::walk::{Checkpoint, Engine, WalkOptions};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use regionwalk::problem::Problem;
@@ -20,6 +20,16 @@ impl BoundSettings {
             hybrid_max_regions: self.hybrid_max_regions,
             budget: (self.budget.is_finite()).then(|| Duration::from_secs_f64(self.budget)),
             lower_walk: true,
+        }
+    }
+}
+
+impl From<EngineArg> for Engine {
+    fn from(engine: EngineArg) -> Engine {
+        match engine {
+            EngineArg::Auto => Engine::Auto,
+            EngineArg::Walk => Engine::Walk,
+            EngineArg::Partition => Engine::Partition,
         }
     }
 }
@@ -50,6 +60,7 @@ impl Budget {
             interrupt: Some(interrupt_flag()),
             checkpoint: self.checkpoint.clone(),
             highs_only: self.highs_only,
+            engine: self.engine.into(),
         })
     }
 }

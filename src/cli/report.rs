@@ -22,8 +22,12 @@ pub(super) fn print_count(problem: &Problem, r: &WalkResult) {
             r.count()
         );
     }
+    let engine = match r.engine {
+        regionwalk::exact::walk::Engine::Partition => "box partition",
+        _ => "region walk",
+    };
     println!(
-        "{} LP, {} QP and {} dual solves ({} passed on to HiGHS), {} hyperplanes screened out, {:.3} s",
+        "{engine}: {} LP, {} QP and {} dual solves ({} passed on to HiGHS), {} hyperplanes screened out, {:.3} s",
         r.counters.lp_solves,
         r.counters.qp_solves,
         r.counters.dual_solves,

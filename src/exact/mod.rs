@@ -6,6 +6,7 @@ pub mod checkpoint;
 mod expand;
 pub mod geometry;
 pub mod merge;
+pub mod partition;
 pub mod sample;
 pub mod split;
 pub mod vertices;

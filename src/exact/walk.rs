@@ -14,6 +14,7 @@ pub use super::checkpoint::Checkpoint;
 use super::checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
 pub use super::expand::region_constraints;
 use super::expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
+use super::partition;
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{LayerMaps, Network, Pattern};
@@ -62,6 +63,23 @@ pub struct WalkOptions {
     /// Save the walk's state here when it stops early, and every minute while it runs, so that
     /// [`resume`] can finish it.
     pub checkpoint: Option<PathBuf>,
+    /// Which exact method counts (the count is the same; the box partition is faster where it
+    /// applies).
+    pub engine: Engine,
+}
+
+/// The exact method behind [`walk`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The box partition where it applies ([`partition::applies`]: a box in at most 8
+    /// dimensions, without region graph or checkpoint), the walk otherwise.
+    #[default]
+    Auto,
+    /// The region walk: every domain, edges, checkpoints.
+    Walk,
+    /// The box partition ([`super::partition`]); an error where it does not apply.
+    Partition,
 }
 
 /// How far a running walk has got ([`WalkOptions::progress`]).
@@ -156,6 +174,13 @@ pub struct WalkResult {
     pub start: Option<Vec<f64>>,
     /// Wall time.
     pub seconds: f64,
+    /// The method that counted ([`Engine::Walk`] or [`Engine::Partition`]).
+    #[serde(default = "walked")]
+    pub engine: Engine,
+}
+
+fn walked() -> Engine {
+    Engine::Walk
 }
 
 impl WalkResult {
@@ -188,6 +213,18 @@ pub fn memory_per_region(net: &Network) -> u64 {
 
 /// Counts the activation regions of `net` that meet `domain`.
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    let partitioned = partition::applies(net, domain, options);
+    match options.engine {
+        Engine::Auto | Engine::Partition if partitioned => return partition::partition(net, domain, options),
+        Engine::Partition => {
+            return Err(crate::Error::Domain(
+                "the box partition counts bounded boxes (and L-inf balls) of at most 8 inputs, without \
+                 edges, checkpoints or --highs-only; use the walk for this domain"
+                    .into(),
+            ))
+        }
+        Engine::Auto | Engine::Walk => {}
+    }
     let started = Instant::now();
     let mut result = WalkResult {
         regions: Vec::new(),
@@ -199,6 +236,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         unverified: 0,
         start: None,
         seconds: 0.0,
+        engine: Engine::Walk,
     };
     let Some(start) = start_point(net, domain, &mut result.counters)? else {
         report_progress(options, &result, 0, true);

@@ -108,15 +108,10 @@ impl Network {
             let zo = layer.weight.dot(off.view()) + &layer.bias;
             let mut layer_pass = vec![false; layer.weight.nrows()];
             let mut next_off = Array1::zeros(layer.weight.nrows());
+            let first = self.offsets[l];
+            classify(&row_terms, &offset_terms, &row_norms, &zo, &mut kind[first..first + zo.len()]);
             for j in 0..layer.weight.nrows() {
-                let k = self.offsets[l] + j;
-                kind[k] = if row_terms.exceeded(j, row_norms[j], CANCEL) {
-                    NeuronKind::Varying
-                } else if offset_terms.exceeded(j, zo[j].abs(), CANCEL) {
-                    NeuronKind::Constant
-                } else {
-                    NeuronKind::Zero
-                };
+                let k = first + j;
                 zeta[k] = if kind[k] == NeuronKind::Zero { 0.0 } else { zo[j] };
                 if s.get(k) {
                     layer_pass[j] = kind[k] == NeuronKind::Varying;
@@ -170,6 +165,46 @@ impl Network {
             }
         }
         (a, maps.zeta.clone(), maps.kind.clone())
+    }
+}
+
+impl Network {
+    /// Layer `l`'s surrogate rows `Z_l = W_l J_{l−1}` and offsets on a region and its neurons'
+    /// kinds, from the previous layer's output map `J_{l−1} = prev_z` (rows of neurons that do not
+    /// pass their linear part on already zero; the identity for `l = 0`), with its rows' norms and
+    /// offsets. What [`Network::layer_maps`] computes per layer, for callers that hold one
+    /// pattern prefix per region (the box partition).
+    pub(crate) fn layer_map<'a>(
+        &'a self,
+        l: usize,
+        prev_z: &Array2<f64>,
+        prev_norms: ArrayView1<'a, f64>,
+        prev_off: ArrayView1<f64>,
+    ) -> (Array2<f64>, Array1<f64>, Vec<NeuronKind>) {
+        let layer = &self.hidden()[l];
+        let z = if l == 0 { layer.weight.to_dense().into_owned() } else { layer.weight.dot_mat(prev_z) };
+        let zo = layer.weight.dot(prev_off) + &layer.bias;
+        let row_norms: Vec<f64> = z.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
+        let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], prev_norms, None);
+        let abs_off = prev_off.mapv(f64::abs);
+        let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
+        let mut kind = vec![NeuronKind::Varying; zo.len()];
+        classify(&row_terms, &offset_terms, &row_norms, &zo, &mut kind);
+        (z, zo, kind)
+    }
+}
+
+/// Each neuron's kind from the norm of its surrogate row and its offset: varying unless the row
+/// cancels ([`CANCEL`] times its terms), then constant unless the offset cancels too.
+fn classify(row_terms: &Terms, offset_terms: &Terms, row_norms: &[f64], zo: &Array1<f64>, kind: &mut [NeuronKind]) {
+    for (j, kind) in kind.iter_mut().enumerate() {
+        *kind = if row_terms.exceeded(j, row_norms[j], CANCEL) {
+            NeuronKind::Varying
+        } else if offset_terms.exceeded(j, zo[j].abs(), CANCEL) {
+            NeuronKind::Constant
+        } else {
+            NeuronKind::Zero
+        };
     }
 }
 

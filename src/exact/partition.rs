@@ -1,0 +1,460 @@
+//! Exact counting on a box in low dimension by partitioning it along the network's hyperplanes,
+//! neuron by neuron, with every cell kept as its corners (docs/exact.md, "The box partition").
+//!
+//! The walk rebuilds each region's polytope from its constraints (a double description of ≈ 36
+//! constraints per region on ACAS Xu) and tests every facet. Here a cell is cut by one hyperplane
+//! at a time and each child inherits its parent's corners: the layer-`l` hyperplanes are fixed on a
+//! cell whose layers `< l` are decided, every cut costs one step of the double description, and a
+//! hyperplane that does not cross a cell is dismissed from the cell's corners. No visited set is
+//! needed: the leaves of the cut tree are disjoint and each has its own pattern.
+//!
+//! A leaf counts only with a checked witness, as in the walk: a point with more than [`DECIDE`]
+//! (frame units) to every constraint and the box edge (the corners' centroid, else the leaf's
+//! Chebyshev LP), at which a forward pass gives every varying neuron the leaf's sign. A leaf
+//! without a point with the margin is a sliver: not counted, tallied as borderline (`touching`),
+//! as the walk does; a point whose forward pass disagrees is tallied as `unverified`. A
+//! hyperplane that only touches a cell within [`CORNER_ON`] does not cut it, so a sliver thinner
+//! than that is never formed; the walk leaves the same slivers out.
+
+use super::vertices::{Cut, Polytope, MAX_DIM};
+use super::walk::{
+    memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
+};
+use crate::domain::{Domain, Halfspace};
+use crate::lp::{meets, Decision, LpCounters};
+use crate::model::{Network, NeuronKind, Pattern};
+use crate::tolerance::{CORNER_ON, DECIDE};
+use crate::Result;
+use ndarray::{Array1, Array2};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Cuts above which the two sides of a cut are explored in parallel (rayon `join`): deep enough
+/// that every thread has work, shallow enough that copying a [`Path`] per branch stays rare.
+const PARALLEL_DEPTH: usize = 12;
+
+/// Leaves between two progress reports.
+const PROGRESS_EVERY: usize = 4096;
+
+/// Whether the partition can count `domain` for `net` with `options`: a bounded box (or L-inf
+/// ball) of at most [`MAX_DIM`] inputs, no region graph, no checkpoint and not the HiGHS-only
+/// reference path (the walk provides those).
+pub fn applies(net: &Network, domain: &Domain, options: &WalkOptions) -> bool {
+    let n = domain.dim();
+    (1..=MAX_DIM).contains(&n)
+        && net.input_dim() == n
+        && !domain.is_round()
+        && domain.lower().iter().chain(domain.upper()).all(|v| v.is_finite())
+        && !options.edges
+        && options.checkpoint.is_none()
+        && !options.highs_only
+}
+
+/// Counts the activation regions of `net` in the box `domain` by partitioning it ([`applies`]
+/// must hold). Regions come in the order of the cut tree, each with its witness.
+pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    let started = Instant::now();
+    let n = domain.dim();
+    let neurons = net.neurons();
+    let search = Search {
+        net,
+        domain,
+        n,
+        options,
+        deadline: options.time_limit.map(|t| started + t),
+        per_region: memory_per_region(net),
+        found: AtomicUsize::new(0),
+        lp_solves: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        reason: Mutex::new(None),
+    };
+    let mut path =
+        Path { normals: Polytope::box_normals(n), offsets: vec![0.0; neurons], varying: vec![false; neurons] };
+    path.normals.resize((2 * n + neurons) * n, 0.0);
+    let cell = Cell::new(Polytope::boxed(domain.lower(), domain.upper(), 2 * n + neurons), Pattern::zeros(neurons));
+    let mut out = Leaves::default();
+    if !net.hidden().is_empty() {
+        let input = Step::input(n);
+        let first = search.step(0, &cell.pattern, &input);
+        search.explore(&mut path, cell, 0, 0, &first, 0, &mut out)?;
+    } else {
+        search.leaf(&path, cell, &mut out)?;
+    }
+    let reason = *search.reason.lock().expect("no thread panicked holding it");
+    let result = WalkResult {
+        start: out.regions.first().and_then(|r| r.witness.clone()),
+        regions: out.regions,
+        edges: Vec::new(),
+        completeness: reason.map_or(Completeness::Complete, Completeness::Stopped),
+        counters: out.counters,
+        screened: 0,
+        known_neighbours: 0,
+        unverified: out.unverified,
+        seconds: started.elapsed().as_secs_f64(),
+        engine: Engine::Partition,
+    };
+    report(options, result.regions.len(), result.counters.lp_solves, true);
+    Ok(result)
+}
+
+/// What one branch of the cut tree found: its counted leaves in order, the solver work of their
+/// witnesses, and the leaves without one.
+#[derive(Default)]
+struct Leaves {
+    regions: Vec<Region>,
+    counters: LpCounters,
+    unverified: u64,
+}
+
+impl Leaves {
+    fn append(&mut self, mut other: Leaves) {
+        self.regions.append(&mut other.regions);
+        self.counters.add(&other.counters);
+        self.unverified += other.unverified;
+    }
+}
+
+/// What a leaf's witness search found.
+enum Witness {
+    /// A frame point and its margin.
+    Found(Vec<f64>, f64),
+    /// No point with the margin: a sliver below the decision margin (tallied as borderline, like
+    /// the walk's).
+    Sliver,
+    /// A point with the margin whose forward pass disagrees with the leaf's pattern: the cut
+    /// tree's arithmetic failed there (tallied as unverified, with a warning).
+    Inconsistent,
+}
+
+/// A cell of the partition: its corners (frame coordinates), their bounding box, and the pattern
+/// decided so far.
+struct Cell {
+    corners: Polytope,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    pattern: Pattern,
+}
+
+impl Cell {
+    fn new(corners: Polytope, pattern: Pattern) -> Cell {
+        let (lower, upper) = corners.bounding_box();
+        Cell { corners, lower, upper, pattern }
+    }
+
+    /// The side of the hyperplane `normal · y + offset = 0` that holds the whole cell, judged
+    /// from its bounding box alone: `Some(true)` when the box is above `2·CORNER_ON` (so no corner
+    /// lies on the hyperplane), `Some(false)` when below `-2·CORNER_ON`, `None` when undecided
+    /// (the corners then decide). Most hyperplanes of a deep layer miss a small cell this way.
+    fn side_by_box(&self, normal: &[f64], offset: f64) -> Option<bool> {
+        let (mut centre, mut reach) = (offset, 0.0);
+        for ((a, lo), hi) in normal.iter().zip(&self.lower).zip(&self.upper) {
+            centre += a * 0.5 * (lo + hi);
+            reach += a.abs() * 0.5 * (hi - lo);
+        }
+        if centre - reach > 2.0 * CORNER_ON {
+            Some(true)
+        } else if centre + reach < -2.0 * CORNER_ON {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// The hyperplanes of the current branch, by neuron: a cell's tight sets refer to them (bit
+/// `2n + k` is neuron `k`'s, after the box faces), and a leaf's witness is checked against them.
+/// Along a branch neurons are decided in order, so entries of decided neurons stay valid when the
+/// search backtracks to a sibling.
+#[derive(Clone)]
+struct Path {
+    /// Unit normals (frame), `n` per row: the box faces, then one row per neuron.
+    normals: Vec<f64>,
+    /// Offsets of the neurons' hyperplanes (frame units).
+    offsets: Vec<f64>,
+    /// Whether each neuron varies on the branch (only those bound a region).
+    varying: Vec<bool>,
+}
+
+/// One hidden layer's affine map on the cells of one pattern prefix.
+struct Step {
+    /// Surrogate rows `Z_l` (input coordinates).
+    z: Array2<f64>,
+    /// Offsets (zero for neurons identically zero).
+    zeta: Array1<f64>,
+    kind: Vec<NeuronKind>,
+    /// Norms of the rows of `z`.
+    norms: Vec<f64>,
+    /// Per neuron, the frame hyperplane: unit normal then offset (`n + 1` numbers; varying only).
+    planes: Vec<f64>,
+}
+
+impl Step {
+    /// The input as a "layer" for the first hidden layer's map: identity rows, zero offsets.
+    fn input(n: usize) -> Step {
+        Step {
+            z: Array2::eye(n),
+            zeta: Array1::zeros(n),
+            kind: vec![NeuronKind::Varying; n],
+            norms: vec![1.0; n],
+            planes: Vec::new(),
+        }
+    }
+}
+
+struct Search<'a> {
+    net: &'a Network,
+    domain: &'a Domain,
+    n: usize,
+    options: &'a WalkOptions,
+    deadline: Option<Instant>,
+    per_region: u64,
+    /// Leaves counted so far, over all threads.
+    found: AtomicUsize,
+    lp_solves: AtomicUsize,
+    /// Raised when a budget stops the search; every branch then returns.
+    stop: AtomicBool,
+    reason: Mutex<Option<StopReason>>,
+}
+
+impl Search<'_> {
+    /// Layer `l`'s map on the cells of `pattern`'s prefix (layers `< l`), from layer `l − 1`'s.
+    fn step(&self, l: usize, pattern: &Pattern, prev: &Step) -> Step {
+        let n = self.n;
+        let first_prev = if l == 0 { None } else { Some(self.net.neuron_index(l - 1, 0)) };
+        let active = |j: usize| first_prev.is_none_or(|f| pattern.get(f + j));
+        let pass = |j: usize| active(j) && prev.kind[j] == NeuronKind::Varying;
+        let mut prev_z = prev.z.clone();
+        let mut prev_norms = Array1::zeros(prev.norms.len());
+        let mut prev_off = Array1::zeros(prev.norms.len());
+        for j in 0..prev.norms.len() {
+            if pass(j) {
+                prev_norms[j] = prev.norms[j];
+            } else {
+                prev_z.row_mut(j).fill(0.0);
+            }
+            if active(j) {
+                prev_off[j] = prev.zeta[j];
+            }
+        }
+        let (z, zo, kind) = self.net.layer_map(l, &prev_z, prev_norms.view(), prev_off.view());
+        let norms: Vec<f64> = z.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
+        let zeta = Array1::from_iter(zo.iter().zip(&kind).map(|(v, k)| if *k == NeuronKind::Zero { 0.0 } else { *v }));
+        let (origin, scale) = (self.domain.origin(), self.domain.scale());
+        let mut planes = vec![0.0; kind.len() * (n + 1)];
+        for (j, plane) in planes.chunks_exact_mut(n + 1).enumerate() {
+            if kind[j] != NeuronKind::Varying {
+                continue;
+            }
+            // As `Domain::halfspace`: a·x + β over x = origin + scale·y, divided by ‖a‖·scale.
+            let row = z.row(j);
+            let at_origin = row.iter().zip(origin).map(|(a, o)| a * o).sum::<f64>() + zeta[j];
+            for (p, a) in plane.iter_mut().zip(row) {
+                *p = a / norms[j];
+            }
+            plane[n] = at_origin / (norms[j] * scale);
+        }
+        Step { z, zeta, kind, norms, planes }
+    }
+
+    /// Decides neurons `j..` of layer `l` on `cell` (cutting it where a hyperplane crosses it),
+    /// then the later layers, and records the leaves into `out`. `depth`: cuts on the branch.
+    #[allow(clippy::too_many_arguments)]
+    fn explore(
+        &self,
+        path: &mut Path,
+        mut cell: Cell,
+        l: usize,
+        j: usize,
+        step: &Step,
+        depth: usize,
+        out: &mut Leaves,
+    ) -> Result<()> {
+        let (n, first) = (self.n, self.net.neuron_index(l, 0));
+        let mut values = Vec::new();
+        let mut cut = Cut::default();
+        for j in j..step.kind.len() {
+            if self.stopped() {
+                return Ok(());
+            }
+            let k = first + j;
+            path.varying[k] = step.kind[j] == NeuronKind::Varying;
+            match step.kind[j] {
+                NeuronKind::Zero => continue,
+                NeuronKind::Constant => {
+                    cell.pattern.set(k, step.zeta[j] > 0.0);
+                    continue;
+                }
+                NeuronKind::Varying => {}
+            }
+            let plane = &step.planes[j * (n + 1)..(j + 1) * (n + 1)];
+            let bit = 2 * n + k;
+            path.normals[bit * n..(bit + 1) * n].copy_from_slice(&plane[..n]);
+            path.offsets[k] = plane[n];
+            if let Some(active) = cell.side_by_box(&plane[..n], plane[n]) {
+                cell.pattern.set(k, active);
+                continue;
+            }
+            cell.corners.values(&plane[..n], plane[n], &mut values);
+            let above = values.iter().any(|&v| v > CORNER_ON);
+            let below = values.iter().any(|&v| v < -CORNER_ON);
+            if !(above && below) {
+                // One side holds the cell (a cell within CORNER_ON of the hyperplane throughout
+                // is a sliver its leaf's witness check rejects).
+                cell.corners.mark_on(&values, bit);
+                cell.pattern.set(k, above || !below && values.iter().sum::<f64>() > 0.0);
+                continue;
+            }
+            cell.corners.crossings(&values, bit, &path.normals, &mut cut);
+            let minus = Cell::new(cell.corners.side(&values, bit, false, &cut), cell.pattern.clone());
+            let plus = cell.corners.side(&values, bit, true, &cut);
+            let mut pattern = cell.pattern;
+            pattern.set(k, true);
+            cell = Cell::new(plus, pattern);
+            if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
+                let mut other = path.clone();
+                let mut right = Leaves::default();
+                let (a, b) = rayon::join(
+                    || self.explore(path, minus, l, j + 1, step, depth + 1, out),
+                    || self.explore(&mut other, cell, l, j + 1, step, depth + 1, &mut right),
+                );
+                a?;
+                b?;
+                out.append(right);
+                return Ok(());
+            }
+            self.explore(path, minus, l, j + 1, step, depth + 1, out)?;
+        }
+        if l + 1 < self.net.hidden().len() {
+            let next = self.step(l + 1, &cell.pattern, step);
+            self.explore(path, cell, l + 1, 0, &next, depth, out)
+        } else {
+            self.leaf(path, cell, out)
+        }
+    }
+
+    /// Counts a leaf if it has a checked witness ([`Self::witness`]), and applies the budgets.
+    fn leaf(&self, path: &Path, cell: Cell, out: &mut Leaves) -> Result<()> {
+        let (y, slack) = match self.witness(path, &cell, &mut out.counters)? {
+            Witness::Found(y, slack) => (y, slack),
+            Witness::Sliver => {
+                out.counters.touching += 1;
+                return Ok(());
+            }
+            Witness::Inconsistent => {
+                out.unverified += 1;
+                return Ok(());
+            }
+        };
+        out.regions.push(Region {
+            pattern: cell.pattern,
+            witness: Some(self.domain.from_frame(&y)),
+            inradius: Some(slack * self.domain.scale()),
+        });
+        let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
+        let stop = if self.options.max_regions.is_some_and(|max| found >= max) {
+            Some(StopReason::MaxRegions)
+        } else if self.options.max_memory.is_some_and(|max| found as u64 * self.per_region > max) {
+            Some(StopReason::MaxMemory)
+        } else {
+            None
+        };
+        if let Some(reason) = stop {
+            self.halt(reason);
+        }
+        if found.is_multiple_of(PROGRESS_EVERY) {
+            report(self.options, found, self.lp_solves.load(Ordering::Relaxed) as u64, false);
+        }
+        Ok(())
+    }
+
+    /// A frame point of the leaf with more than [`DECIDE`] to every constraint and the box edge,
+    /// and its margin: the corners' centroid when it has the margin, else the Chebyshev LP's
+    /// witness. Either must show the leaf's pattern in a forward pass. `None`: no such point.
+    fn witness(&self, path: &Path, cell: &Cell, counters: &mut LpCounters) -> Result<Witness> {
+        let n = self.n;
+        let mut centroid = vec![0.0; n];
+        let count = cell.corners.len() as f64;
+        for p in cell.corners.corners() {
+            centroid.iter_mut().zip(p).for_each(|(c, v)| *c += v / count);
+        }
+        let constraint = |k: usize| {
+            let sign = if cell.pattern.get(k) { 1.0 } else { -1.0 };
+            let bit = 2 * n + k;
+            let normal = path.normals[bit * n..(bit + 1) * n].iter().map(|a| sign * a).collect();
+            Halfspace { normal, offset: sign * path.offsets[k] }
+        };
+        let varying = (0..path.varying.len()).filter(|&k| path.varying[k]);
+        let mut slack = centroid
+            .iter()
+            .zip(self.domain.lower().iter().zip(self.domain.upper()))
+            .map(|(y, (lo, hi))| (y - lo).min(hi - y))
+            .fold(f64::INFINITY, f64::min);
+        for k in varying.clone() {
+            let bit = 2 * n + k;
+            let value = path.offsets[k]
+                + path.normals[bit * n..(bit + 1) * n].iter().zip(&centroid).map(|(a, y)| a * y).sum::<f64>();
+            slack = slack.min(if cell.pattern.get(k) { value } else { -value });
+        }
+        let (y, slack) = if slack > DECIDE {
+            (centroid, slack)
+        } else {
+            let constraints: Vec<Halfspace> = varying.map(constraint).collect();
+            let refs: Vec<&Halfspace> = constraints.iter().collect();
+            let before = counters.lp_solves;
+            let decision = meets(self.domain, &refs, None, counters)?;
+            self.lp_solves.fetch_add((counters.lp_solves - before) as usize, Ordering::Relaxed);
+            match decision {
+                Decision::Meets { witness, slack } => (witness, slack),
+                _ => return Ok(Witness::Sliver),
+            }
+        };
+        Ok(if self.shows(&self.domain.from_frame(&y), path, &cell.pattern) {
+            Witness::Found(y, slack)
+        } else {
+            Witness::Inconsistent
+        })
+    }
+
+    /// Whether a forward pass at `x` gives every varying neuron of the branch the sign `pattern`
+    /// has: the check that the cut tree's maps describe the network. (The witness's margin
+    /// from the maps, above [`DECIDE`], keeps each pre-activation far above its rounding.)
+    fn shows(&self, x: &[f64], path: &Path, pattern: &Pattern) -> bool {
+        let mut h = Array1::from(x.to_vec());
+        for (l, layer) in self.net.hidden().iter().enumerate() {
+            let z = layer.weight.dot(h.view()) + &layer.bias;
+            let first = self.net.neuron_index(l, 0);
+            if z.iter().enumerate().any(|(j, &v)| path.varying[first + j] && (v > 0.0) != pattern.get(first + j)) {
+                return false;
+            }
+            h = z.mapv(|v| v.max(0.0));
+        }
+        true
+    }
+
+    /// True once a budget has stopped the search (checking the time limit and the interrupt).
+    fn stopped(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.halt(StopReason::TimeLimit);
+        } else if self.options.interrupt.as_ref().is_some_and(|i| i.load(Ordering::Relaxed)) {
+            self.halt(StopReason::Interrupted);
+        }
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Stops every branch, recording the first reason.
+    fn halt(&self, reason: StopReason) {
+        self.reason.lock().expect("no thread panicked holding it").get_or_insert(reason);
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Calls the progress callback, if any (the partition has no frontier).
+fn report(options: &WalkOptions, regions: usize, lp_solves: u64, finished: bool) {
+    if let Some(ProgressFn(call)) = &options.progress {
+        call(Progress { regions, frontier: 0, lp_solves, finished });
+    }
+}
