@@ -21,7 +21,7 @@ use super::walk::{
     memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
 };
 use crate::domain::{Domain, Halfspace};
-use crate::lp::{meets, Decision, LpCounters};
+use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
 use crate::tolerance::{CORNER_ON, DECIDE};
 use crate::Result;
@@ -69,8 +69,12 @@ pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
         stop: AtomicBool::new(false),
         reason: Mutex::new(None),
     };
-    let mut path =
-        Path { normals: Polytope::box_normals(n), offsets: vec![0.0; neurons], varying: vec![false; neurons] };
+    let mut path = Path {
+        normals: Polytope::box_normals(n),
+        offsets: vec![0.0; neurons],
+        to_distance: vec![0.0; neurons],
+        varying: vec![false; neurons],
+    };
     path.normals.resize((2 * n + neurons) * n, 0.0);
     let cell = Cell::new(Polytope::boxed(domain.lower(), domain.upper(), 2 * n + neurons), Pattern::zeros(neurons));
     let mut out = Leaves::default();
@@ -172,6 +176,8 @@ struct Path {
     normals: Vec<f64>,
     /// Offsets of the neurons' hyperplanes (frame units).
     offsets: Vec<f64>,
+    /// `1 / (‖a_k‖ · scale)` per neuron: turns a pre-activation into a distance in frame units.
+    to_distance: Vec<f64>,
     /// Whether each neuron varies on the branch (only those bound a region).
     varying: Vec<bool>,
 }
@@ -291,6 +297,7 @@ impl Search<'_> {
             let bit = 2 * n + k;
             path.normals[bit * n..(bit + 1) * n].copy_from_slice(&plane[..n]);
             path.offsets[k] = plane[n];
+            path.to_distance[k] = 1.0 / (step.norms[j] * self.domain.scale());
             if let Some(active) = cell.side_by_box(&plane[..n], plane[n]) {
                 cell.pattern.set(k, active);
                 continue;
@@ -368,9 +375,10 @@ impl Search<'_> {
         Ok(())
     }
 
-    /// A frame point of the leaf with more than [`DECIDE`] to every constraint and the box edge,
-    /// and its margin: the corners' centroid when it has the margin, else the Chebyshev LP's
-    /// witness. Either must show the leaf's pattern in a forward pass. `None`: no such point.
+    /// A frame point of the leaf with more than [`DECIDE`] to every constraint and the domain's
+    /// edge, and its margin: the corners' centroid when it has the margin, else the Chebyshev LP's
+    /// witness. The margin to each neuron's hyperplane is taken from a forward pass of the network
+    /// at the point ([`Self::margin_at`]), so the witness is checked against the network itself.
     fn witness(&self, path: &Path, cell: &Cell, counters: &mut LpCounters) -> Result<Witness> {
         let n = self.n;
         let mut centroid = vec![0.0; n];
@@ -378,58 +386,57 @@ impl Search<'_> {
         for p in cell.corners.corners() {
             centroid.iter_mut().zip(p).for_each(|(c, v)| *c += v / count);
         }
-        let constraint = |k: usize| {
-            let sign = if cell.pattern.get(k) { 1.0 } else { -1.0 };
-            let bit = 2 * n + k;
-            let normal = path.normals[bit * n..(bit + 1) * n].iter().map(|a| sign * a).collect();
-            Halfspace { normal, offset: sign * path.offsets[k] }
-        };
-        let varying = (0..path.varying.len()).filter(|&k| path.varying[k]);
-        let mut slack = centroid
-            .iter()
-            .zip(self.domain.lower().iter().zip(self.domain.upper()))
-            .map(|(y, (lo, hi))| (y - lo).min(hi - y))
-            .fold(f64::INFINITY, f64::min);
-        for k in varying.clone() {
-            let bit = 2 * n + k;
-            let value = path.offsets[k]
-                + path.normals[bit * n..(bit + 1) * n].iter().zip(&centroid).map(|(a, y)| a * y).sum::<f64>();
-            slack = slack.min(if cell.pattern.get(k) { value } else { -value });
+        let slack = self.margin_at(&centroid, path, &cell.pattern);
+        if slack > DECIDE {
+            return Ok(Witness::Found(centroid, slack));
         }
-        let (y, slack) = if slack > DECIDE {
-            (centroid, slack)
-        } else {
-            let constraints: Vec<Halfspace> = varying.map(constraint).collect();
-            let refs: Vec<&Halfspace> = constraints.iter().collect();
-            let before = counters.lp_solves;
-            let decision = meets(self.domain, &refs, None, counters)?;
-            self.lp_solves.fetch_add((counters.lp_solves - before) as usize, Ordering::Relaxed);
-            match decision {
-                Decision::Meets { witness, slack } => (witness, slack),
-                _ => return Ok(Witness::Sliver),
+        if slack < -DECIDE {
+            // The centroid is inside the cell as its corners have it, yet clearly on the other
+            // side of some hyperplane for the network.
+            return Ok(Witness::Inconsistent);
+        }
+        let constraints: Vec<Halfspace> = (0..path.varying.len())
+            .filter(|&k| path.varying[k])
+            .map(|k| {
+                let sign = if cell.pattern.get(k) { 1.0 } else { -1.0 };
+                let bit = 2 * n + k;
+                let normal = path.normals[bit * n..(bit + 1) * n].iter().map(|a| sign * a).collect();
+                Halfspace { normal, offset: sign * path.offsets[k] }
+            })
+            .collect();
+        let refs: Vec<&Halfspace> = constraints.iter().collect();
+        let before = counters.lp_solves;
+        let decision = meets(self.domain, &refs, None, counters)?;
+        self.lp_solves.fetch_add((counters.lp_solves - before) as usize, Ordering::Relaxed);
+        Ok(match decision {
+            Decision::Meets { witness, slack } if self.margin_at(&witness, path, &cell.pattern) > 0.0 => {
+                Witness::Found(witness, slack)
             }
-        };
-        Ok(if self.shows(&self.domain.from_frame(&y), path, &cell.pattern) {
-            Witness::Found(y, slack)
-        } else {
-            Witness::Inconsistent
+            Decision::Meets { .. } => Witness::Inconsistent,
+            _ => Witness::Sliver,
         })
     }
 
-    /// Whether a forward pass at `x` gives every varying neuron of the branch the sign `pattern`
-    /// has: the check that the cut tree's maps describe the network. (The witness's margin
-    /// from the maps, above [`DECIDE`], keeps each pre-activation far above its rounding.)
-    fn shows(&self, x: &[f64], path: &Path, pattern: &Pattern) -> bool {
-        let mut h = Array1::from(x.to_vec());
+    /// The smallest signed margin (frame units) of frame point `y` to the domain's edge and to the
+    /// hyperplane of every varying neuron of the branch, on the side `pattern` gives it: each
+    /// pre-activation from a forward pass of the network, divided by its surrogate row's norm.
+    /// Negative when the network puts `y` on the other side of some hyperplane.
+    fn margin_at(&self, y: &[f64], path: &Path, pattern: &Pattern) -> f64 {
+        let mut slack = margin(self.domain, &[], y);
+        let mut h = Array1::from(self.domain.from_frame(y));
         for (l, layer) in self.net.hidden().iter().enumerate() {
             let z = layer.weight.dot(h.view()) + &layer.bias;
             let first = self.net.neuron_index(l, 0);
-            if z.iter().enumerate().any(|(j, &v)| path.varying[first + j] && (v > 0.0) != pattern.get(first + j)) {
-                return false;
+            for (j, &v) in z.iter().enumerate() {
+                let k = first + j;
+                if path.varying[k] {
+                    let side = if pattern.get(k) { v } else { -v };
+                    slack = slack.min(side * path.to_distance[k]);
+                }
             }
             h = z.mapv(|v| v.max(0.0));
         }
-        true
+        slack
     }
 
     /// True once a budget has stopped the search (checking the time limit and the interrupt).

@@ -188,6 +188,24 @@ impl Polytope {
     /// [`CORNER_ON`] to one below `-CORNER_ON`, into `cut`. Two corners span an edge when the
     /// facets tight at both have rank n − 1 (`normals`: the caller's table).
     pub(crate) fn crossings(&self, values: &[f64], bit: usize, normals: &[f64], cut: &mut Cut) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the instruction (checked just above).
+            return unsafe { self.crossings_with_popcnt(values, bit, normals, cut) };
+        }
+        self.crossings_portable(values, bit, normals, cut)
+    }
+
+    /// [`Self::crossings`] compiled with the popcount instruction: the pair test counts the bits
+    /// of the tight sets' intersection, and this loop is a third of a box partition's time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn crossings_with_popcnt(&self, values: &[f64], bit: usize, normals: &[f64], cut: &mut Cut) {
+        self.crossings_portable(values, bit, normals, cut)
+    }
+
+    #[inline(always)]
+    fn crossings_portable(&self, values: &[f64], bit: usize, normals: &[f64], cut: &mut Cut) {
         let (n, words) = (self.n, self.tight.words);
         cut.points.clear();
         cut.bits.clear();
@@ -246,6 +264,7 @@ struct Tight {
 }
 
 impl Tight {
+    #[inline(always)]
     fn of(&self, u: usize) -> &[u64] {
         &self.bits[u * self.words..(u + 1) * self.words]
     }
@@ -265,11 +284,13 @@ impl Tight {
     }
 
     /// Size of the set of `u`.
+    #[inline(always)]
     fn count(&self, u: usize) -> usize {
         self.of(u).iter().map(|w| w.count_ones() as usize).sum()
     }
 
     /// Writes the intersection of the sets of `u` and `w` into `out` and returns its size.
+    #[inline(always)]
     fn common(&self, u: usize, w: usize, out: &mut [u64]) -> usize {
         let mut count = 0;
         for ((o, a), b) in out.iter_mut().zip(self.of(u)).zip(self.of(w)) {
