@@ -1,6 +1,7 @@
 //! The box partition (`exact::partition`) against the walk and the reference splitter: the same
 //! regions on hundreds of random and degenerate networks (integer weights on integer boxes put
-//! hyperplanes through the box's corners), on deep narrow networks and on ACAS Xu; the same
+//! hyperplanes through the box's corners; a tenth re-checked in exact rational arithmetic), on
+//! deep narrow networks and on ACAS Xu; the same
 //! result on one and two threads; budgets that stop it with a certified lower bound.
 
 mod common;
@@ -9,6 +10,7 @@ use common::random_case_up_to;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::certify::certify;
 use regionwalk::exact::split::split_patterns;
 use regionwalk::exact::walk::{walk, Completeness, Engine, StopReason, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
@@ -42,7 +44,7 @@ fn check_witnesses(net: &Network, domain: &Domain, r: &WalkResult, what: &str) {
 
 #[test]
 fn partition_equals_walk_on_random_and_degenerate_networks() {
-    let (mut cases, mut regions, mut split_checked) = (0, 0, 0);
+    let (mut cases, mut regions, mut split_checked, mut certified) = (0, 0, 0, 0);
     for seed in 0..300u64 {
         let case = random_case_up_to(seed, 8);
         let mut domains = vec![Domain::ball(&case.center, case.radius, Norm::Linf).unwrap()];
@@ -61,6 +63,12 @@ fn partition_equals_walk_on_random_and_degenerate_networks() {
             assert_eq!(parted.unverified, 0, "{what}");
             assert_eq!(sorted(&parted), sorted(&walked), "{what}: partition and walk differ");
             check_witnesses(&case.net, &domain, &parted, &what);
+            if seed % 10 == 0 {
+                // Every witness re-checked in exact rational arithmetic.
+                let c = certify(&case.net, &domain, &parted);
+                assert!(c.failures.is_empty() && c.certified == parted.count(), "{what}: {:?}", c.failures);
+                certified += c.certified;
+            }
             if seed % 4 == 0 && parted.count() <= 400 {
                 let (split, _) = split_patterns(&case.net, &domain).unwrap();
                 assert_eq!(sorted(&parted), split, "{what}: partition and splitter differ");
@@ -71,8 +79,8 @@ fn partition_equals_walk_on_random_and_degenerate_networks() {
         }
     }
     assert!(
-        cases >= 330 && regions >= 5_000 && split_checked >= 60,
-        "{cases} cases, {regions} regions, {split_checked} split"
+        cases >= 330 && regions >= 5_000 && split_checked >= 60 && certified >= 400,
+        "{cases} cases, {regions} regions, {split_checked} against the splitter, {certified} certified"
     );
 }
 
