@@ -7,6 +7,7 @@ mod common;
 use num_bigint::BigUint;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::partition::upper_bound;
 use regionwalk::exact::walk::{walk, WalkOptions};
 use regionwalk::model::Network;
 
@@ -165,8 +166,10 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
         let domain = &Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
         let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
         let r = bounds(&case.net, domain, &options).unwrap();
-        assert!(r.get(Method::Hybrid).is_none(), "seed {seed}: hybrid ran past its budget");
-        assert!(r.skipped.iter().any(|(m, why)| *m == Method::Hybrid && why.contains("time budget")));
+        for method in [Method::Hybrid, Method::Partition] {
+            assert!(r.get(method).is_none(), "seed {seed}: {} ran past its budget", method.name());
+            assert!(r.skipped.iter().any(|(m, why)| *m == method && why.contains("time budget")));
+        }
         for b in &r.bounds {
             assert!(b.value >= BigUint::from(exact.count()), "seed {seed}: {} below the count", b.method.name());
         }
@@ -192,4 +195,39 @@ fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound() {
     let case = common::random_case(1);
     let r = bounds(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &BoundOptions::default());
     assert_eq!(r.unwrap().exact, None);
+}
+
+#[test]
+fn the_partition_bound_is_sound_complete_or_cut_short() {
+    let (mut cut_short, mut tight) = (0, 0);
+    for seed in 0..150 {
+        let case = common::random_case_up_to(seed, 8);
+        for norm in [Norm::L2, Norm::Linf] {
+            let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
+            let what = format!("seed {seed} {norm:?} ({})", case.description);
+            let exact = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let count = BigUint::from(exact.count());
+            let complete = upper_bound(&case.net, &domain, None, None).unwrap().expect("at most 8 inputs");
+            assert_eq!(complete.cut_short, 0);
+            assert!(complete.value >= count, "{what}: complete partition bound {} below {count}", complete.value);
+            if norm == Norm::Linf {
+                // Every leaf of a box is a region, or a sliver the count tallies as touching.
+                let slivers = BigUint::from(exact.counters.touching + exact.unverified);
+                assert!(complete.value <= &count + slivers, "{what}: {} leaves for {count} regions", complete.value);
+                tight += 1;
+            }
+            for max_leaves in [1, 4, 20] {
+                let b = upper_bound(&case.net, &domain, Some(max_leaves), None).unwrap().unwrap();
+                assert!(
+                    b.value >= count,
+                    "{what}: bound cut short after {max_leaves} leaves: {} below {count}",
+                    b.value
+                );
+                if b.cut_short > 0 {
+                    cut_short += 1;
+                }
+            }
+        }
+    }
+    assert!(cut_short >= 200 && tight >= 150, "{cut_short} cut-short bounds, {tight} box counts checked");
 }

@@ -191,7 +191,7 @@ fn bound_json_has_exact_integer_strings_and_a_bracket() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let bounds = v["bounds"].as_array().unwrap();
     let names: Vec<&str> = bounds.iter().map(|b| b["method"].as_str().unwrap()).collect();
-    assert_eq!(names, ["global", "paper", "product", "local-serra", "hybrid"]);
+    assert_eq!(names, ["global", "paper", "product", "local-serra", "hybrid", "partition"]);
     for b in bounds {
         let digits = b["value"].as_str().unwrap();
         assert!(digits.chars().all(|c| c.is_ascii_digit()), "{digits}");

@@ -38,7 +38,7 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: The bound methods, in the order the CLI lists them.
-METHODS = ("global", "paper", "product", "local-serra", "hybrid")
+METHODS = ("global", "paper", "product", "local-serra", "hybrid", "partition")
 #: What an audit computes besides the exact count unless told otherwise (the cheap bounds).
 AUDIT_METHODS = ("global", "paper", "product", "local-serra")
 

@@ -9,6 +9,7 @@
 //! | `product` | L2 | stability from intersected Lipschitz/IBP/CROWN intervals; proportional neurons merged |
 //! | `local-serra` | L3 | the local Serra recursion with stable counts and ranks |
 //! | `hybrid` | L5 | exact regions of the first layers by region walking, then `local-serra` per region with region-specific intervals |
+//! | `partition` | L6 | boxes and balls of ≤ 8 inputs: the leaves of the box partition's cut tree not proven to miss the domain, no witness checks; cells a budget leaves uncut bounded by their own interval products |
 //!
 //! Every value is an exact integer of any size.
 
@@ -42,11 +43,19 @@ pub enum Method {
     LocalSerra,
     /// Exact prefix, bounded suffix (L5).
     Hybrid,
+    /// The box partition's cut tree, bounded where a budget stops it (L6).
+    Partition,
 }
 
 impl Method {
     /// Every method, cheapest first.
-    pub const ALL: [Method; 5] = [Method::Global, Method::Paper, Method::Product, Method::LocalSerra, Method::Hybrid];
+    pub const ALL: [Method; 6] =
+        [Method::Global, Method::Paper, Method::Product, Method::LocalSerra, Method::Hybrid, Method::Partition];
+
+    /// Whether the method runs within the time budget (after the cheap ones), and may be skipped.
+    fn budgeted(self) -> bool {
+        matches!(self, Method::Hybrid | Method::Partition)
+    }
 
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -56,6 +65,7 @@ impl Method {
             Method::Product => "product",
             Method::LocalSerra => "local-serra",
             Method::Hybrid => "hybrid",
+            Method::Partition => "partition",
         }
     }
 
@@ -185,6 +195,9 @@ pub fn ratio(bound: &BigUint, exact: usize) -> f64 {
     10f64.powf(log10(bound) - (exact as f64).log10())
 }
 
+/// Leaves of the cut tree after which the partition bound stops and bounds the cells left.
+const PARTITION_MAX_LEAVES: usize = 200_000;
+
 /// Computes the requested bounds for `net` over `domain`.
 pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<BoundReport> {
     let deadline = options.budget.map(|b| Instant::now() + b);
@@ -204,13 +217,13 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     let layers = layer_facts(net, &stability);
     // The cheap methods first, always; then, within the budget, the region walk for the lower
     // bound (at most half of what is left: it stops early when it finishes) and hybrid.
-    for &method in options.methods.iter().filter(|&&m| m != Method::Hybrid) {
+    for &method in options.methods.iter().filter(|m| !m.budgeted()) {
         report.bounds.push(match method {
             Method::Global => global(net),
             Method::Paper => paper(net, &stability, &set),
             Method::Product => product(net, &layers),
             Method::LocalSerra => local_serra(net, &layers),
-            Method::Hybrid => unreachable!("filtered out"),
+            Method::Hybrid | Method::Partition => unreachable!("filtered out"),
         });
     }
     let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
@@ -229,6 +242,32 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         let source = if walked.complete() { "region walk (complete: exact)" } else { "partial region walk" };
         report.raise_lower(walked.count(), source);
     }
+    if options.methods.contains(&Method::Partition) {
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            report
+                .skipped
+                .push((Method::Partition, "the time budget ran out before it started (raise the budget)".into()));
+        } else {
+            match crate::exact::partition::upper_bound(net, domain, Some(PARTITION_MAX_LEAVES), deadline)? {
+                Some(b) => report.bounds.push(BoundValue {
+                    method: Method::Partition,
+                    value: b.value,
+                    per_layer: Vec::new(),
+                    note: Some(if b.cut_short == 0 {
+                        format!("every cell of the cut tree: {} leaves", b.leaves)
+                    } else {
+                        format!(
+                            "{} leaves, and {} cells left uncut by the budget bounded by their own intervals",
+                            b.leaves, b.cut_short
+                        )
+                    }),
+                }),
+                None => {
+                    report.skipped.push((Method::Partition, "it needs a bounded domain of at most 8 inputs".into()))
+                }
+            }
+        }
+    }
     if options.methods.contains(&Method::Hybrid) {
         match hybrid::hybrid(net, domain, &stability, options, deadline)? {
             hybrid::Outcome::Bound { bound, prefix_regions } => {
@@ -241,6 +280,8 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             }
         }
     }
+    // In the order of `Method::ALL`, whichever ran first.
+    report.bounds.sort_by_key(|b| Method::ALL.iter().position(|m| *m == b.method));
     Ok(report)
 }
 

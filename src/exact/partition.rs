@@ -16,16 +16,18 @@
 //! hyperplane that only touches a cell within [`CORNER_ON`] does not cut it, so a sliver thinner
 //! than that is never formed; the walk leaves the same slivers out.
 
-use super::vertices::{Cut, Polytope, MAX_DIM};
+use super::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::walk::{
     memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
 };
+use crate::bound::binomial_sum;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
-use crate::tolerance::{CORNER_ON, DECIDE};
+use crate::tolerance::{CORNER_ON, DECIDE, ROUNDING};
 use crate::Result;
 use ndarray::{Array1, Array2};
+use num_bigint::BigUint;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -55,37 +57,7 @@ pub fn applies(net: &Network, domain: &Domain, options: &WalkOptions) -> bool {
 /// must hold). Regions come in the order of the cut tree, each with its witness.
 pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
     let started = Instant::now();
-    let n = domain.dim();
-    let neurons = net.neurons();
-    let search = Search {
-        net,
-        domain,
-        n,
-        options,
-        deadline: options.time_limit.map(|t| started + t),
-        per_region: memory_per_region(net),
-        found: AtomicUsize::new(0),
-        lp_solves: AtomicUsize::new(0),
-        stop: AtomicBool::new(false),
-        reason: Mutex::new(None),
-    };
-    let mut path = Path {
-        normals: Polytope::box_normals(n),
-        offsets: vec![0.0; neurons],
-        to_distance: vec![0.0; neurons],
-        varying: vec![false; neurons],
-    };
-    path.normals.resize((2 * n + neurons) * n, 0.0);
-    let cell = Cell::new(Polytope::boxed(domain.lower(), domain.upper(), 2 * n + neurons), Pattern::zeros(neurons));
-    let mut out = Leaves::default();
-    if !net.hidden().is_empty() {
-        let input = Step::input(n);
-        let first = search.step(0, &cell.pattern, &input);
-        search.explore(&mut path, cell, 0, 0, &first, 0, &mut out)?;
-    } else {
-        search.leaf(&path, cell, &mut out)?;
-    }
-    let reason = *search.reason.lock().expect("no thread panicked holding it");
+    let (out, reason) = run(net, domain, options, Mode::Count, started)?;
     let result = WalkResult {
         start: out.regions.first().and_then(|r| r.witness.clone()),
         regions: out.regions,
@@ -102,6 +74,98 @@ pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
     Ok(result)
 }
 
+/// An upper bound on the regions meeting the domain from the cut tree ([`upper_bound`]).
+#[derive(Clone, Debug)]
+pub struct UpperBound {
+    /// The bound.
+    pub value: BigUint,
+    /// Leaves of the cut tree not proven to miss the domain (each holds at most one region).
+    pub leaves: u64,
+    /// Cells a budget left uncut, each bounded by its own interval product.
+    pub cut_short: u64,
+}
+
+/// An upper bound on the activation regions of `net` meeting `domain` (a box or a ball, L2 or
+/// L-inf, of 1–[`MAX_DIM`] inputs; `None` otherwise): the leaves of the cut tree that are not
+/// proven to miss the domain (an L2 ball is cut within its bounding cube), without the witness
+/// checks of the count. When `max_leaves` or `deadline` stops the tree, every cell left uncut adds
+/// a product bound from its own intervals ([`Search::cell_bound`]): exact pre-activation ranges of
+/// its current layer from its corners, interval propagation below. Sound because a region deeper
+/// than [`DECIDE`] is never lost by the cut tree (it only declines to cut within [`CORNER_ON`]).
+pub fn upper_bound(
+    net: &Network,
+    domain: &Domain,
+    max_leaves: Option<usize>,
+    deadline: Option<Instant>,
+) -> Result<Option<UpperBound>> {
+    let n = domain.dim();
+    if !(1..=MAX_DIM).contains(&n) || net.input_dim() != n || !domain.is_bounded() {
+        return Ok(None);
+    }
+    let options = WalkOptions {
+        max_regions: max_leaves,
+        time_limit: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+        ..Default::default()
+    };
+    let (out, _) = run(net, domain, &options, Mode::Bound, Instant::now())?;
+    Ok(Some(UpperBound { value: out.pending + out.leaves, leaves: out.leaves, cut_short: out.cut_short }))
+}
+
+/// Runs the cut tree over the domain (an L2 ball within its bounding cube).
+fn run(
+    net: &Network,
+    domain: &Domain,
+    options: &WalkOptions,
+    mode: Mode,
+    started: Instant,
+) -> Result<(Leaves, Option<StopReason>)> {
+    let n = domain.dim();
+    let neurons = net.neurons();
+    let search = Search {
+        net,
+        domain,
+        n,
+        options,
+        mode,
+        deadline: options.time_limit.map(|t| started + t),
+        per_region: memory_per_region(net),
+        found: AtomicUsize::new(0),
+        lp_solves: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        reason: Mutex::new(None),
+    };
+    let mut path = Path {
+        normals: Polytope::box_normals(n),
+        offsets: vec![0.0; neurons],
+        to_distance: vec![0.0; neurons],
+        varying: vec![false; neurons],
+    };
+    path.normals.resize((2 * n + neurons) * n, 0.0);
+    let round = domain.is_round();
+    let lower: Vec<f64> = domain.lower().iter().map(|&v| if round { v.max(-1.0) } else { v }).collect();
+    let upper: Vec<f64> = domain.upper().iter().map(|&v| if round { v.min(1.0) } else { v }).collect();
+    let cell = Cell::new(Polytope::boxed(&lower, &upper, 2 * n + neurons), Pattern::zeros(neurons));
+    let mut out = Leaves::default();
+    if !net.hidden().is_empty() {
+        let input = Step::input(n);
+        let first = search.step(0, &cell.pattern, &input);
+        search.explore(&mut path, cell, 0, 0, &first, 0, &mut out)?;
+    } else {
+        search.leaf(&path, cell, &mut out)?;
+    }
+    let reason = *search.reason.lock().expect("no thread panicked holding it");
+    Ok((out, reason))
+}
+
+/// What the cut tree does with its leaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Count those with a checked witness (the exact count).
+    Count,
+    /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut.
+    Bound,
+}
+
 /// What one branch of the cut tree found: its counted leaves in order, the solver work of their
 /// witnesses, and the leaves without one.
 #[derive(Default)]
@@ -109,6 +173,11 @@ struct Leaves {
     regions: Vec<Region>,
     counters: LpCounters,
     unverified: u64,
+    /// Bound mode: leaves not proven to miss the domain.
+    leaves: u64,
+    /// Bound mode: the bounds of the cells a budget left uncut, and how many.
+    pending: BigUint,
+    cut_short: u64,
 }
 
 impl Leaves {
@@ -116,6 +185,9 @@ impl Leaves {
         self.regions.append(&mut other.regions);
         self.counters.add(&other.counters);
         self.unverified += other.unverified;
+        self.leaves += other.leaves;
+        self.pending += other.pending;
+        self.cut_short += other.cut_short;
     }
 }
 
@@ -213,6 +285,7 @@ struct Search<'a> {
     domain: &'a Domain,
     n: usize,
     options: &'a WalkOptions,
+    mode: Mode,
     deadline: Option<Instant>,
     per_region: u64,
     /// Leaves counted so far, over all threads.
@@ -281,6 +354,10 @@ impl Search<'_> {
         let mut cut = Cut::default();
         for j in j..step.kind.len() {
             if self.stopped() {
+                if self.mode == Mode::Bound {
+                    out.pending += self.cell_bound(&cell, l, j, step);
+                    out.cut_short += 1;
+                }
                 return Ok(());
             }
             let k = first + j;
@@ -317,7 +394,21 @@ impl Search<'_> {
             let plus = cell.corners.side(&values, bit, true, &cut);
             let mut pattern = cell.pattern;
             pattern.set(k, true);
-            cell = Cell::new(plus, pattern);
+            let plus = Cell::new(plus, pattern);
+            // In an L2 ball (bound mode), a side beyond the sphere is dropped.
+            let minus = match (self.outside(&minus), self.outside(&plus)) {
+                (false, false) => minus,
+                (true, false) => {
+                    cell = plus;
+                    continue;
+                }
+                (false, true) => {
+                    cell = minus;
+                    continue;
+                }
+                (true, true) => return Ok(()),
+            };
+            cell = plus;
             if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
                 let mut other = path.clone();
                 let mut right = Leaves::default();
@@ -340,8 +431,105 @@ impl Search<'_> {
         }
     }
 
+    /// True if the cell certainly misses an L2 ball domain (so none of its regions meets it):
+    /// its bounding box lies outside the ball, or Gilbert's iteration finds a direction that
+    /// separates its corners from the ball by [`DECIDE`] (`vertices::facet_misses_ball`).
+    fn outside(&self, cell: &Cell) -> bool {
+        if !self.domain.is_round() {
+            return false;
+        }
+        let (mut near, mut far) = (0.0, 0.0);
+        for (lo, hi) in cell.lower.iter().zip(&cell.upper) {
+            let gap = lo.max(-hi).max(0.0);
+            near += gap * gap;
+            far += lo.abs().max(hi.abs()).powi(2);
+        }
+        if near > 1.0 + 1e-9 {
+            return true;
+        }
+        // A box inside the ball cannot miss it; otherwise ask the corners.
+        far >= 1.0 && facet_misses_ball(&cell.corners.corners().collect::<Vec<_>>())
+    }
+
+    /// A bound on the regions of a cell whose neurons before `j` of layer `l` are decided: the
+    /// product, layer by layer, of `Σ_{i ≤ d} C(u, i)` (`u` neurons that may change sign on the
+    /// cell, `d` the dimension left, capped by each layer's possibly active neurons). Layer `l`'s
+    /// ranges are exact on the cell (its map is affine there: extremes at the corners, widened by
+    /// [`CORNER_ON`]); deeper layers get interval propagation, widened by [`ROUNDING`].
+    fn cell_bound(&self, cell: &Cell, l: usize, j: usize, step: &Step) -> BigUint {
+        let (n, first) = (self.n, self.net.neuron_index(l, 0));
+        let scale = self.domain.scale();
+        let mut values = Vec::new();
+        let (mut h_lo, mut h_hi) = (Vec::new(), Vec::new());
+        let (mut unstable, mut active) = (0, 0);
+        for jj in 0..step.kind.len() {
+            let (lo, hi) = match step.kind[jj] {
+                NeuronKind::Zero => (0.0, 0.0),
+                NeuronKind::Constant => (step.zeta[jj], step.zeta[jj]),
+                NeuronKind::Varying => {
+                    let plane = &step.planes[jj * (n + 1)..(jj + 1) * (n + 1)];
+                    cell.corners.values(&plane[..n], plane[n], &mut values);
+                    let lo = values.iter().fold(f64::INFINITY, |m, v| m.min(*v)) - CORNER_ON;
+                    let hi = values.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v)) + CORNER_ON;
+                    // Frame distances back to pre-activations.
+                    let to_value = step.norms[jj] * scale;
+                    (lo * to_value, hi * to_value)
+                }
+            };
+            let decided = jj < j && step.kind[jj] == NeuronKind::Varying;
+            let (lo, hi) = match decided {
+                true if !cell.pattern.get(first + jj) => (0.0, 0.0),
+                true => (lo.max(0.0), hi.max(0.0)),
+                false => (lo, hi),
+            };
+            if lo < 0.0 && hi > 0.0 {
+                unstable += 1;
+            } else if lo > 0.0 || decided && cell.pattern.get(first + jj) {
+                active += 1;
+            }
+            h_lo.push(lo.max(0.0));
+            h_hi.push(hi.max(0.0));
+        }
+        let mut dim = n;
+        let mut bound = binomial_sum(unstable, dim);
+        dim = dim.min(active + unstable);
+        for layer in &self.net.hidden()[l + 1..] {
+            let (mut next_lo, mut next_hi) = (Vec::new(), Vec::new());
+            let (mut unstable, mut active) = (0, 0);
+            for (row, b) in (0..layer.weight.nrows()).map(|r| layer.weight.row(r)).zip(&layer.bias) {
+                let (mut lo, mut hi, mut magnitude) = (*b, *b, b.abs());
+                for (i, w) in row {
+                    let (a, c) = (w * h_lo[i], w * h_hi[i]);
+                    lo += a.min(c);
+                    hi += a.max(c);
+                    magnitude += a.abs().max(c.abs());
+                }
+                let (lo, hi) = (lo - ROUNDING * magnitude, hi + ROUNDING * magnitude);
+                if lo < 0.0 && hi > 0.0 {
+                    unstable += 1;
+                } else if lo > 0.0 {
+                    active += 1;
+                }
+                next_lo.push(lo.max(0.0));
+                next_hi.push(hi.max(0.0));
+            }
+            bound *= binomial_sum(unstable, dim);
+            dim = dim.min(active + unstable);
+            (h_lo, h_hi) = (next_lo, next_hi);
+        }
+        bound
+    }
+
     /// Counts a leaf if it has a checked witness ([`Self::witness`]), and applies the budgets.
     fn leaf(&self, path: &Path, cell: Cell, out: &mut Leaves) -> Result<()> {
+        if self.mode == Mode::Bound {
+            out.leaves += 1;
+            let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.options.max_regions.is_some_and(|max| found >= max) {
+                self.halt(StopReason::MaxRegions);
+            }
+            return Ok(());
+        }
         let (y, slack) = match self.witness(path, &cell, &mut out.counters)? {
             Witness::Found(y, slack) => (y, slack),
             Witness::Sliver => {
