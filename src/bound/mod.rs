@@ -248,7 +248,10 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
                 .skipped
                 .push((Method::Partition, "the time budget ran out before it started (raise the budget)".into()));
         } else {
-            match crate::exact::partition::upper_bound(net, domain, Some(PARTITION_MAX_LEAVES), deadline)? {
+            // Half of what is left, so that hybrid keeps the other half.
+            let now = Instant::now();
+            let until = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
+            match crate::exact::partition::upper_bound(net, domain, Some(PARTITION_MAX_LEAVES), until)? {
                 Some(b) => report.bounds.push(BoundValue {
                     method: Method::Partition,
                     value: b.value,
