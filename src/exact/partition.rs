@@ -15,6 +15,11 @@
 //! as the walk does; a point whose forward pass disagrees is tallied as `unverified`. A
 //! hyperplane that only touches a cell within [`CORNER_ON`] does not cut it, so a sliver thinner
 //! than that is never formed; the walk leaves the same slivers out.
+//!
+//! The same cut tree, without the witness checks, gives the bound method `partition`
+//! ([`upper_bound`], docs/bounds.md): every leaf not proven to miss the domain counts once (an L2
+//! ball is cut within its bounding cube), and where a budget stops the tree, each uncut cell is
+//! bounded by a product from its own intervals.
 
 use super::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::walk::{
