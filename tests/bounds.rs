@@ -5,6 +5,8 @@
 mod common;
 
 use num_bigint::BigUint;
+use regionwalk::analysis::interval::analyse;
+use regionwalk::analysis::set::InputSet;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::partition::upper_bound;
@@ -207,7 +209,8 @@ fn the_partition_bound_is_sound_complete_or_cut_short() {
             let what = format!("seed {seed} {norm:?} ({})", case.description);
             let exact = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
             let count = BigUint::from(exact.count());
-            let complete = upper_bound(&case.net, &domain, None, None).unwrap().expect("at most 8 inputs");
+            let global = analyse(&case.net, &InputSet::new(&domain)).combined;
+            let complete = upper_bound(&case.net, &domain, None, None, None).unwrap().expect("at most 8 inputs");
             assert_eq!(complete.cut_short, 0);
             assert!(complete.value >= count, "{what}: complete partition bound {} below {count}", complete.value);
             if norm == Norm::Linf {
@@ -217,17 +220,16 @@ fn the_partition_bound_is_sound_complete_or_cut_short() {
                 tight += 1;
             }
             for max_leaves in [1, 4, 20] {
-                let b = upper_bound(&case.net, &domain, Some(max_leaves), None).unwrap().unwrap();
-                assert!(
-                    b.value >= count,
-                    "{what}: bound cut short after {max_leaves} leaves: {} below {count}",
-                    b.value
-                );
-                if b.cut_short > 0 {
-                    cut_short += 1;
+                // With and without the domain's own intervals to intersect with.
+                for global in [None, Some(global.as_slice())] {
+                    let b = upper_bound(&case.net, &domain, global, Some(max_leaves), None).unwrap().unwrap();
+                    assert!(b.value >= count, "{what}: cut short after {max_leaves} leaves: {} below {count}", b.value);
+                    if b.cut_short > 0 {
+                        cut_short += 1;
+                    }
                 }
             }
         }
     }
-    assert!(cut_short >= 200 && tight >= 150, "{cut_short} cut-short bounds, {tight} box counts checked");
+    assert!(cut_short >= 400 && tight >= 150, "{cut_short} cut-short bounds, {tight} box counts checked");
 }

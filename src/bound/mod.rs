@@ -251,7 +251,8 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             // Half of what is left, so that hybrid keeps the other half.
             let now = Instant::now();
             let until = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
-            match crate::exact::partition::upper_bound(net, domain, Some(PARTITION_MAX_LEAVES), until)? {
+            let global = Some(stability.combined.as_slice());
+            match crate::exact::partition::upper_bound(net, domain, global, Some(PARTITION_MAX_LEAVES), until)? {
                 Some(b) => report.bounds.push(BoundValue {
                     method: Method::Partition,
                     value: b.value,

@@ -25,6 +25,7 @@ use super::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::walk::{
     memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
 };
+use crate::analysis::interval::Bounds;
 use crate::bound::binomial_sum;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
@@ -95,11 +96,13 @@ pub struct UpperBound {
 /// proven to miss the domain (an L2 ball is cut within its bounding cube), without the witness
 /// checks of the count. When `max_leaves` or `deadline` stops the tree, every cell left uncut adds
 /// a product bound from its own intervals ([`Search::cell_bound`]): exact pre-activation ranges of
-/// its current layer from its corners, interval propagation below. Sound because a region deeper
+/// its current layer from its corners, interval propagation below (intersected with `global`,
+/// pre-activation bounds valid over the whole domain, when given). Sound because a region deeper
 /// than [`DECIDE`] is never lost by the cut tree (it only declines to cut within [`CORNER_ON`]).
 pub fn upper_bound(
     net: &Network,
     domain: &Domain,
+    global: Option<&[Bounds]>,
     max_leaves: Option<usize>,
     deadline: Option<Instant>,
 ) -> Result<Option<UpperBound>> {
@@ -112,7 +115,7 @@ pub fn upper_bound(
         time_limit: deadline.map(|d| d.saturating_duration_since(Instant::now())),
         ..Default::default()
     };
-    let (out, _) = run(net, domain, &options, Mode::Bound, Instant::now())?;
+    let (out, _) = run(net, domain, &options, Mode::Bound(global), Instant::now())?;
     Ok(Some(UpperBound { value: out.pending + out.leaves, leaves: out.leaves, cut_short: out.cut_short }))
 }
 
@@ -121,7 +124,7 @@ fn run(
     net: &Network,
     domain: &Domain,
     options: &WalkOptions,
-    mode: Mode,
+    mode: Mode<'_>,
     started: Instant,
 ) -> Result<(Leaves, Option<StopReason>)> {
     let n = domain.dim();
@@ -163,12 +166,13 @@ fn run(
 }
 
 /// What the cut tree does with its leaves.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+#[derive(Clone, Copy)]
+enum Mode<'a> {
     /// Count those with a checked witness (the exact count).
     Count,
-    /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut.
-    Bound,
+    /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut
+    /// (with the domain's pre-activation bounds, if given, to intersect with).
+    Bound(Option<&'a [Bounds]>),
 }
 
 /// What one branch of the cut tree found: its counted leaves in order, the solver work of their
@@ -290,7 +294,7 @@ struct Search<'a> {
     domain: &'a Domain,
     n: usize,
     options: &'a WalkOptions,
-    mode: Mode,
+    mode: Mode<'a>,
     deadline: Option<Instant>,
     per_region: u64,
     /// Leaves counted so far, over all threads.
@@ -359,8 +363,8 @@ impl Search<'_> {
         let mut cut = Cut::default();
         for j in j..step.kind.len() {
             if self.stopped() {
-                if self.mode == Mode::Bound {
-                    out.pending += self.cell_bound(&cell, l, j, step);
+                if let Mode::Bound(global) = self.mode {
+                    out.pending += self.cell_bound(&cell, l, j, step, global);
                     out.cut_short += 1;
                 }
                 return Ok(());
@@ -461,7 +465,7 @@ impl Search<'_> {
     /// cell, `d` the dimension left, capped by each layer's possibly active neurons). Layer `l`'s
     /// ranges are exact on the cell (its map is affine there: extremes at the corners, widened by
     /// [`CORNER_ON`]); deeper layers get interval propagation, widened by [`ROUNDING`].
-    fn cell_bound(&self, cell: &Cell, l: usize, j: usize, step: &Step) -> BigUint {
+    fn cell_bound(&self, cell: &Cell, l: usize, j: usize, step: &Step, global: Option<&[Bounds]>) -> BigUint {
         let (n, first) = (self.n, self.net.neuron_index(l, 0));
         let scale = self.domain.scale();
         let mut values = Vec::new();
@@ -498,10 +502,10 @@ impl Search<'_> {
         let mut dim = n;
         let mut bound = binomial_sum(unstable, dim);
         dim = dim.min(active + unstable);
-        for layer in &self.net.hidden()[l + 1..] {
+        for (ll, layer) in self.net.hidden().iter().enumerate().skip(l + 1) {
             let (mut next_lo, mut next_hi) = (Vec::new(), Vec::new());
             let (mut unstable, mut active) = (0, 0);
-            for (row, b) in (0..layer.weight.nrows()).map(|r| layer.weight.row(r)).zip(&layer.bias) {
+            for (r, (row, b)) in (0..layer.weight.nrows()).map(|r| layer.weight.row(r)).zip(&layer.bias).enumerate() {
                 let (mut lo, mut hi, mut magnitude) = (*b, *b, b.abs());
                 for (i, w) in row {
                     let (a, c) = (w * h_lo[i], w * h_hi[i]);
@@ -509,7 +513,11 @@ impl Search<'_> {
                     hi += a.max(c);
                     magnitude += a.abs().max(c.abs());
                 }
-                let (lo, hi) = (lo - ROUNDING * magnitude, hi + ROUNDING * magnitude);
+                let (mut lo, mut hi) = (lo - ROUNDING * magnitude, hi + ROUNDING * magnitude);
+                if let Some(g) = global {
+                    lo = lo.max(g[ll].lower[r]);
+                    hi = hi.min(g[ll].upper[r]);
+                }
                 if lo < 0.0 && hi > 0.0 {
                     unstable += 1;
                 } else if lo > 0.0 {
@@ -527,7 +535,7 @@ impl Search<'_> {
 
     /// Counts a leaf if it has a checked witness ([`Self::witness`]), and applies the budgets.
     fn leaf(&self, path: &Path, cell: Cell, out: &mut Leaves) -> Result<()> {
-        if self.mode == Mode::Bound {
+        if let Mode::Bound(_) = self.mode {
             out.leaves += 1;
             let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
             if self.options.max_regions.is_some_and(|max| found >= max) {
