@@ -289,6 +289,8 @@ impl Step {
     }
 }
 
+/// The cut tree's shared state: the problem, the mode, and the budgets and tallies every branch
+/// (and thread) sees.
 struct Search<'a> {
     net: &'a Network,
     domain: &'a Domain,
@@ -325,8 +327,7 @@ impl Search<'_> {
                 prev_off[j] = prev.zeta[j];
             }
         }
-        let (z, zo, kind) = self.net.layer_map(l, &prev_z, prev_norms.view(), prev_off.view());
-        let norms: Vec<f64> = z.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
+        let (z, norms, zo, kind) = self.net.layer_map(l, &prev_z, prev_norms.view(), prev_off.view());
         let zeta = Array1::from_iter(zo.iter().zip(&kind).map(|(v, k)| if *k == NeuronKind::Zero { 0.0 } else { *v }));
         let (origin, scale) = (self.domain.origin(), self.domain.scale());
         let mut planes = vec![0.0; kind.len() * (n + 1)];

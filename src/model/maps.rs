@@ -169,18 +169,18 @@ impl Network {
 }
 
 impl Network {
-    /// Layer `l`'s surrogate rows `Z_l = W_l J_{l−1}` and offsets on a region and its neurons'
-    /// kinds, from the previous layer's output map `J_{l−1} = prev_z` (rows of neurons that do not
-    /// pass their linear part on already zero; the identity for `l = 0`), with its rows' norms and
-    /// offsets. What [`Network::layer_maps`] computes per layer, for callers that hold one
-    /// pattern prefix per region (the box partition).
+    /// Layer `l`'s surrogate rows `Z_l = W_l J_{l−1}`, their norms, the offsets on a region and
+    /// its neurons' kinds, from the previous layer's output map `J_{l−1} = prev_z` (rows of
+    /// neurons that do not pass their linear part on already zero; the identity for `l = 0`),
+    /// with its rows' norms and offsets. What [`Network::layer_maps`] computes per layer, for
+    /// callers that hold one pattern prefix per region (the box partition).
     pub(crate) fn layer_map<'a>(
         &'a self,
         l: usize,
         prev_z: &Array2<f64>,
         prev_norms: ArrayView1<'a, f64>,
         prev_off: ArrayView1<f64>,
-    ) -> (Array2<f64>, Array1<f64>, Vec<NeuronKind>) {
+    ) -> (Array2<f64>, Vec<f64>, Array1<f64>, Vec<NeuronKind>) {
         let layer = &self.hidden()[l];
         let z = if l == 0 { layer.weight.to_dense().into_owned() } else { layer.weight.dot_mat(prev_z) };
         let zo = layer.weight.dot(prev_off) + &layer.bias;
@@ -190,7 +190,7 @@ impl Network {
         let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
         let mut kind = vec![NeuronKind::Varying; zo.len()];
         classify(&row_terms, &offset_terms, &row_norms, &zo, &mut kind);
-        (z, zo, kind)
+        (z, row_norms, zo, kind)
     }
 }
 
