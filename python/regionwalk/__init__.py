@@ -464,7 +464,8 @@ def bound(
     """Sound upper bounds on the regions meeting the ball (or ``box=(lower, upper)``, or
     ``whole=True``), one per method (default: all of :data:`METHODS`), as exact ints. ``budget``
     (seconds, None for no limit) bounds the whole computation: the cheap methods always run, the
-    expensive ``hybrid`` only in what is left, and is listed in ``skipped`` if it runs out.
+    expensive ``partition`` (up to 8 inputs) and ``hybrid`` only in what is left, and are listed in
+    ``skipped`` if it runs out.
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
