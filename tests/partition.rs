@@ -175,3 +175,20 @@ fn the_partition_refuses_what_it_cannot_count_and_auto_walks_it() {
     assert_eq!(with_edges.engine, Engine::Walk, "the region graph needs the walk");
     assert!(!with_edges.edges.is_empty());
 }
+
+#[test]
+fn a_cube_clipped_to_the_input_box_is_partitioned_as_walked() {
+    // Near the edge of ACAS Xu's normalised input box: coordinates 3 and 4 are clipped at 0.5.
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/acasxu/nnet/ACASXU_run2a_1_1_batch_2000.nnet");
+    let net = load_network(&model).unwrap();
+    let input = net.input_box().expect("a .nnet declares its input box").clone();
+    let domain = Domain::ball(&[0.6, 0.0, 0.0, 0.45, 0.45], 0.06, Norm::Linf)
+        .unwrap()
+        .clipped(&input.lower, &input.upper)
+        .unwrap();
+    let parted = run(&net, &domain, Engine::Partition);
+    let walked = run(&net, &domain, Engine::Walk);
+    assert!(parted.count() > 1_000, "{} regions", parted.count());
+    assert_eq!(sorted(&parted), sorted(&walked));
+    check_witnesses(&net, &domain, &parted, "clipped cube");
+}
