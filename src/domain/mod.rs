@@ -231,14 +231,28 @@ impl Domain {
 
     /// The constraint `a·x + β > 0` in frame coordinates, or `None` if `a = 0`.
     pub fn halfspace(&self, a: impl IntoIterator<Item = f64>, beta: f64) -> Option<Halfspace> {
-        let mut normal: Vec<f64> = a.into_iter().collect();
-        let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if norm == 0.0 {
+        let mut normal: Vec<f64> = a.into_iter().chain([beta]).collect();
+        if !self.to_frame_plane(&mut normal) {
             return None;
         }
-        let value_at_origin: f64 = normal.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta;
-        normal.iter_mut().for_each(|v| *v /= norm);
-        Some(Halfspace { normal, offset: value_at_origin / (norm * self.scale) })
+        let offset = normal.pop().expect("the offset was pushed");
+        Some(Halfspace { normal, offset })
+    }
+
+    /// Rewrites `plane`, the coefficients `a` of `a·x + β` followed by `β`, as the same constraint
+    /// in frame coordinates: unit normal, then offset (frame units). False, and `plane` unchanged,
+    /// if `a = 0`. The frame's one convention for constraints, shared by [`Domain::halfspace`] and
+    /// callers that keep hyperplanes in flat buffers (the box partition).
+    pub fn to_frame_plane(&self, plane: &mut [f64]) -> bool {
+        let (a, beta) = plane.split_at_mut(self.dim());
+        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            return false;
+        }
+        let value_at_origin: f64 = a.iter().zip(&self.origin).map(|(a, o)| a * o).sum::<f64>() + beta[0];
+        a.iter_mut().for_each(|v| *v /= norm);
+        beta[0] = value_at_origin / (norm * self.scale);
+        true
     }
 
     /// True if the hyperplane of `h` certainly misses the open domain (a rounding margin is kept),

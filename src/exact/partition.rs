@@ -49,14 +49,18 @@ const PROGRESS_EVERY: usize = 4096;
 /// ball) of at most [`MAX_DIM`] inputs, no region graph, no checkpoint and not the HiGHS-only
 /// reference path (the walk provides those).
 pub fn applies(net: &Network, domain: &Domain, options: &WalkOptions) -> bool {
-    let n = domain.dim();
-    (1..=MAX_DIM).contains(&n)
-        && net.input_dim() == n
+    within_reach(net, domain)
         && !domain.is_round()
-        && domain.lower().iter().chain(domain.upper()).all(|v| v.is_finite())
         && !options.edges
         && options.checkpoint.is_none()
         && !options.highs_only
+}
+
+/// Whether the cut tree can cover `domain`: 1–[`MAX_DIM`] inputs (a box has 2ⁿ corners) and a
+/// bounded domain (a box, or a ball cut within its bounding cube).
+fn within_reach(net: &Network, domain: &Domain) -> bool {
+    let n = domain.dim();
+    (1..=MAX_DIM).contains(&n) && net.input_dim() == n && domain.is_bounded()
 }
 
 /// Counts the activation regions of `net` in the box `domain` by partitioning it ([`applies`]
@@ -106,8 +110,7 @@ pub fn upper_bound(
     max_leaves: Option<usize>,
     deadline: Option<Instant>,
 ) -> Result<Option<UpperBound>> {
-    let n = domain.dim();
-    if !(1..=MAX_DIM).contains(&n) || net.input_dim() != n || !domain.is_bounded() {
+    if !within_reach(net, domain) {
         return Ok(None);
     }
     let options = WalkOptions {
@@ -329,19 +332,15 @@ impl Search<'_> {
         }
         let (z, norms, zo, kind) = self.net.layer_map(l, &prev_z, prev_norms.view(), prev_off.view());
         let zeta = Array1::from_iter(zo.iter().zip(&kind).map(|(v, k)| if *k == NeuronKind::Zero { 0.0 } else { *v }));
-        let (origin, scale) = (self.domain.origin(), self.domain.scale());
         let mut planes = vec![0.0; kind.len() * (n + 1)];
         for (j, plane) in planes.chunks_exact_mut(n + 1).enumerate() {
             if kind[j] != NeuronKind::Varying {
                 continue;
             }
-            // As `Domain::halfspace`: a·x + β over x = origin + scale·y, divided by ‖a‖·scale.
-            let row = z.row(j);
-            let at_origin = row.iter().zip(origin).map(|(a, o)| a * o).sum::<f64>() + zeta[j];
-            for (p, a) in plane.iter_mut().zip(row) {
-                *p = a / norms[j];
-            }
-            plane[n] = at_origin / (norms[j] * scale);
+            plane[..n].iter_mut().zip(z.row(j)).for_each(|(p, a)| *p = *a);
+            plane[n] = zeta[j];
+            let nonzero = self.domain.to_frame_plane(plane);
+            debug_assert!(nonzero, "a varying neuron has a nonzero row");
         }
         Step { z, zeta, kind, norms, planes }
     }
