@@ -8,11 +8,13 @@
 use crate::bound::{ratio, BoundReport};
 use crate::domain::{Domain, Norm, Shape};
 use crate::exact::certify::{certify, Certification};
+use crate::exact::dataflow::{self, Cluster, DataflowResult};
 use crate::exact::walk::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
 use crate::{Error, Result};
 use num_bigint::BigUint;
 use serde_json::{json, Value};
+use std::path::Path;
 
 /// A network and the domain its regions are counted in.
 #[derive(Clone, Debug)]
@@ -96,6 +98,37 @@ impl Problem {
         };
         self.lift(&mut result);
         Ok(result)
+    }
+
+    /// The walk on timely dataflow ([`dataflow::walk_dataflow`]): the result on process 0,
+    /// `None` on the others.
+    pub fn walk_dataflow(
+        &self,
+        options: &WalkOptions,
+        cluster: &Cluster,
+        resume: Option<&Path>,
+        gather: bool,
+    ) -> Result<Option<DataflowResult>> {
+        let mut result = dataflow::walk_dataflow(&self.net, &self.domain, options, cluster, resume, gather)?;
+        if let Some(r) = &mut result {
+            self.lift(&mut r.walk);
+        }
+        Ok(result)
+    }
+
+    /// The count report of a dataflow walk: [`Problem::count_json`] plus `processes`, `workers`,
+    /// the regions per worker (`shards`) and the traffic between processes.
+    pub fn dataflow_json(&self, r: &DataflowResult) -> Value {
+        let mut v = self.count_json(&r.walk);
+        v["regions"] = r.regions.into();
+        v["engine"] = "dataflow walk".into();
+        v["processes"] = r.processes.into();
+        v["workers"] = r.workers.into();
+        v["shards"] = r.shards.clone().into();
+        v["remote_records"] = r.remote_records.into();
+        v["remote_bytes"] = r.remote_bytes.into();
+        v["remote_bytes_per_region"] = (r.remote_bytes as f64 / r.regions.max(1) as f64).into();
+        v
     }
 
     /// Re-checks every region of `result` (a walk of this problem) in exact rational arithmetic.

@@ -408,12 +408,34 @@ pub(super) struct CountArgs {
     /// inside the domain) and list any region that cannot be certified.
     #[arg(long)]
     pub(super) certify: bool,
+    /// Write every region counted (pattern and witness) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub(super) save_regions: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) cluster: ClusterArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(super) json: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub(super) quiet: bool,
+}
+
+/// The dataflow walk (timely): worker threads and processes.
+#[derive(Args, Debug)]
+pub(super) struct ClusterArgs {
+    /// Walk on timely dataflow with this many worker threads (in each process with --hostfile);
+    /// patterns are sharded by hash over all workers. The count is the same as the single walk's.
+    #[arg(long, value_name = "W")]
+    pub(super) workers: Option<usize>,
+    /// Walk over several processes: a file listing `host:port`, one line per process, process 0
+    /// first. Start every process with the same arguments and its own --process; process 0
+    /// prints the result. With --checkpoint/--resume FILE each worker keeps FILE.w<worker>.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    pub(super) hostfile: Option<PathBuf>,
+    /// This process's index (0-based line) in --hostfile.
+    #[arg(long, value_name = "I", requires = "hostfile")]
+    pub(super) process: Option<usize>,
 }
 
 #[cfg(test)]

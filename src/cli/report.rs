@@ -6,9 +6,15 @@ use regionwalk::exact::walk::WalkResult;
 use regionwalk::problem::Problem;
 
 pub(super) fn print_count(problem: &Problem, r: &WalkResult) {
+    print_counted(problem, r, r.count());
+}
+
+/// [`print_count`] for a result whose regions were not gathered (the dataflow walk's): `count`
+/// regions.
+pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
     let what = problem.describe();
     if r.complete() {
-        println!("{} activation regions meet the {what} (exact)", r.count());
+        println!("{} activation regions meet the {what} (exact)", count);
     } else {
         use regionwalk::exact::walk::StopReason;
         let why = match r.stopped_by() {
@@ -17,10 +23,7 @@ pub(super) fn print_count(problem: &Problem, r: &WalkResult) {
             Some(StopReason::Interrupted) => "Ctrl-C",
             _ => "--time-limit",
         };
-        println!(
-            "at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)",
-            r.count()
-        );
+        println!("at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)", count);
     }
     let engine = match r.engine {
         regionwalk::exact::walk::Engine::Partition => "box partition",

@@ -32,6 +32,10 @@ pub struct Checkpoint {
     pub(super) verified: Vec<bool>,
     /// Regions still to expand (indices into `result.regions`).
     pub(super) queue: Vec<usize>,
+    /// For one worker's shard of a dataflow walk: `(worker, workers)` (the shard holds the
+    /// patterns that hash to that worker).
+    #[serde(default)]
+    pub(super) shard: Option<(usize, usize)>,
 }
 
 impl Checkpoint {
@@ -65,7 +69,26 @@ impl Checkpoint {
     /// setting, and that every index and length in it is consistent, so that resuming cannot
     /// index out of range or count a region twice.
     pub fn validate(&self, net: &Network, domain: &Domain, edges: bool) -> Result<()> {
+        self.validate_shard(net, domain, edges, None)
+    }
+
+    /// [`Checkpoint::validate`] for the shard `shard` (`(worker, workers)`) of a dataflow walk, or
+    /// for a whole walk (`None`). A dataflow shard may hold no region.
+    pub(super) fn validate_shard(
+        &self,
+        net: &Network,
+        domain: &Domain,
+        edges: bool,
+        shard: Option<(usize, usize)>,
+    ) -> Result<()> {
         let bad = |what: String| Err(Error::Checkpoint(format!("does not fit: {what}")));
+        if self.shard != shard {
+            let name = |s: Option<(usize, usize)>| match s {
+                Some((w, n)) => format!("worker {w} of {n} of a dataflow walk"),
+                None => "a single-process walk".to_string(),
+            };
+            return bad(format!("it holds {}, and is resumed as {}", name(self.shard), name(shard)));
+        }
         if self.version != CHECKPOINT_VERSION {
             return bad(format!("format version {} (this build reads version {CHECKPOINT_VERSION})", self.version));
         }
@@ -73,7 +96,7 @@ impl Checkpoint {
             return bad("it was written for another network, domain or edge-recording (linear regions) setting".into());
         }
         let regions = self.result.regions.len();
-        if regions == 0 {
+        if regions == 0 && shard.is_none() {
             return bad("it holds no region".into());
         }
         if self.verified.len() != regions {
@@ -109,30 +132,37 @@ impl Checkpoint {
 }
 
 /// Writes a running walk's state every [`CHECKPOINT_EVERY`] and when it stops early.
-pub(super) struct Saver<'a> {
-    path: Option<&'a PathBuf>,
+pub(super) struct Saver {
+    path: Option<PathBuf>,
     fingerprint: u64,
+    shard: Option<(usize, usize)>,
     last: Instant,
 }
 
-impl<'a> Saver<'a> {
-    pub(super) fn new(path: Option<&'a PathBuf>, fingerprint: u64) -> Self {
-        Saver { path, fingerprint, last: Instant::now() }
+impl Saver {
+    /// Saves to `path` (if any) the walk or the dataflow walk's `shard` with this fingerprint.
+    pub(super) fn new(path: Option<PathBuf>, fingerprint: u64, shard: Option<(usize, usize)>) -> Self {
+        Saver { path, fingerprint, shard, last: Instant::now() }
     }
 
     /// Saves now if a checkpoint file was asked for.
     pub(super) fn save(&mut self, result: &WalkResult, verified: &[bool], queue: &[usize]) -> Result<()> {
         self.last = Instant::now();
-        let Some(path) = self.path else { return Ok(()) };
+        let Some(path) = &self.path else { return Ok(()) };
         let state = Checkpoint {
             version: CHECKPOINT_VERSION,
             fingerprint: self.fingerprint,
             result: result.clone(),
             verified: verified.to_vec(),
             queue: queue.to_vec(),
+            shard: self.shard,
         };
         let text = serde_json::to_string(&state).map_err(|e| Error::Checkpoint(format!("cannot be encoded: {e}")))?;
-        let tmp = path.with_extension("tmp");
+        // Appended, not replacing the extension: the shards `walk.w0`, `walk.w1` of a dataflow
+        // walk are written at the same time and must not share a temporary file.
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| Error::Checkpoint(format!("{}: cannot be written: {e}", path.display())))

@@ -11,7 +11,7 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
-use crate::analysis::interval::{analyse, Status};
+use crate::analysis::interval::{analyse, Bounds, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::lp::{decide_by_dual, decide_in, refutes, Decision, LpCounters, Refutation, RegionLp};
@@ -46,11 +46,23 @@ pub(super) struct Expansion {
 
 /// How the walk entered a region: a point on the facet it crossed (frame coordinates) and the
 /// direction into the region, from which [`witness_beside`] finds the region's witness without an LP.
+/// The dataflow walk sends it with the pattern to the pattern's owner, so the witness is not
+/// solved again there.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Entry {
     point: Vec<f64>,
     direction: Vec<f64>,
-    /// The facets the region entered from proved absent, with their certificates.
+    /// The facets the region entered from proved absent, with their certificates (only a hint:
+    /// not sent between processes).
+    #[serde(skip)]
     refuted: Arc<Refuted>,
+}
+
+impl Entry {
+    /// Bytes it occupies on the wire (the point and the direction).
+    pub(super) fn wire_bytes(&self) -> usize {
+        8 * (self.point.len() + self.direction.len()) + 16
+    }
 }
 
 /// Facets a region proved absent with dual multipliers, keyed by the facet's neuron. A neighbour's
@@ -140,6 +152,19 @@ impl<'a> Context<'a> {
         interrupt: Option<Arc<AtomicBool>>,
     ) -> Self {
         let bounds = analyse(net, &InputSet::new(domain)).combined;
+        Self::with_bounds(net, domain, &bounds, dual, deadline, interrupt)
+    }
+
+    /// As [`Context::new`], with the domain's interval analysis already done (`bounds`: the
+    /// combined intervals per layer), so that workers of the dataflow walk analyse once.
+    pub(super) fn with_bounds(
+        net: &'a Network,
+        domain: &'a Domain,
+        bounds: &[Bounds],
+        dual: bool,
+        deadline: Option<Instant>,
+        interrupt: Option<Arc<AtomicBool>>,
+    ) -> Self {
         let stable = bounds
             .iter()
             .flat_map(|b| {

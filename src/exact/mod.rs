@@ -3,6 +3,7 @@
 
 pub mod certify;
 pub mod checkpoint;
+pub mod dataflow;
 mod expand;
 pub mod geometry;
 pub mod merge;

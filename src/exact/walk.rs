@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
-const CHUNK: usize = 64;
+pub(super) const CHUNK: usize = 64;
 
 /// Regions of a chunk that share layer maps, one after the other (see `run`).
 const BLOCK: usize = 8;
@@ -184,6 +184,22 @@ fn walked() -> Engine {
 }
 
 impl WalkResult {
+    /// A complete result with no region and no work: where a walk starts.
+    pub fn empty(engine: Engine) -> Self {
+        WalkResult {
+            regions: Vec::new(),
+            edges: Vec::new(),
+            completeness: Completeness::Complete,
+            counters: LpCounters::default(),
+            screened: 0,
+            known_neighbours: 0,
+            unverified: 0,
+            start: None,
+            seconds: 0.0,
+            engine,
+        }
+    }
+
     /// Number of regions counted.
     pub fn count(&self) -> usize {
         self.regions.len()
@@ -226,18 +242,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         Engine::Auto | Engine::Walk => {}
     }
     let started = Instant::now();
-    let mut result = WalkResult {
-        regions: Vec::new(),
-        edges: Vec::new(),
-        completeness: Completeness::Complete,
-        counters: LpCounters::default(),
-        screened: 0,
-        known_neighbours: 0,
-        unverified: 0,
-        start: None,
-        seconds: 0.0,
-        engine: Engine::Walk,
-    };
+    let mut result = WalkResult::empty(Engine::Walk);
     let Some(start) = start_point(net, domain, &mut result.counters)? else {
         report_progress(options, &result, 0, true);
         result.seconds = started.elapsed().as_secs_f64();
@@ -252,6 +257,7 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
         result,
         verified: vec![true],
         queue: vec![0],
+        shard: None,
     };
     run(net, domain, options, checkpoint, started)
 }
@@ -284,31 +290,11 @@ fn run(
         result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
     let mut known_edges: FxHashSet<(usize, usize)> = result.edges.iter().map(|e| (e.a, e.b)).collect();
     let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
-    let mut saver = Saver::new(options.checkpoint.as_ref(), fingerprint);
-    // The latest multipliers refuting each facet neuron, updated between chunks (in chunk order,
-    // so the work does not depend on the thread count).
-    let mut refuted = Refuted::default();
-    // Each block position's layer maps, carried from chunk to chunk: the next chunk's block starts
-    // from a region near the last one (in 784-D a whole walk varies few neurons), so it updates
-    // the maps by a low-rank correction instead of computing them from scratch.
-    let mut block_maps: Vec<Option<LayerMaps>> = (0..CHUNK / BLOCK).map(|_| None).collect();
-    let carry = net.hidden_widths().iter().sum::<usize>() * net.input_dim() * 8 <= CARRIED_MAPS;
+    let mut saver = Saver::new(options.checkpoint.clone(), fingerprint, None);
+    let mut expander = Expander::new(net);
 
     while !queue.is_empty() {
-        let stop = if options.max_regions.is_some_and(|max| result.regions.len() >= max) {
-            Some(StopReason::MaxRegions)
-        } else if options
-            .max_memory
-            .is_some_and(|max| (result.regions.len() as u64 + CHUNK as u64 * 32) * per_region > max)
-        {
-            Some(StopReason::MaxMemory)
-        } else if deadline.is_some_and(|d| Instant::now() >= d) {
-            Some(StopReason::TimeLimit)
-        } else if context.out_of_budget() {
-            Some(StopReason::Interrupted)
-        } else {
-            None
-        };
+        let stop = budget_spent(options, result.regions.len(), per_region, deadline, &context);
         if stop.is_some() {
             stopped = stop;
             break;
@@ -319,34 +305,8 @@ fn run(
                 (i, entries.remove(&i))
             })
             .collect();
-        // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
-        // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
-        // what, so the work does not depend on the thread count.
-        let prepared: Vec<Option<Prepared>> = chunk
-            .par_chunks(BLOCK)
-            .zip(block_maps.par_iter_mut())
-            .map(|(block, near)| {
-                let prepared = block
-                    .iter()
-                    .map(|(i, entry)| {
-                        if context.out_of_budget() {
-                            return Ok(None);
-                        }
-                        let known =
-                            Known { visited: &visited, edges: options.edges.then_some(&known_edges), index: *i };
-                        prepare(&context, &result.regions[*i].pattern, entry.as_ref(), &known, near).map(Some)
-                    })
-                    .collect::<Result<Vec<_>>>();
-                if !carry {
-                    *near = None;
-                }
-                prepared
-            })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        let expansions = decide_chunk(&context, &refuted, prepared, options.edges)?;
+        let recorded = options.edges.then_some(&known_edges);
+        let expansions = expander.expand(&context, &result.regions, &visited, recorded, &chunk)?;
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
@@ -357,18 +317,7 @@ fn run(
                 }
                 continue;
             };
-            result.counters.add(&e.counters);
-            refuted.update(&e.refuted);
-            result.screened += e.screened;
-            result.known_neighbours += e.known;
-            if e.witness.is_none() {
-                verified[i] = false;
-                result.unverified += 1;
-            }
-            if let Some((w, t)) = e.witness {
-                result.regions[i].witness = Some(domain.from_frame(&w));
-                result.regions[i].inradius = Some(t * domain.scale());
-            }
+            record(&mut result, &mut verified, domain, i, &e);
             for (p, flipped, entry) in e.neighbours {
                 let j = *visited.entry(p.clone()).or_insert_with(|| {
                     entries.insert(result.regions.len(), entry);
@@ -415,6 +364,113 @@ fn run(
         });
     }
     Ok(result)
+}
+
+/// The budget that stops a walk holding `regions` regions (of `per_region` bytes each), if any.
+pub(super) fn budget_spent(
+    options: &WalkOptions,
+    regions: usize,
+    per_region: u64,
+    deadline: Option<Instant>,
+    context: &Context,
+) -> Option<StopReason> {
+    if options.max_regions.is_some_and(|max| regions >= max) {
+        Some(StopReason::MaxRegions)
+    } else if options.max_memory.is_some_and(|max| (regions as u64 + CHUNK as u64 * 32) * per_region > max) {
+        Some(StopReason::MaxMemory)
+    } else if deadline.is_some_and(|d| Instant::now() >= d) {
+        Some(StopReason::TimeLimit)
+    } else if context.out_of_budget() {
+        Some(StopReason::Interrupted)
+    } else {
+        None
+    }
+}
+
+/// What expanding a chunk carries to the next one: the latest refutations and each block
+/// position's layer maps.
+pub(super) struct Expander {
+    /// The latest multipliers refuting each facet neuron, updated between chunks (in chunk order,
+    /// so the work does not depend on the thread count).
+    refuted: Refuted,
+    /// Each block position's layer maps, carried from chunk to chunk: the next chunk's block starts
+    /// from a region near the last one (in 784-D a whole walk varies few neurons), so it updates
+    /// the maps by a low-rank correction instead of computing them from scratch.
+    block_maps: Vec<Option<LayerMaps>>,
+    carry: bool,
+}
+
+impl Expander {
+    pub(super) fn new(net: &Network) -> Self {
+        Expander {
+            refuted: Refuted::default(),
+            block_maps: (0..CHUNK / BLOCK).map(|_| None).collect(),
+            carry: net.hidden_widths().iter().sum::<usize>() * net.input_dim() * 8 <= CARRIED_MAPS,
+        }
+    }
+
+    /// Expands the regions of `chunk` (indices into `regions`, each with the way it was entered,
+    /// if known), skipping facet tests towards patterns in `visited` (and, with `known_edges`,
+    /// recording every adjacency). `None` for a region the budget interrupted.
+    pub(super) fn expand(
+        &mut self,
+        context: &Context,
+        regions: &[Region],
+        visited: &FxHashMap<Pattern, usize>,
+        known_edges: Option<&FxHashSet<(usize, usize)>>,
+        chunk: &[(usize, Option<Entry>)],
+    ) -> Result<Vec<Option<Expansion>>> {
+        // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
+        // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
+        // what, so the work does not depend on the thread count.
+        let carry = self.carry;
+        let prepared: Vec<Option<Prepared>> = chunk
+            .par_chunks(BLOCK)
+            .zip(self.block_maps.par_iter_mut())
+            .map(|(block, near)| {
+                let prepared = block
+                    .iter()
+                    .map(|(i, entry)| {
+                        if context.out_of_budget() {
+                            return Ok(None);
+                        }
+                        let known = Known { visited, edges: known_edges, index: *i };
+                        prepare(context, &regions[*i].pattern, entry.as_ref(), &known, near).map(Some)
+                    })
+                    .collect::<Result<Vec<_>>>();
+                if !carry {
+                    *near = None;
+                }
+                prepared
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let expansions = decide_chunk(context, &self.refuted, prepared, known_edges.is_some())?;
+        for e in expansions.iter().flatten() {
+            self.refuted.update(&e.refuted);
+        }
+        Ok(expansions)
+    }
+}
+
+/// Takes an expansion's witness and tallies into the result, for region `i`; a region whose
+/// witness failed is flagged unverified (counted out at the end).
+pub(super) fn record(result: &mut WalkResult, verified: &mut [bool], domain: &Domain, i: usize, e: &Expansion) {
+    result.counters.add(&e.counters);
+    result.screened += e.screened;
+    result.known_neighbours += e.known;
+    match &e.witness {
+        None => {
+            verified[i] = false;
+            result.unverified += 1;
+        }
+        Some((w, t)) => {
+            result.regions[i].witness = Some(domain.from_frame(w));
+            result.regions[i].inradius = Some(t * domain.scale());
+        }
+    }
 }
 
 /// The facet tests of a chunk's prepared regions, in two steps: a neighbour proposed by several

@@ -1,0 +1,600 @@
+//! The region walk on timely dataflow (docs/exact.md, "The walk on many workers"): one walk over
+//! worker threads and processes, for walks that outgrow one core or one machine.
+//!
+//! Every pattern has one owner, the worker its hash names. A record (a pattern reached through a
+//! facet certified to meet the domain, with the point and direction it was entered by) travels to
+//! its owner. The owner keeps its shard of the visited set, drops patterns it has seen, and
+//! expands new ones with the walk's own steps ([`Expander`]): the record's entry gives the witness
+//! without an LP, and the neighbours go back into the loop. The loop is a timely feedback edge;
+//! timely's progress tracking ends it when no record circulates and no worker holds work, which
+//! is the termination detection a home-made protocol would need. Counters, and the regions when
+//! asked for, are then sent to worker 0 in a second dataflow.
+
+use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
+use super::expand::{Context, Entry};
+use super::walk::{
+    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Region, StopReason,
+    WalkOptions, WalkResult, CHUNK,
+};
+use crate::analysis::interval::{analyse, Bounds};
+use crate::analysis::set::InputSet;
+use crate::domain::Domain;
+use crate::lp::LpCounters;
+use crate::model::{Network, Pattern};
+use crate::{Error, Result};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::vec::{Broadcast, Input as _};
+use timely::dataflow::operators::{Concat, ConnectLoop, Exchange as _, Feedback, Inspect, Operator, Probe, ToStream};
+use timely::dataflow::{InputHandleVec, ProbeHandle};
+
+/// Where the workers of a dataflow walk run.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Worker threads in this process (at least 1).
+    pub workers: usize,
+    /// For a walk over several processes: this process's index, and every process's `host:port`
+    /// in process order (the same list in every process).
+    pub processes: Option<(usize, Vec<String>)>,
+}
+
+impl Cluster {
+    /// One process with `workers` threads.
+    pub fn local(workers: usize) -> Self {
+        Cluster { workers, processes: None }
+    }
+
+    /// This process's index.
+    pub fn process(&self) -> usize {
+        self.processes.as_ref().map_or(0, |p| p.0)
+    }
+
+    /// Number of processes.
+    pub fn process_count(&self) -> usize {
+        self.processes.as_ref().map_or(1, |p| p.1.len())
+    }
+
+    fn config(&self) -> timely::Config {
+        use timely::CommunicationConfig as C;
+        let communication = match &self.processes {
+            None if self.workers == 1 => C::Thread,
+            None => C::Process(self.workers),
+            Some((process, addresses)) => C::Cluster {
+                threads: self.workers,
+                process: *process,
+                addresses: addresses.clone(),
+                report: false,
+                zerocopy: false,
+            },
+        };
+        timely::Config { communication, worker: timely::WorkerConfig::default() }
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Domain(what));
+        if self.workers == 0 {
+            return bad("--workers must be at least 1".into());
+        }
+        if let Some((process, addresses)) = &self.processes {
+            if addresses.is_empty() {
+                return bad("the host file lists no process".into());
+            }
+            if *process >= addresses.len() {
+                return bad(format!(
+                    "--process {process} is out of range: the host file lists {} processes (0 to {})",
+                    addresses.len(),
+                    addresses.len() - 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a host file: one `host:port` per line, process 0 first (blank lines and `#` comments
+/// ignored).
+pub fn read_hostfile(path: &Path) -> Result<Vec<String>> {
+    let text = crate::model::io::read_text_file(path)?;
+    let mut hosts = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let port = line.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
+        if !matches!(port, Some(Ok(p)) if p > 0) {
+            return Err(Error::Domain(format!(
+                "{} line {}: {line:?} is not host:port (a port from 1 to 65535)",
+                path.display(),
+                n + 1
+            )));
+        }
+        hosts.push(line.to_string());
+    }
+    if hosts.is_empty() {
+        return Err(Error::Domain(format!("{}: lists no host:port", path.display())));
+    }
+    Ok(hosts)
+}
+
+/// What a dataflow walk found, as process 0 reports it.
+#[derive(Clone, Debug)]
+pub struct DataflowResult {
+    /// Counters and completeness summed over all workers. Its `regions` hold every region (in
+    /// worker order) when they were gathered, and are empty otherwise: use [`Self::regions`].
+    pub walk: WalkResult,
+    /// Regions counted (certified ones, over all workers).
+    pub regions: usize,
+    /// Processes.
+    pub processes: usize,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Regions held by each worker (global worker order): the shards' balance.
+    pub shards: Vec<usize>,
+    /// Records sent from one process to another.
+    pub remote_records: u64,
+    /// Their payload bytes (patterns and entries).
+    pub remote_bytes: u64,
+}
+
+/// A region on its way to its owner: its pattern and how it was entered (`None` for the start).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Record {
+    pattern: Pattern,
+    entry: Option<Entry>,
+}
+
+/// What each worker sends to worker 0 when the loop has ended.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Summary {
+    worker: usize,
+    /// The shard's result: regions only if gathered.
+    result: WalkResult,
+    regions: usize,
+    remote_records: u64,
+    remote_bytes: u64,
+    error: Option<String>,
+}
+
+/// The worker that owns `pattern` is `owner_hash(pattern) % workers`: the same in every process.
+fn owner_hash(pattern: &Pattern) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    pattern.hash(&mut h);
+    h.finish()
+}
+
+/// One worker's part of the walk.
+struct Shard {
+    net: Arc<Network>,
+    domain: Arc<Domain>,
+    bounds: Arc<Vec<Bounds>>,
+    options: WalkOptions,
+    deadline: Option<Instant>,
+    index: usize,
+    peers: usize,
+    workers_per_process: usize,
+    /// The regions this worker owns; `visited` maps their patterns to indices.
+    result: WalkResult,
+    verified: Vec<bool>,
+    visited: FxHashMap<Pattern, usize>,
+    queue: VecDeque<usize>,
+    entries: FxHashMap<usize, Entry>,
+    expander: Expander,
+    pool: rayon::ThreadPool,
+    per_region: u64,
+    saver: Saver,
+    stopped: Option<StopReason>,
+    error: Option<String>,
+    remote_records: u64,
+    remote_bytes: u64,
+}
+
+impl Shard {
+    /// Whether it has regions to expand and may expand them.
+    fn busy(&self) -> bool {
+        self.stopped.is_none() && self.error.is_none() && !self.queue.is_empty()
+    }
+
+    /// Takes a record in: a new pattern joins the shard (it is counted: it was reached through a
+    /// certified facet) and the queue.
+    fn receive(&mut self, record: Record) {
+        if self.visited.contains_key(&record.pattern) {
+            self.result.known_neighbours += 1;
+            return;
+        }
+        let i = self.result.regions.len();
+        self.visited.insert(record.pattern.clone(), i);
+        self.result.regions.push(Region { pattern: record.pattern, witness: None, inradius: None });
+        self.verified.push(true);
+        self.queue.push_back(i);
+        if let Some(entry) = record.entry {
+            self.entries.insert(i, entry);
+        }
+    }
+
+    /// Expands one chunk of the queue, unless a budget stops the shard; returns the neighbours to
+    /// send to their owners.
+    fn step(&mut self) -> Vec<Record> {
+        let (net, domain) = (self.net.clone(), self.domain.clone());
+        let context = Context::with_bounds(
+            &net,
+            &domain,
+            &self.bounds,
+            !self.options.highs_only,
+            self.deadline,
+            self.options.interrupt.clone(),
+        );
+        if let Some(reason) =
+            budget_spent(&self.options, self.result.regions.len(), self.per_region, self.deadline, &context)
+        {
+            self.stopped = Some(reason);
+            return Vec::new();
+        }
+        let chunk: Vec<(usize, Option<Entry>)> = (0..CHUNK.min(self.queue.len()))
+            .map(|_| {
+                let i = self.queue.pop_front().expect("non-empty");
+                (i, self.entries.remove(&i))
+            })
+            .collect();
+        let (expander, regions, visited) = (&mut self.expander, &self.result.regions, &self.visited);
+        let expanded = self.pool.install(|| expander.expand(&context, regions, visited, None, &chunk));
+        let expansions = match expanded {
+            Ok(e) => e,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        let mut put_back = Vec::new();
+        for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
+            let Some(e) = expansion else {
+                put_back.push(i);
+                if let Some(entry) = entry {
+                    self.entries.insert(i, entry);
+                }
+                continue;
+            };
+            record(&mut self.result, &mut self.verified, &domain, i, &e);
+            for (pattern, _, entry) in e.neighbours {
+                if self.visited.contains_key(&pattern) {
+                    self.result.known_neighbours += 1;
+                    continue;
+                }
+                let owner = (owner_hash(&pattern) % self.peers as u64) as usize;
+                if owner / self.workers_per_process != self.index / self.workers_per_process {
+                    self.remote_records += 1;
+                    self.remote_bytes += (entry.wire_bytes() + 8 * pattern.len().div_ceil(64) + 16) as u64;
+                }
+                out.push(Record { pattern, entry: Some(entry) });
+            }
+        }
+        for i in put_back.into_iter().rev() {
+            self.queue.push_front(i);
+        }
+        if self.saver.due() {
+            self.save();
+        }
+        out
+    }
+
+    fn save(&mut self) {
+        let queue: Vec<usize> = self.queue.iter().copied().collect();
+        if let Err(e) = self.saver.save(&self.result, &self.verified, &queue) {
+            self.error = Some(e.to_string());
+        }
+    }
+
+    /// The shard's summary when the loop has ended: completeness, uncertified regions dropped, a
+    /// checkpoint written if it stopped early.
+    fn finish(&mut self, started: Instant, gather: bool) -> Summary {
+        self.result.seconds = started.elapsed().as_secs_f64();
+        self.result.completeness = match (self.stopped, self.queue.is_empty()) {
+            (Some(reason), false) => Completeness::Stopped(reason),
+            _ => Completeness::Complete,
+        };
+        // Every shard is saved, complete or not: a stopped walk resumes from all of them.
+        self.save();
+        let mut keep = self.verified.iter();
+        self.result.regions.retain(|_| *keep.next().expect("one flag per region"));
+        let regions = self.result.regions.len();
+        let mut result = self.result.clone();
+        if !gather {
+            result.regions = Vec::new();
+        }
+        Summary {
+            worker: self.index,
+            result,
+            regions,
+            remote_records: self.remote_records,
+            remote_bytes: self.remote_bytes,
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// The shard checkpoint file of global worker `worker`: `<path>.w<worker>`.
+pub fn shard_path(path: &Path, worker: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".w{worker}"));
+    PathBuf::from(name)
+}
+
+/// Counts the activation regions of `net` meeting `domain` with the walk spread over the workers
+/// of `cluster`; every process of the cluster calls it with the same arguments (but its own
+/// process index). `gather` also sends every region to process 0 (for its region list). The
+/// checkpoint of `options` is written per worker ([`shard_path`]); `resume` continues a walk
+/// from such files (same network, domain and cluster shape).
+///
+/// Returns the result on process 0 and `None` on the others; an error on any worker of this
+/// process is an error here (a failed peer process panics timely's network threads: the CLI
+/// turns that into a non-zero exit).
+pub fn walk_dataflow(
+    net: &Network,
+    domain: &Domain,
+    options: &WalkOptions,
+    cluster: &Cluster,
+    resume: Option<&Path>,
+    gather: bool,
+) -> Result<Option<DataflowResult>> {
+    cluster.check()?;
+    if options.edges {
+        return Err(Error::Domain("the dataflow walk does not record the region graph (--linear, graph)".into()));
+    }
+    if options.engine == Engine::Partition {
+        return Err(Error::Domain("the dataflow walk is a region walk: use --engine walk or auto".into()));
+    }
+    let started = Instant::now();
+    let mut counters = LpCounters::default();
+    let start = match resume {
+        Some(_) => None,
+        None => match start_point(net, domain, &mut counters)? {
+            Some(x) => Some(x),
+            // An empty domain: every process sees it, so none starts timely.
+            None => return Ok((cluster.process() == 0).then(|| empty_result(cluster, counters, started))),
+        },
+    };
+    let first = start.as_ref().map(|x| net.interior_pattern(x).expect("start point is interior"));
+    let peers = cluster.workers * cluster.process_count();
+    let (net, domain) = (Arc::new(net.clone()), Arc::new(domain.clone()));
+    let bounds = Arc::new(analyse(&net, &InputSet::new(&domain)).combined);
+    let resume = resume.map(Path::to_path_buf);
+    let fingerprint = fingerprint(&net, &domain, false);
+    let workers_per_process = cluster.workers;
+    let per_worker = WalkOptions {
+        max_regions: options.max_regions.map(|m| m.div_ceil(peers)),
+        max_memory: options.max_memory.map(|m| m / workers_per_process as u64),
+        progress: None,
+        ..options.clone()
+    };
+    let connecting = cluster.processes.is_some().then(StdoutToStderr::new);
+    let guards = timely::execute(cluster.config(), move |worker| -> Result<Option<Vec<Summary>>> {
+        let (index, peers) = (worker.index(), worker.peers());
+        let shard_of = |path: &PathBuf| shard_path(path, index);
+        // A shard that cannot be loaded is an error reported at the end, not a return here: this
+        // worker still takes part in both dataflows, so that its peers do not wait for it forever.
+        let fresh = || Checkpoint {
+            version: CHECKPOINT_VERSION,
+            fingerprint,
+            result: WalkResult::empty(Engine::Walk),
+            verified: Vec::new(),
+            queue: Vec::new(),
+            shard: Some((index, peers)),
+        };
+        let loaded = resume.as_ref().map(|path| {
+            let c = Checkpoint::load(&shard_of(path))?;
+            c.validate_shard(&net, &domain, false, Some((index, peers))).map(|_| c)
+        });
+        let (state, error) = match loaded {
+            None => (fresh(), None),
+            Some(Ok(c)) => (c, None),
+            Some(Err(e)) => (fresh(), Some(e.to_string())),
+        };
+        let visited = state.result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
+        let shard = Rc::new(RefCell::new(Shard {
+            net: net.clone(),
+            domain: domain.clone(),
+            bounds: bounds.clone(),
+            options: per_worker.clone(),
+            // The time limit counts from when the cluster is connected.
+            deadline: per_worker.time_limit.map(|t| Instant::now() + t),
+            index,
+            peers,
+            workers_per_process,
+            result: state.result,
+            verified: state.verified,
+            visited,
+            queue: state.queue.into(),
+            entries: FxHashMap::default(),
+            expander: Expander::new(&net),
+            pool: rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Error::Solver(e.to_string()))?,
+            per_region: memory_per_region(&net),
+            saver: Saver::new(per_worker.checkpoint.as_ref().map(shard_of), fingerprint, Some((index, peers))),
+            stopped: None,
+            error,
+            remote_records: 0,
+            remote_bytes: 0,
+        }));
+        // The loop: records to their owners, new regions expanded, neighbours back in.
+        let probe = ProbeHandle::new();
+        let seeds: Vec<Record> = match (&first, index) {
+            (Some(pattern), 0) => vec![Record { pattern: pattern.clone(), entry: None }],
+            _ => Vec::new(),
+        };
+        let in_loop = shard.clone();
+        worker.dataflow::<u64, _, _>(|scope| {
+            let (handle, cycle) = scope.feedback::<Vec<Record>>(1);
+            seeds
+                .to_stream(scope)
+                .concat(cycle)
+                .unary(Exchange::new(|r: &Record| owner_hash(&r.pattern)), "Expand", |initial, info| {
+                    let activator = scope.activator_for(info.address);
+                    // A capability is held exactly while the shard has work (a resumed shard may
+                    // start with some); holding none lets the loop end.
+                    let mut held = in_loop.borrow().busy().then_some(initial);
+                    if held.is_some() {
+                        activator.activate();
+                    }
+                    move |input, output| {
+                        let mut shard = in_loop.borrow_mut();
+                        input.for_each_stamp(|cap, batches| {
+                            for batch in batches {
+                                batch.drain(..).for_each(|r| shard.receive(r));
+                            }
+                            if let Some(cap) = cap.retain_least(0) {
+                                if held.as_ref().is_none_or(|h| cap.time() < h.time()) {
+                                    held = Some(cap);
+                                }
+                            }
+                        });
+                        if !shard.busy() {
+                            held = None;
+                            return;
+                        }
+                        let Some(cap) = &held else { return };
+                        let out = shard.step();
+                        output.session(cap).give_iterator(out.into_iter());
+                        if shard.busy() {
+                            activator.activate();
+                        } else {
+                            held = None;
+                        }
+                    }
+                })
+                .probe_with(&probe)
+                .connect_loop(handle);
+        });
+        while !probe.done() {
+            worker.step_or_park(Some(Duration::from_millis(50)));
+        }
+        // The summaries to worker 0, and every worker's error (if any) to every worker, so that
+        // all processes fail when one does.
+        let summary = shard.borrow_mut().finish(started, gather);
+        let errors: Vec<String> = summary.error.iter().map(|e| format!("worker {index}: {e}")).collect();
+        let gathered: Rc<RefCell<Vec<Summary>>> = Rc::default();
+        let failures: Rc<RefCell<Vec<String>>> = Rc::default();
+        let (collected, failed) = (gathered.clone(), failures.clone());
+        let (mut summaries, mut reported) = (InputHandleVec::new(), InputHandleVec::new());
+        let done = ProbeHandle::new();
+        worker.dataflow::<u64, _, _>(|scope| {
+            scope
+                .input_from(&mut summaries)
+                .exchange(|_: &Summary| 0)
+                .inspect(move |s: &Summary| collected.borrow_mut().push(s.clone()))
+                .probe_with(&done);
+            scope
+                .input_from(&mut reported)
+                .broadcast()
+                .inspect(move |e: &String| failed.borrow_mut().push(e.clone()))
+                .probe_with(&done);
+        });
+        summaries.send(summary);
+        errors.into_iter().for_each(|e| reported.send(e));
+        summaries.close();
+        reported.close();
+        while !done.done() {
+            worker.step_or_park(Some(Duration::from_millis(50)));
+        }
+        if let Some(e) = failures.borrow().first() {
+            return Err(Error::Solver(e.clone()));
+        }
+        let all = std::mem::take(&mut *gathered.borrow_mut());
+        Ok((index == 0).then_some(all))
+    })
+    .map_err(|e| Error::Domain(format!("the dataflow cluster could not start: {e}")))?;
+    drop(connecting);
+    let mut summaries = None;
+    for joined in guards.join() {
+        if let Some(all) = joined.map_err(|e| Error::Solver(format!("a dataflow worker failed: {e}")))?? {
+            summaries = Some(all);
+        }
+    }
+    let Some(mut summaries) = summaries else { return Ok(None) };
+    summaries.sort_by_key(|s| s.worker);
+    if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
+        return Err(Error::Solver(format!("a dataflow worker failed: {e}")));
+    }
+    Ok(Some(combine(summaries, cluster, counters, start, started)))
+}
+
+/// Sums the workers' summaries into process 0's report.
+fn combine(
+    summaries: Vec<Summary>,
+    cluster: &Cluster,
+    counters: LpCounters,
+    start: Option<Vec<f64>>,
+    started: Instant,
+) -> DataflowResult {
+    let mut out = empty_result(cluster, counters, started);
+    let walk = &mut out.walk;
+    walk.start = start;
+    for s in summaries {
+        let r = s.result;
+        walk.regions.extend(r.regions);
+        walk.counters.add(&r.counters);
+        walk.screened += r.screened;
+        walk.known_neighbours += r.known_neighbours;
+        walk.unverified += r.unverified;
+        if let (Completeness::Complete, Completeness::Stopped(reason)) = (walk.completeness, r.completeness) {
+            walk.completeness = Completeness::Stopped(reason);
+        }
+        out.regions += s.regions;
+        out.shards.push(s.regions);
+        out.remote_records += s.remote_records;
+        out.remote_bytes += s.remote_bytes;
+    }
+    out.walk.seconds = started.elapsed().as_secs_f64();
+    out
+}
+
+fn empty_result(cluster: &Cluster, counters: LpCounters, started: Instant) -> DataflowResult {
+    DataflowResult {
+        walk: WalkResult { counters, seconds: started.elapsed().as_secs_f64(), ..WalkResult::empty(Engine::Walk) },
+        regions: 0,
+        processes: cluster.process_count(),
+        workers: cluster.workers,
+        shards: Vec::new(),
+        remote_records: 0,
+        remote_bytes: 0,
+    }
+}
+
+/// While it lives, standard output goes to standard error: timely prints its connection progress
+/// ("awaiting connections", retries) on standard output, where process 0's report goes.
+struct StdoutToStderr {
+    saved: i32,
+}
+
+impl StdoutToStderr {
+    fn new() -> Self {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors; failures leave them as they were.
+        let saved = unsafe { libc::dup(1) };
+        if saved >= 0 {
+            unsafe { libc::dup2(2, 1) };
+        }
+        StdoutToStderr { saved }
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if self.saved >= 0 {
+            // SAFETY: restores the descriptor saved in `new`.
+            unsafe {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
+        }
+    }
+}
