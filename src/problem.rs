@@ -121,7 +121,6 @@ impl Problem {
     pub fn dataflow_json(&self, r: &DataflowResult) -> Value {
         let mut v = self.count_json(&r.walk);
         v["regions"] = r.regions.into();
-        v["engine"] = "dataflow walk".into();
         v["processes"] = r.processes.into();
         v["workers"] = r.workers.into();
         v["shards"] = r.shards.clone().into();

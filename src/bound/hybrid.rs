@@ -2,7 +2,7 @@
 //! meet the domain are enumerated exactly by the region walk; on each such region `R` the next
 //! layer is affine, so its exact range over `R ∩ domain` comes from two LPs per neuron (over the
 //! domain's box, intersected with the ball's range); deeper layers get IBP from there, intersected
-//! with the global intervals. The bound is `Σ_R N^{(R)}_{m+1}(rank J_R)` with the L3 recursion.
+//! with the global intervals and with the region's own analysis ([`suffix_intervals`]). The bound is `Σ_R N^{(R)}_{m+1}(rank J_R)` with the L3 recursion.
 
 use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
 use crate::analysis::interval::{self, Bounds, Stability};
@@ -98,9 +98,11 @@ pub fn hybrid(
         };
         let mut facts_here = Vec::new();
         let mut previous: Option<Bounds> = None;
+        let suffix = suffix_intervals(net, m, &sur.jacobian, sur.offset.view(), &set)?;
         for l in m..depth {
             let layer = &net.hidden()[l];
             let mut b = global.combined[l].clone();
+            b.intersect(&suffix[l - m]);
             match &previous {
                 None => {
                     let a = layer.weight.dot_mat(&sur.jacobian);
@@ -137,6 +139,28 @@ pub fn hybrid(
         note: Some(format!("first {m} hidden layer(s) enumerated exactly")),
     };
     Ok(Outcome::Bound { bound, prefix_regions: regions.count() })
+}
+
+/// Intervals of hidden layers `m..` over a prefix region ∩ the domain, by every method of the
+/// analysis (CROWN keeps the dependence on the input that layer-by-layer IBP loses): on the
+/// region the first `m` layers are the affine map `x ↦ J x + c`, so the network beyond them is a
+/// network of the input whose first layer is `W_{m+1} J`; its intervals over the whole domain
+/// enclose those over region ∩ domain. Empty when `m` is the depth.
+fn suffix_intervals(
+    net: &Network,
+    m: usize,
+    jacobian: &ndarray::Array2<f64>,
+    offset: ndarray::ArrayView1<f64>,
+    set: &InputSet,
+) -> Result<Vec<Bounds>> {
+    if m == net.hidden().len() {
+        return Ok(Vec::new());
+    }
+    let first = &net.hidden()[m];
+    let mut layers =
+        vec![Layer { weight: first.weight.dot_mat(jacobian).into(), bias: first.weight.dot(offset) + &first.bias }];
+    layers.extend(net.layers()[m + 1..].iter().cloned());
+    Ok(interval::analyse(&Network::new(layers, None)?, set).combined)
 }
 
 /// The ranges of affine functions over one prefix region ∩ the domain. The region's LP is loaded

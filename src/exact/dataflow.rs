@@ -147,6 +147,7 @@ pub struct DataflowResult {
 /// A region on its way to its owner: its pattern and how it was entered (`None` for the start).
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Record {
+    #[serde(with = "crate::model::packed")]
     pattern: Pattern,
     entry: Option<Entry>,
 }
@@ -271,7 +272,7 @@ impl Shard {
                 let owner = (owner_hash(&pattern) % self.peers as u64) as usize;
                 if owner / self.workers_per_process != self.index / self.workers_per_process {
                     self.remote_records += 1;
-                    self.remote_bytes += (entry.wire_bytes() + 8 * pattern.len().div_ceil(64) + 16) as u64;
+                    self.remote_bytes += (entry.wire_bytes() + 8 * pattern.len().div_ceil(64) + 24) as u64;
                 }
                 out.push(Record { pattern, entry: Some(entry) });
             }
@@ -305,9 +306,11 @@ impl Shard {
         let mut keep = self.verified.iter();
         self.result.regions.retain(|_| *keep.next().expect("one flag per region"));
         let regions = self.result.regions.len();
+        // Moved, not cloned: the shard's region list is most of its memory.
+        let list = std::mem::take(&mut self.result.regions);
         let mut result = self.result.clone();
-        if !gather {
-            result.regions = Vec::new();
+        if gather {
+            result.regions = list;
         }
         Summary {
             worker: self.index,

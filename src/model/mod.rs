@@ -10,6 +10,7 @@ use crate::tolerance::CANCEL;
 use crate::{Error, Result};
 pub use maps::LayerMaps;
 use ndarray::{Array1, Array2, ArrayView1, Axis};
+pub(crate) use pattern::packed;
 pub use pattern::Pattern;
 pub use weight::{Row, Weight};
 

@@ -80,11 +80,63 @@ impl<'de> serde::Deserialize<'de> for Pattern {
     }
 }
 
+/// Serde for a pattern as its bit words: compact, for the dataflow walk's records between
+/// processes (`#[serde(with = "packed")]`); files keep the readable 0/1 string.
+pub mod packed {
+    use super::Pattern;
+    use serde::{Deserialize, Serialize};
+
+    /// Writes `(len, words)`.
+    pub fn serialize<S: serde::Serializer>(p: &Pattern, s: S) -> Result<S::Ok, S::Error> {
+        (p.len, &*p.words).serialize(s)
+    }
+
+    /// Reads `(len, words)`, checking that the words hold exactly `len` bits.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Pattern, D::Error> {
+        let (len, words): (usize, Vec<u64>) = Deserialize::deserialize(d)?;
+        let spare = (words.len() * 64).checked_sub(len).filter(|&spare| spare < 64);
+        match (spare, words.last()) {
+            (Some(spare), Some(&last)) if spare > 0 && last >> (64 - spare) != 0 => {
+                Err(serde::de::Error::custom("pattern bits beyond its length"))
+            }
+            (Some(_), _) => Ok(Pattern { words: words.into(), len }),
+            (None, _) => Err(serde::de::Error::custom(format!("{} words for a pattern of {len} bits", words.len()))),
+        }
+    }
+}
+
 impl std::fmt::Debug for Pattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for k in 0..self.len {
             f.write_str(if self.get(k) { "1" } else { "0" })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Wire(#[serde(with = "packed")] Pattern);
+
+    #[test]
+    fn packed_patterns_round_trip_and_bad_words_are_refused() {
+        for len in [0, 1, 63, 64, 65, 300] {
+            let mut p = Pattern::zeros(len);
+            (0..len).step_by(3).for_each(|k| p.set(k, true));
+            let text = serde_json::to_string(&Wire(p.clone())).unwrap();
+            assert_eq!(serde_json::from_str::<Wire>(&text).unwrap().0, p, "{len} bits");
+        }
+        for bad in ["[3,[]]", "[3,[1,0]]", "[3,[8]]", "[64,[]]", "[0,[0]]"] {
+            assert!(serde_json::from_str::<Wire>(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(serde_json::from_str::<Wire>("[3,[5]]").unwrap().0, {
+            let mut p = Pattern::zeros(3);
+            p.set(0, true);
+            p.set(2, true);
+            p
+        });
     }
 }
