@@ -101,6 +101,25 @@ fn budgets_stop_every_worker_with_a_certified_lower_bound() {
 }
 
 #[test]
+fn progress_counts_the_processs_workers_together() {
+    use regionwalk::exact::walk::{Progress, ProgressFn};
+    use std::sync::{Arc, Mutex};
+    let net = load_network(Path::new(ACAS)).unwrap();
+    let domain = Domain::ball(&[0.1; 5], 0.08, Norm::L2).unwrap();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let log = seen.clone();
+    let progress = Some(ProgressFn(Arc::new(move |p| log.lock().unwrap().push(p))));
+    let r = on_workers(&net, &domain, &WalkOptions { progress, ..Default::default() }, 2);
+    let seen = seen.lock().unwrap();
+    let last = seen.last().expect("progress was reported");
+    assert!(last.finished && seen.iter().filter(|p| p.finished).count() == 1);
+    // Regions found before the uncertified ones are dropped: at least the count.
+    assert!(last.regions >= r.regions && last.regions <= r.regions + r.walk.unverified as usize);
+    assert_eq!(last.frontier, 0);
+    assert!(seen.len() > 2, "{} progress calls", seen.len());
+}
+
+#[test]
 fn worker_checkpoints_resume_to_the_full_count() {
     let net = load_network(Path::new(ACAS)).unwrap();
     let domain = Domain::ball(&[0.1; 5], 0.1, Norm::L2).unwrap();
@@ -160,16 +179,42 @@ fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The processes of one cluster, killed when it is dropped (a failing test included), so that
+/// none outlives the test.
+struct Running(Vec<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Running {
+    /// Each process's output, in process order ([`finish`] for each).
+    fn outputs(mut self, limit: Duration, what: &str) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        while !self.0.is_empty() {
+            outputs.push(finish(self.0.remove(0), limit, what));
+        }
+        outputs
+    }
+}
+
 /// Starts `processes` processes of `count args… --hostfile --process i` (process 0 first).
-fn start_cluster(args: &[String], dir: &Path, processes: usize) -> Vec<Child> {
+fn start_cluster(args: &[String], dir: &Path, processes: usize) -> Running {
     let hosts = hostfile(dir, processes);
-    (0..processes)
-        .map(|i| {
-            let mut a = args.to_vec();
-            a.extend(["--hostfile".into(), hosts.display().to_string(), "--process".into(), i.to_string()]);
-            spawn(&a)
-        })
-        .collect()
+    Running(
+        (0..processes)
+            .map(|i| {
+                let mut a = args.to_vec();
+                a.extend(["--hostfile".into(), hosts.display().to_string(), "--process".into(), i.to_string()]);
+                spawn(&a)
+            })
+            .collect(),
+    )
 }
 
 fn count_args(model: &str, domain: &[&str], extra: &[&str]) -> Vec<String> {
@@ -216,13 +261,11 @@ fn two_processes_on_loopback_find_the_walks_regions() {
         let expected = json(&out)["regions"].as_u64().unwrap();
         let together = dir.join("together.json");
         let args = count_args(model, &domain, &["--save-regions", together.to_str().unwrap()]);
-        let mut children = start_cluster(&args, &dir, 2).into_iter();
-        let (p0, p1) = (children.next().unwrap(), children.next().unwrap());
-        let out0 = finish(p0, Duration::from_secs(60), &what);
-        let out1 = finish(p1, Duration::from_secs(60), &what);
+        let outs = start_cluster(&args, &dir, 2).outputs(Duration::from_secs(60), &what);
+        let (out0, out1) = (&outs[0], &outs[1]);
         assert!(out0.status.success() && out1.status.success(), "{what}: {}", String::from_utf8_lossy(&out0.stderr));
         assert!(out1.stdout.is_empty(), "{what}: process 1 printed {}", String::from_utf8_lossy(&out1.stdout));
-        let report = json(&out0);
+        let report = json(out0);
         assert_eq!(report["regions"].as_u64(), Some(expected), "{what}");
         assert_eq!((report["processes"].as_u64(), report["workers"].as_u64()), (Some(2), Some(1)), "{what}");
         assert_eq!(report["complete"], true);
@@ -244,8 +287,8 @@ fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count
     let checkpoint = dir.join("ck");
     let ck = checkpoint.to_str().unwrap();
     let started = Instant::now();
-    let children = start_cluster(&count_args(ACAS, &domain, &["--time-limit", "0.3", "--checkpoint", ck]), &dir, 2);
-    let outs: Vec<Output> = children.into_iter().map(|c| finish(c, Duration::from_secs(30), "limited")).collect();
+    let limited = start_cluster(&count_args(ACAS, &domain, &["--time-limit", "0.3", "--checkpoint", ck]), &dir, 2);
+    let outs = limited.outputs(Duration::from_secs(30), "limited");
     assert!(started.elapsed() < Duration::from_secs(20), "the time limit did not stop the processes");
     assert_eq!(outs[0].status.code(), Some(2), "{}", String::from_utf8_lossy(&outs[0].stderr));
     let partial = json(&outs[0]);
@@ -255,8 +298,7 @@ fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count
     assert!(outs[1].status.success() && outs[1].stdout.is_empty());
     let together = dir.join("together.json");
     let args = count_args(ACAS, &domain, &["--resume", ck, "--save-regions", together.to_str().unwrap()]);
-    let outs: Vec<Output> =
-        start_cluster(&args, &dir, 2).into_iter().map(|c| finish(c, Duration::from_secs(120), "resumed")).collect();
+    let outs = start_cluster(&args, &dir, 2).outputs(Duration::from_secs(120), "resumed");
     assert!(outs[0].status.success(), "{}", String::from_utf8_lossy(&outs[0].stderr));
     assert_eq!(json(&outs[0])["regions"].as_u64(), Some(full));
     assert_eq!(saved_patterns(&together), saved_patterns(&alone));
@@ -268,12 +310,12 @@ fn a_killed_process_makes_its_peer_exit_with_an_error() {
     // About a minute of work for two processes: far longer than the test waits.
     let args = count_args(ACAS, &[ACAS_CENTER, "--radius=0.2"], &[]);
     for victim in [1usize, 0] {
-        let mut children = start_cluster(&args, &dir, 2);
+        let mut running = start_cluster(&args, &dir, 2);
         std::thread::sleep(Duration::from_millis(1500));
-        assert!(children.iter_mut().all(|c| c.try_wait().unwrap().is_none()), "the walk ended too soon");
-        children[victim].kill().unwrap();
-        children[victim].wait().unwrap();
-        let survivor = children.remove(1 - victim);
+        assert!(running.0.iter_mut().all(|c| c.try_wait().unwrap().is_none()), "the walk ended too soon");
+        running.0[victim].kill().unwrap();
+        running.0[victim].wait().unwrap();
+        let survivor = running.0.remove(1 - victim);
         let started = Instant::now();
         let out = finish(survivor, Duration::from_secs(20), "survivor");
         assert!(!out.status.success(), "process {} exited successfully", 1 - victim);

@@ -90,7 +90,8 @@ fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
     }
     let spec = args.domain.spec()?;
     let problem = spec.problem(args.model.load()?)?;
-    let options = args.budget.walk_options(true)?;
+    // A progress bar for process 0 only (it counts this process's workers).
+    let options = args.budget.walk_options(args.quiet || cluster.process() != 0)?;
     let gather = args.save_regions.is_some() || args.certify;
     let Some(result) = problem.walk_dataflow(&options, &cluster, args.budget.resume.as_deref(), gather)? else {
         return Ok(ExitCode::SUCCESS);

@@ -13,8 +13,8 @@
 use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
 use super::walk::{
-    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Region, StopReason,
-    WalkOptions, WalkResult, CHUNK,
+    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Progress, ProgressFn, Region,
+    StopReason, WalkOptions, WalkResult, CHUNK,
 };
 use crate::analysis::interval::{analyse, Bounds};
 use crate::analysis::set::InputSet;
@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::dataflow::channels::pact::Exchange;
@@ -195,9 +196,38 @@ struct Shard {
     error: Option<String>,
     remote_records: u64,
     remote_bytes: u64,
+    /// This process's progress, shared by its workers, and what this shard has added to it.
+    tally: Arc<Tally>,
+    told: [u64; 3],
+}
+
+/// This process's regions, frontier and LP solves, summed over its workers for the progress
+/// callback (each process sees its own workers only).
+#[derive(Default)]
+struct Tally {
+    counts: [AtomicU64; 3],
+}
+
+impl Tally {
+    fn progress(&self, finished: bool) -> Progress {
+        let [regions, frontier, lp_solves] = [0, 1, 2].map(|k| self.counts[k].load(Ordering::Relaxed));
+        Progress { regions: regions as usize, frontier: frontier as usize, lp_solves, finished }
+    }
 }
 
 impl Shard {
+    /// Adds what changed since the last call to the process's tally and reports the tally.
+    fn report_progress(&mut self) {
+        let now = [self.result.regions.len() as u64, self.queue.len() as u64, self.result.counters.lp_solves];
+        for (k, (now, told)) in now.iter().zip(&mut self.told).enumerate() {
+            self.tally.counts[k].fetch_add(now.wrapping_sub(*told), Ordering::Relaxed);
+            *told = *now;
+        }
+        if let Some(ProgressFn(call)) = &self.options.progress {
+            call(self.tally.progress(false));
+        }
+    }
+
     /// Whether it has regions to expand and may expand them.
     fn busy(&self) -> bool {
         self.stopped.is_none() && self.error.is_none() && !self.queue.is_empty()
@@ -283,6 +313,7 @@ impl Shard {
         if self.saver.due() {
             self.save();
         }
+        self.report_progress();
         out
     }
 
@@ -293,8 +324,8 @@ impl Shard {
         }
     }
 
-    /// The shard's summary when the loop has ended: completeness, uncertified regions dropped, a
-    /// checkpoint written if it stopped early.
+    /// The shard's summary when the loop has ended: completeness, uncertified regions dropped, the
+    /// checkpoint (if asked for) written.
     fn finish(&mut self, started: Instant, gather: bool) -> Summary {
         self.result.seconds = started.elapsed().as_secs_f64();
         self.result.completeness = match (self.stopped, self.queue.is_empty()) {
@@ -303,6 +334,7 @@ impl Shard {
         };
         // Every shard is saved, complete or not: a stopped walk resumes from all of them.
         self.save();
+        self.report_progress();
         let mut keep = self.verified.iter();
         self.result.regions.retain(|_| *keep.next().expect("one flag per region"));
         let regions = self.result.regions.len();
@@ -374,9 +406,10 @@ pub fn walk_dataflow(
     let per_worker = WalkOptions {
         max_regions: options.max_regions.map(|m| m.div_ceil(peers)),
         max_memory: options.max_memory.map(|m| m / workers_per_process as u64),
-        progress: None,
         ..options.clone()
     };
+    let tally: Arc<Tally> = Arc::default();
+    let process_tally = tally.clone();
     let connecting = cluster.processes.is_some().then(StdoutToStderr::new);
     let guards = timely::execute(cluster.config(), move |worker| -> Result<Option<Vec<Summary>>> {
         let (index, peers) = (worker.index(), worker.peers());
@@ -424,6 +457,8 @@ pub fn walk_dataflow(
             error,
             remote_records: 0,
             remote_bytes: 0,
+            tally: tally.clone(),
+            told: [0; 3],
         }));
         // The loop: records to their owners, new regions expanded, neighbours back in.
         let probe = ProbeHandle::new();
@@ -513,8 +548,12 @@ pub fn walk_dataflow(
     })
     .map_err(|e| Error::Domain(format!("the dataflow cluster could not start: {e}")))?;
     drop(connecting);
+    let joined = guards.join();
+    if let Some(ProgressFn(call)) = &options.progress {
+        call(process_tally.progress(true));
+    }
     let mut summaries = None;
-    for joined in guards.join() {
+    for joined in joined {
         if let Some(all) = joined.map_err(|e| Error::Solver(format!("a dataflow worker failed: {e}")))?? {
             summaries = Some(all);
         }
