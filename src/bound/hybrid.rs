@@ -98,15 +98,23 @@ pub fn hybrid(
         };
         let mut facts_here = Vec::new();
         let mut previous: Option<Bounds> = None;
-        let suffix = suffix_intervals(net, m, &sur.jacobian, sur.offset.view(), &set)?;
+        // Layer m+1 on the region, as an affine map of the input: its LP ranges and the
+        // region's own analysis of the layers below both start from it.
+        let next = net
+            .hidden()
+            .get(m)
+            .map(|layer| (layer.weight.dot_mat(&sur.jacobian), layer.weight.dot(sur.offset.view()) + &layer.bias));
+        let suffix = match &next {
+            Some((a, beta)) => suffix_intervals(net, m, a, beta, &set)?,
+            None => Vec::new(),
+        };
         for l in m..depth {
             let layer = &net.hidden()[l];
             let mut b = global.combined[l].clone();
             b.intersect(&suffix[l - m]);
             match &previous {
                 None => {
-                    let a = layer.weight.dot_mat(&sur.jacobian);
-                    let beta = layer.weight.dot(sur.offset.view()) + &layer.bias;
+                    let (a, beta) = next.as_ref().expect("m < depth inside the loop");
                     for j in 0..a.nrows() {
                         let range = match deadline.is_some_and(|d| Instant::now() >= d) {
                             true => Err(Error::TimeLimit),
@@ -143,22 +151,17 @@ pub fn hybrid(
 
 /// Intervals of hidden layers `m..` over a prefix region ∩ the domain, by every method of the
 /// analysis (CROWN keeps the dependence on the input that layer-by-layer IBP loses): on the
-/// region the first `m` layers are the affine map `x ↦ J x + c`, so the network beyond them is a
-/// network of the input whose first layer is `W_{m+1} J`; its intervals over the whole domain
-/// enclose those over region ∩ domain. Empty when `m` is the depth.
+/// region the first `m` layers are affine, so the network beyond them is a network of the input
+/// whose first layer is layer `m+1`'s map on the region, `a·x + β`; its intervals over the whole
+/// domain enclose those over region ∩ domain.
 fn suffix_intervals(
     net: &Network,
     m: usize,
-    jacobian: &ndarray::Array2<f64>,
-    offset: ndarray::ArrayView1<f64>,
+    a: &ndarray::Array2<f64>,
+    beta: &Array1<f64>,
     set: &InputSet,
 ) -> Result<Vec<Bounds>> {
-    if m == net.hidden().len() {
-        return Ok(Vec::new());
-    }
-    let first = &net.hidden()[m];
-    let mut layers =
-        vec![Layer { weight: first.weight.dot_mat(jacobian).into(), bias: first.weight.dot(offset) + &first.bias }];
+    let mut layers = vec![Layer { weight: a.clone().into(), bias: beta.clone() }];
     layers.extend(net.layers()[m + 1..].iter().cloned());
     Ok(interval::analyse(&Network::new(layers, None)?, set).combined)
 }
