@@ -25,12 +25,12 @@ use super::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::walk::{
     memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
 };
-use crate::analysis::interval::Bounds;
+use crate::analysis::interval::{ibp_layer, Bounds};
 use crate::bound::binomial_sum;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
-use crate::tolerance::{CORNER_ON, DECIDE, ROUNDING};
+use crate::tolerance::{CORNER_ON, DECIDE};
 use crate::Result;
 use ndarray::{Array1, Array2};
 use num_bigint::BigUint;
@@ -71,14 +71,11 @@ pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
     let result = WalkResult {
         start: out.regions.first().and_then(|r| r.witness.clone()),
         regions: out.regions,
-        edges: Vec::new(),
         completeness: reason.map_or(Completeness::Complete, Completeness::Stopped),
         counters: out.counters,
-        screened: 0,
-        known_neighbours: 0,
         unverified: out.unverified,
         seconds: started.elapsed().as_secs_f64(),
-        engine: Engine::Partition,
+        ..WalkResult::empty(Engine::Partition)
     };
     report(options, result.regions.len(), result.counters.lp_solves, true);
     Ok(result)
@@ -464,12 +461,14 @@ impl Search<'_> {
     /// product, layer by layer, of `Σ_{i ≤ d} C(u, i)` (`u` neurons that may change sign on the
     /// cell, `d` the dimension left, capped by each layer's possibly active neurons). Layer `l`'s
     /// ranges are exact on the cell (its map is affine there: extremes at the corners, widened by
-    /// [`CORNER_ON`]); deeper layers get interval propagation, widened by [`ROUNDING`].
+    /// [`CORNER_ON`]); deeper layers get the analysis's interval propagation ([`ibp_layer`]).
     fn cell_bound(&self, cell: &Cell, l: usize, j: usize, step: &Step, global: Option<&[Bounds]>) -> BigUint {
         let (n, first) = (self.n, self.net.neuron_index(l, 0));
         let scale = self.domain.scale();
         let mut values = Vec::new();
-        let (mut h_lo, mut h_hi) = (Vec::new(), Vec::new());
+        // Layer l's ranges on the cell, decided neurons clamped to their side (ReLU applied to
+        // them by the propagation below gives their outputs).
+        let (mut lower, mut upper) = (Vec::new(), Vec::new());
         let (mut unstable, mut active) = (0, 0);
         for jj in 0..step.kind.len() {
             let (lo, hi) = match step.kind[jj] {
@@ -496,39 +495,23 @@ impl Search<'_> {
             } else if lo > 0.0 || decided && cell.pattern.get(first + jj) {
                 active += 1;
             }
-            h_lo.push(lo.max(0.0));
-            h_hi.push(hi.max(0.0));
+            lower.push(lo);
+            upper.push(hi);
         }
         let mut dim = n;
         let mut bound = binomial_sum(unstable, dim);
         dim = dim.min(active + unstable);
+        let mut previous = Bounds { lower: Array1::from(lower), upper: Array1::from(upper) };
         for (ll, layer) in self.net.hidden().iter().enumerate().skip(l + 1) {
-            let (mut next_lo, mut next_hi) = (Vec::new(), Vec::new());
-            let (mut unstable, mut active) = (0, 0);
-            for (r, (row, b)) in (0..layer.weight.nrows()).map(|r| layer.weight.row(r)).zip(&layer.bias).enumerate() {
-                let (mut lo, mut hi, mut magnitude) = (*b, *b, b.abs());
-                for (i, w) in row {
-                    let (a, c) = (w * h_lo[i], w * h_hi[i]);
-                    lo += a.min(c);
-                    hi += a.max(c);
-                    magnitude += a.abs().max(c.abs());
-                }
-                let (mut lo, mut hi) = (lo - ROUNDING * magnitude, hi + ROUNDING * magnitude);
-                if let Some(g) = global {
-                    lo = lo.max(g[ll].lower[r]);
-                    hi = hi.min(g[ll].upper[r]);
-                }
-                if lo < 0.0 && hi > 0.0 {
-                    unstable += 1;
-                } else if lo > 0.0 {
-                    active += 1;
-                }
-                next_lo.push(lo.max(0.0));
-                next_hi.push(hi.max(0.0));
+            let mut b = ibp_layer(&layer.weight, &layer.bias, &previous);
+            if let Some(g) = global {
+                b.intersect(&g[ll]);
             }
+            let unstable = b.lower.iter().zip(&b.upper).filter(|(lo, hi)| **lo < 0.0 && **hi > 0.0).count();
+            let active = b.lower.iter().filter(|lo| **lo > 0.0).count();
             bound *= binomial_sum(unstable, dim);
             dim = dim.min(active + unstable);
-            (h_lo, h_hi) = (next_lo, next_hi);
+            previous = b;
         }
         bound
     }
