@@ -13,8 +13,8 @@
 use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
 use super::walk::{
-    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Progress, ProgressFn, Region,
-    StopReason, WalkOptions, WalkResult, CHUNK,
+    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Frontier, Progress,
+    ProgressFn, Region, StopReason, WalkOptions, WalkResult,
 };
 use crate::analysis::interval::{analyse, Bounds};
 use crate::analysis::set::InputSet;
@@ -24,7 +24,6 @@ use crate::model::{Network, Pattern};
 use crate::{Error, Result};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -186,8 +185,7 @@ struct Shard {
     result: WalkResult,
     verified: Vec<bool>,
     visited: FxHashMap<Pattern, usize>,
-    queue: VecDeque<usize>,
-    entries: FxHashMap<usize, Entry>,
+    frontier: Frontier,
     expander: Expander,
     pool: rayon::ThreadPool,
     per_region: u64,
@@ -218,7 +216,7 @@ impl Tally {
 impl Shard {
     /// Adds what changed since the last call to the process's tally and reports the tally.
     fn report_progress(&mut self) {
-        let now = [self.result.regions.len() as u64, self.queue.len() as u64, self.result.counters.lp_solves];
+        let now = [self.result.regions.len() as u64, self.frontier.len() as u64, self.result.counters.lp_solves];
         for (k, (now, told)) in now.iter().zip(&mut self.told).enumerate() {
             self.tally.counts[k].fetch_add(now.wrapping_sub(*told), Ordering::Relaxed);
             *told = *now;
@@ -230,7 +228,7 @@ impl Shard {
 
     /// Whether it has regions to expand and may expand them.
     fn busy(&self) -> bool {
-        self.stopped.is_none() && self.error.is_none() && !self.queue.is_empty()
+        self.stopped.is_none() && self.error.is_none() && !self.frontier.is_empty()
     }
 
     /// Takes a record in: a new pattern joins the shard (it is counted: it was reached through a
@@ -244,10 +242,7 @@ impl Shard {
         self.visited.insert(record.pattern.clone(), i);
         self.result.regions.push(Region { pattern: record.pattern, witness: None, inradius: None });
         self.verified.push(true);
-        self.queue.push_back(i);
-        if let Some(entry) = record.entry {
-            self.entries.insert(i, entry);
-        }
+        self.frontier.push(i, record.entry);
     }
 
     /// Expands one chunk of the queue, unless a budget stops the shard; returns the neighbours to
@@ -268,12 +263,7 @@ impl Shard {
             self.stopped = Some(reason);
             return Vec::new();
         }
-        let chunk: Vec<(usize, Option<Entry>)> = (0..CHUNK.min(self.queue.len()))
-            .map(|_| {
-                let i = self.queue.pop_front().expect("non-empty");
-                (i, self.entries.remove(&i))
-            })
-            .collect();
+        let chunk = self.frontier.take_chunk();
         let (expander, regions, visited) = (&mut self.expander, &self.result.regions, &self.visited);
         let expanded = self.pool.install(|| expander.expand(&context, regions, visited, None, &chunk));
         let expansions = match expanded {
@@ -287,10 +277,7 @@ impl Shard {
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
-                put_back.push(i);
-                if let Some(entry) = entry {
-                    self.entries.insert(i, entry);
-                }
+                put_back.push((i, entry));
                 continue;
             };
             record(&mut self.result, &mut self.verified, &domain, i, &e);
@@ -307,9 +294,7 @@ impl Shard {
                 out.push(Record { pattern, entry: Some(entry) });
             }
         }
-        for i in put_back.into_iter().rev() {
-            self.queue.push_front(i);
-        }
+        self.frontier.put_back(put_back);
         if self.saver.due() {
             self.save();
         }
@@ -318,8 +303,7 @@ impl Shard {
     }
 
     fn save(&mut self) {
-        let queue: Vec<usize> = self.queue.iter().copied().collect();
-        if let Err(e) = self.saver.save(&self.result, &self.verified, &queue) {
+        if let Err(e) = self.saver.save(&self.result, &self.verified, self.frontier.indices()) {
             self.error = Some(e.to_string());
         }
     }
@@ -328,7 +312,7 @@ impl Shard {
     /// checkpoint (if asked for) written.
     fn finish(&mut self, started: Instant, gather: bool) -> Summary {
         self.result.seconds = started.elapsed().as_secs_f64();
-        self.result.completeness = match (self.stopped, self.queue.is_empty()) {
+        self.result.completeness = match (self.stopped, self.frontier.is_empty()) {
             (Some(reason), false) => Completeness::Stopped(reason),
             _ => Completeness::Complete,
         };
@@ -447,8 +431,7 @@ pub fn walk_dataflow(
             result: state.result,
             verified: state.verified,
             visited,
-            queue: state.queue.into(),
-            entries: FxHashMap::default(),
+            frontier: Frontier::new(state.queue),
             expander: Expander::new(&net),
             pool: rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Error::Solver(e.to_string()))?,
             per_region: memory_per_region(&net),

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
-pub(super) const CHUNK: usize = 64;
+const CHUNK: usize = 64;
 
 /// Regions of a chunk that share layer maps, one after the other (see `run`).
 const BLOCK: usize = 8;
@@ -280,9 +280,7 @@ fn run(
     let context = Context::new(net, domain, !options.highs_only, deadline, options.interrupt.clone());
     let fingerprint = state.fingerprint;
     let (mut result, mut verified) = (state.result, state.verified);
-    let mut queue: VecDeque<usize> = state.queue.into();
-    // Ways into queued regions (dropped from checkpoints: a resumed region solves its witness LP).
-    let mut entries: FxHashMap<usize, Entry> = FxHashMap::default();
+    let mut frontier = Frontier::new(state.queue);
     result.completeness = Completeness::Complete;
     let mut stopped = None;
     // Pattern → index into `result.regions`.
@@ -293,35 +291,26 @@ fn run(
     let mut saver = Saver::new(options.checkpoint.clone(), fingerprint, None);
     let mut expander = Expander::new(net);
 
-    while !queue.is_empty() {
+    while !frontier.is_empty() {
         let stop = budget_spent(options, result.regions.len(), per_region, deadline, &context);
         if stop.is_some() {
             stopped = stop;
             break;
         }
-        let chunk: Vec<(usize, Option<Entry>)> = (0..CHUNK.min(queue.len()))
-            .map(|_| {
-                let i = queue.pop_front().unwrap();
-                (i, entries.remove(&i))
-            })
-            .collect();
+        let chunk = frontier.take_chunk();
         let recorded = options.edges.then_some(&known_edges);
         let expansions = expander.expand(&context, &result.regions, &visited, recorded, &chunk)?;
         let mut put_back = Vec::new();
         for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
                 // Interrupted by a budget: put it back so the result says incomplete.
-                put_back.push(i);
-                if let Some(entry) = entry {
-                    entries.insert(i, entry);
-                }
+                put_back.push((i, entry));
                 continue;
             };
             record(&mut result, &mut verified, domain, i, &e);
             for (p, flipped, entry) in e.neighbours {
                 let j = *visited.entry(p.clone()).or_insert_with(|| {
-                    entries.insert(result.regions.len(), entry);
-                    queue.push_back(result.regions.len());
+                    frontier.push(result.regions.len(), Some(entry));
                     result.regions.push(Region { pattern: p, witness: None, inradius: None });
                     verified.push(true);
                     result.regions.len() - 1
@@ -331,20 +320,18 @@ fn run(
                 }
             }
         }
-        for i in put_back.into_iter().rev() {
-            queue.push_front(i);
-        }
-        report_progress(options, &result, queue.len(), false);
+        frontier.put_back(put_back);
+        report_progress(options, &result, frontier.len(), false);
         if saver.due() {
             result.seconds = started.elapsed().as_secs_f64();
-            saver.save(&result, &verified, queue.make_contiguous())?;
+            saver.save(&result, &verified, frontier.indices())?;
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
-    report_progress(options, &result, queue.len(), true);
-    if let (Some(reason), false) = (stopped, queue.is_empty()) {
+    report_progress(options, &result, frontier.len(), true);
+    if let (Some(reason), false) = (stopped, frontier.is_empty()) {
         result.completeness = Completeness::Stopped(reason);
-        saver.save(&result, &verified, queue.make_contiguous())?;
+        saver.save(&result, &verified, frontier.indices())?;
     }
     if result.unverified > 0 {
         // Drop the uncertified regions and renumber the edges.
@@ -364,6 +351,57 @@ fn run(
         });
     }
     Ok(result)
+}
+
+/// Regions found but not yet expanded, in order, with the way into each when known (ways are
+/// not kept in checkpoints: a resumed region solves its witness LP).
+pub(super) struct Frontier {
+    queue: VecDeque<usize>,
+    entries: FxHashMap<usize, Entry>,
+}
+
+impl Frontier {
+    /// The regions `queue` (indices into the walk's regions), ways unknown.
+    pub(super) fn new(queue: Vec<usize>) -> Self {
+        Frontier { queue: queue.into(), entries: FxHashMap::default() }
+    }
+
+    /// Queues region `i`, entered by `entry`.
+    pub(super) fn push(&mut self, i: usize, entry: Option<Entry>) {
+        self.queue.push_back(i);
+        if let Some(entry) = entry {
+            self.entries.insert(i, entry);
+        }
+    }
+
+    /// The next chunk to expand (at most [`CHUNK`] regions), taken off the front.
+    pub(super) fn take_chunk(&mut self) -> Vec<(usize, Option<Entry>)> {
+        let n = CHUNK.min(self.queue.len());
+        self.queue.drain(..n).map(|i| (i, self.entries.remove(&i))).collect()
+    }
+
+    /// Puts regions a budget interrupted back at the front, in their order.
+    pub(super) fn put_back(&mut self, regions: Vec<(usize, Option<Entry>)>) {
+        for (i, entry) in regions.into_iter().rev() {
+            self.queue.push_front(i);
+            if let Some(entry) = entry {
+                self.entries.insert(i, entry);
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The queued regions in order (what a checkpoint keeps).
+    pub(super) fn indices(&mut self) -> &[usize] {
+        self.queue.make_contiguous()
+    }
 }
 
 /// The budget that stops a walk holding `regions` regions (of `per_region` bytes each), if any.
