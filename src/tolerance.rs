@@ -97,3 +97,8 @@ pub const PROPORTIONAL: f64 = 1e-13;
 /// KKT tolerance (frame units) of the dual least-norm iteration (`lp::dual`) on violations and
 /// complementarity. Nothing depends on it for soundness: every answer is checked afterwards.
 pub const DUAL_OPTIMAL: f64 = 1e-13;
+
+/// Relative size (to the row's norm) below which a first-layer row's residual against the basis
+/// built so far is rounding, not a direction, when an L2 ball is walked in the first layer's row
+/// space (`exact::reduce`); the basis is checked orthonormal and spanning to this level.
+pub const ROW_SPACE: f64 = 1e-12;

@@ -10,6 +10,7 @@
 //! is the termination detection a home-made protocol would need. Counters, and the regions when
 //! asked for, are then sent to worker 0 in a second dataflow.
 
+use super::reduce::Reduced;
 use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
 use super::walk::{
@@ -354,8 +355,27 @@ pub fn shard_path(path: &Path, worker: usize) -> PathBuf {
 ///
 /// Returns the result on process 0 and `None` on the others; an error on any worker of this
 /// process is an error here (a failed peer process panics timely's network threads: the CLI
-/// turns that into a non-zero exit).
+/// turns that into a non-zero exit). Like the single walk, an L2 ball walks in the first layer's
+/// row space when that is smaller ([`Reduced`]).
 pub fn walk_dataflow(
+    net: &Network,
+    domain: &Domain,
+    options: &WalkOptions,
+    cluster: &Cluster,
+    resume: Option<&Path>,
+    gather: bool,
+) -> Result<Option<DataflowResult>> {
+    let Some(reduced) = Reduced::of(net, domain)? else {
+        return walk_dataflow_as_given(net, domain, options, cluster, resume, gather);
+    };
+    let mut result = walk_dataflow_as_given(&reduced.net, &reduced.domain, options, cluster, resume, gather)?;
+    if let Some(r) = &mut result {
+        reduced.lift(&mut r.walk);
+    }
+    Ok(result)
+}
+
+fn walk_dataflow_as_given(
     net: &Network,
     domain: &Domain,
     options: &WalkOptions,

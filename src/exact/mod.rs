@@ -8,6 +8,7 @@ mod expand;
 pub mod geometry;
 pub mod merge;
 pub mod partition;
+mod reduce;
 pub mod sample;
 pub mod split;
 pub mod vertices;

@@ -15,6 +15,7 @@ use super::checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
 pub use super::expand::region_constraints;
 use super::expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
 use super::partition;
+use super::reduce::Reduced;
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{LayerMaps, Network, Pattern};
@@ -227,8 +228,20 @@ pub fn memory_per_region(net: &Network) -> u64 {
     2 * pattern + witness + 96
 }
 
-/// Counts the activation regions of `net` that meet `domain`.
+/// Counts the activation regions of `net` that meet `domain` (an unclipped L2 ball in the first
+/// layer's row space when that has fewer dimensions than the input: [`Reduced`]).
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    match Reduced::of(net, domain)? {
+        Some(reduced) => {
+            let mut result = walk_as_given(&reduced.net, &reduced.domain, options)?;
+            reduced.lift(&mut result);
+            Ok(result)
+        }
+        None => walk_as_given(net, domain, options),
+    }
+}
+
+fn walk_as_given(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
     let partitioned = partition::applies(net, domain, options);
     match options.engine {
         Engine::Auto | Engine::Partition if partitioned => return partition::partition(net, domain, options),
@@ -263,10 +276,17 @@ pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wal
 }
 
 /// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
+/// The checkpoint of a reduced walk holds the reduced problem's fingerprint and points.
 pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
+    let reduced = Reduced::of(net, domain)?;
+    let (net, domain) = reduced.as_ref().map_or((net, domain), |r| (&r.net, &r.domain));
     checkpoint.validate(net, domain, options.edges)?;
     let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
-    run(net, domain, options, checkpoint, started)
+    let mut result = run(net, domain, options, checkpoint, started)?;
+    if let Some(reduced) = reduced {
+        reduced.lift(&mut result);
+    }
+    Ok(result)
 }
 
 fn run(
