@@ -432,7 +432,9 @@ pub(super) fn prepare(
         pending.push(Pending { index: c, on_facet, far });
     }
     // Without corners: drop the hyperplanes that one other constraint keeps away from the region,
-    // and with many tests left, bound region ∩ domain by LPs (2·n0 of them).
+    // and, when HiGHS answers the tests, with more tests left than 2·n0, bound region ∩ domain by
+    // 2·n0 LPs. The dual solver's tests cost a fraction of an LP each, so with it the box does not
+    // pay (MNIST 10x10 walked in its 10-D row space: 35% more regions per second without it).
     if let (Some((lo, hi)), None) = (&bounds, &corners) {
         let before = pending.len();
         let mut kinks = Vec::new();
@@ -445,7 +447,7 @@ pub(super) fn prepare(
         if ctx.out_of_budget() {
             return out_of_budget(prepared, e);
         }
-        if pending.len() > 2 * domain.dim() && domain.is_bounded() {
+        if !ctx.dual && pending.len() > 2 * domain.dim() && domain.is_bounded() {
             let lp = loaded(&mut lp, domain, &kept_refs)?;
             if let Some((lo, hi)) = bounding_box(domain.dim(), lp, &mut e.counters, || ctx.out_of_budget())? {
                 let before = pending.len();
