@@ -168,7 +168,7 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
         let domain = &Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
         let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
         let r = bounds(&case.net, domain, &options).unwrap();
-        for method in [Method::Hybrid, Method::Partition] {
+        for method in [Method::Hybrid, Method::Partition, Method::Walk] {
             assert!(r.get(method).is_none(), "seed {seed}: {} ran past its budget", method.name());
             assert!(r.skipped.iter().any(|(m, why)| *m == method && why.contains("time budget")));
         }
@@ -180,7 +180,7 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
 }
 
 #[test]
-fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound() {
+fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound_and_the_walk_bound() {
     let options = BoundOptions { budget: Some(std::time::Duration::from_secs(60)), ..Default::default() };
     for seed in 0..40 {
         let case = common::random_case(seed);
@@ -190,13 +190,39 @@ fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound() {
             let r = bounds(&case.net, domain, &options).unwrap();
             assert_eq!(r.exact, Some(exact.count()), "seed {seed} {norm:?}: {}", case.description);
             assert_eq!(r.lower, exact.count(), "seed {seed} {norm:?}");
+            assert_eq!(r.get(Method::Walk).unwrap().value, BigUint::from(exact.count()), "seed {seed} {norm:?}");
+            assert_eq!(r.best().unwrap().value, BigUint::from(exact.count()), "seed {seed} {norm:?}");
             assert!(r.bounds.iter().all(|b| b.value >= BigUint::from(exact.count())), "seed {seed} {norm:?}");
         }
     }
     // Without a budget (the library's default) there is no walk: the lower bound is sampled.
     let case = common::random_case(1);
     let r = bounds(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &BoundOptions::default());
-    assert_eq!(r.unwrap().exact, None);
+    let r = r.unwrap();
+    assert_eq!(r.exact, None);
+    assert!(r.skipped.iter().any(|(m, why)| *m == Method::Walk && why.contains("only within a time budget")));
+}
+
+#[test]
+fn a_walk_that_does_not_finish_is_skipped_and_leaves_a_lower_bound() {
+    // ACAS Xu 1_1, L2 radius 0.17 about 0.1·1: 159,897 regions, tens of seconds to walk.
+    let net = regionwalk::model::io::load_network(std::path::Path::new(
+        "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx",
+    ))
+    .unwrap();
+    let domain = Domain::ball(&[0.1; 5], 0.17, Norm::L2).unwrap();
+    let options = BoundOptions {
+        methods: vec![Method::Product, Method::Walk],
+        budget: Some(std::time::Duration::from_millis(500)),
+        ..Default::default()
+    };
+    let r = bounds(&net, &domain, &options).unwrap();
+    assert!(r.get(Method::Walk).is_none() && r.exact.is_none());
+    let (_, why) = r.skipped.iter().find(|(m, _)| *m == Method::Walk).expect("the walk is reported as skipped");
+    assert!(why.contains("did not finish"), "{why}");
+    assert!(r.lower > 100 && r.lower < 159_897, "lower bound {}", r.lower);
+    assert_eq!(r.lower_source, "partial region walk");
+    assert!(r.best().unwrap().value >= BigUint::from(159_897u32));
 }
 
 #[test]

@@ -191,7 +191,7 @@ fn bound_json_has_exact_integer_strings_and_a_bracket() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let bounds = v["bounds"].as_array().unwrap();
     let names: Vec<&str> = bounds.iter().map(|b| b["method"].as_str().unwrap()).collect();
-    assert_eq!(names, ["global", "paper", "product", "local-serra", "hybrid", "partition"]);
+    assert_eq!(names, ["global", "paper", "product", "local-serra", "hybrid", "partition", "walk"]);
     for b in bounds {
         let digits = b["value"].as_str().unwrap();
         assert!(digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
@@ -377,7 +377,14 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
             .any(|s| s["method"] == "hybrid" && s["reason"].as_str().unwrap().contains("time budget of 0.3 s")),
         "{skipped:?}"
     );
-    assert_eq!(v["bounds"].as_array().unwrap().len(), 4, "the cheap methods always run");
+    let ran: Vec<&str> = v["bounds"].as_array().unwrap().iter().map(|b| b["method"].as_str().unwrap()).collect();
+    assert_eq!(ran[..4], ["global", "paper", "product", "local-serra"], "the cheap methods always run");
+    // The walk finishes within its share (it walks the 256-D row space of the first layer): the
+    // exact count is the best bound, and the bracket closes.
+    let exact = v["exact"].as_u64().expect("the walk finished");
+    assert_eq!(v["best"]["method"], "walk", "{v}");
+    assert_eq!(v["best"]["value"], exact.to_string());
+    assert_eq!(v["lower"]["value"], exact);
     assert_input_error(&["bound", model, &center, "--radius", "0.05", "--budget", "0"], "positive number of seconds");
     // The same budget holds per record in audits: hybrid overruns it and is left out of `best`.
     let out = scratch("budget").join("audit.jsonl");

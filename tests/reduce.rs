@@ -130,7 +130,9 @@ fn a_reduced_walks_checkpoint_resumes_and_the_dataflow_walk_reduces_too() {
     let (net, center, radius) = (1..)
         .map(narrow_first_layer)
         .map(|(net, c, r, _)| (net, c, r))
-        .find(|(net, c, r)| walk(net, &Domain::ball(c, *r, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count() >= 40)
+        .find(|(net, c, r)| {
+            walk(net, &Domain::ball(c, *r, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count() >= 40
+        })
         .unwrap();
     let domain = Domain::ball(&center, radius, Norm::L2).unwrap();
     let full = patterns(&walk(&net, &domain, &WalkOptions::default()).unwrap());
@@ -143,9 +145,9 @@ fn a_reduced_walks_checkpoint_resumes_and_the_dataflow_walk_reduces_too() {
     let resumed = resume(&net, &domain, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
     assert_eq!(patterns(&resumed), full);
     assert!(certify(&net, &domain, &resumed).failures.is_empty());
-    let spread = walk_dataflow(&net, &domain, &WalkOptions::default(), &Cluster::local(2), None, true).unwrap().unwrap();
+    let spread =
+        walk_dataflow(&net, &domain, &WalkOptions::default(), &Cluster::local(2), None, true).unwrap().unwrap();
     assert_eq!(patterns(&spread.walk), full);
     assert!(certify(&net, &domain, &spread.walk).failures.is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }
-

@@ -38,7 +38,7 @@ fn sparse_storage_walks_and_bounds_as_dense_storage() {
             assert!(dense_walk.complete() && sparse_walk.complete(), "{what}");
             assert_eq!(patterns(&dense_walk), patterns(&sparse_walk), "{what}");
             regions += dense_walk.count();
-            let options = BoundOptions { lower_walk: false, ..Default::default() };
+            let options = BoundOptions::default();
             let (d, s) = (bounds(&case.net, &domain, &options).unwrap(), bounds(&sparse, &domain, &options).unwrap());
             assert_eq!(d.bounds.len(), s.bounds.len(), "{what}");
             for (x, y) in d.bounds.iter().zip(&s.bounds) {

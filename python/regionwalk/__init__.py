@@ -38,7 +38,7 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: The bound methods, in the order the CLI lists them.
-METHODS = ("global", "paper", "product", "local-serra", "hybrid", "partition")
+METHODS = ("global", "paper", "product", "local-serra", "hybrid", "partition", "walk")
 #: What an audit computes besides the exact count unless told otherwise (the cheap bounds).
 AUDIT_METHODS = ("global", "paper", "product", "local-serra")
 
@@ -420,7 +420,7 @@ def _path(p: Optional[PathLike]) -> Optional[str]:
 class BoundResult:
     """Sound upper bounds per method as exact Python ints, the best of them, and a certified
     lower bound (from sampling, the hybrid prefix walk or a budgeted region walk); ``exact`` is the
-    count when that walk finished within the budget. ``report`` is the CLI's ``bound --json``
+    count when that walk finished within the budget (it is then also the ``walk`` bound). ``report`` is the CLI's ``bound --json``
     object."""
 
     bounds: Dict[str, int]
@@ -464,8 +464,9 @@ def bound(
     """Sound upper bounds on the regions meeting the ball (or ``box=(lower, upper)``, or
     ``whole=True``), one per method (default: all of :data:`METHODS`), as exact ints. ``budget``
     (seconds, None for no limit) bounds the whole computation: the cheap methods always run, the
-    expensive ``partition`` (up to 8 inputs) and ``hybrid`` only in what is left, and are listed in
-    ``skipped`` if it runs out.
+    expensive ``walk`` (half of what is left; its count when it finishes), ``partition`` (up to 8
+    inputs) and ``hybrid`` only in what is left, and are listed in ``skipped`` if it runs out
+    (``walk`` runs only with a budget).
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])

@@ -193,14 +193,7 @@ fn bound_options(
         Some(b) if b.is_finite() => Some(Duration::from_secs_f64(b)),
         _ => None,
     };
-    Ok(BoundOptions {
-        methods: methods_of(methods)?,
-        samples,
-        hybrid_layers,
-        hybrid_max_regions,
-        budget,
-        lower_walk: true,
-    })
+    Ok(BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions, budget })
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -311,10 +304,9 @@ fn validate(
     linear: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let options = BoundOptions {
-        lower_walk: false,
-        ..bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?
-    };
+    // validate walks exactly itself: a budgeted walk would only repeat it.
+    let mut options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
+    options.methods.retain(|m| *m != Method::Walk);
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {

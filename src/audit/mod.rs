@@ -143,7 +143,6 @@ pub fn audit_point(
                 methods: options.methods.clone(),
                 samples: 0,
                 budget: options.bound_budget,
-                lower_walk: false,
                 ..Default::default()
             },
         )?;

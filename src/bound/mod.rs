@@ -10,6 +10,7 @@
 //! | `local-serra` | L3 | the local Serra recursion with stable counts and ranks |
 //! | `hybrid` | L5 | exact regions of the first layers by region walking, then `local-serra` per region with region-specific intervals |
 //! | `partition` | L6 | boxes and balls of ≤ 8 inputs: the leaves of the box partition's cut tree not proven to miss the domain, no witness checks; cells a budget leaves uncut bounded by their own interval products |
+//! | `walk` | L7 | the region walk within its share of the budget: when it finishes, the exact count (an upper bound equal to it); when it does not, only a lower bound |
 //!
 //! Every value is an exact integer of any size.
 
@@ -45,16 +46,25 @@ pub enum Method {
     Hybrid,
     /// The box partition's cut tree, bounded where a budget stops it (L6).
     Partition,
+    /// The exact count, when the budgeted region walk finishes (L7).
+    Walk,
 }
 
 impl Method {
     /// Every method, cheapest first.
-    pub const ALL: [Method; 6] =
-        [Method::Global, Method::Paper, Method::Product, Method::LocalSerra, Method::Hybrid, Method::Partition];
+    pub const ALL: [Method; 7] = [
+        Method::Global,
+        Method::Paper,
+        Method::Product,
+        Method::LocalSerra,
+        Method::Hybrid,
+        Method::Partition,
+        Method::Walk,
+    ];
 
     /// Whether the method runs within the time budget (after the cheap ones), and may be skipped.
     fn budgeted(self) -> bool {
-        matches!(self, Method::Hybrid | Method::Partition)
+        matches!(self, Method::Hybrid | Method::Partition | Method::Walk)
     }
 
     /// The name used on the command line and in JSON.
@@ -66,6 +76,7 @@ impl Method {
             Method::LocalSerra => "local-serra",
             Method::Hybrid => "hybrid",
             Method::Partition => "partition",
+            Method::Walk => "walk",
         }
     }
 
@@ -113,12 +124,9 @@ pub struct BoundOptions {
     /// Hybrid: the prefix walk's region budget; beyond it the hybrid bound is skipped.
     pub hybrid_max_regions: usize,
     /// Wall time for the whole computation (`None`: no limit). The cheap methods always run; an
-    /// expensive one (`hybrid`) runs in what is left and is skipped, and reported as skipped, when
-    /// the budget runs out first.
+    /// expensive one (`walk`, `partition`, `hybrid`) runs in what is left and is skipped, and
+    /// reported as skipped, when the budget runs out first. `walk` runs only with a budget.
     pub budget: Option<Duration>,
-    /// With a budget, spend what is left of it on the region walk for the lower bound (off where
-    /// the caller walks anyway, as `validate` does).
-    pub lower_walk: bool,
 }
 
 impl Default for BoundOptions {
@@ -129,7 +137,6 @@ impl Default for BoundOptions {
             hybrid_layers: 1,
             hybrid_max_regions: 2000,
             budget: None,
-            lower_walk: true,
         }
     }
 }
@@ -142,7 +149,8 @@ pub struct BoundReport {
     pub bounds: Vec<BoundValue>,
     /// Methods that could not be computed here, with the reason.
     pub skipped: Vec<(Method, String)>,
-    /// Certified lower bound: distinct regions with a witness point.
+    /// Certified lower bound: distinct regions with a witness point (sampled, or found by the
+    /// `walk` method or hybrid's prefix walk).
     pub lower: usize,
     /// Where the lower bound comes from.
     pub lower_source: &'static str,
@@ -215,32 +223,22 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         stability: stability_json(&stability),
     };
     let layers = layer_facts(net, &stability);
-    // The cheap methods first, always; then, within the budget, the region walk for the lower
-    // bound (at most half of what is left: it stops early when it finishes) and hybrid.
+    // The cheap methods first, always; then, within the budget, the region walk (at most half of
+    // what is left: it stops early when it finishes), the partition and hybrid.
     for &method in options.methods.iter().filter(|m| !m.budgeted()) {
         report.bounds.push(match method {
             Method::Global => global(net),
             Method::Paper => paper(net, &stability, &set),
             Method::Product => product(net, &layers),
             Method::LocalSerra => local_serra(net, &layers),
-            Method::Hybrid | Method::Partition => unreachable!("filtered out"),
+            Method::Hybrid | Method::Partition | Method::Walk => unreachable!("filtered out"),
         });
     }
     let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
     report.samples = sampled.points;
     report.raise_lower(sampled.patterns.len(), "sampling");
-    // The walk starts with its own interval analysis: not worth starting when that alone would
-    // use up its share of the budget (a CIFAR CNN's analysis takes a large part of a second).
-    let left = deadline
-        .and_then(|d| d.checked_duration_since(Instant::now()))
-        .filter(|left| options.lower_walk && *left / 2 > analysis);
-    if let Some(left) = left {
-        let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
-        if walked.complete() {
-            report.exact = Some(walked.count());
-        }
-        let source = if walked.complete() { "region walk (complete: exact)" } else { "partial region walk" };
-        report.raise_lower(walked.count(), source);
+    if options.methods.contains(&Method::Walk) {
+        walk_within_budget(net, domain, deadline, analysis, &mut report)?;
     }
     if options.methods.contains(&Method::Partition) {
         if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -287,6 +285,50 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     // In the order of `Method::ALL`, whichever ran first.
     report.bounds.sort_by_key(|b| Method::ALL.iter().position(|m| *m == b.method));
     Ok(report)
+}
+
+/// The `walk` method: the region walk in half of what is left of the budget. Finished, it is the
+/// exact count, reported as a bound equal to it (and as the lower bound); stopped, its certified
+/// regions are a lower bound and the method is skipped.
+fn walk_within_budget(
+    net: &Network,
+    domain: &Domain,
+    deadline: Option<Instant>,
+    analysis: Duration,
+    report: &mut BoundReport,
+) -> Result<()> {
+    let Some(deadline) = deadline else {
+        let why = "it runs only within a time budget (`count` walks without one)".to_string();
+        report.skipped.push((Method::Walk, why));
+        return Ok(());
+    };
+    // The walk starts with its own interval analysis: not worth starting when that alone would
+    // use up its share of the budget (a CIFAR CNN's analysis takes a large part of a second).
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left / 2 <= analysis {
+        report.skipped.push((Method::Walk, "too little of the time budget was left to start it".into()));
+        return Ok(());
+    }
+    let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
+    if walked.complete() {
+        report.exact = Some(walked.count());
+        report.raise_lower(walked.count(), "region walk (complete: exact)");
+        report.bounds.push(BoundValue {
+            method: Method::Walk,
+            value: BigUint::from(walked.count()),
+            per_layer: Vec::new(),
+            note: Some(format!("the exact count: the region walk finished in {:.3} s", walked.seconds)),
+        });
+    } else {
+        report.raise_lower(walked.count(), "partial region walk");
+        let why = format!(
+            "the region walk did not finish in its share of the budget ({:.3} s): its {} regions are a lower bound",
+            walked.seconds,
+            walked.count()
+        );
+        report.skipped.push((Method::Walk, why));
+    }
+    Ok(())
 }
 
 /// What the L2/L3 rungs need to know about one hidden layer.

@@ -19,7 +19,6 @@ impl BoundSettings {
             hybrid_layers: self.hybrid_layers,
             hybrid_max_regions: self.hybrid_max_regions,
             budget: (self.budget.is_finite()).then(|| Duration::from_secs_f64(self.budget)),
-            lower_walk: true,
         }
     }
 }

@@ -10,9 +10,9 @@
 //! is the termination detection a home-made protocol would need. Counters, and the regions when
 //! asked for, are then sent to worker 0 in a second dataflow.
 
-use super::reduce::Reduced;
 use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
+use super::reduce::Reduced;
 use super::walk::{
     budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Frontier, Progress,
     ProgressFn, Region, StopReason, WalkOptions, WalkResult,
