@@ -9,7 +9,7 @@
 //! pattern *combinatorially* and, only if that pattern is new, decide whether the shared facet
 //! meets the domain by the cheapest exact test.
 
-use super::geometry::{facet_on_line, propagated_box, separated, witness_beside};
+use super::geometry::{facet_on_line, propagated_box, separated, separation_applies, witness_beside};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
 use crate::analysis::interval::{analyse, Bounds, Status};
 use crate::analysis::set::InputSet;
@@ -438,10 +438,12 @@ pub(super) fn prepare(
     if let (Some((lo, hi)), None) = (&bounds, &corners) {
         let before = pending.len();
         let mut kinks = Vec::new();
+        let round = domain.is_round();
         pending.retain(|p| {
             let h = &kept[p.index].1;
-            ctx.out_of_budget()
-                || !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(domain.is_round(), lo, hi, g, h, &mut kinks))
+            !separation_applies(round, domain.dim())
+                || ctx.out_of_budget()
+                || !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(round, lo, hi, g, h, &mut kinks))
         });
         e.screened += (before - pending.len()) as u64;
         if ctx.out_of_budget() {

@@ -155,6 +155,15 @@ pub fn propagated_box(domain: &Domain, constraints: &[&Halfspace], slack: f64) -
 /// Rounds of [`propagated_box`].
 const PROPAGATION_ROUNDS: usize = 8;
 
+/// Inputs up to which [`separated`] also tests the box: it costs O(n log n) per pair.
+const SEPARATION_BOX_MAX_DIM: usize = 64;
+
+/// Whether [`separated`] can prove anything: in a ball always, in a box up to
+/// [`SEPARATION_BOX_MAX_DIM`] inputs (beyond, it would only spend O(n) per pair to say no).
+pub fn separation_applies(round: bool, dim: usize) -> bool {
+    round || dim <= SEPARATION_BOX_MAX_DIM
+}
+
 /// True if constraint `g` alone keeps hyperplane `h` away from `{g ≥ 0}` inside the ball (if
 /// `round`) and the box `[lower, upper]`: then `h` bounds no facet of a region that lies in
 /// `g > 0`. An LP-free screen before the facet tests: exact for the ball (the largest value of `g`
@@ -178,8 +187,7 @@ pub fn separated(
             return true;
         }
     }
-    // The box test costs O(n log n) per pair; beyond 64 inputs only the ball's is used.
-    let boxed = lower.len() <= 64 && lower.iter().chain(upper).all(|v| v.is_finite());
+    let boxed = lower.len() <= SEPARATION_BOX_MAX_DIM && lower.iter().chain(upper).all(|v| v.is_finite());
     boxed && box_dual_bound(lower, upper, g, h, kinks) < -margin
 }
 

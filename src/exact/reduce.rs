@@ -152,14 +152,14 @@ mod tests {
             }
             assert!(dot(&residual, &residual).sqrt() < 1e-12);
         }
-        // Rows that are exact multiples of one another (a network's opposite and scaled neurons)
-        // give one direction, orthogonal to the others: a first residual of pure rounding lies
-        // along the basis and must not become a direction.
-        let rows = vec![
-            vec![-0.0, -3.0, -2.0, 1.0, 3.0],
-            vec![0.0, 3.380062735047884, 2.2533751566985893, -1.1266875783492947, -3.380062735047884],
-            vec![-2.0, -3.0, 1.0, 2.0, -2.0],
-            vec![0.0, 3.0, 2.0, -1.0, -3.0],
+        // Rows that are multiples of one another up to rounding (a network's opposite and scaled
+        // neurons) give one direction: a first residual of pure rounding lies along the basis
+        // and must not become a direction.
+        let rows = [
+            [-0.0, -3.0, -2.0, 1.0, 3.0],
+            [0.0, 3.380062735047884, 2.2533751566985893, -1.1266875783492947, -3.380062735047884],
+            [-2.0, -3.0, 1.0, 2.0, -2.0],
+            [0.0, 3.0, 2.0, -1.0, -3.0],
         ];
         let w = Weight::from(Array2::from_shape_fn((4, 5), |(i, j)| rows[i][j]));
         assert_eq!(row_space_basis(&w, 5).unwrap().len(), 2);
