@@ -13,8 +13,10 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Format version written into every checkpoint; files of another version are refused.
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// Format version written into every checkpoint; files of another version are refused. Version 3:
+/// an L2 ball whose first layer spans fewer dimensions than the input is walked, and saved, in
+/// the row space (`exact::reduce`).
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Time between two checkpoints of a running walk.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
