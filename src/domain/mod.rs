@@ -68,7 +68,7 @@ pub struct Halfspace {
 impl Halfspace {
     /// Value of `normal · y + offset`: the signed distance of `y` to the hyperplane.
     pub fn eval(&self, y: &[f64]) -> f64 {
-        self.normal.iter().zip(y).map(|(a, b)| a * b).sum::<f64>() + self.offset
+        crate::lp::dot(&self.normal, y) + self.offset
     }
 }
 
