@@ -3,7 +3,7 @@
 //! HiGHS path ([`super::meets`]), so the decision never depends on which path gave it:
 //!
 //! * **Meets**: the least-norm point of the polyhedron with every row (and the box) shifted in by
-//!   [`WITNESS_SHIFT`] (then, failing that, by `4·DECIDE`), projected onto the equality, whose
+//!   [`WITNESS_SHIFT`] (then, failing that and the refutation below, by `4·DECIDE`), projected onto the equality, whose
 //!   margin — recomputed from the constraints — exceeds [`DECIDE`] to every row, the box and the
 //!   ball. Then the Chebyshev LP's optimum is
 //!   above `DECIDE` too and the nearest point of the closure lies inside the ball by more than
@@ -42,23 +42,28 @@ pub fn decide_by_dual(
     inequalities: &[&Halfspace],
     equality: Option<&Halfspace>,
 ) -> Option<(Decision, Option<Refutation>)> {
-    // A deep witness first (it seeds the next region's witness); then one barely inside, for
-    // facets thinner than WITNESS_SHIFT.
-    for shift in [WITNESS_SHIFT, 4.0 * DECIDE] {
-        // A box narrower than twice the shift has no shifted witness; try the smaller shift.
-        let Some(shifted) = shifted_problem(domain, inequalities, equality, shift) else { continue };
-        if let Some(decision) = witness(domain, inequalities, equality, shifted.solve().point) {
-            return Some((decision, None));
+    // A deep witness first (it seeds the next region's witness); then the refutation; then a
+    // witness barely inside, for facets thinner than WITNESS_SHIFT. "Meets" and "disjoint" exclude
+    // each other (a witness has slack above DECIDE; a refutation proves no point has it), so the
+    // order changes the work, not the answer: most facet candidates in many dimensions are absent,
+    // and refuting before the thin witness saves them a solve.
+    let deep = |shift: f64| {
+        // A box narrower than twice the shift has no shifted witness.
+        let shifted = shifted_problem(domain, inequalities, equality, shift)?;
+        witness(domain, inequalities, equality, shifted.solve().point).map(|decision| (decision, None))
+    };
+    if let Some(found) = deep(WITNESS_SHIFT) {
+        return Some(found);
+    }
+    if let Some((problem, threshold)) = refutation_problem(domain, inequalities, equality) {
+        let solution = problem.solve();
+        if beats(domain, solution.lower_bound, threshold) {
+            let mut multipliers = solution.multipliers;
+            let equality = if problem.equality.is_some() { multipliers.remove(0) } else { 0.0 };
+            return Some((Decision::Disjoint, Some(Refutation { equality, inequalities: multipliers })));
         }
     }
-    let (problem, threshold) = refutation_problem(domain, inequalities, equality)?;
-    let solution = problem.solve();
-    if !beats(domain, solution.lower_bound, threshold) {
-        return None;
-    }
-    let mut multipliers = solution.multipliers;
-    let equality = if problem.equality.is_some() { multipliers.remove(0) } else { 0.0 };
-    Some((Decision::Disjoint, Some(Refutation { equality, inequalities: multipliers })))
+    deep(4.0 * DECIDE)
 }
 
 /// The position of the first of `refutations` whose multipliers prove this question "disjoint",
