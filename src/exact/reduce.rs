@@ -56,7 +56,7 @@ impl Reduced {
     }
 
     /// The model's input `c + Qt` of a reduced point `t`.
-    pub(crate) fn lift_point(&self, t: &[f64]) -> Vec<f64> {
+    fn lift_point(&self, t: &[f64]) -> Vec<f64> {
         let mut x = self.center.clone();
         for (q, ti) in self.basis.iter().zip(t) {
             x.iter_mut().zip(q).for_each(|(x, q)| *x += ti * q);
