@@ -12,7 +12,7 @@
 
 use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
-use super::reduce::Reduced;
+use super::reduce::in_row_space;
 use super::walk::{
     budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Frontier, Progress,
     ProgressFn, Region, StopReason, WalkOptions, WalkResult,
@@ -356,7 +356,7 @@ pub fn shard_path(path: &Path, worker: usize) -> PathBuf {
 /// Returns the result on process 0 and `None` on the others; an error on any worker of this
 /// process is an error here (a failed peer process panics timely's network threads: the CLI
 /// turns that into a non-zero exit). Like the single walk, an L2 ball walks in the first layer's
-/// row space when that is smaller ([`Reduced`]).
+/// row space when that is smaller (`exact::reduce`).
 pub fn walk_dataflow(
     net: &Network,
     domain: &Domain,
@@ -365,14 +365,8 @@ pub fn walk_dataflow(
     resume: Option<&Path>,
     gather: bool,
 ) -> Result<Option<DataflowResult>> {
-    let Some(reduced) = Reduced::of(net, domain)? else {
-        return walk_dataflow_as_given(net, domain, options, cluster, resume, gather);
-    };
-    let mut result = walk_dataflow_as_given(&reduced.net, &reduced.domain, options, cluster, resume, gather)?;
-    if let Some(r) = &mut result {
-        reduced.lift(&mut r.walk);
-    }
-    Ok(result)
+    let walk = |net: &Network, domain: &Domain| walk_dataflow_as_given(net, domain, options, cluster, resume, gather);
+    in_row_space(net, domain, walk, |r| r.as_mut().map(|r| &mut r.walk))
 }
 
 fn walk_dataflow_as_given(

@@ -439,12 +439,13 @@ pub(super) fn prepare(
         let before = pending.len();
         let mut kinks = Vec::new();
         let round = domain.is_round();
-        pending.retain(|p| {
-            let h = &kept[p.index].1;
-            !separation_applies(round, domain.dim())
-                || ctx.out_of_budget()
-                || !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(round, lo, hi, g, h, &mut kinks))
-        });
+        if separation_applies(round, domain.dim()) {
+            pending.retain(|p| {
+                let h = &kept[p.index].1;
+                ctx.out_of_budget()
+                    || !kept.iter().any(|(k, g)| !p.on_facet[*k] && separated(round, lo, hi, g, h, &mut kinks))
+            });
+        }
         e.screened += (before - pending.len()) as u64;
         if ctx.out_of_budget() {
             return out_of_budget(prepared, e);

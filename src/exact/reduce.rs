@@ -22,12 +22,30 @@ use crate::tolerance::ROW_SPACE;
 use crate::Result;
 use ndarray::Array2;
 
+/// Runs `walk` on the problem in the first layer's row space when it reduces ([`Reduced::of`]),
+/// and lifts the points of the result that `walked` picks out (none on a dataflow walk's other
+/// processes); otherwise runs it on the problem as given. The single walk, `resume` and the
+/// dataflow walk all reduce here.
+pub(crate) fn in_row_space<T>(
+    net: &Network,
+    domain: &Domain,
+    walk: impl FnOnce(&Network, &Domain) -> Result<T>,
+    walked: impl FnOnce(&mut T) -> Option<&mut WalkResult>,
+) -> Result<T> {
+    let Some(reduced) = Reduced::of(net, domain)? else { return walk(net, domain) };
+    let mut result = walk(&reduced.net, &reduced.domain)?;
+    if let Some(w) = walked(&mut result) {
+        reduced.lift(w);
+    }
+    Ok(result)
+}
+
 /// A network and L2 ball in the first layer's row space, and the way back to the model's inputs.
-pub(crate) struct Reduced {
+struct Reduced {
     /// The network on `t`, the coordinates along [`Reduced::basis`].
-    pub(crate) net: Network,
+    net: Network,
     /// The ball of the same radius about `t = 0`.
-    pub(crate) domain: Domain,
+    domain: Domain,
     /// The ball's centre in the model's inputs.
     center: Vec<f64>,
     /// Orthonormal vectors spanning a subspace that holds every row of W₁.
@@ -37,7 +55,7 @@ pub(crate) struct Reduced {
 impl Reduced {
     /// The reduced problem when `domain` is an unclipped L2 ball and W₁'s rows span fewer
     /// dimensions than the input has; `None` otherwise (the walk then runs as given).
-    pub(crate) fn of(net: &Network, domain: &Domain) -> Result<Option<Reduced>> {
+    fn of(net: &Network, domain: &Domain) -> Result<Option<Reduced>> {
         let Shape::Ball { center, radius, norm: Norm::L2 } = domain.shape() else { return Ok(None) };
         let first = &net.layers()[0];
         let d = net.input_dim();
@@ -65,7 +83,7 @@ impl Reduced {
     }
 
     /// Puts a reduced walk's points (start and witnesses) into the model's inputs.
-    pub(crate) fn lift(&self, result: &mut WalkResult) {
+    fn lift(&self, result: &mut WalkResult) {
         let lift = |p: &mut Vec<f64>| *p = self.lift_point(p);
         result.start.iter_mut().for_each(lift);
         result.regions.iter_mut().filter_map(|r| r.witness.as_mut()).for_each(lift);

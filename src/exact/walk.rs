@@ -15,7 +15,7 @@ use super::checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
 pub use super::expand::region_constraints;
 use super::expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
 use super::partition;
-use super::reduce::Reduced;
+use super::reduce::in_row_space;
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{LayerMaps, Network, Pattern};
@@ -229,16 +229,9 @@ pub fn memory_per_region(net: &Network) -> u64 {
 }
 
 /// Counts the activation regions of `net` that meet `domain` (an unclipped L2 ball in the first
-/// layer's row space when that has fewer dimensions than the input: [`Reduced`]).
+/// layer's row space when that has fewer dimensions than the input: `exact::reduce`).
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
-    match Reduced::of(net, domain)? {
-        Some(reduced) => {
-            let mut result = walk_as_given(&reduced.net, &reduced.domain, options)?;
-            reduced.lift(&mut result);
-            Ok(result)
-        }
-        None => walk_as_given(net, domain, options),
-    }
+    in_row_space(net, domain, |net, domain| walk_as_given(net, domain, options), |r| Some(r))
 }
 
 fn walk_as_given(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
@@ -278,15 +271,12 @@ fn walk_as_given(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
 /// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
 /// The checkpoint of a reduced walk holds the reduced problem's fingerprint and points.
 pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
-    let reduced = Reduced::of(net, domain)?;
-    let (net, domain) = reduced.as_ref().map_or((net, domain), |r| (&r.net, &r.domain));
-    checkpoint.validate(net, domain, options.edges)?;
-    let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
-    let mut result = run(net, domain, options, checkpoint, started)?;
-    if let Some(reduced) = reduced {
-        reduced.lift(&mut result);
-    }
-    Ok(result)
+    let resumed = |net: &Network, domain: &Domain| {
+        checkpoint.validate(net, domain, options.edges)?;
+        let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
+        run(net, domain, options, checkpoint, started)
+    };
+    in_row_space(net, domain, resumed, |r| Some(r))
 }
 
 fn run(
