@@ -2,13 +2,15 @@
 //! the regions that the HiGHS-only walk finds (same patterns), and both agree with the reference
 //! splitter where it is fast enough.
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::split::split_patterns;
 use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
 use regionwalk::lp::LpCounters;
-use regionwalk::model::io::{load_network, load_points, LabelColumn};
+use regionwalk::model::io::load_network;
 use regionwalk::model::{Network, Pattern};
 use std::path::Path;
 
@@ -89,9 +91,7 @@ fn dual_walks_equal_highs_walks_and_the_splitter_from_16_to_64_inputs() {
 fn dual_walks_equal_highs_walks_on_mnist() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let net = load_network(&root.join("fixtures/mnist_fc/onnx/mnist-net_256x2.onnx")).unwrap();
-    let (points, _) =
-        load_points(&root.join("fixtures/datasets/eran_mnist_test_first100.csv"), Some(LabelColumn::First)).unwrap();
-    let image: Vec<f64> = points[0].iter().map(|v| v / 255.0).collect();
+    let image = common::mnist_image(0);
     for (norm, radius) in [(Norm::L2, 0.04), (Norm::Linf, 0.003)] {
         let domain = Domain::ball(&image, radius, norm).unwrap();
         let (p, counters) = both_paths(&net, &domain, &format!("MNIST {norm:?} {radius}"));

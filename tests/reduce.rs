@@ -12,7 +12,7 @@ use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
 use regionwalk::exact::dataflow::{walk_dataflow, Cluster};
 use regionwalk::exact::walk::{resume, walk, Checkpoint, WalkOptions, WalkResult};
-use regionwalk::model::io::{load_network, load_points, LabelColumn};
+use regionwalk::model::io::load_network;
 use regionwalk::model::{Network, Pattern};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -110,12 +110,9 @@ fn reduced_walks_agree_on_the_shared_degenerate_networks_with_narrow_first_layer
 
 #[test]
 fn mnist_10x10_walks_in_ten_dimensions_with_the_full_walks_patterns() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let net = load_network(&root.join("fixtures/small/marabou/mnist10x10.nnet")).unwrap();
-    let (points, _) =
-        load_points(&root.join("fixtures/datasets/eran_mnist_test_first100.csv"), Some(LabelColumn::First)).unwrap();
+    let net = load_network(Path::new("fixtures/small/marabou/mnist10x10.nnet")).unwrap();
     for (i, radius) in [(0, 0.1), (1, 0.1)] {
-        let image: Vec<f64> = points[i].iter().map(|v| v / 255.0).collect();
+        let image = common::mnist_image(i);
         let domain = Domain::ball(&image, radius, Norm::L2).unwrap();
         let reduced = walk(&net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&net, &image, radius);

@@ -55,14 +55,6 @@ fn mnist_cnn() -> Network {
     io::load_network(&path).unwrap()
 }
 
-/// The first ERAN MNIST test image (pixels / 255), from the fixture CSV.
-fn first_image() -> Vec<f64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/datasets/eran_mnist_test_first100.csv");
-    let text = std::fs::read_to_string(path).unwrap();
-    let row = text.lines().next().unwrap();
-    row.split(',').skip(1).map(|v| v.trim().parse::<f64>().unwrap() / 255.0).collect()
-}
-
 #[test]
 fn the_mnist_cnn_is_stored_sparse_and_counts_as_its_dense_copy() {
     let cnn = mnist_cnn();
@@ -70,7 +62,7 @@ fn the_mnist_cnn_is_stored_sparse_and_counts_as_its_dense_copy() {
     assert!(conv.is_sparse(), "the 23,328 × 784 convolution is stored sparse");
     assert_eq!(conv.nnz(), 23_328 * 4, "a 2×2 kernel on one channel: four weights per row");
     let dense = stored(&cnn, |w| Weight::Dense(w.to_dense().into_owned()));
-    let image = first_image();
+    let image = common::mnist_image(0);
     for (x, y) in cnn.output(&image).iter().zip(&dense.output(&image)) {
         assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0), "outputs {x} and {y}");
     }
@@ -97,7 +89,7 @@ fn the_time_limit_holds_inside_a_region_with_thousands_of_facets() {
     // At L-inf radius 0.01 the first region of the MNIST CNN has thousands of candidate facets;
     // the walk used to finish that region (minutes) before looking at the clock.
     let cnn = mnist_cnn();
-    let domain = Domain::ball(&first_image(), 0.01, Norm::Linf).unwrap();
+    let domain = Domain::ball(&common::mnist_image(0), 0.01, Norm::Linf).unwrap();
     let started = Instant::now();
     let options = WalkOptions { time_limit: Some(Duration::from_secs(1)), ..Default::default() };
     let r = walk(&cnn, &domain, &options).unwrap();

@@ -4,6 +4,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use regionwalk::model::io::{load_points, LabelColumn};
 use regionwalk::model::Network;
 
 /// Builds a network from `(weight rows, bias)` pairs, hidden layers first, output layer last.
@@ -214,4 +215,11 @@ pub fn random_case_up_to(seed: u64, max_dim: usize) -> Case {
         _ => rng.gen_range(0.2..0.5),
     };
     Case { net, center, radius, description: tags.join(", ") }
+}
+
+/// ERAN MNIST test image `i` of the fixture CSV, pixels scaled to [0, 1].
+pub fn mnist_image(i: usize) -> Vec<f64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/datasets/eran_mnist_test_first100.csv");
+    let (points, _) = load_points(&path, Some(LabelColumn::First)).unwrap();
+    points[i].iter().map(|v| v / 255.0).collect()
 }
