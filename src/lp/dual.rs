@@ -159,6 +159,14 @@ impl Problem<'_> {
         assert_eq!(lambda.len(), self.rows().count(), "one multiplier per row");
         let lambda: Vec<f64> =
             lambda.iter().enumerate().map(|(j, &l)| if self.free(j) { l } else { l.max(0.0) }).collect();
+        // With `b·λ ≤ 0` and the origin in the box, `g(λ) ≤ b·λ ≤ 0` and `λ` is no Farkas ray
+        // (the box point 0 satisfies the combined row): it proves no more than `½‖y‖² ≥ 0`, which
+        // needs no pass over the coordinates. A third of the walk's inherited multipliers on
+        // MNIST 10x10 are such.
+        let combined: f64 = self.rows().zip(&lambda).map(|(r, l)| r.bound * l).sum();
+        if combined <= 0.0 && self.lower.iter().zip(&self.upper).all(|(l, u)| *l <= 0.0 && 0.0 <= *u) {
+            return 0.0;
+        }
         State::new(self, &lambda).certified(self, &lambda)
     }
 }
@@ -194,20 +202,26 @@ impl State {
             }
         }
         // One pass over the coordinates for the point, g's box terms and the support: the 784-D
-        // walk spends a quarter of its time here.
-        let mut point = Vec::with_capacity(n);
-        let (mut support, mut support_magnitude) = (0.0, 0.0);
-        for (si, (l, u)) in s.iter().zip(p.lower.iter().zip(&p.upper)) {
-            let yi = si.clamp(*l, *u);
-            point.push(yi);
-            value += 0.5 * yi * yi - si * yi;
-            magnitude += (si * yi).abs();
-            if *si != 0.0 {
-                let term = if *si > 0.0 { si * u } else { si * l };
-                support += term;
-                support_magnitude += term.abs();
+        // walk spends a third of its time here. Four lanes of sums (as in `dot`) and selects
+        // rather than jumps, so that it vectorises; `max`/`min` rather than `clamp`, which checks
+        // its bounds every time.
+        let mut point = vec![0.0; n];
+        let mut sums = [[0.0; 4]; 4];
+        for (((y, s), l), u) in point.chunks_mut(4).zip(s.chunks(4)).zip(p.lower.chunks(4)).zip(p.upper.chunks(4)) {
+            for k in 0..s.len() {
+                let (si, yi) = (s[k], s[k].max(l[k]).min(u[k]));
+                y[k] = yi;
+                // `si · (u or l)`, zero when si is (an infinite bound times zero is no term).
+                let term = if si == 0.0 { 0.0 } else { si * if si > 0.0 { u[k] } else { l[k] } };
+                sums[0][k] += 0.5 * yi * yi - si * yi;
+                sums[1][k] += (si * yi).abs();
+                sums[2][k] += term;
+                sums[3][k] += term.abs();
             }
         }
+        let [box_value, box_magnitude, support, support_magnitude] = sums.map(|lanes| lanes.iter().sum::<f64>());
+        value += box_value;
+        magnitude += box_magnitude;
         State { s, point, value, violation: Vec::new(), magnitude, support, support_magnitude }
     }
 
@@ -295,4 +309,44 @@ fn cholesky_solve(h: &mut [f64], k: usize, mut r: Vec<f64>) -> Option<Vec<f64>> 
         r[i] /= h[i * k + i];
     }
     Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// [`Problem::bound_at`] skips the evaluation when `b·λ ≤ 0` and the box holds the origin. The
+    /// evaluation it skips must never have proved more than 0: neither a positive `g(λ)` nor a
+    /// Farkas ray, on random problems in boxes around the origin (some half-unbounded).
+    #[test]
+    fn multipliers_with_a_nonpositive_combined_bound_prove_nothing() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut skipped = 0;
+        for _ in 0..2000 {
+            let n = rng.gen_range(1..40);
+            let m = rng.gen_range(1..8);
+            let normals: Vec<Vec<f64>> = (0..m).map(|_| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+            let lower: Vec<f64> =
+                (0..n).map(|_| if rng.gen_bool(0.1) { f64::NEG_INFINITY } else { -rng.gen_range(0.0..2.0) }).collect();
+            let upper: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..2.0)).collect();
+            let problem = Problem {
+                equality: rng.gen_bool(0.5).then(|| Row { normal: &normals[0], bound: rng.gen_range(-1.0..1.0) }),
+                inequalities: normals.iter().map(|a| Row { normal: a, bound: rng.gen_range(-3.0..1.0) }).collect(),
+                lower,
+                upper,
+            };
+            let rows = problem.rows().count();
+            let lambda: Vec<f64> = (0..rows)
+                .map(|j| if problem.free(j) { rng.gen_range(-2.0..2.0) } else { rng.gen_range(0.0..2.0) })
+                .collect();
+            let combined: f64 = problem.rows().zip(&lambda).map(|(r, l)| r.bound * l).sum();
+            if combined <= 0.0 {
+                skipped += 1;
+                assert_eq!(problem.bound_at(&lambda), 0.0);
+                assert!(State::new(&problem, &lambda).certified(&problem, &lambda) <= 0.0);
+            }
+        }
+        assert!(skipped > 200, "only {skipped} multiplier sets had b·λ ≤ 0");
+    }
 }
