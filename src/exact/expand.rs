@@ -73,8 +73,10 @@ impl Entry {
 pub(super) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
 
 /// Certificates the walk keeps per neuron (the latest ones) to try on regions that did not inherit
-/// one that works.
-const KEPT_PER_NEURON: usize = 32;
+/// one that works. Each try costs a pass over the coordinates and most facets that no certificate
+/// refutes try them all: on MNIST 10x10 (L-inf 0.01) 32 made 1.5 M tries for 172 k refutations,
+/// 4 makes 0.4 M for 159 k and the walk 1.15× faster; the L2 suite cases do not change.
+const KEPT_PER_NEURON: usize = 4;
 
 impl Refuted {
     /// Adds `other`'s certificates before the ones held for the same neuron, keeping the latest
