@@ -378,10 +378,13 @@ pub(super) fn prepare(
         }
     };
     // Facet candidates, as indices into `kept`. On a line (1-D and 2-D inputs) a facet test is
-    // interval arithmetic and needs no screen. Otherwise drop the hyperplanes that miss the
-    // propagated box of region ∩ domain, then, from the corners of region ∩ box (3–8 inputs), those
-    // whose corners span less than a facet. Constraints that miss the box hold strictly on all of
-    // it, so the corners need only the others.
+    // interval arithmetic and needs no screen. In 3–8 inputs drop the hyperplanes that miss the
+    // propagated box of region ∩ domain, then, from the corners of region ∩ box, those whose
+    // corners span less than a facet. Constraints that miss the box hold strictly on all of it, so
+    // the corners need only the others. With more inputs, each constraint bounds a coordinate only
+    // through the ranges of all the others, and propagation screens next to nothing (MNIST 10x10
+    // in 784-D boxes: 95 of 434,394 screened hyperplanes, 16–64-D suite cases: none) at a tenth of
+    // the walk's time: the domain's own box stands in for the separation screen.
     if ctx.out_of_budget() {
         return out_of_budget(prepared, e);
     }
@@ -389,13 +392,18 @@ pub(super) fn prepare(
     let mut corners = None;
     let mut bounds = None;
     if domain.dim() > 2 {
-        let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
-        candidates.retain(|&c| !misses_box(&kept[c].1, &lo, &hi));
-        if !candidates.is_empty() && domain.dim() <= MAX_DIM {
-            let crossing: Vec<&Halfspace> = candidates.iter().map(|&c| &kept[c].1).collect();
-            let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
-            corners = vertices(&lo, &hi, &crossing, inside, MAX_CORNERS);
-        }
+        let (lo, hi) = if domain.dim() <= MAX_DIM {
+            let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
+            candidates.retain(|&c| !misses_box(&kept[c].1, &lo, &hi));
+            if !candidates.is_empty() {
+                let crossing: Vec<&Halfspace> = candidates.iter().map(|&c| &kept[c].1).collect();
+                let inside = &e.witness.as_ref().expect("expanded regions have a witness").0;
+                corners = vertices(&lo, &hi, &crossing, inside, MAX_CORNERS);
+            }
+            (lo, hi)
+        } else {
+            (domain.lower().to_vec(), domain.upper().to_vec())
+        };
         if let Some(corners) = &corners {
             let mut scratch = Vec::new();
             candidates.retain(|&c| may_bound_facet(corners, &kept[c].1, &mut scratch));
