@@ -161,8 +161,8 @@ impl Problem<'_> {
             lambda.iter().enumerate().map(|(j, &l)| if self.free(j) { l } else { l.max(0.0) }).collect();
         // With `b·λ ≤ 0` and the origin in the box, `g(λ) ≤ b·λ ≤ 0` and `λ` is no Farkas ray
         // (the box point 0 satisfies the combined row): it proves no more than `½‖y‖² ≥ 0`, which
-        // needs no pass over the coordinates. A third of the walk's inherited multipliers on
-        // MNIST 10x10 are such.
+        // needs no pass over the coordinates. 18% of the certificates the walk tries on MNIST
+        // 10x10 (L-inf 0.01) are such.
         let combined: f64 = self.rows().zip(&lambda).map(|(r, l)| r.bound * l).sum();
         if combined <= 0.0 && self.lower.iter().zip(&self.upper).all(|(l, u)| *l <= 0.0 && 0.0 <= *u) {
             return 0.0;
@@ -202,7 +202,7 @@ impl State {
             }
         }
         // One pass over the coordinates for the point, g's box terms and the support: the 784-D
-        // walk spends a third of its time here. Four lanes of sums (as in `dot`) and selects
+        // walk spends a quarter of its time here. Four lanes of sums (as in `dot`) and selects
         // rather than jumps, so that it vectorises; `max`/`min` rather than `clamp`, which checks
         // its bounds every time.
         let mut point = vec![0.0; n];
