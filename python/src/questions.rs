@@ -304,9 +304,7 @@ fn validate(
     linear: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    // validate walks exactly itself: a budgeted walk would only repeat it.
-    let mut options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
-    options.methods.retain(|m| *m != Method::Walk);
+    let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?.without_walk();
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {

@@ -129,6 +129,15 @@ pub struct BoundOptions {
     pub budget: Option<Duration>,
 }
 
+impl BoundOptions {
+    /// These options without the `walk` method, for callers that walk exactly anyway (`validate`
+    /// in the CLI and in Python): a budgeted walk would only repeat theirs.
+    pub fn without_walk(mut self) -> Self {
+        self.methods.retain(|m| *m != Method::Walk);
+        self
+    }
+}
+
 impl Default for BoundOptions {
     fn default() -> Self {
         BoundOptions {

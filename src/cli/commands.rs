@@ -5,7 +5,7 @@ use super::args::*;
 use super::job::*;
 use super::report::*;
 use anyhow::{bail, Context};
-use regionwalk::bound::{bounds, Method};
+use regionwalk::bound::bounds;
 use regionwalk::domain::Domain;
 use regionwalk::exact::walk::WalkResult;
 use regionwalk::model::io;
@@ -148,11 +148,7 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
-    // The exact count is known: no budgeted walk for the lower bound.
-    // validate walks exactly itself: a budgeted walk would only repeat it.
-    let mut options = args.settings.options();
-    options.methods.retain(|m| *m != Method::Walk);
-    let report = bounds(&problem.net, &problem.domain, &options)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options().without_walk())?;
     let (mut v, sound) = problem.validate_json(&exact, &report);
     if args.json {
         v["units"] = args.model.units().into();

@@ -3,11 +3,11 @@
 //! HiGHS path ([`super::meets`]), so the decision never depends on which path gave it:
 //!
 //! * **Meets**: the least-norm point of the polyhedron with every row (and the box) shifted in by
-//!   [`WITNESS_SHIFT`] (then, failing that and the refutation below, by `4·DECIDE`), projected onto the equality, whose
-//!   margin — recomputed from the constraints — exceeds [`DECIDE`] to every row, the box and the
-//!   ball. Then the Chebyshev LP's optimum is
-//!   above `DECIDE` too and the nearest point of the closure lies inside the ball by more than
-//!   `DECIDE`: the HiGHS path says "meets".
+//!   [`WITNESS_SHIFT`] (then, failing that and the refutation below, by `4·DECIDE`), projected
+//!   onto the equality, whose margin — recomputed from the constraints — exceeds [`DECIDE`] to
+//!   every row, the box and the ball. Then the Chebyshev LP's optimum is above `DECIDE` too and
+//!   the nearest point of the closure lies inside the ball by more than `DECIDE`: the HiGHS path
+//!   says "meets".
 //! * **Disjoint**, ball: a dual bound `min ½‖y‖² ≥ ½(1 + DECIDE)²` over the closure ∩ box. Then
 //!   the distance QP of the HiGHS path finds at least `1 + DECIDE` (or its Chebyshev LP finds no
 //!   interior): "disjoint".
