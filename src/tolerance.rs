@@ -102,3 +102,71 @@ pub const DUAL_OPTIMAL: f64 = 1e-13;
 /// built so far is rounding, not a direction, when an L2 ball is walked in the first layer's row
 /// space (`exact::reduce`); the basis is checked orthonormal and spanning to this level.
 pub const ROW_SPACE: f64 = 1e-12;
+
+/// Relative error (to the objective's 1-norm, in frame units) allowed on an LP's optimal value when
+/// it bounds a pre-activation (`bound::hybrid`): a primal point off by the feasibility tolerance in
+/// every row moves the objective by at most that times its norm; ten times, for the solver's own
+/// rounding.
+pub const LP_VALUE: f64 = 10.0 * SOLVER_FEASIBILITY;
+
+/// Shift (frame units) of the dual solver's second witness attempt, for facets thinner than
+/// [`WITNESS_SHIFT`] (`lp::fast`): a few decision margins, so that a witness found there still
+/// clears [`DECIDE`] after rounding.
+pub const THIN_WITNESS_SHIFT: f64 = 4.0 * DECIDE;
+
+/// Largest distance (frame units) from a hyperplane at which a point projected onto it still
+/// counts as on it (`lp`): a thousandth of the decision margin, so that a facet witness moved there
+/// keeps its margin on every other row.
+pub const ON_HYPERPLANE: f64 = DECIDE * 1e-3;
+
+/// A witness found on a line (the 2-D facet test, `exact::geometry`) is accepted when its margin
+/// (frame units) exceeds this: the line's interval was already shrunk by [`DECIDE`] at each end,
+/// and rounding takes back far less than half of that.
+pub const LINE_WITNESS: f64 = 0.5 * DECIDE;
+
+/// A cell's bounding box decides the side of a hyperplane (`exact::partition`) only when the box
+/// clears it by this much (frame units): twice [`CORNER_ON`], so that no corner the double
+/// description computes in the box can lie on the hyperplane.
+pub const BOX_SIDE: f64 = 2.0 * CORNER_ON;
+
+/// Relative rounding margin of the test that a box misses the unit ball (`exact::partition`): the
+/// squared distance is a sum of squares of differences, each exact to a few ulps.
+pub const BALL_MISS: f64 = 1e-9;
+
+/// An entry of a normalised weight row belongs to the row's support (`bound`, grouping rows before
+/// the proportionality test) when its magnitude exceeds this. Far above [`PROPORTIONAL`], so rows
+/// that merge share a support; a row split across two buckets is only counted twice (sound).
+pub const ROW_SUPPORT: f64 = 1e-6;
+
+/// Ridge added to the Gram matrix of the dual solver's Newton step (`lp::dual`), relative to its
+/// largest diagonal entry: keeps the Cholesky factorisation defined on dependent rows. Every
+/// answer is checked afterwards, so it affects speed, not soundness.
+pub const DUAL_RIDGE: f64 = 1e-12;
+
+/// Relative rounding margin of the row-sum bound in the layer maps' sparse updates
+/// (`model::maps`): a value above the bound by more than this certainly exceeds it.
+pub const MAP_BOUND: f64 = 1e-12;
+
+/// Relative rounding (to the largest map's norm) of a random projection of two output maps
+/// (`plot::graph`), added to the reach within which maps are compared pairwise.
+pub const PROJECTION: f64 = 1e-15;
+
+/// Floor of the scale in the rank tests (`exact::vertices`), so that an all-zero set of rows has
+/// rank 0 rather than dividing by zero.
+pub const RANK_SCALE_FLOOR: f64 = 1e-300;
+
+/// BatchNormalization's `epsilon` when an ONNX node gives none: the default of the ONNX operator
+/// specification (not a tolerance of ours).
+pub const ONNX_BATCH_NORM_EPSILON: f64 = 1e-5;
+
+// ---- Limits ----
+
+/// Regions of memory a walk keeps in reserve under `--max-memory` (regions; times the bytes per
+/// region): what one chunk of 64 regions can add before the next budget check, at up to 32 new
+/// neighbours each.
+pub const MEMORY_HEADROOM_REGIONS: u64 = 64 * 32;
+
+/// Random points tried near the domain's centre for a start point off every region boundary
+/// (`exact::walk::start_point`). A random point lies on a boundary with probability zero; ten
+/// thousand misses mean the network's boundaries are dense there.
+pub const START_POINT_TRIES: usize = 10_000;

@@ -11,7 +11,7 @@ use crate::domain::{Domain, Halfspace};
 use crate::exact::walk::{region_constraints, walk, StopReason, WalkOptions};
 use crate::lp::{LpCounters, RegionLp};
 use crate::model::{Layer, Network, Weight};
-use crate::tolerance::{ROUNDING, SOLVER_FEASIBILITY};
+use crate::tolerance::{LP_VALUE, ROUNDING};
 use crate::{Error, Result};
 use ndarray::Array1;
 use num_bigint::BigUint;
@@ -191,7 +191,7 @@ impl RegionRanges<'_> {
         let scaled: Vec<f64> = a.iter().map(|x| x * domain.scale()).collect();
         let norm1: f64 = scaled.iter().map(|x| x.abs()).sum();
         // Each LP value may be off by the feasibility tolerance times the objective's size.
-        let slack = 10.0 * SOLVER_FEASIBILITY * norm1 + ROUNDING * (at_origin.abs() + norm1);
+        let slack = LP_VALUE * norm1 + ROUNDING * (at_origin.abs() + norm1);
         let lp = match &mut self.lp {
             Some(lp) => lp,
             None => {

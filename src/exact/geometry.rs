@@ -10,7 +10,7 @@
 
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{dot, margin, Decision, Interval};
-use crate::tolerance::{DECIDE, LINE_REACH, SEPARATION};
+use crate::tolerance::{DECIDE, LINE_REACH, LINE_WITNESS, SEPARATION};
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?
 /// For 1- and 2-D frames only (the hyperplane is a point or a line, parametrised by one number).
@@ -57,7 +57,7 @@ pub fn facet_on_line(domain: &Domain, others: &[&Halfspace], line: &Halfspace) -
     let s = interval.middle();
     let witness: Vec<f64> = base.iter().zip(&dir).map(|(b, d)| b + s * d).collect();
     let slack = margin(domain, others, &witness);
-    (slack > 0.5 * DECIDE).then_some(Decision::Meets { witness, slack })
+    (slack > LINE_WITNESS).then_some(Decision::Meets { witness, slack })
 }
 
 /// A point strictly inside the region `{h > 0 for h in constraints}` ∩ domain, found by stepping

@@ -30,7 +30,7 @@ use crate::bound::binomial_sum;
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
-use crate::tolerance::{CORNER_ON, DECIDE};
+use crate::tolerance::{BALL_MISS, BOX_SIDE, CORNER_ON, DECIDE};
 use crate::Result;
 use ndarray::{Array1, Array2};
 use num_bigint::BigUint;
@@ -237,9 +237,9 @@ impl Cell {
             centre += a * 0.5 * (lo + hi);
             reach += a.abs() * 0.5 * (hi - lo);
         }
-        if centre - reach > 2.0 * CORNER_ON {
+        if centre - reach > BOX_SIDE {
             Some(true)
-        } else if centre + reach < -2.0 * CORNER_ON {
+        } else if centre + reach < -BOX_SIDE {
             Some(false)
         } else {
             None
@@ -450,7 +450,7 @@ impl Search<'_> {
             near += gap * gap;
             far += lo.abs().max(hi.abs()).powi(2);
         }
-        if near > 1.0 + 1e-9 {
+        if near > 1.0 + BALL_MISS {
             return true;
         }
         // A box inside the ball cannot miss it; otherwise ask the corners.

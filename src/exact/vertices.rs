@@ -14,7 +14,7 @@
 
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{dot, margin};
-use crate::tolerance::{CORNER_ON, DECIDE, RANK_PIVOT};
+use crate::tolerance::{CORNER_ON, DECIDE, RANK_PIVOT, RANK_SCALE_FLOOR};
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
 pub const MAX_DIM: usize = 8;
@@ -346,7 +346,7 @@ fn rank_of(rows: &mut [f64], n: usize) -> usize {
     for col in 0..n {
         let Some(pivot) = (rank..count)
             .max_by(|&a, &b| rows[a * n + col].abs().total_cmp(&rows[b * n + col].abs()))
-            .filter(|&r| rows[r * n + col].abs() > RANK_PIVOT * scale.max(1e-300))
+            .filter(|&r| rows[r * n + col].abs() > RANK_PIVOT * scale.max(RANK_SCALE_FLOOR))
         else {
             continue;
         };

@@ -267,7 +267,7 @@ fn newton_step(p: &Problem, working: &[usize], state: &State, n: usize) -> Optio
             h[b * k + a] = v;
         }
     }
-    let ridge = 1e-12 * (1.0 + (0..k).map(|a| h[a * k + a]).fold(0.0, f64::max));
+    let ridge = crate::tolerance::DUAL_RIDGE * (1.0 + (0..k).map(|a| h[a * k + a]).fold(0.0, f64::max));
     for a in 0..k {
         h[a * k + a] += ridge;
     }

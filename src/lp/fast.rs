@@ -21,7 +21,7 @@
 use super::dual::{Problem, Row};
 use super::{margin, onto_hyperplane, Decision};
 use crate::domain::{Domain, Halfspace};
-use crate::tolerance::{DECIDE, WITNESS_SHIFT};
+use crate::tolerance::{DECIDE, THIN_WITNESS_SHIFT, WITNESS_SHIFT};
 
 /// Multipliers that certified a "disjoint" answer: one per inequality, in the order asked, and one
 /// for the equality. By weak duality they bound *any* question of the same shape, so the walk hands
@@ -73,7 +73,7 @@ pub fn decide_by_dual(
             return Some((Decision::Disjoint, Some(refutation(&problem, solution.multipliers))));
         }
     }
-    deep(4.0 * DECIDE).and_then(|(found, _)| found).map(|decision| (decision, None))
+    deep(THIN_WITNESS_SHIFT).and_then(|(found, _)| found).map(|decision| (decision, None))
 }
 
 /// The multipliers of `problem` (the equality's first, when it has one) as a [`Refutation`].

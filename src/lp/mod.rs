@@ -16,7 +16,7 @@
 //! in the open ball) and is tallied so that users can see how close the call was.
 
 use crate::domain::{Domain, Halfspace};
-use crate::tolerance::{DECIDE, KELLEY_ROUNDS};
+use crate::tolerance::{DECIDE, KELLEY_ROUNDS, ON_HYPERPLANE};
 use crate::Result;
 
 mod backend;
@@ -221,13 +221,13 @@ fn deepened(
 }
 
 /// Moves `y` onto the hyperplane of `e` (a unit normal) along the normal; false if rounding leaves
-/// it more than `DECIDE·1e-3` off (then it is no witness on that hyperplane).
+/// it more than [`ON_HYPERPLANE`] off (then it is no witness on that hyperplane).
 fn onto_hyperplane(y: &mut [f64], e: &Halfspace) -> bool {
     let off = e.eval(y);
     for (p, a) in y.iter_mut().zip(&e.normal) {
         *p -= off * a;
     }
-    e.eval(y).abs() <= DECIDE * 1e-3
+    e.eval(y).abs() <= ON_HYPERPLANE
 }
 
 /// An interval of a line parameter (open; the solver layer's and the walk's line searches).

@@ -269,7 +269,7 @@ impl<'a> Terms<'a> {
         if bound == 0.0 {
             return false;
         }
-        if value > factor * bound * (1.0 + 1e-12) {
+        if value > factor * bound * (1.0 + crate::tolerance::MAP_BOUND) {
             return true;
         }
         let magnitude = b + self.w.row(j).map(|(i, w)| w.abs() * self.v[i]).sum::<f64>();

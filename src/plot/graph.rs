@@ -85,7 +85,8 @@ fn map_ids(maps: &[(Array2<f64>, Array1<f64>)]) -> Vec<usize> {
     let projection: Vec<f64> = flat.iter().map(|v| v.iter().zip(&weights).map(|(x, w)| x * w).sum()).collect();
     let largest = flat.iter().map(|v| norm(v)).fold(0.0_f64, f64::max);
     // Twice the bound, for the rounding of the projections themselves.
-    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE) + 1e-15 * largest;
+    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE)
+        + crate::tolerance::PROJECTION * largest;
     let mut order: Vec<usize> = (0..maps.len()).collect();
     order.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]));
     let mut sets = UnionFind::<usize>::new(maps.len());

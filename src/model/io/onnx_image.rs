@@ -261,7 +261,7 @@ pub fn batch_norm(
     if [scale, b, mean, var].iter().any(|v| v.len() != c) {
         return Err(format!("parameters must have one value per channel ({c})"));
     }
-    let epsilon = attribute(node, "epsilon").map_or(1e-5, |a| a.f as f64);
+    let epsilon = attribute(node, "epsilon").map_or(crate::tolerance::ONNX_BATCH_NORM_EPSILON, |a| a.f as f64);
     if let Some(v) = var.iter().find(|v| **v + epsilon <= 0.0) {
         return Err(format!("variance {v} plus epsilon is not positive"));
     }
