@@ -70,8 +70,7 @@ fn points(n0: usize, count: usize) -> Vec<Vec<f64>> {
 fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
     let case = common::random_case(3);
     let pts = points(case.net.input_dim(), 12);
-    let dir = std::env::temp_dir().join(format!("regionwalk-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("audit");
     for ext in ["jsonl", "csv"] {
         let full_path = dir.join(format!("full.{ext}"));
         let full = audit(&case.net, &pts, None, &options(), Some(&full_path), false, &|_, _| {}).unwrap();
@@ -103,8 +102,7 @@ fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
 
 #[test]
 fn audit_cli_writes_a_report_and_compare_tests_the_difference() {
-    let dir = std::env::temp_dir().join(format!("regionwalk-audit-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("audit-cli");
     let write = |name: &str, pts: &[Vec<f64>]| {
         let rows: Vec<String> = pts.iter().enumerate().map(|(i, p)| format!("{},{},{}", i % 3, p[0], p[1])).collect();
         let path = dir.join(name);

@@ -2,7 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::Scratch;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 const EXAMPLE: &str = "fixtures/examples/mlp_2x16x16.json";
@@ -31,13 +33,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch directory unique to one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("regionwalk-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
@@ -107,7 +102,7 @@ fn a_budget_stops_with_exit_code_2_and_a_lower_bound() {
 
 #[test]
 fn centres_can_come_from_files() {
-    let dir = scratch("centres");
+    let dir = Scratch::new("centres");
     let json = write(&dir, "c.json", b"[0.1, -0.2]");
     let csv = write(&dir, "c.csv", b"0.1,-0.2\n");
     let reference = stdout(&regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5"]));
@@ -129,7 +124,7 @@ fn assert_input_error(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_input_gets_a_clear_error_and_exit_code_1() {
-    let dir = scratch("bad");
+    let dir = Scratch::new("bad");
     let good = r#"{"layers": [{"weight": [[1, 0], [0, 1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}"#;
     let ok = write(&dir, "ok.json", good.as_bytes());
     let truncated = write(&dir, "truncated.json", &good.as_bytes()[..40]);
@@ -236,7 +231,7 @@ fn bound_rejects_bad_input() {
 
 #[test]
 fn graph_command_writes_dot_graphml_and_json() {
-    let dir = scratch("graph");
+    let dir = Scratch::new("graph");
     for (format, marker) in [("dot", "graph {"), ("graphml", "<graphml"), ("json", "\"nodes\"")] {
         let out_file = dir.join(format!("g.{format}"));
         let out = regionwalk(&[
@@ -263,7 +258,7 @@ fn graph_command_writes_dot_graphml_and_json() {
 
 #[test]
 fn plot_writes_a_picture_and_rejects_bad_planes() {
-    let dir = scratch("plot");
+    let dir = Scratch::new("plot");
     let png = dir.join("slice.png");
     let out = regionwalk(&["plot", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--out", png.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -335,7 +330,8 @@ fn every_flag_is_checked_before_the_model_is_read() {
         "expected axes:I,J",
     );
     assert_input_error(&["plot", missing, "--center=0,0", "--radius", "0", "--out", "p.png"], "radius must be");
-    let points = scratch("early").join("p.csv");
+    let dir = Scratch::new("early");
+    let points = dir.join("p.csv");
     std::fs::write(&points, "0,0\n").unwrap();
     let p = points.to_str().unwrap();
     assert_input_error(&["audit", missing, "--points", p, "--radius", "0", "--out", "a.jsonl"], "every radius");
@@ -363,7 +359,8 @@ fn internal_errors_have_their_own_exit_code() {
 fn bound_keeps_to_its_time_budget_on_mnist() {
     // The first ERAN test image, scaled to [0, 1]: the first layer alone takes seconds of LPs there.
     let pixels = first_mnist_image();
-    let image = scratch("budget").join("x.csv");
+    let dir = Scratch::new("budget");
+    let image = dir.join("x.csv");
     std::fs::write(&image, pixels.join(",")).unwrap();
     let center = format!("--center={}", image.display());
     let model = "fixtures/mnist_fc/onnx/mnist-net_256x2.onnx";
@@ -391,8 +388,9 @@ fn bound_keeps_to_its_time_budget_on_mnist() {
     }
     assert_input_error(&["bound", model, &center, "--radius", "0.05", "--budget", "0"], "positive number of seconds");
     // The same budget holds per record in audits: hybrid overruns it and is left out of `best`.
-    let out = scratch("budget").join("audit.jsonl");
-    let points = scratch("budget").join("points.csv");
+    let dir = Scratch::new("budget-audit");
+    let out = dir.join("audit.jsonl");
+    let points = dir.join("points.csv");
     std::fs::write(&points, pixels.join(",")).unwrap();
     let audit = regionwalk(&[
         "audit",
@@ -437,7 +435,7 @@ fn graph_plot_audit_and_eval_run_on_the_mnist_cnn() {
     const CNN: &str = "fixtures/cnn/Convnet_avgpool.onnx";
     let image = first_mnist_image();
     let centre = format!("--center={}", image.join(","));
-    let dir = scratch("cnn");
+    let dir = Scratch::new("cnn");
     let graph = dir.join("g.json");
     let out = regionwalk(&[
         "graph",

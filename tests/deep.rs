@@ -2,22 +2,19 @@
 //! reference splitter on random networks of 5–8 layers, and boxes with fixed (zero-width)
 //! coordinates count the regions of the slice, checked against a network folded by hand.
 
+mod common;
+
+use common::exact_patterns;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::Domain;
 use regionwalk::exact::split::split_patterns;
 use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
-use regionwalk::model::{lift_point, Network, Pattern};
+use regionwalk::model::{lift_point, Network};
 use std::path::Path;
 use std::process::Command;
-
-fn patterns(r: &WalkResult) -> Vec<Pattern> {
-    assert!(r.complete() && r.unverified == 0, "walk incomplete or with unverified regions");
-    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
-    v.sort();
-    v
-}
 
 /// A centred box small enough that the walk finds between 2 and `most` regions (halving the
 /// half-width from `start`), with the walk's result; `None` if no such box is found.
@@ -49,7 +46,7 @@ fn walk_equals_splitter_on_deep_narrow_networks() {
         let net = Network::pytorch_default(&widths, seed).unwrap();
         let Some((domain, result)) = modest_box(&net, 0.2, 120) else { continue };
         let (split, _) = split_patterns(&net, &domain).unwrap();
-        assert_eq!(patterns(&result), split, "seed {seed} ({widths:?}): walk and splitter differ");
+        assert_eq!(exact_patterns(&result), split, "seed {seed} ({widths:?}): walk and splitter differ");
         cases += 1;
         regions += result.count();
     }
@@ -92,10 +89,14 @@ fn fixed_coordinates_count_the_slice() {
         let domain = Domain::boxed(&vec![-0.4; n0 - 1], &vec![0.4; n0 - 1]).unwrap();
         let result = walk(&sliced, &domain, &WalkOptions::default()).unwrap();
         let reference = walk(&hand, &domain, &WalkOptions::default()).unwrap();
-        assert_eq!(patterns(&result), patterns(&reference), "seed {seed}: slice and hand-folded network differ");
+        assert_eq!(
+            exact_patterns(&result),
+            exact_patterns(&reference),
+            "seed {seed}: slice and hand-folded network differ"
+        );
         if seed % 4 == 0 {
             let (split, _) = split_patterns(&hand, &domain).unwrap();
-            assert_eq!(patterns(&result), split, "seed {seed}: slice walk and splitter differ");
+            assert_eq!(exact_patterns(&result), split, "seed {seed}: slice walk and splitter differ");
         }
         // Every witness, with the fixed input put back, lies in its region of the full network.
         for r in &result.regions {

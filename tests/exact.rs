@@ -3,23 +3,17 @@
 
 mod common;
 
-use common::{random_case, theory_fixtures};
+use common::{patterns, random_case, theory_fixtures};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::{
     sample::sample_patterns,
     split::split_patterns,
     walk::{walk, WalkOptions, WalkResult},
 };
-use regionwalk::model::{Network, Pattern};
+use regionwalk::model::Network;
 
 fn count(net: &Network, domain: &Domain) -> WalkResult {
     walk(net, domain, &WalkOptions::default()).expect("walk succeeds")
-}
-
-fn sorted_patterns(r: &WalkResult) -> Vec<Pattern> {
-    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -31,7 +25,7 @@ fn theory_fixtures_give_their_exact_counts() {
         assert_eq!(r.count(), f.regions, "{}: walk", f.name);
         let (split, _) = split_patterns(&f.net, &ball).unwrap();
         assert_eq!(split.len(), f.regions, "{}: splitter", f.name);
-        assert_eq!(sorted_patterns(&r), split, "{}: the two methods found different regions", f.name);
+        assert_eq!(patterns(&r), split, "{}: the two methods found different regions", f.name);
     }
 }
 
@@ -77,7 +71,7 @@ fn cross_check(case: &common::Case, domain: &Domain, what: &str, seed: u64) {
     let r = count(&case.net, domain);
     assert!(r.complete());
     assert_eq!(r.unverified, 0, "seed {seed} ({what}, {}): unverified regions", case.description);
-    let walked = sorted_patterns(&r);
+    let walked = patterns(&r);
     let (split, _) = split_patterns(&case.net, domain).unwrap();
     assert_eq!(
         walked.len(),
@@ -190,7 +184,7 @@ fn the_count_does_not_depend_on_the_thread_count() {
             pool.install(|| count(&case.net, &ball))
         };
         let (one, two) = (run(1), run(2));
-        assert_eq!(sorted_patterns(&one), sorted_patterns(&two), "seed {seed}");
+        assert_eq!(patterns(&one), patterns(&two), "seed {seed}");
         assert_eq!(one.counters, two.counters, "seed {seed}: the work done is reproducible too");
     }
 }
@@ -203,7 +197,7 @@ fn budgets_stop_the_walk_with_a_certified_lower_bound() {
     });
     let case = case.unwrap();
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
-    let full = sorted_patterns(&count(&case.net, &ball));
+    let full = patterns(&count(&case.net, &ball));
     let options = WalkOptions { max_regions: Some(5), ..Default::default() };
     let partial = walk(&case.net, &ball, &options).unwrap();
     assert!(!partial.complete());

@@ -4,22 +4,17 @@
 
 mod common;
 
+use common::exact_patterns;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::split::split_patterns;
-use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
+use regionwalk::exact::walk::{walk, WalkOptions};
 use regionwalk::lp::LpCounters;
 use regionwalk::model::io::load_network;
 use regionwalk::model::{Network, Pattern};
 use std::path::Path;
-
-fn patterns(r: &WalkResult) -> Vec<Pattern> {
-    assert!(r.complete() && r.unverified == 0);
-    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
-    v.sort();
-    v
-}
 
 /// The dual-path walk (with refutations reused across regions) and the HiGHS-only walk: same
 /// patterns. Returns them and the fast walk's tally.
@@ -27,8 +22,8 @@ fn both_paths(net: &Network, domain: &Domain, what: &str) -> (Vec<Pattern>, LpCo
     let fast = walk(net, domain, &WalkOptions::default()).unwrap();
     let reference = walk(net, domain, &WalkOptions { highs_only: true, ..Default::default() }).unwrap();
     assert_eq!(reference.counters.dual_solves + reference.counters.reused_refutations, 0);
-    let p = patterns(&fast);
-    assert_eq!(p, patterns(&reference), "{what}: the dual path and HiGHS found different regions");
+    let p = exact_patterns(&fast);
+    assert_eq!(p, exact_patterns(&reference), "{what}: the dual path and HiGHS found different regions");
     (p, fast.counters)
 }
 
@@ -107,7 +102,7 @@ fn dual_walks_equal_highs_walks_on_mnist() {
                 pool.install(|| walk(&net, &domain, &WalkOptions::default()).unwrap())
             };
             let (one, two) = (run(1), run(2));
-            assert_eq!(patterns(&one), patterns(&two));
+            assert_eq!(exact_patterns(&one), exact_patterns(&two));
             assert_eq!(one.counters, two.counters, "MNIST L-inf: the tally depends on the thread count");
         }
     }

@@ -3,6 +3,8 @@
 //! and malformed files are refused with one clear message.
 #![allow(clippy::approx_constant)] // header values of the .nnet file, not approximations of π
 
+mod common;
+
 use regionwalk::domain::Domain;
 use regionwalk::exact::walk::{walk, WalkOptions};
 use regionwalk::model::io::{input_box_from_vnnlib, load_network, load_network_with, network_to_json, LoadOptions};
@@ -94,7 +96,8 @@ fn nnet_raw_units_fold_the_normalisation() {
 fn counting_the_onnx_and_its_json_export_agree() {
     let onnx_path = fixture("fixtures/small/marabou/fc1.onnx");
     let net = load_network(&onnx_path).unwrap();
-    let json_path = std::env::temp_dir().join(format!("regionwalk-io-{}-fc1.json", std::process::id()));
+    let dir = common::Scratch::new("fc1");
+    let json_path = dir.join("fc1.json");
     std::fs::write(&json_path, network_to_json(&net)).unwrap();
     let count = |model: &Path| -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_regionwalk"))
@@ -152,8 +155,7 @@ fn vnnlib_boxes_are_read_and_restrict_the_domain() {
     let small = load_network(&fixture("fixtures/small/vnncomp_test/test_small.onnx")).unwrap();
     let boxed = walk(&small, &Domain::boxed(&[-1.0], &[1.0]).unwrap(), &WalkOptions::default()).unwrap();
     assert_eq!(v["regions"], boxed.count());
-    let dir = std::env::temp_dir().join(format!("regionwalk-io-union-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("io-union");
     let union_file = dir.join("u.vnnlib");
     std::fs::write(&union_file, union).unwrap();
     let second = format!("{}#1", union_file.display());
@@ -168,8 +170,7 @@ fn vnnlib_boxes_are_read_and_restrict_the_domain() {
 
 #[test]
 fn points_can_be_npy_files() {
-    let dir = std::env::temp_dir().join(format!("regionwalk-io-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("io");
     let p64 = dir.join("p64.npy");
     let p32 = dir.join("p32.npy");
     ndarray_npy::write_npy(&p64, &ndarray::arr1(&[0.25f64, -0.5])).unwrap();
@@ -207,8 +208,7 @@ fn malformed_models_get_one_clear_message() {
         ("fixtures/malformed/truncated.onnx", "not a valid ONNX protobuf"),
         ("fixtures/malformed/empty.onnx", "empty file"),
     ];
-    let dir = std::env::temp_dir().join(format!("regionwalk-io-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("io-bad");
     let good = std::fs::read_to_string(fixture("fixtures/small/marabou/fc_2-2-3.nnet")).unwrap();
     let lines: Vec<&str> = good.lines().collect();
     let write = |name: &str, text: String| -> String {

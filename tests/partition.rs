@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::random_case_up_to;
+use common::{patterns, random_case_up_to};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
@@ -14,17 +14,11 @@ use regionwalk::exact::certify::certify;
 use regionwalk::exact::split::split_patterns;
 use regionwalk::exact::walk::{walk, Completeness, Engine, StopReason, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
-use regionwalk::model::{Network, Pattern};
+use regionwalk::model::Network;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn sorted(r: &WalkResult) -> Vec<Pattern> {
-    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
-    v.sort();
-    v
-}
 
 fn run(net: &Network, domain: &Domain, engine: Engine) -> WalkResult {
     let result = walk(net, domain, &WalkOptions { engine, ..Default::default() }).unwrap();
@@ -61,7 +55,7 @@ fn partition_equals_walk_on_random_and_degenerate_networks() {
             assert_eq!(parted.engine, Engine::Partition);
             assert_eq!(walked.engine, Engine::Walk);
             assert_eq!(parted.unverified, 0, "{what}");
-            assert_eq!(sorted(&parted), sorted(&walked), "{what}: partition and walk differ");
+            assert_eq!(patterns(&parted), patterns(&walked), "{what}: partition and walk differ");
             check_witnesses(&case.net, &domain, &parted, &what);
             if seed % 10 == 0 {
                 // Every witness re-checked in exact rational arithmetic.
@@ -71,7 +65,7 @@ fn partition_equals_walk_on_random_and_degenerate_networks() {
             }
             if seed % 4 == 0 && parted.count() <= 400 {
                 let (split, _) = split_patterns(&case.net, &domain).unwrap();
-                assert_eq!(sorted(&parted), split, "{what}: partition and splitter differ");
+                assert_eq!(patterns(&parted), split, "{what}: partition and splitter differ");
                 split_checked += 1;
             }
             cases += 1;
@@ -98,7 +92,7 @@ fn partition_equals_walk_on_deep_narrow_networks() {
         let domain = Domain::boxed(&vec![-h; n0], &vec![h; n0]).unwrap();
         let parted = run(&net, &domain, Engine::Partition);
         let walked = run(&net, &domain, Engine::Walk);
-        assert_eq!(sorted(&parted), sorted(&walked), "seed {seed} ({widths:?})");
+        assert_eq!(patterns(&parted), patterns(&walked), "seed {seed} ({widths:?})");
         regions += parted.count();
     }
     assert!(regions >= 2_000, "only {regions} regions compared");
@@ -117,7 +111,7 @@ fn partition_equals_walk_on_acas_xu() {
     let parted = run(&net, &domain, Engine::Partition);
     let walked = run(&net, &domain, Engine::Walk);
     assert!(parted.count() > 1_000, "{} regions", parted.count());
-    assert_eq!(sorted(&parted), sorted(&walked));
+    assert_eq!(patterns(&parted), patterns(&walked));
     assert_eq!(parted.count(), 2_087, "the count nnenum finds (BENCHMARKS.md)");
     check_witnesses(&net, &domain, &parted, "ACAS Xu 1_1");
 }
@@ -132,7 +126,6 @@ fn one_and_two_threads_give_the_same_regions_in_the_same_order() {
     };
     let (one, two) = (on(1), on(2));
     assert!(one.count() > 500, "{} regions", one.count());
-    let patterns = |r: &WalkResult| r.regions.iter().map(|g| g.pattern.clone()).collect::<Vec<_>>();
     assert_eq!(patterns(&one), patterns(&two));
 }
 
@@ -141,14 +134,14 @@ fn budgets_stop_the_partition_with_a_certified_lower_bound() {
     let net = Network::pytorch_default(&[3, 20, 20, 20, 1], 3).unwrap();
     let domain = Domain::boxed(&[-1.0; 3], &[1.0; 3]).unwrap();
     let full = run(&net, &domain, Engine::Partition);
-    let all = sorted(&full);
+    let all = patterns(&full);
     assert!(full.count() > 300);
     let partial = |options: WalkOptions, reason: StopReason| {
         let r = walk(&net, &domain, &WalkOptions { engine: Engine::Partition, ..options }).unwrap();
         assert_eq!(r.completeness, Completeness::Stopped(reason));
         assert!(r.count() < full.count());
         // What was counted is a subset of the regions: a certified lower bound.
-        for p in sorted(&r) {
+        for p in patterns(&r) {
             assert!(all.binary_search(&p).is_ok(), "a stopped partition counted a region that is not one");
         }
         check_witnesses(&net, &domain, &r, "stopped partition");
@@ -189,6 +182,6 @@ fn a_cube_clipped_to_the_input_box_is_partitioned_as_walked() {
     let parted = run(&net, &domain, Engine::Partition);
     let walked = run(&net, &domain, Engine::Walk);
     assert!(parted.count() > 1_000, "{} regions", parted.count());
-    assert_eq!(sorted(&parted), sorted(&walked));
+    assert_eq!(patterns(&parted), patterns(&walked));
     check_witnesses(&net, &domain, &parted, "clipped cube");
 }

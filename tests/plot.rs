@@ -41,7 +41,8 @@ fn the_png_shows_one_fill_colour_per_region() {
     ]);
     let s = slice(&net, &[0.0, 0.0], 1.0, Norm::L2, &Plane::Axes(0, 1)).unwrap();
     assert!(s.polygons.len() >= 8, "a picture worth testing ({} regions)", s.polygons.len());
-    let path = std::env::temp_dir().join(format!("regionwalk-plot-{}.png", std::process::id()));
+    let dir = common::Scratch::new("png");
+    let path = dir.join("slice.png");
     render(&s, &path, &Legend { title: "test".into(), ball_regions: Some((s.polygons.len(), true)) }).unwrap();
     let img = image::open(&path).unwrap().to_rgb8();
     let palette = region_colours(s.polygons.len());
@@ -86,7 +87,8 @@ fn svg_output_and_planes_through_higher_dimensional_balls() {
         }
     }
     let s = slice(&case.net, &case.center, case.radius, Norm::L2, &Plane::Random(1)).unwrap();
-    let path = std::env::temp_dir().join(format!("regionwalk-plot-{}.svg", std::process::id()));
+    let dir = common::Scratch::new("svg");
+    let path = dir.join("slice.svg");
     render(&s, &path, &Legend { title: "svg".into(), ball_regions: None }).unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(svg.contains(&format!("{} regions in this slice", s.polygons.len())));

@@ -13,16 +13,12 @@ use regionwalk::exact::certify::certify;
 use regionwalk::exact::dataflow::{walk_dataflow, Cluster};
 use regionwalk::exact::walk::{resume, walk, Checkpoint, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
-use regionwalk::model::{Network, Pattern};
-use std::collections::BTreeSet;
+use regionwalk::model::Network;
 use std::path::Path;
 
 mod common;
 
-fn patterns(r: &WalkResult) -> BTreeSet<Pattern> {
-    assert!(r.complete() && r.unverified == 0);
-    r.regions.iter().map(|g| g.pattern.clone()).collect()
-}
+use common::exact_patterns;
 
 /// The walk in the full input space: the ball clipped to a box twice its size.
 fn unreduced(net: &Network, center: &[f64], radius: f64) -> WalkResult {
@@ -78,7 +74,7 @@ fn reduced_walks_find_the_full_walks_patterns_and_certify_on_the_original_networ
         let domain = Domain::ball(&center, radius, Norm::L2).unwrap();
         let reduced = walk(&net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&net, &center, radius);
-        assert_eq!(patterns(&reduced), patterns(&full), "seed {seed} ({what})");
+        assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "seed {seed} ({what})");
         // Witnesses are in the model's inputs, inside the ball and their own regions (exact arithmetic).
         let certified = certify(&net, &domain, &reduced);
         assert!(certified.failures.is_empty(), "seed {seed} ({what}): {:?}", certified.failures);
@@ -102,7 +98,7 @@ fn reduced_walks_agree_on_the_shared_degenerate_networks_with_narrow_first_layer
         let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
         let reduced = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&case.net, &case.center, case.radius);
-        assert_eq!(patterns(&reduced), patterns(&full), "seed {seed} ({})", case.description);
+        assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "seed {seed} ({})", case.description);
         compared += 1;
     }
     assert!(compared > 40, "only {compared} networks with a first layer narrower than the input");
@@ -116,7 +112,7 @@ fn mnist_10x10_walks_in_ten_dimensions_with_the_full_walks_patterns() {
         let domain = Domain::ball(&image, radius, Norm::L2).unwrap();
         let reduced = walk(&net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&net, &image, radius);
-        assert_eq!(patterns(&reduced), patterns(&full), "image {i}, radius {radius}");
+        assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "image {i}, radius {radius}");
         assert!(reduced.count() > 20, "image {i}: {} regions", reduced.count());
         assert!(certify(&net, &domain, &reduced).failures.is_empty(), "image {i}");
     }
@@ -132,19 +128,17 @@ fn a_reduced_walks_checkpoint_resumes_and_the_dataflow_walk_reduces_too() {
         })
         .unwrap();
     let domain = Domain::ball(&center, radius, Norm::L2).unwrap();
-    let full = patterns(&walk(&net, &domain, &WalkOptions::default()).unwrap());
-    let dir = std::env::temp_dir().join(format!("regionwalk-reduce-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let full = exact_patterns(&walk(&net, &domain, &WalkOptions::default()).unwrap());
+    let dir = common::Scratch::new("reduce");
     let path = dir.join("walk.json");
     let options = WalkOptions { max_regions: Some(10), checkpoint: Some(path.clone()), ..Default::default() };
     let first = walk(&net, &domain, &options).unwrap();
     assert!(!first.complete());
     let resumed = resume(&net, &domain, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
-    assert_eq!(patterns(&resumed), full);
+    assert_eq!(exact_patterns(&resumed), full);
     assert!(certify(&net, &domain, &resumed).failures.is_empty());
     let spread =
         walk_dataflow(&net, &domain, &WalkOptions::default(), &Cluster::local(2), None, true).unwrap().unwrap();
-    assert_eq!(patterns(&spread.walk), full);
+    assert_eq!(exact_patterns(&spread.walk), full);
     assert!(certify(&net, &domain, &spread.walk).failures.is_empty());
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -4,27 +4,17 @@
 
 mod common;
 
+use common::{patterns, Scratch};
+
 use rand::{Rng, SeedableRng};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
 use regionwalk::exact::walk::{resume, walk, Checkpoint, StopReason, WalkOptions};
 use regionwalk::model::io;
-use regionwalk::model::Pattern;
+
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-fn patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<Pattern> {
-    let mut v: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
-    v.sort();
-    v
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("regionwalk-robust-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 #[test]
 fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
@@ -37,7 +27,8 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
             if full.count() < 80 {
                 continue;
             }
-            let path = scratch(&format!("ck-{seed}-{edges}.json"));
+            let dir = Scratch::new(&format!("ck-{seed}-{edges}"));
+            let path = dir.join("ck.json");
             let options =
                 WalkOptions { edges, checkpoint: Some(path.clone()), max_regions: Some(70), ..Default::default() };
             let partial = walk(&case.net, &ball, &options).unwrap();
@@ -74,7 +65,8 @@ fn damaged_checkpoints_are_refused_with_a_message() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/examples/mlp_2x16x16.json");
     let net = io::load_network(&model).unwrap();
     let ball = Domain::ball(&[0.1, -0.2], 0.5, Norm::L2).unwrap();
-    let path = scratch("damaged.json");
+    let dir = Scratch::new("damaged");
+    let path = dir.join("damaged.json");
     let options = WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(10), ..Default::default() };
     assert!(!walk(&net, &ball, &options).unwrap().complete());
     let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -112,7 +104,7 @@ fn damaged_checkpoints_are_refused_with_a_message() {
         ),
     ];
     for (what, text, message) in cases {
-        let file = scratch(&format!("damaged-{}.json", what.replace(' ', "-")));
+        let file = dir.join(format!("damaged-{}.json", what.replace(' ', "-")));
         std::fs::write(&file, &text).unwrap();
         let error = Checkpoint::load(&file)
             .and_then(|ck| resume(&net, &ball, &WalkOptions::default(), ck))
@@ -137,14 +129,21 @@ fn damaged_checkpoints_are_refused_with_a_message() {
 fn memory_and_interrupt_budgets_stop_cleanly() {
     let case = (0..).map(common::random_case).find(|c| {
         walk(&c.net, &Domain::ball(&c.center, c.radius, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count()
-            > 200
+            > 1000
     });
     let case = case.unwrap();
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    // Room for 150 regions beyond the walk's headroom: the walk must expand well past its start
+    // region, and stop before the case's full count, with what it holds within the budget.
+    let full = walk(&case.net, &ball, &WalkOptions::default()).unwrap().count() as u64;
     let per_region = regionwalk::exact::walk::memory_per_region(&case.net);
-    let r = walk(&case.net, &ball, &WalkOptions { max_memory: Some(per_region * 100), ..Default::default() }).unwrap();
+    let headroom = regionwalk::tolerance::MEMORY_HEADROOM_REGIONS;
+    let budget = (headroom + 150) * per_region;
+    let r = walk(&case.net, &ball, &WalkOptions { max_memory: Some(budget), ..Default::default() }).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::MaxMemory));
-    assert!(!r.complete() && r.count() >= 1 && (r.count() as u64) * per_region <= per_region * 100);
+    let held = r.count() as u64;
+    assert!(!r.complete() && held > 150 && held < full, "{held} of {full} regions held under the budget");
+    assert!(held * per_region <= budget, "{held} regions of {per_region} bytes exceed the budget {budget}");
     let flag = Arc::new(AtomicBool::new(true));
     let r = walk(&case.net, &ball, &WalkOptions { interrupt: Some(flag), ..Default::default() }).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::Interrupted));

@@ -5,11 +5,12 @@
 
 mod common;
 
+use common::patterns;
+
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, StopReason, WalkOptions, WalkResult};
-use regionwalk::model::{io, Layer, Network, Pattern, Weight};
-use std::collections::HashSet;
+use regionwalk::exact::walk::{walk, StopReason, WalkOptions};
+use regionwalk::model::{io, Layer, Network, Weight};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,10 +18,6 @@ use std::time::{Duration, Instant};
 fn stored(net: &Network, store: impl Fn(&Weight) -> Weight) -> Network {
     let layers = net.layers().iter().map(|l| Layer { weight: store(&l.weight), bias: l.bias.clone() }).collect();
     Network::new(layers, net.input_box().cloned()).unwrap()
-}
-
-fn patterns(r: &WalkResult) -> HashSet<Pattern> {
-    r.regions.iter().map(|g| g.pattern.clone()).collect()
 }
 
 #[test]

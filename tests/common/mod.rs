@@ -223,3 +223,47 @@ pub fn mnist_image(i: usize) -> Vec<f64> {
     let (points, _) = load_points(&path, Some(LabelColumn::First)).unwrap();
     points[i].iter().map(|v| v / 255.0).collect()
 }
+
+/// The patterns of a walk's regions, sorted; duplicates stay, so a region counted twice shows.
+pub fn patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<regionwalk::model::Pattern> {
+    let mut v: Vec<_> = r.regions.iter().map(|g| g.pattern.clone()).collect();
+    v.sort();
+    v
+}
+
+/// [`patterns`] of a walk that must be exact (complete, no region dropped).
+pub fn exact_patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<regionwalk::model::Pattern> {
+    assert!(r.complete(), "walk incomplete ({:?}) or with {} dropped regions", r.stopped_by(), r.unverified);
+    patterns(r)
+}
+
+/// A scratch directory for one test, removed (with everything in it) when dropped.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// A new empty directory named after the test binary, the process and `name`.
+    pub fn new(name: &str) -> Self {
+        let binary = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+        let dir = std::env::temp_dir().join(format!(
+            "regionwalk-{}-{}-{name}",
+            binary.unwrap_or_default(),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
