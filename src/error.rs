@@ -30,6 +30,10 @@ pub enum Error {
     /// A walk checkpoint could not be read, written, or does not fit the problem it is resumed on.
     #[error("checkpoint {0}")]
     Checkpoint(String),
+    /// The processes of a dataflow walk could not agree or work together (another job on a
+    /// peer, a failed worker).
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The LP solver failed in a way that leaves a decision open.
     #[error("LP solver failure: {0}")]
     Solver(String),

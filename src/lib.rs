@@ -29,6 +29,7 @@ pub mod lp;
 pub mod model;
 pub mod plot;
 pub mod problem;
+pub mod report;
 pub mod tolerance;
 
 pub use error::{Error, Result};

@@ -5,15 +5,18 @@
 //! walk runs on the slice of the network over the free coordinates, and reports lift points back
 //! into all of the model's inputs. Reports describe the domain from the [`Domain`] itself.
 
-use crate::bound::{ratio, BoundReport};
+use crate::bound::BoundReport;
 use crate::domain::{Domain, Norm, Shape};
 use crate::exact::certify::{certify, Certification};
 use crate::exact::dataflow::{self, Cluster, DataflowResult};
 use crate::exact::walk::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
+use crate::report::{
+    BoundFields, BoundsReport, ClipBox, CountReport, DataflowCountReport, DomainKind, DomainReport, Uncertified,
+    ValidateReport,
+};
 use crate::{Error, Result};
 use num_bigint::BigUint;
-use serde_json::{json, Value};
 use std::path::Path;
 
 /// A network and the domain its regions are counted in.
@@ -25,6 +28,8 @@ pub struct Problem {
     pub domain: Domain,
     /// Inputs held constant, as (index among the model's inputs, value).
     pub fixed: Vec<(usize, f64)>,
+    /// `.nnet` models: the units points are in (`normalised` or `raw`), for the reports.
+    pub units: Option<&'static str>,
 }
 
 impl Problem {
@@ -32,7 +37,7 @@ impl Problem {
     pub fn ball(net: Network, center: &[f64], radius: f64, norm: Norm) -> Result<Self> {
         net.check_point(center, "the centre")?;
         let domain = Domain::ball(center, radius, norm)?;
-        Ok(Problem { net, domain, fixed: vec![] })
+        Ok(Problem { net, domain, fixed: vec![], units: None })
     }
 
     /// The open box `lower < x < upper`; coordinates with `lower == upper` are fixed and the
@@ -49,7 +54,7 @@ impl Problem {
         let fixed: Vec<(usize, f64)> =
             (0..n0).filter(|&i| lower[i] == upper[i] && lower[i].is_finite()).map(|i| (i, lower[i])).collect();
         if fixed.is_empty() {
-            return Ok(Problem { domain: Domain::boxed(lower, upper)?, net, fixed });
+            return Ok(Problem { domain: Domain::boxed(lower, upper)?, net, fixed, units: None });
         }
         if fixed.len() == n0 {
             return Err(Error::Domain(
@@ -61,7 +66,7 @@ impl Problem {
         let domain = Domain::boxed(&free(lower), &free(upper)).map_err(|e| {
             Error::Domain(format!("{e} (coordinates numbered among the free ones, after removing the fixed)"))
         })?;
-        Ok(Problem { net: net.with_fixed_inputs(&fixed)?, domain, fixed })
+        Ok(Problem { net: net.with_fixed_inputs(&fixed)?, domain, fixed, units: None })
     }
 
     /// The model's own input box.
@@ -73,7 +78,13 @@ impl Problem {
     /// The whole input space (small networks only: every region is counted).
     pub fn whole(net: Network) -> Self {
         let domain = Domain::whole(net.input_dim());
-        Problem { net, domain, fixed: vec![] }
+        Problem { net, domain, fixed: vec![], units: None }
+    }
+
+    /// The same problem, its reports saying that points are in `units` (see
+    /// [`crate::model::io::units`]).
+    pub fn with_units(self, units: Option<&'static str>) -> Self {
+        Problem { units, ..self }
     }
 
     /// The domain intersected with the model's input box.
@@ -116,18 +127,18 @@ impl Problem {
         Ok(result)
     }
 
-    /// The count report of a dataflow walk: [`Problem::count_json`] plus `processes`, `workers`,
-    /// the regions per worker (`shards`) and the traffic between processes.
-    pub fn dataflow_json(&self, r: &DataflowResult) -> Value {
-        let mut v = self.count_json(&r.walk);
-        v["regions"] = r.regions.into();
-        v["processes"] = r.processes.into();
-        v["workers"] = r.workers.into();
-        v["shards"] = r.shards.clone().into();
-        v["remote_records"] = r.remote_records.into();
-        v["remote_bytes"] = r.remote_bytes.into();
-        v["remote_bytes_per_region"] = (r.remote_bytes as f64 / r.regions.max(1) as f64).into();
-        v
+    /// The count report of a dataflow walk: [`Problem::count_report`] with the regions of every
+    /// worker, the cluster's shape and its traffic.
+    pub fn dataflow_report(&self, r: &DataflowResult) -> DataflowCountReport {
+        DataflowCountReport {
+            count: CountReport { regions: r.regions, ..self.count_report(&r.walk) },
+            processes: r.processes,
+            workers: r.workers,
+            shards: r.shards.clone(),
+            remote_records: r.remote_records,
+            remote_bytes: r.remote_bytes,
+            remote_bytes_per_region: r.remote_bytes as f64 / r.regions.max(1) as f64,
+        }
     }
 
     /// Re-checks every region of `result` (a walk of this problem) in exact rational arithmetic.
@@ -160,18 +171,18 @@ impl Problem {
         self.fixed.iter().map(|&(i, _)| i).collect()
     }
 
-    /// `"ball"`, `"box"` or `"whole"`.
-    pub fn kind(&self) -> &'static str {
+    /// The domain's kind.
+    pub fn kind(&self) -> DomainKind {
         match self.domain.shape() {
-            Shape::Ball { .. } => "ball",
-            Shape::Box { .. } => "box",
-            Shape::Whole => "whole",
+            Shape::Ball { .. } => DomainKind::Ball,
+            Shape::Box { .. } => DomainKind::Box,
+            Shape::Whole => DomainKind::Whole,
         }
     }
 
-    /// The domain's fields for JSON reports: kind, norm, centre, radius, box bounds (in the
-    /// model's inputs, fixed coordinates included), fixed inputs and clip box.
-    pub fn domain_json(&self) -> Value {
+    /// The domain in full: kind, norm, centre, radius, box bounds (in the model's inputs, fixed
+    /// coordinates included), fixed inputs and clip box.
+    pub fn domain_report(&self) -> DomainReport {
         let (norm, center, radius, lower, upper) = match self.domain.shape() {
             Shape::Ball { center, radius, norm } => (Some(*norm), Some(center.clone()), Some(*radius), None, None),
             Shape::Box { lower, upper } => {
@@ -179,11 +190,16 @@ impl Problem {
             }
             Shape::Whole => (None, None, None, None, None),
         };
-        json!({
-            "kind": self.kind(), "norm": norm, "center": center, "radius": radius,
-            "lower": lower, "upper": upper, "fixed": self.fixed_indices(),
-            "clip": self.domain.clip().map(|(l, u)| json!({"lower": l, "upper": u})),
-        })
+        DomainReport {
+            kind: self.kind(),
+            norm,
+            center,
+            radius,
+            lower,
+            upper,
+            fixed: self.fixed_indices(),
+            clip: self.domain.clip().map(|(l, u)| ClipBox { lower: l.to_vec(), upper: u.to_vec() }),
+        }
     }
 
     /// A phrase for text reports: "L2 ball of radius 0.5", "box", ….
@@ -201,31 +217,46 @@ impl Problem {
     }
 
     /// The count report shared by `count`, `validate` and the Python package: regions, whether
-    /// the walk finished, the domain, solver work and the start point.
-    pub fn count_json(&self, r: &WalkResult) -> Value {
-        let d = self.domain_json();
-        json!({
-            "regions": r.count(),
-            "complete": r.complete(),
-            "stopped_by": r.stopped_by(),
-            "domain": d["kind"],
-            "fixed": d["fixed"],
-            "norm": d["norm"],
-            "center": d["center"],
-            "radius": d["radius"],
-            "lp_solves": r.counters.lp_solves,
-            "qp_solves": r.counters.qp_solves,
-            "dual_solves": r.counters.dual_solves,
-            "dual_fallbacks": r.counters.dual_fallbacks,
-            "reused_refutations": r.counters.reused_refutations,
-            "touching": r.counters.touching,
-            "unverified": r.unverified,
-            "screened": r.screened,
-            "known_neighbours": r.known_neighbours,
-            "start": r.start,
-            "seconds": r.seconds,
-            "engine": r.engine,
-        })
+    /// the walk finished, the domain, solver work and the start point (`linear_regions` and the
+    /// certificate are left for the caller that asked for them).
+    pub fn count_report(&self, r: &WalkResult) -> CountReport {
+        let d = self.domain_report();
+        CountReport {
+            regions: r.count(),
+            complete: r.complete(),
+            stopped_by: r.stopped_by(),
+            domain: d.kind,
+            fixed: d.fixed,
+            norm: d.norm,
+            center: d.center,
+            radius: d.radius,
+            lp_solves: r.counters.lp_solves,
+            qp_solves: r.counters.qp_solves,
+            dual_solves: r.counters.dual_solves,
+            dual_fallbacks: r.counters.dual_fallbacks,
+            reused_refutations: r.counters.reused_refutations,
+            touching: r.counters.touching,
+            unverified: r.unverified,
+            screened: r.screened,
+            known_neighbours: r.known_neighbours,
+            start: r.start.clone(),
+            seconds: r.seconds,
+            engine: r.engine,
+            units: self.units,
+            linear_regions: None,
+            certified: None,
+            uncertified: None,
+        }
+    }
+
+    /// The bound report: every bound of `report`, the domain and the units.
+    pub fn bound_report(&self, report: &BoundReport) -> BoundsReport {
+        BoundsReport {
+            fields: BoundFields::of(report),
+            exact: report.exact,
+            domain: self.domain_report(),
+            units: self.units,
+        }
     }
 
     /// Linear regions of the function among a walk's regions; `None` for a partial walk, where
@@ -234,16 +265,16 @@ impl Problem {
         walk.complete().then(|| crate::exact::merge::linear_regions(&self.net, walk).1)
     }
 
-    /// The certificate's fields of the count report: `certified` and `uncertified` (region, reason).
-    pub fn certification_json(c: &Certification) -> (Value, Value) {
-        let failures = c.failures.iter().map(|(i, why)| json!({"region": i, "reason": why})).collect();
-        (c.certified.into(), failures)
+    /// `report` with the certificate's fields filled in: `certified` and `uncertified`.
+    pub fn certified(report: CountReport, c: &Certification) -> CountReport {
+        let failures = c.failures.iter().map(|(i, why)| Uncertified { region: *i, reason: why.clone() }).collect();
+        CountReport { certified: Some(c.certified), uncertified: Some(failures), ..report }
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the
     /// count; and, if a bound falls below the count (a soundness bug), the internal error to
     /// raise once the report is shown.
-    pub fn validate_json(&self, walk: &WalkResult, report: &BoundReport) -> (Value, Result<()>) {
+    pub fn validate_report(&self, walk: &WalkResult, report: &BoundReport) -> (ValidateReport, Result<()>) {
         let found = walk.count();
         let unsound: Vec<&str> =
             report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
@@ -253,17 +284,11 @@ impl Problem {
                 Err(Error::Internal(format!("bound(s) {} fall below the exact count {found}", unsound.join(", "))))
             }
         };
-        let mut v = self.count_json(walk);
-        let b = report.to_json();
-        for key in ["bounds", "best", "lower", "skipped", "stability"] {
-            v[key] = b[key].clone();
-        }
-        v["ratios"] = report
-            .bounds
-            .iter()
-            .map(|b| (b.method.name().to_string(), Value::from(ratio(&b.value, found))))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        let v = ValidateReport {
+            count: self.count_report(walk),
+            fields: BoundFields::of(report),
+            ratios: ValidateReport::ratios(report, found),
+        };
         (v, sound)
     }
 }
@@ -281,7 +306,7 @@ mod tests {
         let p = Problem::boxed(net(3), &[0.0, 0.5, -1.0], &[1.0, 0.5, 1.0]).unwrap();
         assert_eq!(p.fixed, vec![(1, 0.5)]);
         assert_eq!((p.domain.dim(), p.net.input_dim()), (2, 2));
-        assert_eq!(p.domain_json()["lower"], json!([0.0, 0.5, -1.0]));
+        assert_eq!(p.domain_report().lower, Some(vec![0.0, 0.5, -1.0]));
         let point = Problem::boxed(net(2), &[0.5, 0.5], &[0.5, 0.5]).unwrap_err().to_string();
         assert!(point.contains("single point"), "{point}");
         // An empty interval among free coordinates is still refused, numbered among the free ones.
@@ -301,5 +326,17 @@ mod tests {
             assert_eq!((w.len(), w[1]), (3, 0.25));
         }
         assert_eq!(p.certify(&r).certified, r.count());
+    }
+
+    #[test]
+    fn a_walk_that_dropped_regions_is_never_exact() {
+        let p = Problem::boxed(net(2), &[-1.0, -1.0], &[1.0, 1.0]).unwrap();
+        let mut r = p.walk(&WalkOptions::default(), None).unwrap();
+        assert!(r.complete() && p.count_report(&r).complete);
+        // A region reached through a certified facet whose own point could not be certified.
+        r.unverified = 1;
+        assert!(!r.complete() && r.stopped_by().is_none());
+        assert!(!p.count_report(&r).complete);
+        assert_eq!(p.linear_regions(&r), None);
     }
 }

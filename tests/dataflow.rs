@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{random_case_up_to, theory_fixtures};
+use common::{patterns, random_case_up_to, theory_fixtures, Scratch};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::dataflow::{walk_dataflow, Cluster, DataflowResult};
 use regionwalk::exact::walk::{walk, Engine, StopReason, WalkOptions, WalkResult};
@@ -21,13 +21,9 @@ use std::time::{Duration, Instant};
 const ACAS: &str = "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx";
 const ACAS_CENTER: &str = "--center=0.1,0.1,0.1,0.1,0.1";
 
-fn patterns(r: &WalkResult) -> BTreeSet<Pattern> {
-    r.regions.iter().map(|g| g.pattern.clone()).collect()
-}
-
 fn single(net: &Network, domain: &Domain) -> WalkResult {
     let r = walk(net, domain, &WalkOptions { engine: Engine::Walk, ..Default::default() }).unwrap();
-    assert!(r.complete());
+    assert!(r.complete(), "{} regions dropped", r.unverified);
     r
 }
 
@@ -68,7 +64,9 @@ fn workers_find_the_walks_regions_on_random_degenerate_and_fixture_networks() {
         let reference = single(net, domain);
         for workers in [1, 2] {
             let r = on_workers(net, domain, &WalkOptions::default(), workers);
-            assert!(r.walk.complete(), "{what}: {workers} workers");
+            assert!(r.walk.stopped_by().is_none(), "{what}: {workers} workers");
+            assert_eq!(r.walk.complete(), reference.complete(), "{what}: {workers} workers");
+            assert_eq!(r.walk.unverified, reference.unverified, "{what}: {workers} workers");
             assert_eq!(r.regions, reference.count(), "{what}: {workers} workers");
             assert_eq!(patterns(&r.walk), patterns(&reference), "{what}: {workers} workers, another set of patterns");
             assert_eq!(r.shards.len(), workers);
@@ -87,17 +85,18 @@ fn workers_find_the_walks_regions_on_random_degenerate_and_fixture_networks() {
 fn budgets_stop_every_worker_with_a_certified_lower_bound() {
     let net = load_network(Path::new(ACAS)).unwrap();
     let domain = Domain::ball(&[0.1; 5], 0.1, Norm::L2).unwrap();
-    let full = patterns(&single(&net, &domain));
+    let full: BTreeSet<Pattern> = patterns(&single(&net, &domain)).into_iter().collect();
+    let subset = |r: &WalkResult| patterns(r).iter().all(|p| full.contains(p));
     let capped = on_workers(&net, &domain, &WalkOptions { max_regions: Some(500), ..Default::default() }, 2);
     assert_eq!(capped.walk.stopped_by(), Some(StopReason::MaxRegions));
     assert!(capped.regions >= 500 && capped.regions < full.len(), "{} regions", capped.regions);
-    assert!(patterns(&capped.walk).is_subset(&full));
+    assert!(subset(&capped.walk));
     let timed = WalkOptions { time_limit: Some(Duration::from_millis(50)), ..Default::default() };
     let started = Instant::now();
     let stopped = on_workers(&net, &domain, &timed, 2);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(stopped.walk.stopped_by(), Some(StopReason::TimeLimit));
-    assert!(stopped.regions < full.len() && patterns(&stopped.walk).is_subset(&full));
+    assert!(stopped.regions < full.len() && subset(&stopped.walk));
 }
 
 #[test]
@@ -124,7 +123,8 @@ fn worker_checkpoints_resume_to_the_full_count() {
     let net = load_network(Path::new(ACAS)).unwrap();
     let domain = Domain::ball(&[0.1; 5], 0.1, Norm::L2).unwrap();
     let full = patterns(&single(&net, &domain));
-    let path = scratch("resume").join("walk");
+    let dir = Scratch::new("resume");
+    let path = dir.join("walk");
     let options = WalkOptions { max_regions: Some(1000), checkpoint: Some(path.clone()), ..Default::default() };
     let first = on_workers(&net, &domain, &options, 2);
     assert!(!first.walk.complete() && first.regions < full.len());
@@ -141,12 +141,6 @@ fn worker_checkpoints_resume_to_the_full_count() {
 }
 
 // ---- Several processes on loopback, through the CLI ----
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("regionwalk-dataflow-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A host file for `n` processes on free loopback ports.
 fn hostfile(dir: &Path, n: usize) -> PathBuf {
@@ -205,10 +199,16 @@ impl Running {
 
 /// Starts `processes` processes of `count args… --hostfile --process i` (process 0 first).
 fn start_cluster(args: &[String], dir: &Path, processes: usize) -> Running {
-    let hosts = hostfile(dir, processes);
+    start_processes(&vec![args.to_vec(); processes], dir)
+}
+
+/// Starts one process per entry of `args` (`count args[i]… --hostfile --process i`), process 0 first.
+fn start_processes(args: &[Vec<String>], dir: &Path) -> Running {
+    let hosts = hostfile(dir, args.len());
     Running(
-        (0..processes)
-            .map(|i| {
+        args.iter()
+            .enumerate()
+            .map(|(i, args)| {
                 let mut a = args.to_vec();
                 a.extend(["--hostfile".into(), hosts.display().to_string(), "--process".into(), i.to_string()]);
                 spawn(&a)
@@ -236,7 +236,7 @@ fn saved_patterns(path: &Path) -> BTreeSet<String> {
 
 #[test]
 fn two_processes_on_loopback_find_the_walks_regions() {
-    let dir = scratch("two");
+    let dir = Scratch::new("two");
     let mut problems: Vec<(String, Vec<String>)> = Vec::new();
     for seed in [3u64, 8, 21, 34, 55, 89] {
         let case = random_case_up_to(seed, 6);
@@ -278,7 +278,7 @@ fn two_processes_on_loopback_find_the_walks_regions() {
 
 #[test]
 fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count() {
-    let dir = scratch("limit");
+    let dir = Scratch::new("limit");
     let domain = [ACAS_CENTER, "--radius=0.12"];
     let alone = dir.join("alone.json");
     let out = spawn(&count_args(ACAS, &domain, &["--engine", "walk", "--save-regions", alone.to_str().unwrap()]));
@@ -306,7 +306,7 @@ fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count
 
 #[test]
 fn a_killed_process_makes_its_peer_exit_with_an_error() {
-    let dir = scratch("kill");
+    let dir = Scratch::new("kill");
     // About a minute of work for two processes: far longer than the test waits.
     let args = count_args(ACAS, &[ACAS_CENTER, "--radius=0.2"], &[]);
     for victim in [1usize, 0] {
@@ -327,7 +327,7 @@ fn a_killed_process_makes_its_peer_exit_with_an_error() {
 
 #[test]
 fn cluster_arguments_are_checked() {
-    let dir = scratch("args");
+    let dir = Scratch::new("args");
     let run = |extra: &[&str]| {
         let out =
             finish(spawn(&count_args(ACAS, &[ACAS_CENTER, "--radius=0.01"], extra)), Duration::from_secs(30), "args");
@@ -343,4 +343,38 @@ fn cluster_arguments_are_checked() {
     std::fs::write(&bad, "127.0.0.1:2000\nlocalhost\n").unwrap();
     assert!(run(&["--hostfile", bad.to_str().unwrap(), "--process", "0"]).contains("line 2"));
     assert!(run(&["--hostfile", hosts]).contains("--process"));
+}
+
+#[test]
+fn processes_started_on_different_jobs_refuse_to_count() {
+    let dir = Scratch::new("jobs");
+    let other_model = "fixtures/acasxu/onnx/ACASXU_run2a_1_9_batch_2000.onnx";
+    let base = count_args(ACAS, &[ACAS_CENTER, "--radius=0.05"], &[]);
+    // (what process 1 runs instead, the part every process must name)
+    let peers: Vec<(Vec<String>, &str)> = vec![
+        (count_args(ACAS, &[ACAS_CENTER, "--radius=0.06"], &[]), "domain"),
+        (count_args(other_model, &[ACAS_CENTER, "--radius=0.05"], &[]), "model"),
+        (count_args(ACAS, &[ACAS_CENTER, "--radius=0.05"], &["--max-regions", "1000"]), "options"),
+    ];
+    for (peer, part) in &peers {
+        let outs = start_processes(&[base.clone(), peer.clone()], &dir).outputs(Duration::from_secs(30), part);
+        for (i, out) in outs.iter().enumerate() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "process {i} with a peer differing in its {part}: {stderr}");
+            assert!(out.stdout.is_empty(), "process {i} counted: {}", String::from_utf8_lossy(&out.stdout));
+            assert!(
+                stderr.contains("different jobs") && stderr.contains(&format!("in its {part}")),
+                "process {i}, {part}: {stderr}"
+            );
+        }
+    }
+    // Another worker count breaks timely's routing before any job is compared: both processes
+    // still stop with an error that names the likely cause, and count nothing.
+    let more_workers = count_args(ACAS, &[ACAS_CENTER, "--radius=0.05"], &["--workers", "2"]);
+    let outs = start_processes(&[base, more_workers], &dir).outputs(Duration::from_secs(30), "workers");
+    for (i, out) in outs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "process {i}: {stderr}");
+        assert!(out.stdout.is_empty() && stderr.contains("another --workers"), "process {i}: {stderr}");
+    }
 }

@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -223,7 +223,7 @@ class _Progress:
 
     def __init__(self, progress: Union[bool, Callable[..., Any]], unit: str, total: bool):
         self.callback: Optional[Callable[..., Any]] = None
-        self.bar = None
+        self.bar: Any = None
         if callable(progress):
             self.callback = progress
         elif progress:
@@ -258,12 +258,18 @@ class _Progress:
 @dataclass
 class CountResult:
     """An exact count, or with ``complete`` False a certified lower bound (``stopped_by`` says
-    which budget stopped it). ``report`` is the CLI's ``count --json`` object."""
+    which budget stopped it; None with ``unverified`` regions dropped). One field per field of the
+    CLI's ``count --json`` report (``CountReport`` in ``docs/reports.schema.json``), which
+    ``report`` holds as it came; ``patterns`` and ``witnesses`` are the arrays asked for."""
 
     regions: int
     complete: bool
     stopped_by: Optional[str]
-    seconds: float
+    domain: str
+    fixed: List[int]
+    norm: Optional[str]
+    center: Optional[List[float]]
+    radius: Optional[float]
     lp_solves: int
     qp_solves: int
     dual_solves: int
@@ -272,37 +278,27 @@ class CountResult:
     touching: int
     unverified: int
     screened: int
+    known_neighbours: int
     start: Optional[np.ndarray]
+    seconds: float
     engine: str
+    units: Optional[str]
     linear_regions: Optional[int] = None
     certified: Optional[int] = None
+    uncertified: Optional[List[Dict[str, Any]]] = None
     patterns: Optional[np.ndarray] = field(default=None, repr=False)
     witnesses: Optional[np.ndarray] = field(default=None, repr=False)
     report: Dict[str, Any] = field(default_factory=dict, repr=False)
 
+    #: Fields of the Python side only (not in the report).
+    _LOCAL = ("patterns", "witnesses", "report")
+
     @classmethod
     def _from(cls, report: Dict[str, Any], patterns: Any = None, witnesses: Any = None) -> "CountResult":
-        return cls(
-            regions=report["regions"],
-            complete=report["complete"],
-            stopped_by=report["stopped_by"],
-            seconds=report["seconds"],
-            lp_solves=report["lp_solves"],
-            qp_solves=report["qp_solves"],
-            dual_solves=report["dual_solves"],
-            dual_fallbacks=report["dual_fallbacks"],
-            reused_refutations=report["reused_refutations"],
-            touching=report["touching"],
-            unverified=report["unverified"],
-            screened=report["screened"],
-            engine=report["engine"],
-            start=None if report["start"] is None else np.asarray(report["start"], dtype=np.float64),
-            linear_regions=report.get("linear_regions"),
-            certified=report.get("certified"),
-            patterns=patterns,
-            witnesses=witnesses,
-            report=report,
-        )
+        values: Dict[str, Any] = {f.name: report.get(f.name) for f in fields(cls) if f.name not in cls._LOCAL}
+        if values["start"] is not None:
+            values["start"] = np.asarray(values["start"], dtype=np.float64)
+        return cls(**values, patterns=patterns, witnesses=witnesses, report=report)
 
 
 def _count(net: Any, domain: "_native.Domain", progress: Any, **options: Any) -> CountResult:
@@ -591,7 +587,7 @@ def _audit_inputs(points: Any, radii: Any, labels: Optional[Sequence[str]]
         points, file_labels = load_points(points)
         labels = labels if labels is not None else file_labels
     points = floats(points, "points", 2)
-    radii_list = [float(radii)] if np.isscalar(radii) else [float(r) for r in radii]
+    radii_list = [float(cast(Any, radii))] if np.isscalar(radii) else [float(r) for r in cast(Sequence[float], radii)]
     if labels is not None:
         labels = [str(l) for l in labels]
         if len(labels) != len(points):
@@ -629,7 +625,7 @@ def audit(
         text, stopped = _native.audit(
             _network(net), points, radii_list, norm=norm, exact=exact,
             methods=list(AUDIT_METHODS if methods is None else methods), max_regions=max_regions,
-            budget=budget, labels=labels, out=_path(out), resume=resume, shard=(0, 1) if shard is None else tuple(shard),
+            budget=budget, labels=labels, out=_path(out), resume=resume, shard=(0, 1) if shard is None else (int(shard[0]), int(shard[1])),
             threads=threads, progress=callback,
         )
     result = _columns(json.loads(text), radii_list, as_frame)

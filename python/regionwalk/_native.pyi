@@ -1,6 +1,6 @@
 """Types of the native extension (the Rust half of the package); see regionwalk/__init__.py."""
 
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, final
 
 import numpy as np
 
@@ -8,6 +8,7 @@ class RegionwalkError(Exception): ...
 class SolverError(RegionwalkError): ...
 class InternalError(RegionwalkError): ...
 
+@final
 class Network:
     @staticmethod
     def from_layers(layers: List[Tuple[np.ndarray, np.ndarray]],
@@ -26,6 +27,7 @@ class Network:
     def to_json(self) -> str: ...
     def eval(self, x: np.ndarray) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray, np.ndarray, bool]: ...
 
+@final
 class Domain:
     @staticmethod
     def ball(center: np.ndarray, radius: float, norm: str = "l2", clip: bool = False) -> "Domain": ...
@@ -41,19 +43,19 @@ Progress = Optional[Callable[[int, int, int], Any]]
 def count(net: Network, domain: Domain, *, max_regions: Optional[int] = None, time_limit: Optional[float] = None,
           threads: Optional[int] = None, certify: bool = False, linear: bool = False, patterns: bool = False,
           witnesses: bool = False, progress: Progress = None, checkpoint: Optional[str] = None,
-          resume: Optional[str] = None) -> Tuple[str, Optional[np.ndarray], Optional[np.ndarray]]: ...
+          resume: Optional[str] = None, engine: str = "auto") -> Tuple[str, Optional[np.ndarray], Optional[np.ndarray]]: ...
 def bound(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = 2000,
-          hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = 0.5,
+          hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = ...,
           threads: Optional[int] = None) -> str: ...
 def validate(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = 2000,
-             hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = 0.5,
+             hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = ...,
              max_regions: Optional[int] = None,
              time_limit: Optional[float] = None, threads: Optional[int] = None, linear: bool = False,
              progress: Progress = None) -> str: ...
 def audit(net: Network, points: np.ndarray, radii: List[float], *, norm: str = "l2", exact: bool = True,
-          methods: List[str] = ..., max_regions: int = 100000, budget: Optional[float] = 0.5,
+          methods: List[str] = ..., max_regions: int = 100000, budget: Optional[float] = ...,
           labels: Optional[List[str]] = None,
-          out: Optional[str] = None, resume: bool = False, shard: Tuple[int, int] = (0, 1),
+          out: Optional[str] = None, resume: bool = False, shard: Tuple[int, int] = ...,
           threads: Optional[int] = None, progress: Progress = None) -> Tuple[str, bool]: ...
 def graph(net: Network, domain: Domain, *, max_regions: Optional[int] = None, time_limit: Optional[float] = None,
           threads: Optional[int] = None, progress: Progress = None) -> Tuple[str, str]: ...
@@ -66,8 +68,9 @@ def plot_slice(net: Network, center: np.ndarray, radius: float, *, norm: str = "
 def load_points(path: str, label_column: Optional[str] = None) -> Tuple[np.ndarray, Optional[List[str]]]: ...
 def read_report(path: str) -> str: ...
 
+@final
 class ReportWriter:
-    def __init__(self, path: str) -> None: ...
+    def __new__(cls, path: str) -> "ReportWriter": ...
     def write(self, records: str) -> None: ...
 
 def _panic_for_test() -> None: ...

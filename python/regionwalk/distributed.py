@@ -112,7 +112,7 @@ def audit(
     points, radii_list, labels = _audit_inputs(points, radii, labels)
     if chunk < 1 or threads_per_task < 1:
         raise ValueError("chunk and threads_per_task must be at least 1")
-    options = dict(norm=norm, exact=exact, methods=list(AUDIT_METHODS if methods is None else methods),
+    options: Dict[str, Any] = dict(norm=norm, exact=exact, methods=list(AUDIT_METHODS if methods is None else methods),
                    max_regions=max_regions, budget=budget, threads=threads_per_task)
     # The serial audit's own checks, up front and with its messages: options, then every point.
     _native.audit(native, points[:0], radii_list, **options)

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 /// A ReLU network (ReLU after every layer but the last), immutable once built.
 #[pyclass(frozen, name = "Network", module = "regionwalk._native")]
+#[derive(Clone)]
 pub struct PyNetwork {
     pub(crate) net: Arc<Network>,
     /// For `.nnet` files: "normalised" or "raw" input units.
-    units: Option<&'static str>,
+    pub(crate) units: Option<&'static str>,
 }
 
 /// A layer `(W, b)` as NumPy arrays.
@@ -58,8 +59,7 @@ impl PyNetwork {
     #[pyo3(signature = (path, raw_units = false))]
     fn from_file(path: PathBuf, raw_units: bool) -> PyResult<Self> {
         let net = io::load_network_with(&path, io::LoadOptions { raw_units }).map_err(py_err)?;
-        let nnet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("nnet"));
-        Ok(PyNetwork { net: Arc::new(net), units: nnet.then_some(if raw_units { "raw" } else { "normalised" }) })
+        Ok(PyNetwork { net: Arc::new(net), units: io::units(&path, io::LoadOptions { raw_units }) })
     }
 
     /// Reads the JSON model format (what `to_json` writes): how networks travel to remote workers.

@@ -10,7 +10,6 @@ use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
 use regionwalk::exact::walk::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
-use regionwalk::model::Network;
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
 use std::path::PathBuf;
@@ -77,14 +76,17 @@ impl PyDomain {
 }
 
 impl PyDomain {
-    fn problem(&self, net: &Network) -> regionwalk::Result<Problem> {
-        let net = net.clone();
+    /// The problem on `net`, its reports naming the network's units.
+    fn problem(&self, net: &PyNetwork) -> regionwalk::Result<Problem> {
+        let units = net.units;
+        let net = (*net.net).clone();
         let problem = match &self.spec {
             Spec::Ball { center, radius, norm } => Problem::ball(net, center, *radius, *norm)?,
             Spec::Box { lower, upper } => Problem::boxed(net, lower, upper)?,
             Spec::InputBox => Problem::input_box(net)?,
             Spec::Whole => Problem::whole(net),
         };
+        let problem = problem.with_units(units);
         if self.clip {
             problem.clipped_to_input_box()
         } else {
@@ -196,8 +198,8 @@ fn bound_options(
     Ok(BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions, budget })
 }
 
-fn json_text(v: &serde_json::Value) -> String {
-    serde_json::to_string(v).expect("JSON values serialise")
+fn json_text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).expect("reports serialise")
 }
 
 /// What `count` hands back: the CLI's JSON report, and on request the patterns (regions ×
@@ -226,16 +228,16 @@ fn count<'py>(
     engine: &str,
 ) -> PyResult<Counted<'py>> {
     let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?.with_engine(engine)?;
-    let net = net.net.clone();
+    let net = net.clone();
     let (problem, result, report) = run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let result = budget.walk(&problem, interrupt, snapshot, linear)?;
-        let mut report = problem.count_json(&result);
+        let mut report = problem.count_report(&result);
         if linear {
-            report["linear_regions"] = problem.linear_regions(&result).into();
+            report.linear_regions = Some(problem.linear_regions(&result));
         }
         if certify {
-            (report["certified"], report["uncertified"]) = Problem::certification_json(&problem.certify(&result));
+            report = Problem::certified(report, &problem.certify(&result));
         }
         Ok((problem, result, report))
     })?;
@@ -276,12 +278,11 @@ fn bound(
     threads: Option<usize>,
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
-    let net = net.net.clone();
+    let net = net.clone();
     run_detached(py, threads, None, move |_, _| {
         let problem = domain.problem(&net)?;
-        let mut v = bounds(&problem.net, &problem.domain, &options)?.to_json();
-        v["domain"] = problem.domain_json();
-        Ok(json_text(&v))
+        let report = bounds(&problem.net, &problem.domain, &options)?;
+        Ok(json_text(&problem.bound_report(&report)))
     })
 }
 
@@ -306,14 +307,14 @@ fn validate(
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?.without_walk();
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
-    let net = net.net.clone();
+    let net = net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt, snapshot, linear)?;
         let report = bounds(&problem.net, &problem.domain, &options)?;
-        let (mut v, sound) = problem.validate_json(&walk, &report);
+        let (mut v, sound) = problem.validate_report(&walk, &report);
         if linear {
-            v["linear_regions"] = problem.linear_regions(&walk).into();
+            v.count.linear_regions = Some(problem.linear_regions(&walk));
         }
         sound?;
         Ok(json_text(&v))
@@ -378,12 +379,12 @@ fn graph(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, String)> {
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
-    let net = net.net.clone();
+    let net = net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt, snapshot, true)?;
         let g = regionwalk::plot::graph::region_graph(&problem.net, &walk);
-        Ok((json_text(&regionwalk::plot::graph::to_json(&g)), json_text(&problem.count_json(&walk))))
+        Ok((json_text(&regionwalk::plot::graph::to_json(&g)), json_text(&problem.count_report(&walk))))
     })
 }
 

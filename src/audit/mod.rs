@@ -45,8 +45,8 @@ pub fn boundary_distance(net: &Network, x: &[f64], norm: Norm) -> (f64, Option<(
     best
 }
 
-/// One line of an audit report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One line of an audit report (JSON Lines or CSV; Python's audit columns).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// Index of the point in the points file.
     pub point: usize,

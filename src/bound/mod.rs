@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::domain::Domain;
 use crate::model::Network;
-use crate::tolerance::PROPORTIONAL;
+use crate::tolerance::{PROPORTIONAL, ROW_SUPPORT};
 use crate::Result;
 
 /// A bound method (see the module documentation).
@@ -97,19 +97,6 @@ pub struct BoundValue {
     pub per_layer: Vec<Value>,
     /// What the method assumed here (e.g. the L2 ball enclosing an L-inf ball).
     pub note: Option<String>,
-}
-
-impl BoundValue {
-    /// The JSON form of the design page: value as a decimal string.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "method": self.method.name(),
-            "value": self.value.to_string(),
-            "log10": log10(&self.value),
-            "per_layer": self.per_layer,
-            "note": self.note,
-        })
-    }
 }
 
 /// Options of [`bounds`].
@@ -188,18 +175,6 @@ impl BoundReport {
     /// A method's bound, if computed.
     pub fn get(&self, method: Method) -> Option<&BoundValue> {
         self.bounds.iter().find(|b| b.method == method)
-    }
-
-    /// The JSON form of the design page.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "bounds": self.bounds.iter().map(BoundValue::to_json).collect::<Vec<_>>(),
-            "best": self.best().map(|b| json!({"method": b.method.name(), "value": b.value.to_string(), "log10": log10(&b.value)})),
-            "lower": {"value": self.lower, "source": self.lower_source, "samples": self.samples},
-            "exact": self.exact,
-            "skipped": self.skipped.iter().map(|(m, why)| json!({"method": m.name(), "reason": why})).collect::<Vec<_>>(),
-            "stability": self.stability,
-        })
     }
 }
 
@@ -383,12 +358,11 @@ pub(crate) fn facts(layer: &crate::model::Layer, status: impl Fn(usize) -> Statu
 /// Groups neurons whose `(w, b)` rows are proportional (scalar of either sign): they share one bent
 /// hyperplane. Returns the number of groups and of groups with both orientations.
 ///
-/// Rows are compared only within buckets of the same support (entries above `SUPPORT` after
+/// Rows are compared only within buckets of the same support (entries above [`ROW_SUPPORT`] after
 /// normalising): two rows within `PROPORTIONAL` share it unless an entry sits at the threshold,
 /// and a missed merge only counts a hyperplane twice (a looser, still sound bound). The buckets
 /// keep a convolution's thousands of rows, each over its own patch, from being compared pairwise.
 fn merge_proportional(layer: &crate::model::Layer, neurons: &[usize]) -> (usize, usize) {
-    const SUPPORT: f64 = 1e-6;
     let width = layer.weight.ncols();
     // Per support: (normalised row, seen with a positive lead, seen with a negative lead).
     type Class = (Vec<f64>, bool, bool);
@@ -406,7 +380,7 @@ fn merge_proportional(layer: &crate::model::Layer, neurons: &[usize]) -> (usize,
         let positive = lead > 0.0;
         let s = if positive { 1.0 } else { -1.0 } / norm;
         v.iter_mut().for_each(|x| *x *= s);
-        let support: Vec<usize> = (0..v.len()).filter(|&i| v[i].abs() > SUPPORT).collect();
+        let support: Vec<usize> = (0..v.len()).filter(|&i| v[i].abs() > ROW_SUPPORT).collect();
         let reps = buckets.entry(support).or_default();
         match reps.iter_mut().find(|(r, _, _)| r.iter().zip(&v).all(|(a, b)| (a - b).abs() <= PROPORTIONAL)) {
             Some(rep) => {

@@ -10,6 +10,7 @@ use regionwalk::domain::Domain;
 use regionwalk::exact::walk::WalkResult;
 use regionwalk::model::io;
 use regionwalk::problem::Problem;
+use regionwalk::report::CountReport;
 use std::process::ExitCode;
 
 /// What `count` and `validate` share: the problem, the exact walk and, on request, the number of
@@ -27,7 +28,7 @@ pub(super) fn load_and_walk(
     let mut options = budget.walk_options(quiet)?;
     options.edges = linear;
     let checkpoint = budget.checkpoint_to_resume()?;
-    let problem = spec.problem(model.load()?)?;
+    let problem = spec.load(model)?;
     let result = problem.walk(&options, checkpoint)?;
     let linear = linear.then(|| problem.linear_regions(&result));
     Ok((problem, result, linear))
@@ -43,19 +44,15 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     }
     let certificate = args.certify.then(|| problem.certify(&result));
     if args.json {
-        let mut v = problem.count_json(&result);
-        v["units"] = args.model.units().into();
-        if let Some(l) = linear {
-            v["linear_regions"] = l.into();
-        }
+        let mut report = CountReport { linear_regions: linear, ..problem.count_report(&result) };
         if let Some(c) = &certificate {
-            (v["certified"], v["uncertified"]) = Problem::certification_json(c);
+            report = Problem::certified(report, c);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_count(&problem, &result);
         print_linear(linear);
-        if let (false, Some(path)) = (result.complete(), &args.budget.checkpoint) {
+        if let (Some(_), Some(path)) = (result.stopped_by(), &args.budget.checkpoint) {
             println!("state saved to {0}; continue with --resume {0}", path.display());
         }
         if let Some(c) = &certificate {
@@ -84,12 +81,15 @@ fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
         // timely's network threads panic when a peer's connection fails; without this the other
         // workers of this process would wait for that peer forever.
         std::panic::set_hook(Box::new(|info| {
-            eprintln!("error: the dataflow walk failed (a peer process or its connection was lost?): {info}");
+            eprintln!(
+                "error: the dataflow walk failed (a peer process died, its connection was lost, or it runs \
+                 with another --workers): {info}"
+            );
             std::process::exit(1);
         }));
     }
     let spec = args.domain.spec()?;
-    let problem = spec.problem(args.model.load()?)?;
+    let problem = spec.load(&args.model)?;
     // A progress bar for process 0 only (it counts this process's workers).
     let options = args.budget.walk_options(args.quiet || cluster.process() != 0)?;
     let gather = args.save_regions.is_some() || args.certify;
@@ -102,19 +102,18 @@ fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
     let certificate = args.certify.then(|| problem.certify(&result.walk));
     let complete = result.walk.complete();
     if args.json {
-        let mut v = problem.dataflow_json(&result);
-        v["units"] = args.model.units().into();
+        let mut report = problem.dataflow_report(&result);
         if let Some(c) = &certificate {
-            (v["certified"], v["uncertified"]) = Problem::certification_json(c);
+            report.count = Problem::certified(report.count, c);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_counted(&problem, &result.walk, result.regions);
         println!(
             "dataflow: {} process(es) x {} worker(s), shards {:?}, {} records ({} bytes) sent between processes",
             result.processes, result.workers, result.shards, result.remote_records, result.remote_bytes
         );
-        if let (false, Some(path)) = (complete, &args.budget.checkpoint) {
+        if let (Some(_), Some(path)) = (result.walk.stopped_by(), &args.budget.checkpoint) {
             println!("state saved to {0}.w<worker>; continue with --resume {0}", path.display());
         }
         if let Some(c) = &certificate {
@@ -132,13 +131,10 @@ fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyhow::Result<(
 
 pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let spec = args.domain.spec()?;
-    let problem = spec.problem(args.model.load()?)?;
+    let problem = spec.load(&args.model)?;
     let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
     if args.json {
-        let mut v = report.to_json();
-        v["domain"] = problem.domain_json();
-        v["units"] = args.model.units().into();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&problem.bound_report(&report))?);
     } else {
         println!("upper bounds on the activation regions meeting the {}:", problem.describe());
         print_bounds(&report, None);
@@ -149,12 +145,9 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
     let report = bounds(&problem.net, &problem.domain, &args.settings.options().without_walk())?;
-    let (mut v, sound) = problem.validate_json(&exact, &report);
+    let (mut v, sound) = problem.validate_report(&exact, &report);
     if args.json {
-        v["units"] = args.model.units().into();
-        if let Some(l) = linear {
-            v["linear_regions"] = l.into();
-        }
+        v.count.linear_regions = linear;
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_count(&problem, &exact);
@@ -204,7 +197,7 @@ pub(super) fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = true;
     let checkpoint = args.budget.checkpoint_to_resume()?;
-    let problem = spec.problem(args.model.load()?)?;
+    let problem = spec.load(&args.model)?;
     let result = problem.walk(&options, checkpoint)?;
     let g = region_graph(&problem.net, &result);
     let text = match args.format {
@@ -217,7 +210,7 @@ pub(super) fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
         "{} regions and {} facet adjacencies{} written to {}",
         g.node_count(),
         g.edge_count(),
-        if result.complete() { "" } else { " (partial walk: stopped by a budget)" },
+        if result.complete() { "" } else { " (partial walk: a certified part of the graph)" },
         args.out.display()
     );
     Ok(if result.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })

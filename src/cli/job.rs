@@ -71,8 +71,7 @@ impl ModelArgs {
 
     /// For `.nnet` models, which units points are in.
     pub(super) fn units(&self) -> Option<&'static str> {
-        let nnet = self.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("nnet"));
-        nnet.then_some(if self.raw_units { "raw" } else { "normalised" })
+        io::units(&self.model, io::LoadOptions { raw_units: self.raw_units })
     }
 }
 
@@ -152,6 +151,11 @@ impl DomainArgs {
 }
 
 impl DomainSpec {
+    /// The problem on the model of `model`, loaded now; its reports name the model's units.
+    pub(super) fn load(self, model: &ModelArgs) -> anyhow::Result<Problem> {
+        Ok(self.problem(model.load()?)?.with_units(model.units()))
+    }
+
     /// The problem on the loaded network.
     pub(super) fn problem(self, net: Network) -> anyhow::Result<Problem> {
         let n0 = net.input_dim();
@@ -229,9 +233,9 @@ mod tests {
         let boxed =
             |pairs: Vec<(f64, f64)>, n0| DomainSpec { kind: DomainKind::Box(pairs), clip: false }.problem(net(n0));
         let once = boxed(vec![(-1.0, 2.0)], 3).unwrap();
-        assert_eq!(once.domain_json()["lower"], serde_json::json!([-1.0, -1.0, -1.0]));
+        assert_eq!(once.domain_report().lower, Some(vec![-1.0, -1.0, -1.0]));
         let each = boxed(vec![(0.0, 1.0), (2.0, 3.0)], 2).unwrap();
-        assert_eq!(each.domain_json()["upper"], serde_json::json!([1.0, 3.0]));
+        assert_eq!(each.domain_report().upper, Some(vec![1.0, 3.0]));
         assert!(boxed(vec![(0.0, 1.0); 2], 3).unwrap_err().to_string().contains("given 2 times"));
     }
 

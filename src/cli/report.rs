@@ -15,6 +15,12 @@ pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
     let what = problem.describe();
     if r.complete() {
         println!("{} activation regions meet the {what} (exact)", count);
+    } else if r.stopped_by().is_none() {
+        println!(
+            "at least {count} activation regions meet the {what} (a certified lower bound: {} regions reached \
+             through certified facets had no certifiable interior point and were dropped)",
+            r.unverified
+        );
     } else {
         use regionwalk::exact::walk::StopReason;
         let why = match r.stopped_by() {

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 use rand::Rng;
 
 /// Which norm a ball is taken in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Norm {
     /// Euclidean ball `‖x - c‖₂ < r` (the default, and the paper's "sphere").

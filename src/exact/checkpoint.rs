@@ -10,6 +10,7 @@ use super::walk::WalkResult;
 use crate::domain::Domain;
 use crate::model::Network;
 use crate::{Error, Result};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -178,15 +179,32 @@ impl Saver {
 
 /// Fingerprint of what a walk computes, so that a checkpoint is only resumed on the same problem.
 pub(super) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
-    use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
-    for layer in net.layers() {
-        layer.weight.dim().hash(&mut h);
-        for (r, c, v) in layer.weight.entries() {
-            (r, c, v.to_bits()).hash(&mut h);
-        }
-        layer.bias.iter().for_each(|v| v.to_bits().hash(&mut h));
-    }
+    hash_network(net, &mut h);
     format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);
     h.finish()
+}
+
+/// A hash of every weight and bias, bit for bit.
+pub(crate) fn network_fingerprint(net: &Network) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    hash_network(net, &mut h);
+    h.finish()
+}
+
+/// A hash of the domain's shape and clip box, bit for bit.
+pub(crate) fn domain_fingerprint(domain: &Domain) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    format!("{:?}{:?}", domain.shape(), domain.clip()).hash(&mut h);
+    h.finish()
+}
+
+fn hash_network(net: &Network, h: &mut impl Hasher) {
+    for layer in net.layers() {
+        layer.weight.dim().hash(h);
+        for (r, c, v) in layer.weight.entries() {
+            (r, c, v.to_bits()).hash(h);
+        }
+        layer.bias.iter().for_each(|v| v.to_bits().hash(h));
+    }
 }

@@ -10,7 +10,7 @@
 //! is the termination detection a home-made protocol would need. Counters, and the regions when
 //! asked for, are then sent to worker 0 in a second dataflow.
 
-use super::checkpoint::{fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
+use super::checkpoint::{domain_fingerprint, fingerprint, network_fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
 use super::expand::{Context, Entry};
 use super::reduce::in_row_space;
 use super::walk::{
@@ -79,7 +79,7 @@ impl Cluster {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |what: String| Err(Error::Domain(what));
+        let bad = |what: String| Err(Error::Cluster(what));
         if self.workers == 0 {
             return bad("--workers must be at least 1".into());
         }
@@ -111,7 +111,7 @@ pub fn read_hostfile(path: &Path) -> Result<Vec<String>> {
         }
         let port = line.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
         if !matches!(port, Some(Ok(p)) if p > 0) {
-            return Err(Error::Domain(format!(
+            return Err(Error::Cluster(format!(
                 "{} line {}: {line:?} is not host:port (a port from 1 to 65535)",
                 path.display(),
                 n + 1
@@ -120,7 +120,7 @@ pub fn read_hostfile(path: &Path) -> Result<Vec<String>> {
         hosts.push(line.to_string());
     }
     if hosts.is_empty() {
-        return Err(Error::Domain(format!("{}: lists no host:port", path.display())));
+        return Err(Error::Cluster(format!("{}: lists no host:port", path.display())));
     }
     Ok(hosts)
 }
@@ -163,6 +163,92 @@ struct Summary {
     remote_records: u64,
     remote_bytes: u64,
     error: Option<String>,
+}
+
+/// What every worker of a cluster must share before it counts anything: a hash per part of the
+/// job. Processes started with another model, domain, options, build or worker count would
+/// otherwise exchange regions of different problems and report a wrong count.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Job {
+    process: usize,
+    parts: Vec<(String, u64)>,
+}
+
+impl Job {
+    /// The job of this process: `net` and `domain` as the user gave them (before any reduction).
+    fn new(net: &Network, domain: &Domain, options: &WalkOptions, cluster: &Cluster, resume: bool) -> Self {
+        let hash = |text: String| {
+            let mut h = rustc_hash::FxHasher::default();
+            text.hash(&mut h);
+            h.finish()
+        };
+        let options = format!(
+            "{:?} {:?} {:?} {:?} {:?} {} {}",
+            options.engine,
+            options.max_regions,
+            options.time_limit,
+            options.max_memory,
+            options.edges,
+            options.highs_only,
+            resume
+        );
+        let version = format!("{} checkpoint {CHECKPOINT_VERSION}", env!("CARGO_PKG_VERSION"));
+        let parts = [
+            ("model", network_fingerprint(net)),
+            ("domain", domain_fingerprint(domain)),
+            ("options (budgets, engine, --resume)", hash(options)),
+            ("regionwalk version", hash(version)),
+            ("workers per process", cluster.workers as u64),
+        ];
+        Job { process: cluster.process(), parts: parts.into_iter().map(|(name, h)| (name.to_string(), h)).collect() }
+    }
+
+    /// The parts in which `other` differs from this job.
+    fn differences(&self, other: &Job) -> Vec<&str> {
+        self.parts.iter().zip(&other.parts).filter(|(a, b)| a.1 != b.1).map(|(a, _)| a.0.as_str()).collect()
+    }
+}
+
+/// Every worker sends its job to every worker; all of them then refuse the walk if any two
+/// differ, naming the processes and the parts, so that no process counts anything.
+fn agree(worker: &mut timely::worker::Worker, job: &Job) -> Result<()> {
+    let received: Rc<RefCell<Vec<Job>>> = Rc::default();
+    let sink = received.clone();
+    let mut input = InputHandleVec::new();
+    let probe = ProbeHandle::new();
+    worker.dataflow::<u64, _, _>(|scope| {
+        scope
+            .input_from(&mut input)
+            .broadcast()
+            .inspect(move |j: &Job| sink.borrow_mut().push(j.clone()))
+            .probe_with(&probe);
+    });
+    input.send(job.clone());
+    input.close();
+    while !probe.done() {
+        worker.step_or_park(Some(Duration::from_millis(50)));
+    }
+    let mut jobs = std::mem::take(&mut *received.borrow_mut());
+    jobs.sort_by_key(|j| j.process);
+    jobs.dedup();
+    let reference = &jobs[0];
+    let mismatches: Vec<String> = jobs[1..]
+        .iter()
+        .filter_map(|j| {
+            let parts = reference.differences(j);
+            (!parts.is_empty()).then(|| {
+                format!("process {} differs from process {} in its {}", j.process, reference.process, parts.join(", "))
+            })
+        })
+        .collect();
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Cluster(format!(
+        "the processes were started on different jobs, so none counts: {}. Start every process with the same \
+         model, domain, options and --workers, on the same regionwalk build",
+        mismatches.join("; ")
+    )))
 }
 
 /// The worker that owns `pattern` is `owner_hash(pattern) % workers`: the same in every process.
@@ -365,7 +451,9 @@ pub fn walk_dataflow(
     resume: Option<&Path>,
     gather: bool,
 ) -> Result<Option<DataflowResult>> {
-    let walk = |net: &Network, domain: &Domain| walk_dataflow_as_given(net, domain, options, cluster, resume, gather);
+    let job = Job::new(net, domain, options, cluster, resume.is_some());
+    let walk =
+        |net: &Network, domain: &Domain| walk_dataflow_as_given(net, domain, options, cluster, resume, gather, &job);
     in_row_space(net, domain, walk, |r| r.as_mut().map(|r| &mut r.walk))
 }
 
@@ -376,6 +464,7 @@ fn walk_dataflow_as_given(
     cluster: &Cluster,
     resume: Option<&Path>,
     gather: bool,
+    job: &Job,
 ) -> Result<Option<DataflowResult>> {
     cluster.check()?;
     if options.edges {
@@ -409,7 +498,9 @@ fn walk_dataflow_as_given(
     let tally: Arc<Tally> = Arc::default();
     let process_tally = tally.clone();
     let connecting = cluster.processes.is_some().then(StdoutToStderr::new);
+    let job = job.clone();
     let guards = timely::execute(cluster.config(), move |worker| -> Result<Option<Vec<Summary>>> {
+        agree(worker, &job)?;
         let (index, peers) = (worker.index(), worker.peers());
         let shard_of = |path: &PathBuf| shard_path(path, index);
         // A shard that cannot be loaded is an error reported at the end, not a return here: this
@@ -538,12 +629,12 @@ fn walk_dataflow_as_given(
             worker.step_or_park(Some(Duration::from_millis(50)));
         }
         if let Some(e) = failures.borrow().first() {
-            return Err(Error::Solver(e.clone()));
+            return Err(Error::Cluster(e.clone()));
         }
         let all = std::mem::take(&mut *gathered.borrow_mut());
         Ok((index == 0).then_some(all))
     })
-    .map_err(|e| Error::Domain(format!("the dataflow cluster could not start: {e}")))?;
+    .map_err(|e| Error::Cluster(format!("the dataflow cluster could not start: {e}")))?;
     drop(connecting);
     let joined = guards.join();
     if let Some(ProgressFn(call)) = &options.progress {
@@ -551,14 +642,14 @@ fn walk_dataflow_as_given(
     }
     let mut summaries = None;
     for joined in joined {
-        if let Some(all) = joined.map_err(|e| Error::Solver(format!("a dataflow worker failed: {e}")))?? {
+        if let Some(all) = joined.map_err(|e| Error::Cluster(format!("a dataflow worker failed: {e}")))?? {
             summaries = Some(all);
         }
     }
     let Some(mut summaries) = summaries else { return Ok(None) };
     summaries.sort_by_key(|s| s.worker);
     if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
-        return Err(Error::Solver(format!("a dataflow worker failed: {e}")));
+        return Err(Error::Cluster(format!("a dataflow worker failed: {e}")));
     }
     Ok(Some(combine(summaries, cluster, counters, start, started)))
 }

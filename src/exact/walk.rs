@@ -19,6 +19,7 @@ use super::reduce::in_row_space;
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{LayerMaps, Network, Pattern};
+use crate::tolerance::{DECIDE, MEMORY_HEADROOM_REGIONS, START_POINT_TRIES};
 use crate::Result;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -70,7 +71,7 @@ pub struct WalkOptions {
 }
 
 /// The exact method behind [`walk`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// The box partition where it applies ([`partition::applies`]: a box in at most 8
@@ -107,7 +108,7 @@ impl std::fmt::Debug for ProgressFn {
 }
 
 /// Why a walk stopped before finishing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// `max_regions` was reached.
@@ -169,7 +170,8 @@ pub struct WalkResult {
     /// Facet tests skipped because the neighbour's pattern was already known.
     pub known_neighbours: u64,
     /// Regions reached through a facet whose own witness LP failed (numerically thin slivers):
-    /// not counted. Non-zero values mean the count is uncertain by at most this much.
+    /// not counted, and the walk did not go on through them. Non-zero values make the count a
+    /// certified lower bound, never exact ([`WalkResult::complete`] is false).
     pub unverified: u64,
     /// The point the walk started from (input coordinates), if the domain is not empty.
     pub start: Option<Vec<f64>>,
@@ -206,9 +208,11 @@ impl WalkResult {
         self.regions.len()
     }
 
-    /// Whether the count is exact (no budget stopped the walk).
+    /// Whether the count is exact: no budget stopped the walk, and no region was dropped for
+    /// lack of a certifiable interior point (a dropped region's neighbours may be missing too,
+    /// so such a count is only a certified lower bound).
     pub fn complete(&self) -> bool {
-        self.completeness == Completeness::Complete
+        self.completeness == Completeness::Complete && self.unverified == 0
     }
 
     /// The budget that stopped the walk, if one did.
@@ -424,7 +428,7 @@ pub(super) fn budget_spent(
 ) -> Option<StopReason> {
     if options.max_regions.is_some_and(|max| regions >= max) {
         Some(StopReason::MaxRegions)
-    } else if options.max_memory.is_some_and(|max| (regions as u64 + CHUNK as u64 * 32) * per_region > max) {
+    } else if options.max_memory.is_some_and(|max| (regions as u64 + MEMORY_HEADROOM_REGIONS) * per_region > max) {
         Some(StopReason::MaxMemory)
     } else if deadline.is_some_and(|d| Instant::now() >= d) {
         Some(StopReason::TimeLimit)
@@ -569,7 +573,10 @@ fn report_progress(options: &WalkOptions, result: &WalkResult, frontier: usize, 
 
 /// A point strictly inside the domain and strictly inside an activation region: the domain's
 /// centre if it is such a point, otherwise a random point near it (the centre may lie on region
-/// boundaries, theory §6.2 "Start"). `None` if the domain is empty.
+/// boundaries, theory §6.2 "Start") whose region meets the domain by more than the decision
+/// margin: near a boundary through the centre, a random point may fall into a sliver between two
+/// nearly coincident hyperplanes, which the walk would drop, and the walk would then count nothing.
+/// `None` if the domain is empty.
 pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) -> Result<Option<Vec<f64>>> {
     let centre = vec![0.0; domain.dim()];
     let (anchor, room) = if domain.contains_frame(&centre) {
@@ -580,12 +587,11 @@ pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) ->
             _ => return Ok(None),
         }
     };
-    let x = domain.from_frame(&anchor);
-    if net.interior_pattern(&x).is_some() {
+    if let Some(x) = start_at(net, domain, &anchor, counters)? {
         return Ok(Some(x));
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
-    for _ in 0..10_000 {
+    for _ in 0..START_POINT_TRIES {
         let step = 0.5 * room * rng.gen::<f64>();
         let dir: Vec<f64> = (0..domain.dim()).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -593,10 +599,28 @@ pub fn start_point(net: &Network, domain: &Domain, counters: &mut LpCounters) ->
             continue;
         }
         let y: Vec<f64> = anchor.iter().zip(&dir).map(|(a, d)| a + step * d / norm).collect();
-        let x = domain.from_frame(&y);
-        if domain.contains_frame(&y) && net.interior_pattern(&x).is_some() {
+        if let Some(x) = start_at(net, domain, &y, counters)? {
             return Ok(Some(x));
         }
     }
     Err(crate::Error::Solver("could not find a start point off the region boundaries near the centre".into()))
+}
+
+/// `y` (frame coordinates) in input coordinates, if it can start the walk: inside the domain,
+/// strictly inside its activation region, and that region meets the domain by more than the
+/// decision margin: around `y` itself (no solver call), or else somewhere (an LP).
+fn start_at(net: &Network, domain: &Domain, y: &[f64], counters: &mut LpCounters) -> Result<Option<Vec<f64>>> {
+    let x = domain.from_frame(y);
+    let pattern = match domain.contains_frame(y).then(|| net.interior_pattern(&x)).flatten() {
+        Some(p) => p,
+        None => return Ok(None),
+    };
+    let sur = net.surrogate(&pattern);
+    let Some(constraints) = region_constraints(domain, &pattern, &sur.kind, &sur.a, &sur.beta) else {
+        return Ok(None);
+    };
+    let rows: Vec<&crate::domain::Halfspace> = constraints.iter().map(|(_, h)| h).collect();
+    let certified =
+        margin(domain, &rows, y) > DECIDE || matches!(meets(domain, &rows, None, counters)?, Decision::Meets { .. });
+    Ok(certified.then_some(x))
 }

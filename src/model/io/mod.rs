@@ -34,6 +34,13 @@ pub fn load_network(path: &Path) -> Result<Network> {
     load_network_with(path, LoadOptions::default())
 }
 
+/// The units points are in for the model at `path` loaded with `options`: `normalised` or `raw`
+/// for `.nnet` models (whose weights act on normalised inputs), `None` for the other formats.
+pub fn units(path: &Path, options: LoadOptions) -> Option<&'static str> {
+    let nnet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("nnet"));
+    nnet.then_some(if options.raw_units { "raw" } else { "normalised" })
+}
+
 /// [`load_network`] with options.
 pub fn load_network_with(path: &Path, options: LoadOptions) -> Result<Network> {
     let err = |message: String| Error::ModelFile { path: path.to_owned(), message };
