@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use regionwalk::bench::{problem, QUICK};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::lp::{meets, LpCounters, RegionLp};
 use regionwalk::model::Network;
 
@@ -34,9 +34,9 @@ fn region_walk(c: &mut Criterion) {
     group.sample_size(10);
     for case in QUICK {
         let (net, domain) = problem(case, root).unwrap();
-        let n = walk(&net, &domain, &WalkOptions::default()).unwrap().count();
+        let n = count(&net, &domain, &WalkOptions::default()).unwrap().count();
         group.bench_function(format!("{} ({n} regions)", case.name), |b| {
-            b.iter(|| pool.install(|| walk(&net, &domain, &WalkOptions::default()).unwrap()))
+            b.iter(|| pool.install(|| count(&net, &domain, &WalkOptions::default()).unwrap()))
         });
     }
     group.finish();

@@ -10,7 +10,7 @@
 use rand::{Rng, SeedableRng};
 use regionwalk::bound::{bounds, log10, BoundOptions, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::{io, Layer, Network};
 use std::path::Path;
 use std::time::Duration;
@@ -22,7 +22,7 @@ fn main() {
 
 /// One (network, domain) case: bound / exact per computed method, and the methods skipped.
 fn ratios_of(net: &Network, domain: &Domain, options: &BoundOptions) -> Option<(Vec<(Method, f64)>, usize)> {
-    let exact = walk(net, domain, &WalkOptions { max_regions: Some(20_000), ..Default::default() }).unwrap();
+    let exact = count(net, domain, &WalkOptions { max_regions: Some(20_000), ..Default::default() }).unwrap();
     if !exact.complete() {
         return None;
     }

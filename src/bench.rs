@@ -4,7 +4,8 @@
 //! quick cases with criterion; BENCHMARKS.md records a full run.
 
 use crate::domain::{Domain, Norm};
-use crate::exact::walk::{memory_per_region, walk, Engine, WalkOptions};
+use crate::exact::result::memory_per_region;
+use crate::exact::{count, Engine, WalkOptions};
 use crate::model::io::{load_network, load_points, LabelColumn};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -192,7 +193,7 @@ pub fn problem(case: &Case, root: &Path) -> Result<(Network, Domain)> {
 fn first_mnist_image(root: &Path) -> Result<Vec<f64>> {
     let images = root.join("fixtures/datasets/eran_mnist_test_first100.csv");
     let (points, _) = load_points(&images, Some(LabelColumn::First))?;
-    let first = points.into_iter().next().ok_or_else(|| Error::Point("no MNIST image".into()))?;
+    let first = points.into_iter().next().ok_or_else(|| Error::point("no MNIST image"))?;
     Ok(first.iter().map(|v| v / 255.0).collect())
 }
 
@@ -203,9 +204,9 @@ pub fn run(case: &Case, root: &Path, threads: usize, engine: Engine) -> Result<R
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::Solver(format!("cannot start {threads} threads: {e}")))?;
+        .map_err(|e| Error::Settings(format!("cannot start {threads} threads: {e}")))?;
     let options = WalkOptions { max_regions: case.limit, engine, ..Default::default() };
-    let result = pool.install(|| walk(&net, &domain, &options))?;
+    let result = pool.install(|| count(&net, &domain, &options))?;
     let seconds = result.seconds;
     let regions = result.count();
     let per = |v: u64| v as f64 / regions.max(1) as f64;

@@ -6,10 +6,10 @@
 //! into all of the model's inputs. Reports describe the domain from the [`Domain`] itself.
 
 use crate::bound::BoundReport;
+use crate::cluster::{self, Cluster, DataflowResult};
 use crate::domain::{Domain, Norm, Shape};
 use crate::exact::certify::{certify, Certification};
-use crate::exact::dataflow::{self, Cluster, DataflowResult};
-use crate::exact::walk::{self, Checkpoint, WalkOptions, WalkResult};
+use crate::exact::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
 use crate::report::{
     BoundFields, BoundsReport, ClipBox, CountReport, DataflowCountReport, DomainKind, DomainReport, Uncertified,
@@ -104,14 +104,14 @@ impl Problem {
     /// model's own inputs.
     pub fn walk(&self, options: &WalkOptions, checkpoint: Option<Checkpoint>) -> Result<WalkResult> {
         let mut result = match checkpoint {
-            Some(c) => walk::resume(&self.net, &self.domain, options, c)?,
-            None => walk::walk(&self.net, &self.domain, options)?,
+            Some(c) => exact::resume(&self.net, &self.domain, options, c)?,
+            None => exact::count(&self.net, &self.domain, options)?,
         };
         self.lift(&mut result);
         Ok(result)
     }
 
-    /// The walk on timely dataflow ([`dataflow::walk_dataflow`]): the result on process 0,
+    /// The walk on timely dataflow ([`cluster::walk_dataflow`]): the result on process 0,
     /// `None` on the others.
     pub fn walk_dataflow(
         &self,
@@ -120,7 +120,7 @@ impl Problem {
         resume: Option<&Path>,
         gather: bool,
     ) -> Result<Option<DataflowResult>> {
-        let mut result = dataflow::walk_dataflow(&self.net, &self.domain, options, cluster, resume, gather)?;
+        let mut result = cluster::walk_dataflow(&self.net, &self.domain, options, cluster, resume, gather)?;
         if let Some(r) = &mut result {
             self.lift(&mut r.walk);
         }

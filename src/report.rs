@@ -7,7 +7,7 @@
 
 use crate::bound::{log10, ratio, BoundReport};
 use crate::domain::Norm;
-use crate::exact::walk::{Engine, StopReason};
+use crate::exact::{Engine, StopReason};
 use num_bigint::BigUint;
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -60,11 +60,11 @@ pub const COINCIDENT: f64 = 1e-9;
 pub const BOX_SLACK: f64 = 1e-7;
 
 /// A corner of the double description closer than this (frame units) to a constraint's
-/// hyperplane lies on it (`exact::vertices`).
+/// hyperplane lies on it (`exact::walk::vertices`).
 pub const CORNER_ON: f64 = 1e-9;
 
 /// Pivot below which a row of unit normals counts as dependent in the rank tests of
-/// `exact::vertices` (edges, facet spans), relative to the largest entry.
+/// `exact::walk::vertices` (edges, facet spans), relative to the largest entry.
 pub const RANK_PIVOT: f64 = 1e-9;
 
 /// Relative size under which a layer-map row updated by a low-rank correction is recomputed from
@@ -77,7 +77,7 @@ pub const NEAR_CANCEL: f64 = 1e-6;
 pub const MAP_EQUAL: f64 = 1e-9;
 
 /// Rounding margin (relative to the offsets) of the one-constraint separation screen
-/// (`exact::geometry::separated`), whose bounds are sums of a few products.
+/// (`exact::walk::geometry::separated`), whose bounds are sums of a few products.
 pub const SEPARATION: f64 = 1e-9;
 
 /// A slice polygon (`plot::slice`) of area below this times r² is a numerical sliver and dropped.
@@ -100,7 +100,7 @@ pub const DUAL_OPTIMAL: f64 = 1e-13;
 
 /// Relative size (to the row's norm) below which a first-layer row's residual against the basis
 /// built so far is rounding, not a direction, when an L2 ball is walked in the first layer's row
-/// space (`exact::reduce`); the basis is checked orthonormal and spanning to this level.
+/// space (`exact::walk::reduce`); the basis is checked orthonormal and spanning to this level.
 pub const ROW_SPACE: f64 = 1e-12;
 
 /// Relative error (to the objective's 1-norm, in frame units) allowed on an LP's optimal value when
@@ -119,7 +119,7 @@ pub const THIN_WITNESS_SHIFT: f64 = 4.0 * DECIDE;
 /// keeps its margin on every other row.
 pub const ON_HYPERPLANE: f64 = DECIDE * 1e-3;
 
-/// A witness found on a line (the 2-D facet test, `exact::geometry`) is accepted when its margin
+/// A witness found on a line (the 2-D facet test, `exact::walk::geometry`) is accepted when its margin
 /// (frame units) exceeds this: the line's interval was already shrunk by [`DECIDE`] at each end,
 /// and rounding takes back far less than half of that.
 pub const LINE_WITNESS: f64 = 0.5 * DECIDE;
@@ -151,7 +151,7 @@ pub const MAP_BOUND: f64 = 1e-12;
 /// (`plot::graph`), added to the reach within which maps are compared pairwise.
 pub const PROJECTION: f64 = 1e-15;
 
-/// Floor of the scale in the rank tests (`exact::vertices`), so that an all-zero set of rows has
+/// Floor of the scale in the rank tests (`exact::walk::vertices`), so that an all-zero set of rows has
 /// rank 0 rather than dividing by zero.
 pub const RANK_SCALE_FLOOR: f64 = 1e-300;
 

@@ -7,10 +7,10 @@ mod common;
 use num_bigint::BigUint;
 use regionwalk::analysis::interval::analyse;
 use regionwalk::analysis::set::InputSet;
+use regionwalk::bound::partition::upper_bound;
 use regionwalk::bound::{bounds, BoundOptions, BoundReport, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::partition::upper_bound;
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::Network;
 
 fn report(net: &Network, domain: &Domain) -> BoundReport {
@@ -85,7 +85,7 @@ fn global_bounds_match_serra_and_montufar() {
 
 /// Checks the soundness properties of one bound report against the exact count.
 fn check(net: &Network, domain: &Domain, what: &str) {
-    let exact = walk(net, domain, &WalkOptions::default()).unwrap();
+    let exact = count(net, domain, &WalkOptions::default()).unwrap();
     assert!(exact.complete());
     let n = BigUint::from(exact.count());
     let r = report(net, domain);
@@ -170,7 +170,7 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
     for seed in 0..40 {
         let case = common::random_case(seed);
         let domain = &Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
-        let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
+        let exact = count(&case.net, domain, &WalkOptions::default()).unwrap();
         let r = bounds(&case.net, domain, &options).unwrap();
         for method in [Method::Hybrid, Method::Partition, Method::Walk] {
             assert!(r.get(method).is_none(), "seed {seed}: {} ran past its budget", method.name());
@@ -190,7 +190,7 @@ fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound_and_the_walk_bound
         let case = common::random_case(seed);
         for norm in [Norm::L2, Norm::Linf] {
             let domain = &Domain::ball(&case.center, case.radius, norm).unwrap();
-            let exact = walk(&case.net, domain, &WalkOptions::default()).unwrap();
+            let exact = count(&case.net, domain, &WalkOptions::default()).unwrap();
             let r = bounds(&case.net, domain, &options).unwrap();
             assert_eq!(r.exact, Some(exact.count()), "seed {seed} {norm:?}: {}", case.description);
             assert_eq!(r.lower, exact.count(), "seed {seed} {norm:?}");
@@ -239,7 +239,7 @@ fn the_partition_bound_is_sound_complete_or_cut_short() {
         for norm in [Norm::L2, Norm::Linf] {
             let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
             let what = format!("seed {seed} {norm:?} ({})", case.description);
-            let exact = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let exact = count(&case.net, &domain, &WalkOptions::default()).unwrap();
             let count = BigUint::from(exact.count());
             let global = analyse(&case.net, &InputSet::new(&domain)).combined;
             let complete = upper_bound(&case.net, &domain, None, None, None).unwrap().expect("at most 8 inputs");

@@ -48,7 +48,7 @@ fn count_json_reports_the_library_count_and_its_fields() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
     let net = regionwalk::model::io::load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE)).unwrap();
     let ball = regionwalk::domain::Domain::ball(&[0.1, -0.2], 0.5, regionwalk::domain::Norm::L2).unwrap();
-    let expected = regionwalk::exact::walk::walk(&net, &ball, &Default::default()).unwrap().count();
+    let expected = regionwalk::exact::count(&net, &ball, &Default::default()).unwrap().count();
     assert_eq!(v["regions"], expected);
     assert_eq!(v["complete"], true);
     assert_eq!(v["norm"], "l2");
@@ -284,7 +284,7 @@ fn plot_writes_a_picture_and_rejects_bad_planes() {
 #[test]
 fn bench_reports_the_walk_count_per_case_and_thread_count() {
     use regionwalk::bench::{problem, QUICK};
-    use regionwalk::exact::walk::{walk, WalkOptions};
+    use regionwalk::exact::{count, WalkOptions};
     let o = regionwalk(&["bench", "--json", "--thread-counts", "1,2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let records: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -292,7 +292,7 @@ fn bench_reports_the_walk_count_per_case_and_thread_count() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for (case, pair) in QUICK.iter().zip(records.chunks(2)) {
         let (net, domain) = problem(case, root).unwrap();
-        let exact = walk(&net, &domain, &WalkOptions::default()).unwrap();
+        let exact = count(&net, &domain, &WalkOptions::default()).unwrap();
         for r in pair {
             assert_eq!(r["name"], case.name);
             assert_eq!(r["regions"].as_u64().unwrap() as usize, exact.count(), "{}", case.name);

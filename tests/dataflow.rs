@@ -1,4 +1,4 @@
-//! The walk on timely dataflow (`exact::dataflow`, `count --workers/--hostfile`) against the
+//! The walk on timely dataflow (`cluster`, `count --workers/--hostfile`) against the
 //! single walk: the same count and the same set of patterns on random, degenerate and fixture
 //! networks with 1 process × 1 worker, 1 × 2 and 2 processes × 1 worker on loopback; budgets that
 //! stop every worker and process with a certified lower bound; checkpoints per worker that resume
@@ -8,9 +8,9 @@
 mod common;
 
 use common::{patterns, random_case_up_to, theory_fixtures, Scratch};
+use regionwalk::cluster::{walk_dataflow, Cluster, DataflowResult};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::dataflow::{walk_dataflow, Cluster, DataflowResult};
-use regionwalk::exact::walk::{walk, Engine, StopReason, WalkOptions, WalkResult};
+use regionwalk::exact::{count, Engine, StopReason, WalkOptions, WalkResult};
 use regionwalk::model::io::{load_network, network_to_json};
 use regionwalk::model::{Network, Pattern};
 use std::collections::BTreeSet;
@@ -22,7 +22,7 @@ const ACAS: &str = "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx";
 const ACAS_CENTER: &str = "--center=0.1,0.1,0.1,0.1,0.1";
 
 fn single(net: &Network, domain: &Domain) -> WalkResult {
-    let r = walk(net, domain, &WalkOptions { engine: Engine::Walk, ..Default::default() }).unwrap();
+    let r = count(net, domain, &WalkOptions { engine: Engine::Walk, ..Default::default() }).unwrap();
     assert!(r.complete(), "{} regions dropped", r.unverified);
     r
 }
@@ -101,7 +101,7 @@ fn budgets_stop_every_worker_with_a_certified_lower_bound() {
 
 #[test]
 fn progress_counts_the_processs_workers_together() {
-    use regionwalk::exact::walk::{Progress, ProgressFn};
+    use regionwalk::exact::{Progress, ProgressFn};
     use std::sync::{Arc, Mutex};
     let net = load_network(Path::new(ACAS)).unwrap();
     let domain = Domain::ball(&[0.1; 5], 0.08, Norm::L2).unwrap();
@@ -129,7 +129,7 @@ fn worker_checkpoints_resume_to_the_full_count() {
     let first = on_workers(&net, &domain, &options, 2);
     assert!(!first.walk.complete() && first.regions < full.len());
     for w in 0..2 {
-        assert!(regionwalk::exact::dataflow::shard_path(&path, w).exists(), "no checkpoint for worker {w}");
+        assert!(regionwalk::cluster::shard_path(&path, w).exists(), "no checkpoint for worker {w}");
     }
     let resumed =
         walk_dataflow(&net, &domain, &WalkOptions::default(), &Cluster::local(2), Some(&path), true).unwrap().unwrap();

@@ -9,8 +9,8 @@ use common::exact_patterns;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::Domain;
-use regionwalk::exact::split::split_patterns;
-use regionwalk::exact::walk::{walk, WalkOptions, WalkResult};
+use regionwalk::exact::oracle::split::split_patterns;
+use regionwalk::exact::{count, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
 use regionwalk::model::{lift_point, Network};
 use std::path::Path;
@@ -24,7 +24,7 @@ fn modest_box(net: &Network, start: f64, most: usize) -> Option<(Domain, WalkRes
     for _ in 0..12 {
         let domain = Domain::boxed(&vec![-h; n0], &vec![h; n0]).unwrap();
         let options = WalkOptions { max_regions: Some(most + 1), ..Default::default() };
-        let result = walk(net, &domain, &options).unwrap();
+        let result = count(net, &domain, &options).unwrap();
         match result.count() {
             c if c > most => h *= 0.5,
             c if c >= 2 => return Some((domain, result)),
@@ -87,8 +87,8 @@ fn fixed_coordinates_count_the_slice() {
         let sliced = net.with_fixed_inputs(&[(i, v)]).unwrap();
         let hand = folded_by_hand(&net, i, v);
         let domain = Domain::boxed(&vec![-0.4; n0 - 1], &vec![0.4; n0 - 1]).unwrap();
-        let result = walk(&sliced, &domain, &WalkOptions::default()).unwrap();
-        let reference = walk(&hand, &domain, &WalkOptions::default()).unwrap();
+        let result = count(&sliced, &domain, &WalkOptions::default()).unwrap();
+        let reference = count(&hand, &domain, &WalkOptions::default()).unwrap();
         assert_eq!(
             exact_patterns(&result),
             exact_patterns(&reference),
@@ -131,7 +131,7 @@ fn acas_xu_property_4_fixes_x2_and_counts_its_slice() {
         &[-0.298552812, 0.009549297, 0.5, 0.166666667],
     )
     .unwrap();
-    let reference = walk(&hand, &domain, &WalkOptions::default()).unwrap();
+    let reference = count(&hand, &domain, &WalkOptions::default()).unwrap();
     assert!(reference.complete() && reference.unverified == 0);
     assert_eq!(report["regions"].as_u64().unwrap() as usize, reference.count());
     assert!(reference.count() > 10_000, "the slice holds {} regions", reference.count());

@@ -5,15 +5,12 @@ mod common;
 
 use common::{patterns, random_case, theory_fixtures};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::{
-    sample::sample_patterns,
-    split::split_patterns,
-    walk::{walk, WalkOptions, WalkResult},
-};
+use regionwalk::exact::oracle::{sample::sample_patterns, split::split_patterns};
+use regionwalk::exact::{WalkOptions, WalkResult};
 use regionwalk::model::Network;
 
 fn count(net: &Network, domain: &Domain) -> WalkResult {
-    walk(net, domain, &WalkOptions::default()).expect("walk succeeds")
+    regionwalk::exact::count(net, domain, &WalkOptions::default()).expect("count succeeds")
 }
 
 #[test]
@@ -199,7 +196,7 @@ fn budgets_stop_the_walk_with_a_certified_lower_bound() {
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
     let full = patterns(&count(&case.net, &ball));
     let options = WalkOptions { max_regions: Some(5), ..Default::default() };
-    let partial = walk(&case.net, &ball, &options).unwrap();
+    let partial = regionwalk::exact::count(&case.net, &ball, &options).unwrap();
     assert!(!partial.complete());
     assert!(partial.count() >= 5 && partial.count() < full.len());
     for region in &partial.regions {
@@ -212,9 +209,9 @@ fn a_time_limit_stops_the_walk_and_says_so() {
     let case = random_case(5);
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
     let options = WalkOptions { time_limit: Some(std::time::Duration::ZERO), ..Default::default() };
-    let r = walk(&case.net, &ball, &options).unwrap();
+    let r = regionwalk::exact::count(&case.net, &ball, &options).unwrap();
     assert!(!r.complete());
-    assert_eq!(r.stopped_by(), Some(regionwalk::exact::walk::StopReason::TimeLimit));
+    assert_eq!(r.stopped_by(), Some(regionwalk::exact::StopReason::TimeLimit));
     assert_eq!(r.count(), 1, "only the start region is known");
 }
 
@@ -225,7 +222,7 @@ fn a_time_limit_stops_the_walk_and_says_so() {
 fn the_vertex_screen_never_drops_a_facet_the_lp_finds() {
     use rand::{Rng, SeedableRng};
     use regionwalk::domain::Halfspace;
-    use regionwalk::exact::vertices::{may_bound_facet, vertices};
+    use regionwalk::exact::walk::vertices::{may_bound_facet, vertices};
     use regionwalk::lp::{meets, Decision, LpCounters};
     let (mut facets, mut non_facets, mut screened) = (0, 0, 0);
     for seed in 0..300u64 {

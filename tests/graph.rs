@@ -5,13 +5,14 @@ mod common;
 
 use regionwalk::domain::{Domain, Halfspace, Norm};
 use regionwalk::exact::merge::{linear_regions, output_maps, same_map};
-use regionwalk::exact::walk::{region_constraints, walk, WalkOptions, WalkResult};
+use regionwalk::exact::walk::region_constraints;
+use regionwalk::exact::{count, WalkOptions, WalkResult};
 use regionwalk::lp::{meets, Decision, LpCounters};
 use regionwalk::model::{Network, Pattern};
 use regionwalk::plot::graph::{region_graph, to_json};
 
 fn walk_with_edges(net: &Network, domain: &Domain) -> WalkResult {
-    walk(net, domain, &WalkOptions { edges: true, ..Default::default() }).unwrap()
+    count(net, domain, &WalkOptions { edges: true, ..Default::default() }).unwrap()
 }
 
 fn linear(net: &Network, center: &[f64], radius: f64) -> usize {
@@ -83,7 +84,7 @@ fn graph_edges_are_exactly_the_facet_adjacencies() {
             if r.count() > 60 {
                 continue;
             }
-            let plain = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let plain = count(&case.net, &domain, &WalkOptions::default()).unwrap();
             assert_eq!(r.count(), plain.count(), "seed {seed}: recording edges changes nothing else");
             let g = region_graph(&case.net, &r);
             assert_eq!(g.node_count(), r.count());

@@ -9,8 +9,8 @@ use common::exact_patterns;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::split::split_patterns;
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::oracle::split::split_patterns;
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::lp::LpCounters;
 use regionwalk::model::io::load_network;
 use regionwalk::model::{Network, Pattern};
@@ -19,8 +19,8 @@ use std::path::Path;
 /// The dual-path walk (with refutations reused across regions) and the HiGHS-only walk: same
 /// patterns. Returns them and the fast walk's tally.
 fn both_paths(net: &Network, domain: &Domain, what: &str) -> (Vec<Pattern>, LpCounters) {
-    let fast = walk(net, domain, &WalkOptions::default()).unwrap();
-    let reference = walk(net, domain, &WalkOptions { highs_only: true, ..Default::default() }).unwrap();
+    let fast = count(net, domain, &WalkOptions::default()).unwrap();
+    let reference = count(net, domain, &WalkOptions { highs_only: true, ..Default::default() }).unwrap();
     assert_eq!(reference.counters.dual_solves + reference.counters.reused_refutations, 0);
     let p = exact_patterns(&fast);
     assert_eq!(p, exact_patterns(&reference), "{what}: the dual path and HiGHS found different regions");
@@ -99,7 +99,7 @@ fn dual_walks_equal_highs_walks_on_mnist() {
             // from which are fixed by the chunking, not by the threads: the work is reproducible.
             let run = |threads| {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                pool.install(|| walk(&net, &domain, &WalkOptions::default()).unwrap())
+                pool.install(|| count(&net, &domain, &WalkOptions::default()).unwrap())
             };
             let (one, two) = (run(1), run(2));
             assert_eq!(exact_patterns(&one), exact_patterns(&two));

@@ -7,11 +7,13 @@ mod common;
 
 use rand::{seq::SliceRandom, Rng, SeedableRng};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::WalkOptions;
 use regionwalk::model::{Layer, Network};
 
 fn count(net: &Network, center: &[f64], radius: f64, norm: Norm) -> usize {
-    walk(net, &Domain::ball(center, radius, norm).unwrap(), &WalkOptions::default()).unwrap().count()
+    regionwalk::exact::count(net, &Domain::ball(center, radius, norm).unwrap(), &WalkOptions::default())
+        .unwrap()
+        .count()
 }
 
 fn rebuild(layers: Vec<Layer>) -> Network {

@@ -6,7 +6,7 @@
 mod common;
 
 use regionwalk::domain::Domain;
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::io::{input_box_from_vnnlib, load_network, load_network_with, network_to_json, LoadOptions};
 use regionwalk::model::Network;
 use std::path::{Path, PathBuf};
@@ -153,14 +153,14 @@ fn vnnlib_boxes_are_read_and_restrict_the_domain() {
     ]);
     assert_eq!(v["domain"], "box");
     let small = load_network(&fixture("fixtures/small/vnncomp_test/test_small.onnx")).unwrap();
-    let boxed = walk(&small, &Domain::boxed(&[-1.0], &[1.0]).unwrap(), &WalkOptions::default()).unwrap();
+    let boxed = count(&small, &Domain::boxed(&[-1.0], &[1.0]).unwrap(), &WalkOptions::default()).unwrap();
     assert_eq!(v["regions"], boxed.count());
     let dir = common::Scratch::new("io-union");
     let union_file = dir.join("u.vnnlib");
     std::fs::write(&union_file, union).unwrap();
     let second = format!("{}#1", union_file.display());
     let v = run(&["count", "fixtures/small/vnncomp_test/test_small.onnx", "--center", &second, "--json"]);
-    let boxed = walk(&small, &Domain::boxed(&[2.0], &[3.0]).unwrap(), &WalkOptions::default()).unwrap();
+    let boxed = count(&small, &Domain::boxed(&[2.0], &[3.0]).unwrap(), &WalkOptions::default()).unwrap();
     assert_eq!(v["regions"], boxed.count());
     let nnet = "fixtures/small/marabou/fc_2-2-3.nnet";
     let free = run(&["count", nnet, "--center=0,0", "--radius", "3", "--json"]);

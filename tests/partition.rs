@@ -11,8 +11,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
-use regionwalk::exact::split::split_patterns;
-use regionwalk::exact::walk::{walk, Completeness, Engine, StopReason, WalkOptions, WalkResult};
+use regionwalk::exact::oracle::split::split_patterns;
+use regionwalk::exact::{count, Completeness, Engine, StopReason, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
 use regionwalk::model::Network;
 use std::path::Path;
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn run(net: &Network, domain: &Domain, engine: Engine) -> WalkResult {
-    let result = walk(net, domain, &WalkOptions { engine, ..Default::default() }).unwrap();
+    let result = count(net, domain, &WalkOptions { engine, ..Default::default() }).unwrap();
     assert!(result.complete());
     result
 }
@@ -137,7 +137,7 @@ fn budgets_stop_the_partition_with_a_certified_lower_bound() {
     let all = patterns(&full);
     assert!(full.count() > 300);
     let partial = |options: WalkOptions, reason: StopReason| {
-        let r = walk(&net, &domain, &WalkOptions { engine: Engine::Partition, ..options }).unwrap();
+        let r = count(&net, &domain, &WalkOptions { engine: Engine::Partition, ..options }).unwrap();
         assert_eq!(r.completeness, Completeness::Stopped(reason));
         assert!(r.count() < full.count());
         // What was counted is a subset of the regions: a certified lower bound.
@@ -159,12 +159,12 @@ fn budgets_stop_the_partition_with_a_certified_lower_bound() {
 fn the_partition_refuses_what_it_cannot_count_and_auto_walks_it() {
     let net = Network::pytorch_default(&[3, 8, 8, 1], 1).unwrap();
     let ball = Domain::ball(&[0.0; 3], 0.5, Norm::L2).unwrap();
-    let err = walk(&net, &ball, &WalkOptions { engine: Engine::Partition, ..Default::default() }).unwrap_err();
+    let err = count(&net, &ball, &WalkOptions { engine: Engine::Partition, ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("partition"), "{err}");
     assert_eq!(run(&net, &ball, Engine::Auto).engine, Engine::Walk);
     let cube = Domain::ball(&[0.0; 3], 0.5, Norm::Linf).unwrap();
     assert_eq!(run(&net, &cube, Engine::Auto).engine, Engine::Partition);
-    let with_edges = walk(&net, &cube, &WalkOptions { edges: true, ..Default::default() }).unwrap();
+    let with_edges = count(&net, &cube, &WalkOptions { edges: true, ..Default::default() }).unwrap();
     assert_eq!(with_edges.engine, Engine::Walk, "the region graph needs the walk");
     assert!(!with_edges.edges.is_empty());
 }

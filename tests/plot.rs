@@ -4,7 +4,7 @@
 mod common;
 
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, WalkOptions};
+use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::Pattern;
 use regionwalk::plot::render::{region_colours, render, Legend};
 use regionwalk::plot::slice::{area, slice, Plane};
@@ -19,7 +19,7 @@ fn slice_polygons_of_two_input_networks_are_the_walked_regions() {
         }
         for norm in [Norm::L2, Norm::Linf] {
             let s = slice(&case.net, &case.center, case.radius, norm, &Plane::Axes(0, 1)).unwrap();
-            let r = walk(&case.net, &Domain::ball(&case.center, case.radius, norm).unwrap(), &WalkOptions::default())
+            let r = count(&case.net, &Domain::ball(&case.center, case.radius, norm).unwrap(), &WalkOptions::default())
                 .unwrap();
             let mut drawn: Vec<Pattern> = s.polygons.iter().map(|p| p.pattern.clone()).collect();
             let mut walked: Vec<Pattern> = r.regions.iter().map(|g| g.pattern.clone()).collect();
@@ -78,7 +78,7 @@ fn svg_output_and_planes_through_higher_dimensional_balls() {
     for plane in [Plane::Random(3), Plane::Axes(1, 2), Plane::Points(p, q)] {
         let s = slice(&case.net, &case.center, case.radius, Norm::L2, &plane).unwrap();
         let full =
-            walk(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &WalkOptions::default())
+            count(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &WalkOptions::default())
                 .unwrap();
         assert!(!s.polygons.is_empty() && s.polygons.len() <= full.count(), "a slice holds at most the ball's regions");
         let walked: Vec<Pattern> = full.regions.iter().map(|g| g.pattern.clone()).collect();

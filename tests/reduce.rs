@@ -8,10 +8,10 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use regionwalk::cluster::{walk_dataflow, Cluster};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
-use regionwalk::exact::dataflow::{walk_dataflow, Cluster};
-use regionwalk::exact::walk::{resume, walk, Checkpoint, WalkOptions, WalkResult};
+use regionwalk::exact::{count, resume, Checkpoint, WalkOptions, WalkResult};
 use regionwalk::model::io::load_network;
 use regionwalk::model::Network;
 use std::path::Path;
@@ -25,7 +25,7 @@ fn unreduced(net: &Network, center: &[f64], radius: f64) -> WalkResult {
     let lower: Vec<f64> = center.iter().map(|c| c - 2.0 * radius).collect();
     let upper: Vec<f64> = center.iter().map(|c| c + 2.0 * radius).collect();
     let domain = Domain::ball(center, radius, Norm::L2).unwrap().clipped(&lower, &upper).unwrap();
-    walk(net, &domain, &WalkOptions::default()).unwrap()
+    count(net, &domain, &WalkOptions::default()).unwrap()
 }
 
 /// A random network with `d` inputs and a first layer narrower than `d`, sometimes with dependent
@@ -72,7 +72,7 @@ fn reduced_walks_find_the_full_walks_patterns_and_certify_on_the_original_networ
     for seed in 0..150 {
         let (net, center, radius, what) = narrow_first_layer(seed);
         let domain = Domain::ball(&center, radius, Norm::L2).unwrap();
-        let reduced = walk(&net, &domain, &WalkOptions::default()).unwrap();
+        let reduced = count(&net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&net, &center, radius);
         assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "seed {seed} ({what})");
         // Witnesses are in the model's inputs, inside the ball and their own regions (exact arithmetic).
@@ -96,7 +96,7 @@ fn reduced_walks_agree_on_the_shared_degenerate_networks_with_narrow_first_layer
             continue;
         }
         let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
-        let reduced = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+        let reduced = count(&case.net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&case.net, &case.center, case.radius);
         assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "seed {seed} ({})", case.description);
         compared += 1;
@@ -110,7 +110,7 @@ fn mnist_10x10_walks_in_ten_dimensions_with_the_full_walks_patterns() {
     for (i, radius) in [(0, 0.1), (1, 0.1)] {
         let image = common::mnist_image(i);
         let domain = Domain::ball(&image, radius, Norm::L2).unwrap();
-        let reduced = walk(&net, &domain, &WalkOptions::default()).unwrap();
+        let reduced = count(&net, &domain, &WalkOptions::default()).unwrap();
         let full = unreduced(&net, &image, radius);
         assert_eq!(exact_patterns(&reduced), exact_patterns(&full), "image {i}, radius {radius}");
         assert!(reduced.count() > 20, "image {i}: {} regions", reduced.count());
@@ -124,15 +124,15 @@ fn a_reduced_walks_checkpoint_resumes_and_the_dataflow_walk_reduces_too() {
         .map(narrow_first_layer)
         .map(|(net, c, r, _)| (net, c, r))
         .find(|(net, c, r)| {
-            walk(net, &Domain::ball(c, *r, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count() >= 40
+            count(net, &Domain::ball(c, *r, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count() >= 40
         })
         .unwrap();
     let domain = Domain::ball(&center, radius, Norm::L2).unwrap();
-    let full = exact_patterns(&walk(&net, &domain, &WalkOptions::default()).unwrap());
+    let full = exact_patterns(&count(&net, &domain, &WalkOptions::default()).unwrap());
     let dir = common::Scratch::new("reduce");
     let path = dir.join("walk.json");
     let options = WalkOptions { max_regions: Some(10), checkpoint: Some(path.clone()), ..Default::default() };
-    let first = walk(&net, &domain, &options).unwrap();
+    let first = count(&net, &domain, &options).unwrap();
     assert!(!first.complete());
     let resumed = resume(&net, &domain, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
     assert_eq!(exact_patterns(&resumed), full);

@@ -9,7 +9,7 @@ use common::{patterns, Scratch};
 use rand::{Rng, SeedableRng};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
-use regionwalk::exact::walk::{resume, walk, Checkpoint, StopReason, WalkOptions};
+use regionwalk::exact::{count, resume, Checkpoint, StopReason, WalkOptions};
 use regionwalk::model::io;
 
 use std::path::Path;
@@ -23,7 +23,7 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
         let case = common::random_case(seed);
         let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
         for edges in [false, true] {
-            let full = walk(&case.net, &ball, &WalkOptions { edges, ..Default::default() }).unwrap();
+            let full = count(&case.net, &ball, &WalkOptions { edges, ..Default::default() }).unwrap();
             if full.count() < 80 {
                 continue;
             }
@@ -31,7 +31,7 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
             let path = dir.join("ck.json");
             let options =
                 WalkOptions { edges, checkpoint: Some(path.clone()), max_regions: Some(70), ..Default::default() };
-            let partial = walk(&case.net, &ball, &options).unwrap();
+            let partial = count(&case.net, &ball, &options).unwrap();
             assert!(!partial.complete() && partial.stopped_by() == Some(StopReason::MaxRegions));
             let ck = Checkpoint::load(&path).unwrap();
             assert_eq!(ck.regions(), partial.count());
@@ -68,7 +68,7 @@ fn damaged_checkpoints_are_refused_with_a_message() {
     let dir = Scratch::new("damaged");
     let path = dir.join("damaged.json");
     let options = WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(10), ..Default::default() };
-    assert!(!walk(&net, &ball, &options).unwrap().complete());
+    assert!(!count(&net, &ball, &options).unwrap().complete());
     let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let regions = good["result"]["regions"].as_array().unwrap().len();
     assert!(good["queue"].as_array().unwrap().len() >= 2, "the partial walk left a queue");
@@ -120,7 +120,7 @@ fn damaged_checkpoints_are_refused_with_a_message() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{what}: CLI message");
     }
     // The undamaged file still resumes to the full count.
-    let full = walk(&net, &ball, &WalkOptions::default()).unwrap();
+    let full = count(&net, &ball, &WalkOptions::default()).unwrap();
     let resumed = resume(&net, &ball, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
     assert_eq!(patterns(&resumed), patterns(&full));
 }
@@ -128,24 +128,24 @@ fn damaged_checkpoints_are_refused_with_a_message() {
 #[test]
 fn memory_and_interrupt_budgets_stop_cleanly() {
     let case = (0..).map(common::random_case).find(|c| {
-        walk(&c.net, &Domain::ball(&c.center, c.radius, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count()
+        count(&c.net, &Domain::ball(&c.center, c.radius, Norm::L2).unwrap(), &WalkOptions::default()).unwrap().count()
             > 1000
     });
     let case = case.unwrap();
     let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
     // Room for 150 regions beyond the walk's headroom: the walk must expand well past its start
     // region, and stop before the case's full count, with what it holds within the budget.
-    let full = walk(&case.net, &ball, &WalkOptions::default()).unwrap().count() as u64;
-    let per_region = regionwalk::exact::walk::memory_per_region(&case.net);
+    let full = count(&case.net, &ball, &WalkOptions::default()).unwrap().count() as u64;
+    let per_region = regionwalk::exact::result::memory_per_region(&case.net);
     let headroom = regionwalk::tolerance::MEMORY_HEADROOM_REGIONS;
     let budget = (headroom + 150) * per_region;
-    let r = walk(&case.net, &ball, &WalkOptions { max_memory: Some(budget), ..Default::default() }).unwrap();
+    let r = count(&case.net, &ball, &WalkOptions { max_memory: Some(budget), ..Default::default() }).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::MaxMemory));
     let held = r.count() as u64;
     assert!(!r.complete() && held > 150 && held < full, "{held} of {full} regions held under the budget");
     assert!(held * per_region <= budget, "{held} regions of {per_region} bytes exceed the budget {budget}");
     let flag = Arc::new(AtomicBool::new(true));
-    let r = walk(&case.net, &ball, &WalkOptions { interrupt: Some(flag), ..Default::default() }).unwrap();
+    let r = count(&case.net, &ball, &WalkOptions { interrupt: Some(flag), ..Default::default() }).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::Interrupted));
     assert!(!r.complete());
 }
@@ -196,7 +196,7 @@ fn ctrl_c_prints_the_partial_result() {
 fn certification_accepts_complete_walks_and_rejects_tampered_witnesses() {
     for f in common::theory_fixtures() {
         let ball = Domain::ball(&f.center, f.radius, Norm::L2).unwrap();
-        let r = walk(&f.net, &ball, &WalkOptions::default()).unwrap();
+        let r = count(&f.net, &ball, &WalkOptions::default()).unwrap();
         let c = certify(&f.net, &ball, &r);
         assert_eq!(c.certified, r.count(), "{}: {:?}", f.name, c.failures);
     }
@@ -204,7 +204,7 @@ fn certification_accepts_complete_walks_and_rejects_tampered_witnesses() {
         let case = common::random_case(seed);
         for norm in [Norm::L2, Norm::Linf] {
             let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
-            let mut r = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let mut r = count(&case.net, &domain, &WalkOptions::default()).unwrap();
             let c = certify(&case.net, &domain, &r);
             assert!(c.failures.is_empty(), "seed {seed} {norm:?}: {:?}", c.failures);
             // Move one witness out of the ball: that region must fail.

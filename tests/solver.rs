@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::domain::{Domain, Halfspace, Norm};
-use regionwalk::exact::geometry::separated;
+use regionwalk::exact::walk::geometry::separated;
 use regionwalk::lp::{decide_by_dual, meets, meets_by_cuts, minimise, refutes, Decision, LpCounters, RegionLp};
 use regionwalk::tolerance::DECIDE;
 

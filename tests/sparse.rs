@@ -9,7 +9,7 @@ use common::patterns;
 
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::exact::walk::{walk, StopReason, WalkOptions};
+use regionwalk::exact::{count, StopReason, WalkOptions};
 use regionwalk::model::{io, Layer, Network, Weight};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -30,8 +30,8 @@ fn sparse_storage_walks_and_bounds_as_dense_storage() {
         for norm in [Norm::L2, Norm::Linf] {
             let what = format!("seed {seed} {norm:?} ({})", case.description);
             let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
-            let dense_walk = walk(&case.net, &domain, &WalkOptions::default()).unwrap();
-            let sparse_walk = walk(&sparse, &domain, &WalkOptions::default()).unwrap();
+            let dense_walk = count(&case.net, &domain, &WalkOptions::default()).unwrap();
+            let sparse_walk = count(&sparse, &domain, &WalkOptions::default()).unwrap();
             assert!(dense_walk.complete() && sparse_walk.complete(), "{what}");
             assert_eq!(patterns(&dense_walk), patterns(&sparse_walk), "{what}");
             regions += dense_walk.count();
@@ -70,7 +70,7 @@ fn the_mnist_cnn_is_stored_sparse_and_counts_as_its_dense_copy() {
     {
         let domain = Domain::ball(centre, radius, norm).unwrap();
         let options = WalkOptions { max_regions: Some(1000), ..Default::default() };
-        let (a, b) = (walk(&cnn, &domain, &options).unwrap(), walk(&dense, &domain, &options).unwrap());
+        let (a, b) = (count(&cnn, &domain, &options).unwrap(), count(&dense, &domain, &options).unwrap());
         assert!(a.complete() && a.count() > 1, "{norm:?} r={radius}: {} regions", a.count());
         assert_eq!(patterns(&a), patterns(&b), "{norm:?} r={radius}");
         // Hybrid is left out: on a 23,328-neuron layer its per-region work takes minutes.
@@ -89,7 +89,7 @@ fn the_time_limit_holds_inside_a_region_with_thousands_of_facets() {
     let domain = Domain::ball(&common::mnist_image(0), 0.01, Norm::Linf).unwrap();
     let started = Instant::now();
     let options = WalkOptions { time_limit: Some(Duration::from_secs(1)), ..Default::default() };
-    let r = walk(&cnn, &domain, &options).unwrap();
+    let r = count(&cnn, &domain, &options).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::TimeLimit));
     assert!(started.elapsed() < Duration::from_secs(30), "stopped after {:?}", started.elapsed());
 }

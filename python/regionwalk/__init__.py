@@ -27,12 +27,12 @@ import numpy as np
 
 from . import _native
 from ._arrays import floats
-from ._native import InternalError, RegionwalkError, SolverError
+from ._native import InternalError, RegionwalkError, SolverError, TimeLimit
 
 __all__ = [
     "Network", "Evaluation", "CountResult", "BoundResult", "ValidateResult",
     "count", "count_box", "count_whole", "bound", "validate", "audit", "graph", "plot", "slice_regions",
-    "load_points", "RegionwalkError", "SolverError", "InternalError", "Interrupted",
+    "load_points", "RegionwalkError", "SolverError", "InternalError", "TimeLimit", "Interrupted",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]

@@ -9,7 +9,7 @@ mod network;
 mod questions;
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyOSError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,16 +23,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 create_exception!(_native, RegionwalkError, PyException, "Base class of regionwalk's own errors.");
 create_exception!(_native, SolverError, RegionwalkError, "The LP solver failed in a way that leaves a decision open.");
 create_exception!(_native, InternalError, RegionwalkError, "A bug in regionwalk (a panic or a failed self-check).");
+create_exception!(_native, TimeLimit, PyTimeoutError, "A computation's time budget ran out inside a solver call.");
 
 /// How often the waiting thread looks for Ctrl-C and progress.
 const POLL: Duration = Duration::from_millis(50);
 
 /// A library error as the Python exception with the CLI's message: bad input is `ValueError`,
-/// solver trouble `SolverError`, a failed self-check `InternalError`.
+/// solver trouble `SolverError`, a failed self-check `InternalError`, a time budget spent inside a
+/// solver `TimeLimit` (a `TimeoutError`), a file that cannot be written `OSError`.
 pub(crate) fn py_err(e: regionwalk::Error) -> PyErr {
     match e {
         regionwalk::Error::Solver(_) => SolverError::new_err(e.to_string()),
         regionwalk::Error::Internal(_) => InternalError::new_err(e.to_string()),
+        regionwalk::Error::TimeLimit => TimeLimit::new_err(e.to_string()),
+        regionwalk::Error::Output { .. } => PyOSError::new_err(e.to_string()),
+        regionwalk::Error::Cluster { .. } => RegionwalkError::new_err(e.to_string()),
+        // Bad input: a model, point, domain, setting or checkpoint.
         _ => PyValueError::new_err(e.to_string()),
     }
 }
@@ -142,6 +148,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RegionwalkError", py.get_type::<RegionwalkError>())?;
     m.add("SolverError", py.get_type::<SolverError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("TimeLimit", py.get_type::<TimeLimit>())?;
     m.add_class::<network::PyNetwork>()?;
     m.add_class::<questions::PyDomain>()?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::walk::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
+use regionwalk::exact::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
 use std::path::PathBuf;

@@ -128,6 +128,17 @@ def test_no_panic_crosses_into_python():
     assert issubclass(rw.InternalError, rw.RegionwalkError) and issubclass(rw.SolverError, rw.RegionwalkError)
 
 
+def test_errors_keep_their_kind(tmp_path):
+    assert issubclass(rw.TimeLimit, TimeoutError)
+    net = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    # A report that cannot be written is an OSError naming the file, not bad input.
+    with pytest.raises(OSError, match="report.jsonl"):
+        rw.audit(net, np.zeros((1, 2)), 0.5, out=tmp_path / "no" / "such" / "report.jsonl")
+    # Bad settings stay ValueError.
+    with pytest.raises(ValueError, match="invalid setting"):
+        rw.audit(net, np.zeros((1, 2)), [])
+
+
 # Budgets, checkpoints ---------------------------------------------------------------------------
 
 

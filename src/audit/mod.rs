@@ -7,7 +7,7 @@ pub mod stats;
 
 use crate::bound::{bounds, BoundOptions, Method};
 use crate::domain::{Domain, Norm};
-use crate::exact::walk::{walk, WalkOptions};
+use crate::exact::{count, WalkOptions};
 use crate::model::Network;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -100,17 +100,17 @@ impl AuditOptions {
     /// budget of at least 1, and a shard `(i, n)` with `i < n`.
     pub fn check(&self) -> Result<()> {
         if self.radii.is_empty() {
-            return Err(Error::Domain("an audit needs at least one radius".into()));
+            return Err(Error::Settings("an audit needs at least one radius".into()));
         }
         if let Some(r) = self.radii.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-            return Err(Error::Domain(format!("every radius must be a positive finite number, got {r}")));
+            return Err(Error::Settings(format!("every radius must be a positive finite number, got {r}")));
         }
         if self.max_regions == 0 {
-            return Err(Error::Domain("the region budget of each walk must be at least 1".into()));
+            return Err(Error::Settings("the region budget of each walk must be at least 1".into()));
         }
         let (i, n) = self.shard;
         if i >= n {
-            return Err(Error::Domain(format!("shard {i} of {n} does not exist (shards are numbered 0 to n-1)")));
+            return Err(Error::Settings(format!("shard {i} of {n} does not exist (shards are numbered 0 to n-1)")));
         }
         Ok(())
     }
@@ -130,7 +130,7 @@ pub fn audit_point(
     let (boundary_distance, boundary_neuron) = boundary_distance(net, x, options.norm);
     let (mut regions, mut complete) = (None, None);
     if options.exact {
-        let r = walk(net, &domain, &WalkOptions { max_regions: Some(options.max_regions), ..Default::default() })?;
+        let r = count(net, &domain, &WalkOptions { max_regions: Some(options.max_regions), ..Default::default() })?;
         regions = Some(r.count());
         complete = Some(r.complete());
     }
@@ -265,7 +265,7 @@ impl ReportWriter {
     }
 
     fn error(path: &Path, e: std::io::Error) -> Error {
-        Error::ModelFile { path: path.to_owned(), message: format!("cannot write the report: {e}") }
+        Error::output(path, e)
     }
 
     /// Appends records and flushes.
@@ -301,7 +301,7 @@ pub fn audit(
     }
     if let Some(l) = labels {
         if l.len() != points.len() {
-            return Err(Error::Point(format!("{} labels for {} points", l.len(), points.len())));
+            return Err(Error::point(format!("{} labels for {} points", l.len(), points.len())));
         }
     }
     let mut done: Vec<Record> = match out {

@@ -8,7 +8,8 @@ use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
 use crate::analysis::interval::{self, Bounds, Stability};
 use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
-use crate::exact::walk::{region_constraints, walk, StopReason, WalkOptions};
+use crate::exact::walk::region_constraints;
+use crate::exact::{count, StopReason, WalkOptions};
 use crate::lp::{LpCounters, RegionLp};
 use crate::model::{Layer, Network, Weight};
 use crate::tolerance::{LP_VALUE, ROUNDING};
@@ -63,7 +64,7 @@ pub fn hybrid(
         time_limit: deadline.map(|d| d - now),
         ..Default::default()
     };
-    let regions = walk(&prefix, domain, &walk_options)?;
+    let regions = count(&prefix, domain, &walk_options)?;
     if regions.stopped_by() == Some(StopReason::TimeLimit) {
         // Each prefix region found meets the domain and holds at least one region: still a lower bound.
         let found = format!("while enumerating the first {m} layer(s) ({} regions found)", regions.count());

@@ -16,11 +16,12 @@
 
 mod count;
 pub mod hybrid;
+pub mod partition;
 
 use crate::analysis::interval::{self, Stability, Status};
 use crate::analysis::linalg;
 use crate::analysis::set::InputSet;
-use crate::exact::walk::{walk, WalkOptions};
+use crate::exact::{count, WalkOptions};
 pub use count::{binomial_sum, log10, serra, SerraLayer};
 use num_bigint::BigUint;
 use serde_json::{json, Value};
@@ -218,7 +219,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             Method::Hybrid | Method::Partition | Method::Walk => unreachable!("filtered out"),
         });
     }
-    let sampled = crate::exact::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
+    let sampled = crate::exact::oracle::sample::sample_patterns(net, domain, options.samples, 0x10b0, deadline);
     report.samples = sampled.points;
     report.raise_lower(sampled.patterns.len(), "sampling");
     if options.methods.contains(&Method::Walk) {
@@ -234,7 +235,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             let now = Instant::now();
             let until = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
             let global = Some(stability.combined.as_slice());
-            match crate::exact::partition::upper_bound(net, domain, global, Some(PARTITION_MAX_LEAVES), until)? {
+            match partition::upper_bound(net, domain, global, Some(PARTITION_MAX_LEAVES), until)? {
                 Some(b) => report.bounds.push(BoundValue {
                     method: Method::Partition,
                     value: b.value,
@@ -293,7 +294,7 @@ fn walk_within_budget(
         report.skipped.push((Method::Walk, "too little of the time budget was left to start it".into()));
         return Ok(());
     }
-    let walked = walk(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
+    let walked = count(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
     if walked.complete() {
         report.exact = Some(walked.count());
         report.raise_lower(walked.count(), "region walk (complete: exact)");

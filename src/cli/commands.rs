@@ -7,7 +7,7 @@ use super::report::*;
 use anyhow::{bail, Context};
 use regionwalk::bound::bounds;
 use regionwalk::domain::Domain;
-use regionwalk::exact::walk::WalkResult;
+use regionwalk::exact::WalkResult;
 use regionwalk::model::io;
 use regionwalk::problem::Problem;
 use regionwalk::report::CountReport;
@@ -36,7 +36,7 @@ pub(super) fn load_and_walk(
 
 pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     if args.cluster.workers.is_some() || args.cluster.hostfile.is_some() {
-        return count_dataflow(args);
+        return super::cluster::count_dataflow(args);
     }
     let (problem, result, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
     if let Some(path) = &args.save_regions {
@@ -65,66 +65,8 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     Ok(if result.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-/// `count --workers/--hostfile`: the walk on timely dataflow. Process 0 reports; the others print
-/// nothing. A failed peer (its connection lost) makes every process exit with an error.
-fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
-    use regionwalk::exact::dataflow::{read_hostfile, Cluster};
-    if args.linear {
-        bail!("--linear needs the region graph, which the dataflow walk (--workers, --hostfile) does not record");
-    }
-    let processes = match (&args.cluster.hostfile, args.cluster.process) {
-        (Some(file), Some(process)) => Some((process, read_hostfile(file)?)),
-        _ => None,
-    };
-    let cluster = Cluster { workers: args.cluster.workers.unwrap_or(1), processes };
-    if cluster.processes.is_some() {
-        // timely's network threads panic when a peer's connection fails; without this the other
-        // workers of this process would wait for that peer forever.
-        std::panic::set_hook(Box::new(|info| {
-            eprintln!(
-                "error: the dataflow walk failed (a peer process died, its connection was lost, or it runs \
-                 with another --workers): {info}"
-            );
-            std::process::exit(1);
-        }));
-    }
-    let spec = args.domain.spec()?;
-    let problem = spec.load(&args.model)?;
-    // A progress bar for process 0 only (it counts this process's workers).
-    let options = args.budget.walk_options(args.quiet || cluster.process() != 0)?;
-    let gather = args.save_regions.is_some() || args.certify;
-    let Some(result) = problem.walk_dataflow(&options, &cluster, args.budget.resume.as_deref(), gather)? else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    if let Some(path) = &args.save_regions {
-        save_regions(path, &result.walk)?;
-    }
-    let certificate = args.certify.then(|| problem.certify(&result.walk));
-    let complete = result.walk.complete();
-    if args.json {
-        let mut report = problem.dataflow_report(&result);
-        if let Some(c) = &certificate {
-            report.count = Problem::certified(report.count, c);
-        }
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_counted(&problem, &result.walk, result.regions);
-        println!(
-            "dataflow: {} process(es) x {} worker(s), shards {:?}, {} records ({} bytes) sent between processes",
-            result.processes, result.workers, result.shards, result.remote_records, result.remote_bytes
-        );
-        if let (Some(_), Some(path)) = (result.walk.stopped_by(), &args.budget.checkpoint) {
-            println!("state saved to {0}.w<worker>; continue with --resume {0}", path.display());
-        }
-        if let Some(c) = &certificate {
-            println!("{} of {} regions certified in exact arithmetic", c.certified, result.regions);
-        }
-    }
-    Ok(if complete { ExitCode::SUCCESS } else { ExitCode::from(2) })
-}
-
 /// Writes the regions of a walk (pattern and witness, input coordinates) as JSON.
-fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyhow::Result<()> {
+pub(super) fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyhow::Result<()> {
     let text = serde_json::to_string(&result.regions)?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

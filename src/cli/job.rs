@@ -5,7 +5,7 @@ use super::{args::*, interrupt_flag, progress_bar};
 use anyhow::{bail, Context};
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::walk::{Checkpoint, Engine, WalkOptions};
+use regionwalk::exact::{Checkpoint, Engine, WalkOptions};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use regionwalk::problem::Problem;

@@ -4,6 +4,7 @@
 
 mod args;
 mod audit;
+mod cluster;
 mod commands;
 mod job;
 mod report;
@@ -12,7 +13,7 @@ use anyhow::{bail, Context};
 pub use args::Cli;
 use args::Command;
 use indicatif::{ProgressBar, ProgressStyle};
-use regionwalk::exact::walk::{Progress, ProgressFn};
+use regionwalk::exact::{Progress, ProgressFn};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};

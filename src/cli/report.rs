@@ -2,7 +2,7 @@
 
 use regionwalk::bound::BoundReport;
 use regionwalk::domain::Norm;
-use regionwalk::exact::walk::WalkResult;
+use regionwalk::exact::WalkResult;
 use regionwalk::problem::Problem;
 
 pub(super) fn print_count(problem: &Problem, r: &WalkResult) {
@@ -22,7 +22,7 @@ pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
             r.unverified
         );
     } else {
-        use regionwalk::exact::walk::StopReason;
+        use regionwalk::exact::StopReason;
         let why = match r.stopped_by() {
             Some(StopReason::MaxRegions) => "--max-regions",
             Some(StopReason::MaxMemory) => "--max-memory",
@@ -32,7 +32,7 @@ pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
         println!("at least {} activation regions meet the {what} (stopped by {why}; a certified lower bound)", count);
     }
     let engine = match r.engine {
-        regionwalk::exact::walk::Engine::Partition => "box partition",
+        regionwalk::exact::Engine::Partition => "box partition",
         _ => "region walk",
     };
     println!(

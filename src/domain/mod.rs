@@ -68,7 +68,7 @@ pub struct Halfspace {
 impl Halfspace {
     /// Value of `normal · y + offset`: the signed distance of `y` to the hyperplane.
     pub fn eval(&self, y: &[f64]) -> f64 {
-        crate::lp::dot(&self.normal, y) + self.offset
+        crate::vector::dot(&self.normal, y) + self.offset
     }
 }
 

@@ -5,7 +5,7 @@
 //! neuron that is identically zero on the region. Each certified region is then proven to have an
 //! interior point in the domain, so the count is a proven lower bound; regions that fail are listed.
 
-use super::walk::WalkResult;
+use super::WalkResult;
 use crate::domain::Domain;
 use crate::model::{Network, Pattern};
 use num_rational::BigRational;

@@ -1,8 +1,8 @@
 //! Linear regions of the function (theory §2.2, §6.4): facet-adjacent activation regions inside the
 //! domain whose output maps `(J, c)` are equal are merged; the count is the number of connected
-//! components. Needs a walk run with [`WalkOptions::edges`](super::walk::WalkOptions).
+//! components. Needs a walk run with [`WalkOptions::edges`](super::WalkOptions).
 
-use super::walk::WalkResult;
+use super::WalkResult;
 use crate::model::Network;
 use crate::tolerance::MAP_EQUAL;
 use ndarray::{Array1, Array2};

@@ -17,16 +17,13 @@
 //! than that is never formed; the walk leaves the same slivers out.
 //!
 //! The same cut tree, without the witness checks, gives the bound method `partition`
-//! ([`upper_bound`], docs/bounds.md): every leaf not proven to miss the domain counts once (an L2
-//! ball is cut within its bounding cube), and where a budget stops the tree, each uncut cell is
-//! bounded by a product from its own intervals.
+//! (`crate::bound::partition`, docs/bounds.md): every leaf not proven to miss the domain counts once
+//! (an L2 ball is cut within its bounding cube), and where a budget stops the tree, each uncut
+//! cell is bounded by what [`UncutCells`] says of its ranges ([`bound_tree`]).
 
-use super::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
-use super::walk::{
-    memory_per_region, Completeness, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult,
-};
-use crate::analysis::interval::{ibp_layer, Bounds};
-use crate::bound::binomial_sum;
+use super::result::{memory_per_region, Budget, Completeness, Engine, Progress, ProgressFn, Region, StopReason};
+use super::walk::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
+use super::{WalkOptions, WalkResult};
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
@@ -81,32 +78,53 @@ pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
     Ok(result)
 }
 
-/// An upper bound on the regions meeting the domain from the cut tree ([`upper_bound`]).
+/// What the cut tree leaves to a bound on the regions of a cell a budget left uncut: the cell's
+/// exact pre-activation ranges in its current layer (the bound method supplies the rest,
+/// `crate::bound::partition`).
+pub trait UncutCells: Sync {
+    /// A bound on the regions of a cell whose layer-`layer` pre-activations lie in `ranges`.
+    fn bound(&self, layer: usize, ranges: LayerRanges) -> BigUint;
+}
+
+/// A cell's pre-activation ranges in one layer, neurons already decided clamped to their side.
+pub struct LayerRanges {
+    /// Lower ends.
+    pub lower: Vec<f64>,
+    /// Upper ends.
+    pub upper: Vec<f64>,
+    /// Neurons that may change sign on the cell.
+    pub unstable: usize,
+    /// Neurons active on all of it.
+    pub active: usize,
+    /// Input dimensions.
+    pub dim: usize,
+}
+
+/// What [`bound_tree`] found: leaves not proven to miss the domain, and the bounds of the cells a
+/// budget left uncut.
 #[derive(Clone, Debug)]
-pub struct UpperBound {
-    /// The bound.
-    pub value: BigUint,
+pub struct TreeBound {
     /// Leaves of the cut tree not proven to miss the domain (each holds at most one region).
     pub leaves: u64,
-    /// Cells a budget left uncut, each bounded by its own interval product.
+    /// The sum of the uncut cells' bounds.
+    pub pending: BigUint,
+    /// Cells a budget left uncut.
     pub cut_short: u64,
 }
 
-/// An upper bound on the activation regions of `net` meeting `domain` (a box or a ball, L2 or
-/// L-inf, of 1–[`MAX_DIM`] inputs; `None` otherwise): the leaves of the cut tree that are not
-/// proven to miss the domain (an L2 ball is cut within its bounding cube), without the witness
-/// checks of the count. When `max_leaves` or `deadline` stops the tree, every cell left uncut adds
-/// a product bound from its own intervals ([`Search::cell_bound`]): exact pre-activation ranges of
-/// its current layer from its corners, interval propagation below (intersected with `global`,
-/// pre-activation bounds valid over the whole domain, when given). Sound because a region deeper
-/// than [`DECIDE`] is never lost by the cut tree (it only declines to cut within [`CORNER_ON`]).
-pub fn upper_bound(
+/// The cut tree of `net` over `domain` (a box or a ball, L2 or L-inf, of 1–[`MAX_DIM`] inputs;
+/// `None` otherwise) without the witness checks of the count: its leaves not proven to miss the
+/// domain (an L2 ball is cut within its bounding cube). When `max_leaves` or `deadline` stops the
+/// tree, every cell left uncut is bounded by `uncut` from its current layer's exact ranges (from
+/// its corners, widened by [`CORNER_ON`]). Sound because a region deeper than [`DECIDE`] is never
+/// lost by the cut tree (it only declines to cut within [`CORNER_ON`]).
+pub fn bound_tree(
     net: &Network,
     domain: &Domain,
-    global: Option<&[Bounds]>,
+    uncut: &dyn UncutCells,
     max_leaves: Option<usize>,
     deadline: Option<Instant>,
-) -> Result<Option<UpperBound>> {
+) -> Result<Option<TreeBound>> {
     if !within_reach(net, domain) {
         return Ok(None);
     }
@@ -115,8 +133,8 @@ pub fn upper_bound(
         time_limit: deadline.map(|d| d.saturating_duration_since(Instant::now())),
         ..Default::default()
     };
-    let (out, _) = run(net, domain, &options, Mode::Bound(global), Instant::now())?;
-    Ok(Some(UpperBound { value: out.pending + out.leaves, leaves: out.leaves, cut_short: out.cut_short }))
+    let (out, _) = run(net, domain, &options, Mode::Bound(uncut), Instant::now())?;
+    Ok(Some(TreeBound { leaves: out.leaves, pending: out.pending, cut_short: out.cut_short }))
 }
 
 /// Runs the cut tree over the domain (an L2 ball within its bounding cube).
@@ -135,8 +153,8 @@ fn run(
         n,
         options,
         mode,
-        deadline: options.time_limit.map(|t| started + t),
-        per_region: memory_per_region(net),
+        // The partition checks the budgets at every leaf: no headroom.
+        budget: Budget::new(options, options.time_limit.map(|t| started + t), memory_per_region(net), 0),
         found: AtomicUsize::new(0),
         lp_solves: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -170,9 +188,8 @@ fn run(
 enum Mode<'a> {
     /// Count those with a checked witness (the exact count).
     Count,
-    /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut
-    /// (with the domain's pre-activation bounds, if given, to intersect with).
-    Bound(Option<&'a [Bounds]>),
+    /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut.
+    Bound(&'a dyn UncutCells),
 }
 
 /// What one branch of the cut tree found: its counted leaves in order, the solver work of their
@@ -297,8 +314,7 @@ struct Search<'a> {
     n: usize,
     options: &'a WalkOptions,
     mode: Mode<'a>,
-    deadline: Option<Instant>,
-    per_region: u64,
+    budget: Budget<'a>,
     /// Leaves counted so far, over all threads.
     found: AtomicUsize,
     lp_solves: AtomicUsize,
@@ -360,8 +376,8 @@ impl Search<'_> {
         let mut cut = Cut::default();
         for j in j..step.kind.len() {
             if self.stopped() {
-                if let Mode::Bound(global) = self.mode {
-                    out.pending += self.cell_bound(&cell, l, j, step, global);
+                if let Mode::Bound(uncut) = self.mode {
+                    out.pending += uncut.bound(l, self.cell_ranges(&cell, l, j, step));
                     out.cut_short += 1;
                 }
                 return Ok(());
@@ -457,17 +473,14 @@ impl Search<'_> {
         far >= 1.0 && facet_misses_ball(&cell.corners.corners().collect::<Vec<_>>())
     }
 
-    /// A bound on the regions of a cell whose neurons before `j` of layer `l` are decided: the
-    /// product, layer by layer, of `Σ_{i ≤ d} C(u, i)` (`u` neurons that may change sign on the
-    /// cell, `d` the dimension left, capped by each layer's possibly active neurons). Layer `l`'s
-    /// ranges are exact on the cell (its map is affine there: extremes at the corners, widened by
-    /// [`CORNER_ON`]); deeper layers get the analysis's interval propagation ([`ibp_layer`]).
-    fn cell_bound(&self, cell: &Cell, l: usize, j: usize, step: &Step, global: Option<&[Bounds]>) -> BigUint {
+    /// The pre-activation ranges of layer `l` on a cell whose neurons before `j` of that layer are
+    /// decided: exact on the cell (its map is affine there: extremes at the corners, widened by
+    /// [`CORNER_ON`]), decided neurons clamped to their side (ReLU applied to them by a
+    /// propagation then gives their outputs).
+    fn cell_ranges(&self, cell: &Cell, l: usize, j: usize, step: &Step) -> LayerRanges {
         let (n, first) = (self.n, self.net.neuron_index(l, 0));
         let scale = self.domain.scale();
         let mut values = Vec::new();
-        // Layer l's ranges on the cell, decided neurons clamped to their side (ReLU applied to
-        // them by the propagation below gives their outputs).
         let (mut lower, mut upper) = (Vec::new(), Vec::new());
         let (mut unstable, mut active) = (0, 0);
         for jj in 0..step.kind.len() {
@@ -498,22 +511,7 @@ impl Search<'_> {
             lower.push(lo);
             upper.push(hi);
         }
-        let mut dim = n;
-        let mut bound = binomial_sum(unstable, dim);
-        dim = dim.min(active + unstable);
-        let mut previous = Bounds { lower: Array1::from(lower), upper: Array1::from(upper) };
-        for (ll, layer) in self.net.hidden().iter().enumerate().skip(l + 1) {
-            let mut b = ibp_layer(&layer.weight, &layer.bias, &previous);
-            if let Some(g) = global {
-                b.intersect(&g[ll]);
-            }
-            let unstable = b.lower.iter().zip(&b.upper).filter(|(lo, hi)| **lo < 0.0 && **hi > 0.0).count();
-            let active = b.lower.iter().filter(|lo| **lo > 0.0).count();
-            bound *= binomial_sum(unstable, dim);
-            dim = dim.min(active + unstable);
-            previous = b;
-        }
-        bound
+        LayerRanges { lower, upper, unstable, active, dim: n }
     }
 
     /// Counts a leaf if it has a checked witness ([`Self::witness`]), and applies the budgets.
@@ -521,8 +519,8 @@ impl Search<'_> {
         if let Mode::Bound(_) = self.mode {
             out.leaves += 1;
             let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.options.max_regions.is_some_and(|max| found >= max) {
-                self.halt(StopReason::MaxRegions);
+            if let Some(reason) = self.budget.spent(found) {
+                self.halt(reason);
             }
             return Ok(());
         }
@@ -543,14 +541,7 @@ impl Search<'_> {
             inradius: Some(slack * self.domain.scale()),
         });
         let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
-        let stop = if self.options.max_regions.is_some_and(|max| found >= max) {
-            Some(StopReason::MaxRegions)
-        } else if self.options.max_memory.is_some_and(|max| found as u64 * self.per_region > max) {
-            Some(StopReason::MaxMemory)
-        } else {
-            None
-        };
-        if let Some(reason) = stop {
+        if let Some(reason) = self.budget.spent(found) {
             self.halt(reason);
         }
         if found.is_multiple_of(PROGRESS_EVERY) {
@@ -628,10 +619,8 @@ impl Search<'_> {
         if self.stop.load(Ordering::Relaxed) {
             return true;
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            self.halt(StopReason::TimeLimit);
-        } else if self.options.interrupt.as_ref().is_some_and(|i| i.load(Ordering::Relaxed)) {
-            self.halt(StopReason::Interrupted);
+        if let Some(reason) = self.budget.late_or_interrupted() {
+            self.halt(reason);
         }
         self.stop.load(Ordering::Relaxed)
     }

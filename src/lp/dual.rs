@@ -20,9 +20,9 @@
 //! [`Solution::lower_bound`] subtracts a rounding margin so that the bound also holds for the
 //! floating-point evaluation.
 
-use super::dot;
 use crate::domain::Halfspace;
 use crate::tolerance::{DUAL_OPTIMAL, ROUNDING};
+use crate::vector::dot;
 
 /// One row of `P`: `normal · y ≥ bound` (or `=` for the equality).
 #[derive(Clone, Copy)]

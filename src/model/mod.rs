@@ -84,37 +84,37 @@ impl Network {
             })
             .collect();
         if layers.is_empty() {
-            return Err(Error::Network("a network needs at least one layer".into()));
+            return Err(Error::network("a network needs at least one layer"));
         }
         for (l, layer) in layers.iter().enumerate() {
             let (rows, cols) = layer.weight.dim();
             if rows == 0 || cols == 0 {
-                return Err(Error::Network(format!("layer {l} has an empty weight matrix ({rows}×{cols})")));
+                return Err(Error::network(format!("layer {l} has an empty weight matrix ({rows}×{cols})")));
             }
             if layer.bias.len() != rows {
-                return Err(Error::Network(format!(
+                return Err(Error::network(format!(
                     "layer {l}: weight has {rows} rows but bias has {} entries",
                     layer.bias.len()
                 )));
             }
             if l > 0 && layers[l - 1].weight.nrows() != cols {
-                return Err(Error::Network(format!(
+                return Err(Error::network(format!(
                     "layer {l} expects {cols} inputs but layer {} has {} outputs",
                     l - 1,
                     layers[l - 1].weight.nrows()
                 )));
             }
             if let Some((i, j, v)) = layer.weight.entries().find(|(_, _, v)| !v.is_finite()) {
-                return Err(Error::Network(format!("layer {l}: weight[{i}][{j}] is {v}")));
+                return Err(Error::network(format!("layer {l}: weight[{i}][{j}] is {v}")));
             }
             if let Some((i, v)) = layer.bias.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(Error::Network(format!("layer {l}: bias[{i}] is {v}")));
+                return Err(Error::network(format!("layer {l}: bias[{i}] is {v}")));
             }
         }
         let n0 = layers[0].weight.ncols();
         if let Some(b) = &input_box {
             if b.lower.len() != n0 || b.upper.len() != n0 {
-                return Err(Error::Network(format!(
+                return Err(Error::network(format!(
                     "input box has {}/{} bounds but the network has {n0} inputs",
                     b.lower.len(),
                     b.upper.len()
@@ -123,7 +123,7 @@ impl Network {
             for i in 0..n0 {
                 let (lo, hi) = (b.lower[i], b.upper[i]);
                 if lo.is_nan() || hi.is_nan() || lo >= hi {
-                    return Err(Error::Network(format!("input box coordinate {i}: [{lo}, {hi}] is empty")));
+                    return Err(Error::network(format!("input box coordinate {i}: [{lo}, {hi}] is empty")));
                 }
             }
         }
@@ -141,14 +141,14 @@ impl Network {
         for (l, (rows, bias)) in layers.iter().enumerate() {
             let cols = rows.first().map_or(0, Vec::len);
             if let Some(i) = rows.iter().position(|r| r.len() != cols) {
-                return Err(Error::Network(format!(
+                return Err(Error::network(format!(
                     "layer {l}: weight row {i} has {} entries, row 0 has {cols}",
                     rows[i].len()
                 )));
             }
             let flat: Vec<f64> = rows.iter().flatten().copied().collect();
             let weight = Array2::from_shape_vec((rows.len(), cols), flat)
-                .map_err(|e| Error::Network(format!("layer {l}: {e}")))?;
+                .map_err(|e| Error::network(format!("layer {l}: {e}")))?;
             built.push(Layer { weight: weight.into(), bias: Array1::from(bias.clone()) });
         }
         Network::new(built, None)
@@ -196,16 +196,16 @@ impl Network {
         let mut is_fixed = vec![false; n0];
         for &(i, v) in fixed {
             if i >= n0 || is_fixed[i] {
-                return Err(Error::Network(format!("fixed input {i}: out of range or repeated ({n0} inputs)")));
+                return Err(Error::network(format!("fixed input {i}: out of range or repeated ({n0} inputs)")));
             }
             if !v.is_finite() {
-                return Err(Error::Network(format!("fixed input {i}: value {v} is not finite")));
+                return Err(Error::network(format!("fixed input {i}: value {v} is not finite")));
             }
             is_fixed[i] = true;
         }
         let free: Vec<usize> = (0..n0).filter(|&i| !is_fixed[i]).collect();
         if free.is_empty() {
-            return Err(Error::Network("every input is fixed: the domain is a single point (use eval)".into()));
+            return Err(Error::network("every input is fixed: the domain is a single point (use eval)"));
         }
         let mut layers = self.layers.clone();
         let first = &mut layers[0];
@@ -249,14 +249,14 @@ impl Network {
     /// Checks that a point has the input dimension and finite coordinates.
     pub fn check_point(&self, x: &[f64], what: &str) -> Result<()> {
         if x.len() != self.input_dim() {
-            return Err(Error::Point(format!(
+            return Err(Error::point(format!(
                 "{what} has {} coordinates but the network has {} inputs",
                 x.len(),
                 self.input_dim()
             )));
         }
         if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::Point(format!("{what}: coordinate {i} is {v}")));
+            return Err(Error::point(format!("{what}: coordinate {i} is {v}")));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! NetworkX/yEd (GraphML) and scripts (JSON).
 
 use crate::exact::merge::{linear_regions, output_maps, same_map};
-use crate::exact::walk::WalkResult;
+use crate::exact::WalkResult;
 use crate::model::Network;
 use ndarray::{Array1, Array2};
 use petgraph::graph::{Graph, NodeIndex};

@@ -60,7 +60,11 @@ pub fn render(slice: &Slice, path: &Path, legend: &Legend) -> Result<()> {
         let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
     });
     let size = (800, 880);
-    let fail = |e: String| Error::Point(format!("cannot draw {}: {e}", path.display()));
+    let fail = |message: String| Error::Output {
+        path: path.to_owned(),
+        message: format!("cannot draw: {message}"),
+        source: None,
+    };
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("png") => {
             let root = BitMapBackend::new(path, size).into_drawing_area();

@@ -27,7 +27,7 @@ impl Plane {
     /// Parses `axes:I,J`, `random[:SEED]` or `points` (the plane through the centre and the two
     /// `through` points).
     pub fn parse(spec: &str, through: Option<(Vec<f64>, Vec<f64>)>) -> Result<Plane> {
-        let bad = || Error::Domain(format!("plane {spec}: expected axes:I,J, random[:SEED] or points"));
+        let bad = || Error::Settings(format!("plane {spec}: expected axes:I,J, random[:SEED] or points"));
         let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
         Ok(match kind {
             "axes" => {
@@ -40,7 +40,7 @@ impl Plane {
             "random" => Plane::Random(rest.parse().map_err(|_| bad())?),
             "points" => {
                 let (p, q) =
-                    through.ok_or_else(|| Error::Domain("plane points needs two points to pass through".into()))?;
+                    through.ok_or_else(|| Error::Settings("plane points needs two points to pass through".into()))?;
                 Plane::Points(p, q)
             }
             _ => return Err(bad()),
@@ -76,7 +76,7 @@ pub struct Slice {
 pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Plane) -> Result<Slice> {
     let n0 = net.input_dim();
     if n0 < 2 {
-        return Err(Error::Domain("a 2-D slice needs a network with at least 2 inputs".into()));
+        return Err(Error::Settings("a 2-D slice needs a network with at least 2 inputs".into()));
     }
     let (u, v) = plane_basis(n0, center, plane)?;
     // The square [-r, r]², cut down to the cube's slice for L-inf.
@@ -152,7 +152,7 @@ fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Ve
     let (a, b) = match plane {
         Plane::Axes(i, j) => {
             if *i >= n0 || *j >= n0 || i == j {
-                return Err(Error::Domain(format!("plane axes {i},{j}: need two different axes below {n0}")));
+                return Err(Error::Settings(format!("plane axes {i},{j}: need two different axes below {n0}")));
             }
             (unit(*i), unit(*j))
         }
@@ -164,7 +164,7 @@ fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Ve
         Plane::Points(p, q) => {
             for (name, x) in [("first", p), ("second", q)] {
                 if x.len() != n0 {
-                    return Err(Error::Point(format!(
+                    return Err(Error::point(format!(
                         "the {name} plane point has {} coordinates, the network {n0} inputs",
                         x.len()
                     )));
@@ -177,14 +177,14 @@ fn plane_basis(n0: usize, center: &[f64], plane: &Plane) -> Result<(Vec<f64>, Ve
     let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
     let na = norm(&a);
     if na < PLANE_DEGENERATE {
-        return Err(Error::Domain("the plane's first direction is zero".into()));
+        return Err(Error::Settings("the plane's first direction is zero".into()));
     }
     let u: Vec<f64> = a.iter().map(|x| x / na).collect();
     let proj: f64 = b.iter().zip(&u).map(|(x, y)| x * y).sum();
     let w: Vec<f64> = b.iter().zip(&u).map(|(x, y)| x - proj * y).collect();
     let nw = norm(&w);
     if nw < PLANE_DEGENERATE * norm(&b).max(1.0) {
-        return Err(Error::Domain("the plane's two directions are parallel".into()));
+        return Err(Error::Settings("the plane's two directions are parallel".into()));
     }
     Ok((u, w.iter().map(|x| x / nw).collect()))
 }

@@ -225,14 +225,14 @@ pub fn mnist_image(i: usize) -> Vec<f64> {
 }
 
 /// The patterns of a walk's regions, sorted; duplicates stay, so a region counted twice shows.
-pub fn patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<regionwalk::model::Pattern> {
+pub fn patterns(r: &regionwalk::exact::WalkResult) -> Vec<regionwalk::model::Pattern> {
     let mut v: Vec<_> = r.regions.iter().map(|g| g.pattern.clone()).collect();
     v.sort();
     v
 }
 
 /// [`patterns`] of a walk that must be exact (complete, no region dropped).
-pub fn exact_patterns(r: &regionwalk::exact::walk::WalkResult) -> Vec<regionwalk::model::Pattern> {
+pub fn exact_patterns(r: &regionwalk::exact::WalkResult) -> Vec<regionwalk::model::Pattern> {
     assert!(r.complete(), "walk incomplete ({:?}) or with {} dropped regions", r.stopped_by(), r.unverified);
     patterns(r)
 }

@@ -14,6 +14,7 @@ pub use onnx::network_from_onnx_bytes;
 pub use points::{load_points, parse_point, LabelColumn, Points};
 pub use vnnlib::{input_box_from_vnnlib, input_boxes_from_vnnlib, InputBoxBounds};
 
+use crate::error::ModelError;
 use crate::model::Network;
 use crate::{Error, Result};
 use std::path::Path;
@@ -43,7 +44,7 @@ pub fn units(path: &Path, options: LoadOptions) -> Option<&'static str> {
 
 /// [`load_network`] with options.
 pub fn load_network_with(path: &Path, options: LoadOptions) -> Result<Network> {
-    let err = |message: String| Error::ModelFile { path: path.to_owned(), message };
+    let err = |message: String| Error::model_file(path, message);
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("json") => network_from_json_str(&read_text(path, MAX_MODEL_BYTES)?).map_err(err),
@@ -56,21 +57,21 @@ pub fn load_network_with(path: &Path, options: LoadOptions) -> Result<Network> {
 
 /// Reads a file of at most `limit` bytes, with errors that name the file.
 pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let err = |message: String| Error::ModelFile { path: path.to_owned(), message };
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let unreadable = |e: std::io::Error| {
+        Error::Model(ModelError::File { path: path.to_owned(), message: format!("cannot read: {e}"), source: Some(e) })
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.len() > limit {
-        return Err(err(format!("file is {} bytes, more than the limit of {limit}", meta.len())));
+        return Err(Error::model_file(path, format!("file is {} bytes, more than the limit of {limit}", meta.len())));
     }
-    std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))
+    std::fs::read(path).map_err(unreadable)
 }
 
 /// Reads a UTF-8 text file of at most `limit` bytes, with errors that name the file.
 pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
     let bytes = read_bytes(path, limit)?;
-    String::from_utf8(bytes).map_err(|e| Error::ModelFile {
-        path: path.to_owned(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-    })
+    String::from_utf8(bytes)
+        .map_err(|e| Error::model_file(path, format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))
 }
 
 /// Reads a text file (checkpoints and other small inputs) with errors that name the file.

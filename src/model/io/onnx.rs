@@ -15,7 +15,7 @@
 //! is future work, issue 14).
 
 use super::onnx_image::{self, Image, Lowered};
-use super::onnx_proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
+use super::onnx_proto::{ModelProto, NodeProto, TensorProto};
 use crate::model::{Layer, Network, Weight};
 use ndarray::{Array1, Array2};
 use prost::Message;
@@ -114,7 +114,7 @@ impl Chain {
     fn apply(&mut self, node: &NodeProto, constants: &mut FxHashMap<String, Tensor>) -> Result<(), String> {
         if node.op_type == "Constant" {
             let value =
-                attribute(node, "value").and_then(|a| a.t.as_ref()).ok_or("Constant without a 'value' tensor")?;
+                node.attribute_named("value").and_then(|a| a.t.as_ref()).ok_or("Constant without a 'value' tensor")?;
             let out = node.output.first().ok_or("no output")?;
             constants.insert(out.clone(), tensor(value)?);
             return Ok(());
@@ -173,14 +173,14 @@ impl Chain {
             ("Pad", [true, ..]) => {
                 let pads = match node.input.get(1).filter(|p| !p.is_empty()) {
                     Some(_) => constant(1)?.data.clone(),
-                    None => attribute(node, "pads").map(|a| a.ints.iter().map(|&v| v as f64).collect()).unwrap_or_default(),
+                    None => node.attribute_named("pads").map(|a| a.ints.iter().map(|&v| v as f64).collect()).unwrap_or_default(),
                 };
                 if node.input.get(3).is_some_and(|a| !a.is_empty()) {
                     return Err("the 'axes' input is not supported".into());
                 }
                 let value = match node.input.get(2).filter(|v| !v.is_empty()) {
                     Some(_) => constant(2)?.data.first().copied().unwrap_or(0.0),
-                    None => attribute(node, "value").map_or(0.0, |a| a.f as f64),
+                    None => node.attribute_named("value").map_or(0.0, |a| a.f as f64),
                 };
                 next_image = Some(self.compose_lowered(onnx_image::pad(node, image()?, &pads, value)?)?);
             }
@@ -192,14 +192,14 @@ impl Chain {
                 self.layers.push(Layer { weight, bias });
             }
             ("Gemm", [true, false, ..]) => {
-                let alpha = attribute(node, "alpha").map_or(1.0, |a| a.f as f64);
-                let beta = attribute(node, "beta").map_or(1.0, |a| a.f as f64);
-                if attribute(node, "transA").is_some_and(|a| a.i != 0) {
+                let alpha = node.attribute_named("alpha").map_or(1.0, |a| a.f as f64);
+                let beta = node.attribute_named("beta").map_or(1.0, |a| a.f as f64);
+                if node.attribute_named("transA").is_some_and(|a| a.i != 0) {
                     return Err("transA = 1 on the data input is not supported".into());
                 }
                 let b = matrix(constant(1)?)?;
                 // Y = alpha · x · B' + beta · C with B' = Bᵀ if transB: as a column map, W = alpha · B'ᵀ.
-                let w = if attribute(node, "transB").is_some_and(|a| a.i != 0) { b } else { b.reversed_axes() };
+                let w = if node.attribute_named("transB").is_some_and(|a| a.i != 0) { b } else { b.reversed_axes() };
                 self.compose((w * alpha).into())?;
                 if node.input.len() > 2 && !node.input[2].is_empty() {
                     let c = self.broadcast(constant(2)?)?;
@@ -338,11 +338,6 @@ impl Map {
             Map::Matrix(w) => w,
         }
     }
-}
-
-/// The node's attribute `name`, if set.
-pub(super) fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
-    node.attribute.iter().find(|a| a.name == name)
 }
 
 fn matrix(t: &Tensor) -> Result<Array2<f64>, String> {

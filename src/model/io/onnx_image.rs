@@ -7,7 +7,6 @@
 //! Only 2-D images (NCHW) are handled; 1-D and 3-D kernels, dilated pooling and `MaxPool` (piecewise
 //! linear, not affine) are refused by name.
 
-use super::onnx::attribute;
 use super::onnx_proto::NodeProto;
 use crate::model::Weight;
 use ndarray::Array1;
@@ -98,7 +97,7 @@ impl Axis {
 /// the op does not say (Conv: the weight's shape).
 fn axes(node: &NodeProto, input: Image, kernel: Option<[usize; 2]>) -> Result<[Axis; 2], String> {
     let two = |name: &str, default: [usize; 2]| -> Result<[usize; 2], String> {
-        match attribute(node, name) {
+        match node.attribute_named(name) {
             None => Ok(default),
             Some(a) => match positive(&a.ints, name)?[..] {
                 [h, w] => Ok([h, w]),
@@ -106,7 +105,7 @@ fn axes(node: &NodeProto, input: Image, kernel: Option<[usize; 2]>) -> Result<[A
             },
         }
     };
-    let kernel_shape = match (attribute(node, "kernel_shape"), kernel) {
+    let kernel_shape = match (node.attribute_named("kernel_shape"), kernel) {
         (Some(_), _) => two("kernel_shape", [1, 1])?,
         (None, Some(k)) => k,
         (None, None) => return Err("no 'kernel_shape'".into()),
@@ -116,7 +115,7 @@ fn axes(node: &NodeProto, input: Image, kernel: Option<[usize; 2]>) -> Result<[A
     }
     let strides = two("strides", [1, 1])?;
     let dilations = two("dilations", [1, 1])?;
-    let pads: [usize; 4] = match attribute(node, "pads") {
+    let pads: [usize; 4] = match node.attribute_named("pads") {
         None => [0; 4],
         Some(a) => {
             let p: Vec<usize> = a
@@ -127,7 +126,7 @@ fn axes(node: &NodeProto, input: Image, kernel: Option<[usize; 2]>) -> Result<[A
             p.try_into().map_err(|p: Vec<usize>| format!("'pads' has {} values; 2-D images need 4", p.len()))?
         }
     };
-    let auto_pad = attribute(node, "auto_pad").map(|a| String::from_utf8_lossy(&a.s).into_owned());
+    let auto_pad = node.attribute_named("auto_pad").map(|a| String::from_utf8_lossy(&a.s).into_owned());
     let sizes = [input.height, input.width];
     let mut out = [0, 1].map(|d| Axis {
         size: sizes[d],
@@ -166,7 +165,7 @@ pub fn conv(
     let [m, per_group, kh, kw] = dims[..] else {
         return Err(format!("weight of shape {dims:?}; only 2-D convolutions (4-D weights) are supported"));
     };
-    let group = attribute(node, "group").map_or(Ok(1), |a| positive(&[a.i], "group").map(|g| g[0]))?;
+    let group = node.attribute_named("group").map_or(Ok(1), |a| positive(&[a.i], "group").map(|g| g[0]))?;
     if input.channels != per_group * group || m % group != 0 {
         return Err(format!(
             "{} input channels, {group} groups and a weight of shape {dims:?} do not match",
@@ -204,11 +203,11 @@ pub fn conv(
 
 /// `AveragePool` (`count_include_pad`, `ceil_mode`; no dilation).
 pub fn average_pool(node: &NodeProto, input: Image) -> Result<Lowered, String> {
-    if attribute(node, "dilations").is_some_and(|a| a.ints.iter().any(|&d| d != 1)) {
+    if node.attribute_named("dilations").is_some_and(|a| a.ints.iter().any(|&d| d != 1)) {
         return Err("dilated average pooling is not supported".into());
     }
-    let include_pad = attribute(node, "count_include_pad").is_some_and(|a| a.i != 0);
-    let ceil = attribute(node, "ceil_mode").is_some_and(|a| a.i != 0);
+    let include_pad = node.attribute_named("count_include_pad").is_some_and(|a| a.i != 0);
+    let ceil = node.attribute_named("ceil_mode").is_some_and(|a| a.i != 0);
     let [ay, ax] = axes(node, input, None)?;
     let output = Image { channels: input.channels, height: ay.output(ceil)?, width: ax.output(ceil)? };
     let mut matrix = Sparse::zeros(output.len(), input.len());
@@ -254,14 +253,14 @@ pub fn batch_norm(
     input: Image,
     [scale, b, mean, var]: [&[f64]; 4],
 ) -> Result<(Array1<f64>, Array1<f64>), String> {
-    if attribute(node, "training_mode").is_some_and(|a| a.i != 0) {
+    if node.attribute_named("training_mode").is_some_and(|a| a.i != 0) {
         return Err("training_mode = 1 is not supported (export the model in eval mode)".into());
     }
     let c = input.channels;
     if [scale, b, mean, var].iter().any(|v| v.len() != c) {
         return Err(format!("parameters must have one value per channel ({c})"));
     }
-    let epsilon = attribute(node, "epsilon").map_or(crate::tolerance::ONNX_BATCH_NORM_EPSILON, |a| a.f as f64);
+    let epsilon = node.attribute_named("epsilon").map_or(crate::tolerance::ONNX_BATCH_NORM_EPSILON, |a| a.f as f64);
     if let Some(v) = var.iter().find(|v| **v + epsilon <= 0.0) {
         return Err(format!("variance {v} plus epsilon is not positive"));
     }
@@ -277,7 +276,8 @@ pub fn batch_norm(
 /// `Pad` in constant mode on the spatial axes: `pads` `[N, C, H, W begins, N, C, H, W ends]`
 /// (negative values crop); padded values are `value`.
 pub fn pad(node: &NodeProto, input: Image, pads: &[f64], value: f64) -> Result<Lowered, String> {
-    let mode = attribute(node, "mode").map_or("constant".to_string(), |a| String::from_utf8_lossy(&a.s).into_owned());
+    let mode =
+        node.attribute_named("mode").map_or("constant".to_string(), |a| String::from_utf8_lossy(&a.s).into_owned());
     if mode != "constant" {
         return Err(format!("pad mode '{mode}' is not supported (only 'constant')"));
     }
@@ -321,7 +321,7 @@ pub fn pad(node: &NodeProto, input: Image, pads: &[f64], value: f64) -> Result<L
 /// axes may be permuted in any order (TensorFlow exports go NHWC → NCHW and back); the result's
 /// dimensions are read as the next image's `C, H, W`.
 pub fn transpose(node: &NodeProto, input: Image) -> Result<Lowered, String> {
-    let perm: Vec<i64> = attribute(node, "perm").map(|a| a.ints.clone()).unwrap_or_else(|| vec![3, 2, 1, 0]);
+    let perm: Vec<i64> = node.attribute_named("perm").map(|a| a.ints.clone()).unwrap_or_else(|| vec![3, 2, 1, 0]);
     if perm.len() != 4 || perm[0] != 0 {
         return Err(format!(
             "perm {perm:?}: only permutations of the three non-batch axes of a 4-D value are supported"

@@ -129,3 +129,11 @@ pub struct Dimension {
     #[prost(string, optional, tag = "2")]
     pub dim_param: Option<String>,
 }
+
+impl NodeProto {
+    /// The attribute called `name`, if the node has one (what both the chain loader and the image
+    /// ops read their settings with).
+    pub fn attribute_named(&self, name: &str) -> Option<&AttributeProto> {
+        self.attribute.iter().find(|a| a.name == name)
+    }
+}

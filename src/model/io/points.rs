@@ -13,7 +13,7 @@ pub fn parse_point(spec: &str) -> Result<Vec<f64>> {
     let path = Path::new(spec);
     if path.is_file() {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        let file_err = |message: String| Error::Point(format!("{spec}: {message}"));
+        let file_err = |message: String| Error::point(format!("{spec}: {message}"));
         if ext.as_deref() == Some("npy") {
             return finite(read_npy_point(path).map_err(file_err)?, spec);
         }
@@ -41,7 +41,7 @@ fn numbers(text: &str, what: &str) -> Result<Vec<f64>> {
         .map(|(i, s)| {
             s.trim()
                 .parse::<f64>()
-                .map_err(|_| Error::Point(format!("{what}: entry {i} ('{}') is not a number", s.trim())))
+                .map_err(|_| Error::point(format!("{what}: entry {i} ('{}') is not a number", s.trim())))
         })
         .collect::<Result<Vec<f64>>>()?;
     finite(v, what)
@@ -49,10 +49,10 @@ fn numbers(text: &str, what: &str) -> Result<Vec<f64>> {
 
 fn finite(v: Vec<f64>, what: &str) -> Result<Vec<f64>> {
     if v.is_empty() {
-        return Err(Error::Point(format!("{what}: no coordinates")));
+        return Err(Error::point(format!("{what}: no coordinates")));
     }
     if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        return Err(Error::Point(format!("{what}: coordinate {i} is {x}")));
+        return Err(Error::point(format!("{what}: coordinate {i} is {x}")));
     }
     Ok(v)
 }
@@ -95,7 +95,7 @@ pub type Points = (Vec<Vec<f64>>, Option<Vec<String>>);
 /// and the labels if a label column is named.
 pub fn load_points(path: &Path, labels: Option<LabelColumn>) -> Result<Points> {
     let name = path.display().to_string();
-    let err = |message: String| Error::Point(format!("{name}: {message}"));
+    let err = |message: String| Error::point(format!("{name}: {message}"));
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let (points, label_values) = match ext.as_deref() {
         Some("npy") => {

@@ -4,26 +4,25 @@
 //! Every pattern has one owner, the worker its hash names. A record (a pattern reached through a
 //! facet certified to meet the domain, with the point and direction it was entered by) travels to
 //! its owner. The owner keeps its shard of the visited set, drops patterns it has seen, and
-//! expands new ones with the walk's own steps ([`Expander`]): the record's entry gives the witness
+//! expands new ones with the walk's own steps ([`WalkState`]): the record's entry gives the witness
 //! without an LP, and the neighbours go back into the loop. The loop is a timely feedback edge;
 //! timely's progress tracking ends it when no record circulates and no worker holds work, which
 //! is the termination detection a home-made protocol would need. Counters, and the regions when
 //! asked for, are then sent to worker 0 in a second dataflow.
 
-use super::checkpoint::{domain_fingerprint, fingerprint, network_fingerprint, Checkpoint, Saver, CHECKPOINT_VERSION};
-use super::expand::{Context, Entry};
-use super::reduce::in_row_space;
-use super::walk::{
-    budget_spent, memory_per_region, record, start_point, Completeness, Engine, Expander, Frontier, Progress,
-    ProgressFn, Region, StopReason, WalkOptions, WalkResult,
-};
 use crate::analysis::interval::{analyse, Bounds};
 use crate::analysis::set::InputSet;
 use crate::domain::Domain;
+use crate::exact::result::{memory_per_region, Budget, Completeness, Engine, Progress, ProgressFn, StopReason};
+use crate::exact::walk::checkpoint::{domain_fingerprint, fingerprint, network_fingerprint, Saver, CHECKPOINT_VERSION};
+use crate::exact::walk::expand::{Context, Entry};
+use crate::exact::walk::reduce::in_row_space;
+use crate::exact::walk::{start_point, WalkState};
+use crate::exact::{Checkpoint, WalkOptions, WalkResult};
 use crate::lp::LpCounters;
 use crate::model::{Network, Pattern};
+use crate::tolerance::MEMORY_HEADROOM_REGIONS;
 use crate::{Error, Result};
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -79,7 +78,7 @@ impl Cluster {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |what: String| Err(Error::Cluster(what));
+        let bad = |what: String| Err(Error::Cluster { worker: None, message: what });
         if self.workers == 0 {
             return bad("--workers must be at least 1".into());
         }
@@ -97,32 +96,6 @@ impl Cluster {
         }
         Ok(())
     }
-}
-
-/// Reads a host file: one `host:port` per line, process 0 first (blank lines and `#` comments
-/// ignored).
-pub fn read_hostfile(path: &Path) -> Result<Vec<String>> {
-    let text = crate::model::io::read_text_file(path)?;
-    let mut hosts = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let port = line.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
-        if !matches!(port, Some(Ok(p)) if p > 0) {
-            return Err(Error::Cluster(format!(
-                "{} line {}: {line:?} is not host:port (a port from 1 to 65535)",
-                path.display(),
-                n + 1
-            )));
-        }
-        hosts.push(line.to_string());
-    }
-    if hosts.is_empty() {
-        return Err(Error::Cluster(format!("{}: lists no host:port", path.display())));
-    }
-    Ok(hosts)
 }
 
 /// What a dataflow walk found, as process 0 reports it.
@@ -244,11 +217,14 @@ fn agree(worker: &mut timely::worker::Worker, job: &Job) -> Result<()> {
     if mismatches.is_empty() {
         return Ok(());
     }
-    Err(Error::Cluster(format!(
-        "the processes were started on different jobs, so none counts: {}. Start every process with the same \
+    Err(Error::Cluster {
+        worker: None,
+        message: format!(
+            "the processes were started on different jobs, so none counts: {}. Start every process with the same \
          model, domain, options and --workers, on the same regionwalk build",
-        mismatches.join("; ")
-    )))
+            mismatches.join("; ")
+        ),
+    })
 }
 
 /// The worker that owns `pattern` is `owner_hash(pattern) % workers`: the same in every process.
@@ -268,12 +244,8 @@ struct Shard {
     index: usize,
     peers: usize,
     workers_per_process: usize,
-    /// The regions this worker owns; `visited` maps their patterns to indices.
-    result: WalkResult,
-    verified: Vec<bool>,
-    visited: FxHashMap<Pattern, usize>,
-    frontier: Frontier,
-    expander: Expander,
+    /// The regions this worker owns, and its part of the walk.
+    state: WalkState,
     pool: rayon::ThreadPool,
     per_region: u64,
     saver: Saver,
@@ -303,7 +275,8 @@ impl Tally {
 impl Shard {
     /// Adds what changed since the last call to the process's tally and reports the tally.
     fn report_progress(&mut self) {
-        let now = [self.result.regions.len() as u64, self.frontier.len() as u64, self.result.counters.lp_solves];
+        let state = &self.state;
+        let now = [state.result.regions.len() as u64, state.frontier.len() as u64, state.result.counters.lp_solves];
         for (k, (now, told)) in now.iter().zip(&mut self.told).enumerate() {
             self.tally.counts[k].fetch_add(now.wrapping_sub(*told), Ordering::Relaxed);
             *told = *now;
@@ -315,21 +288,17 @@ impl Shard {
 
     /// Whether it has regions to expand and may expand them.
     fn busy(&self) -> bool {
-        self.stopped.is_none() && self.error.is_none() && !self.frontier.is_empty()
+        self.stopped.is_none() && self.error.is_none() && !self.state.frontier.is_empty()
     }
 
     /// Takes a record in: a new pattern joins the shard (it is counted: it was reached through a
     /// certified facet) and the queue.
     fn receive(&mut self, record: Record) {
-        if self.visited.contains_key(&record.pattern) {
-            self.result.known_neighbours += 1;
+        if self.state.visited.contains_key(&record.pattern) {
+            self.state.result.known_neighbours += 1;
             return;
         }
-        let i = self.result.regions.len();
-        self.visited.insert(record.pattern.clone(), i);
-        self.result.regions.push(Region { pattern: record.pattern, witness: None, inradius: None });
-        self.verified.push(true);
-        self.frontier.push(i, record.entry);
+        self.state.add(record.pattern, record.entry);
     }
 
     /// Expands one chunk of the queue, unless a budget stops the shard; returns the neighbours to
@@ -344,44 +313,32 @@ impl Shard {
             self.deadline,
             self.options.interrupt.clone(),
         );
-        if let Some(reason) =
-            budget_spent(&self.options, self.result.regions.len(), self.per_region, self.deadline, &context)
-        {
+        let budget = Budget::new(&self.options, self.deadline, self.per_region, MEMORY_HEADROOM_REGIONS);
+        if let Some(reason) = budget.spent(self.state.result.regions.len()) {
             self.stopped = Some(reason);
             return Vec::new();
         }
-        let chunk = self.frontier.take_chunk();
-        let (expander, regions, visited) = (&mut self.expander, &self.result.regions, &self.visited);
-        let expanded = self.pool.install(|| expander.expand(&context, regions, visited, None, &chunk));
-        let expansions = match expanded {
-            Ok(e) => e,
+        let state = &mut self.state;
+        let neighbours = match self.pool.install(|| state.expand_chunk(&context, &domain, None)) {
+            Ok(n) => n,
             Err(e) => {
                 self.error = Some(e.to_string());
                 return Vec::new();
             }
         };
         let mut out = Vec::new();
-        let mut put_back = Vec::new();
-        for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
-            let Some(e) = expansion else {
-                put_back.push((i, entry));
+        for (_, pattern, _, entry) in neighbours {
+            if self.state.visited.contains_key(&pattern) {
+                self.state.result.known_neighbours += 1;
                 continue;
-            };
-            record(&mut self.result, &mut self.verified, &domain, i, &e);
-            for (pattern, _, entry) in e.neighbours {
-                if self.visited.contains_key(&pattern) {
-                    self.result.known_neighbours += 1;
-                    continue;
-                }
-                let owner = (owner_hash(&pattern) % self.peers as u64) as usize;
-                if owner / self.workers_per_process != self.index / self.workers_per_process {
-                    self.remote_records += 1;
-                    self.remote_bytes += (entry.wire_bytes() + 8 * pattern.len().div_ceil(64) + 24) as u64;
-                }
-                out.push(Record { pattern, entry: Some(entry) });
             }
+            let owner = (owner_hash(&pattern) % self.peers as u64) as usize;
+            if owner / self.workers_per_process != self.index / self.workers_per_process {
+                self.remote_records += 1;
+                self.remote_bytes += (entry.wire_bytes() + 8 * pattern.len().div_ceil(64) + 24) as u64;
+            }
+            out.push(Record { pattern, entry: Some(entry) });
         }
-        self.frontier.put_back(put_back);
         if self.saver.due() {
             self.save();
         }
@@ -390,7 +347,8 @@ impl Shard {
     }
 
     fn save(&mut self) {
-        if let Err(e) = self.saver.save(&self.result, &self.verified, self.frontier.indices()) {
+        let state = &mut self.state;
+        if let Err(e) = self.saver.save(&state.result, &state.verified, state.frontier.indices()) {
             self.error = Some(e.to_string());
         }
     }
@@ -398,20 +356,21 @@ impl Shard {
     /// The shard's summary when the loop has ended: completeness, uncertified regions dropped, the
     /// checkpoint (if asked for) written.
     fn finish(&mut self, started: Instant, gather: bool) -> Summary {
-        self.result.seconds = started.elapsed().as_secs_f64();
-        self.result.completeness = match (self.stopped, self.frontier.is_empty()) {
+        self.state.result.seconds = started.elapsed().as_secs_f64();
+        self.state.result.completeness = match (self.stopped, self.state.frontier.is_empty()) {
             (Some(reason), false) => Completeness::Stopped(reason),
             _ => Completeness::Complete,
         };
         // Every shard is saved, complete or not: a stopped walk resumes from all of them.
         self.save();
         self.report_progress();
-        let mut keep = self.verified.iter();
-        self.result.regions.retain(|_| *keep.next().expect("one flag per region"));
-        let regions = self.result.regions.len();
+        let state = &mut self.state;
+        let mut keep = state.verified.iter();
+        state.result.regions.retain(|_| *keep.next().expect("one flag per region"));
+        let regions = state.result.regions.len();
         // Moved, not cloned: the shard's region list is most of its memory.
-        let list = std::mem::take(&mut self.result.regions);
-        let mut result = self.result.clone();
+        let list = std::mem::take(&mut state.result.regions);
+        let mut result = state.result.clone();
         if gather {
             result.regions = list;
         }
@@ -442,7 +401,7 @@ pub fn shard_path(path: &Path, worker: usize) -> PathBuf {
 /// Returns the result on process 0 and `None` on the others; an error on any worker of this
 /// process is an error here (a failed peer process panics timely's network threads: the CLI
 /// turns that into a non-zero exit). Like the single walk, an L2 ball walks in the first layer's
-/// row space when that is smaller (`exact::reduce`).
+/// row space when that is smaller (`exact::walk::reduce`).
 pub fn walk_dataflow(
     net: &Network,
     domain: &Domain,
@@ -468,10 +427,10 @@ fn walk_dataflow_as_given(
 ) -> Result<Option<DataflowResult>> {
     cluster.check()?;
     if options.edges {
-        return Err(Error::Domain("the dataflow walk does not record the region graph (--linear, graph)".into()));
+        return Err(Error::Settings("the dataflow walk does not record the region graph (--linear, graph)".into()));
     }
     if options.engine == Engine::Partition {
-        return Err(Error::Domain("the dataflow walk is a region walk: use --engine walk or auto".into()));
+        return Err(Error::Settings("the dataflow walk is a region walk: use --engine walk or auto".into()));
     }
     let started = Instant::now();
     let mut counters = LpCounters::default();
@@ -497,7 +456,6 @@ fn walk_dataflow_as_given(
     };
     let tally: Arc<Tally> = Arc::default();
     let process_tally = tally.clone();
-    let connecting = cluster.processes.is_some().then(StdoutToStderr::new);
     let job = job.clone();
     let guards = timely::execute(cluster.config(), move |worker| -> Result<Option<Vec<Summary>>> {
         agree(worker, &job)?;
@@ -522,7 +480,6 @@ fn walk_dataflow_as_given(
             Some(Ok(c)) => (c, None),
             Some(Err(e)) => (fresh(), Some(e.to_string())),
         };
-        let visited = state.result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
         let shard = Rc::new(RefCell::new(Shard {
             net: net.clone(),
             domain: domain.clone(),
@@ -533,12 +490,11 @@ fn walk_dataflow_as_given(
             index,
             peers,
             workers_per_process,
-            result: state.result,
-            verified: state.verified,
-            visited,
-            frontier: Frontier::new(state.queue),
-            expander: Expander::new(&net),
-            pool: rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Error::Solver(e.to_string()))?,
+            state: WalkState::new(&net, state),
+            pool: rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Error::Cluster {
+                worker: Some(index),
+                message: format!("cannot start its thread: {e}"),
+            })?,
             per_region: memory_per_region(&net),
             saver: Saver::new(per_worker.checkpoint.as_ref().map(shard_of), fingerprint, Some((index, peers))),
             stopped: None,
@@ -629,27 +585,28 @@ fn walk_dataflow_as_given(
             worker.step_or_park(Some(Duration::from_millis(50)));
         }
         if let Some(e) = failures.borrow().first() {
-            return Err(Error::Cluster(e.clone()));
+            return Err(Error::Cluster { worker: None, message: e.clone() });
         }
         let all = std::mem::take(&mut *gathered.borrow_mut());
         Ok((index == 0).then_some(all))
     })
-    .map_err(|e| Error::Cluster(format!("the dataflow cluster could not start: {e}")))?;
-    drop(connecting);
+    .map_err(|e| Error::Cluster { worker: None, message: format!("the dataflow cluster could not start: {e}") })?;
     let joined = guards.join();
     if let Some(ProgressFn(call)) = &options.progress {
         call(process_tally.progress(true));
     }
     let mut summaries = None;
     for joined in joined {
-        if let Some(all) = joined.map_err(|e| Error::Cluster(format!("a dataflow worker failed: {e}")))?? {
+        if let Some(all) =
+            joined.map_err(|e| Error::Cluster { worker: None, message: format!("a dataflow worker failed: {e}") })??
+        {
             summaries = Some(all);
         }
     }
     let Some(mut summaries) = summaries else { return Ok(None) };
     summaries.sort_by_key(|s| s.worker);
     if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
-        return Err(Error::Cluster(format!("a dataflow worker failed: {e}")));
+        return Err(Error::Cluster { worker: None, message: format!("a dataflow worker failed: {e}") });
     }
     Ok(Some(combine(summaries, cluster, counters, start, started)))
 }
@@ -693,38 +650,5 @@ fn empty_result(cluster: &Cluster, counters: LpCounters, started: Instant) -> Da
         shards: Vec::new(),
         remote_records: 0,
         remote_bytes: 0,
-    }
-}
-
-/// While it lives, standard output goes to standard error: timely prints its connection progress
-/// ("awaiting connections", retries) on standard output, where process 0's report goes.
-struct StdoutToStderr {
-    saved: i32,
-}
-
-impl StdoutToStderr {
-    fn new() -> Self {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        // SAFETY: dup and dup2 on the process's own standard descriptors; failures leave them as they were.
-        let saved = unsafe { libc::dup(1) };
-        if saved >= 0 {
-            unsafe { libc::dup2(2, 1) };
-        }
-        StdoutToStderr { saved }
-    }
-}
-
-impl Drop for StdoutToStderr {
-    fn drop(&mut self) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        if self.saved >= 0 {
-            // SAFETY: restores the descriptor saved in `new`.
-            unsafe {
-                libc::dup2(self.saved, 1);
-                libc::close(self.saved);
-            }
-        }
     }
 }

@@ -9,8 +9,9 @@
 //! domain's edge, exactly the condition that the Chebyshev LP of [`crate::lp::meets`] tests.
 
 use crate::domain::{Domain, Halfspace};
-use crate::lp::{dot, margin, Decision, Interval};
+use crate::lp::{margin, Decision, Interval};
 use crate::tolerance::{DECIDE, LINE_REACH, LINE_WITNESS, SEPARATION};
+use crate::vector::dot;
 
 /// Does `{line = 0} ∩ {h > 0 for h in others}` meet the open domain in a relatively open set?
 /// For 1- and 2-D frames only (the hyperplane is a point or a line, parametrised by one number).

@@ -1,4 +1,4 @@
-//! Saved walks: what [`super::walk::resume`] needs to finish a walk that a budget or Ctrl-C stopped.
+//! Saved walks: what [`crate::exact::resume`] needs to finish a walk that a budget or Ctrl-C stopped.
 //!
 //! A checkpoint is JSON written atomically (a temporary file renamed over the old one). Because
 //! users keep, copy and edit these files, everything read back is checked before it is used: the
@@ -6,48 +6,47 @@
 //! length (patterns, witnesses, edges, the queue). A file that fails a check is refused with a
 //! message that says what is wrong, never used to produce a wrong count.
 
-use super::walk::WalkResult;
 use crate::domain::Domain;
+use crate::error::CheckpointError;
+use crate::exact::WalkResult;
 use crate::model::Network;
-use crate::{Error, Result};
+use crate::Result;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Format version written into every checkpoint; files of another version are refused. Version 3:
 /// an L2 ball whose first layer spans fewer dimensions than the input is walked, and saved, in
-/// the row space (`exact::reduce`).
+/// the row space (`exact::walk::reduce`).
 pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Time between two checkpoints of a running walk.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 
-/// A saved walk: everything needed to continue it ([`super::walk::resume`]).
+/// A saved walk: everything needed to continue it ([`crate::exact::resume`]).
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {
     /// Format version ([`CHECKPOINT_VERSION`]).
-    pub(super) version: u32,
+    pub(crate) version: u32,
     /// Fingerprint of the network, the domain and the edge setting the walk was run with.
-    pub(super) fingerprint: u64,
+    pub(crate) fingerprint: u64,
     /// Regions found so far (uncertified ones included, flagged in `verified`).
-    pub(super) result: WalkResult,
+    pub(crate) result: WalkResult,
     /// Per region: whether its certificate held (false: counted out at the end).
-    pub(super) verified: Vec<bool>,
+    pub(crate) verified: Vec<bool>,
     /// Regions still to expand (indices into `result.regions`).
-    pub(super) queue: Vec<usize>,
+    pub(crate) queue: Vec<usize>,
     /// For one worker's shard of a dataflow walk: `(worker, workers)` (the shard holds the
     /// patterns that hash to that worker).
     #[serde(default)]
-    pub(super) shard: Option<(usize, usize)>,
+    pub(crate) shard: Option<(usize, usize)>,
 }
 
 impl Checkpoint {
     /// Reads a checkpoint file (checked against the problem by [`Checkpoint::validate`] on resume).
     pub fn load(path: &Path) -> Result<Self> {
         let text = crate::model::io::read_text_file(path)?;
-        let damaged = |e: serde_json::Error| {
-            Error::Checkpoint(format!("{}: not a regionwalk checkpoint (truncated or edited?): {e}", path.display()))
-        };
+        let damaged = |source| CheckpointError::Damaged { path: path.to_owned(), source };
         // The version first, so that another version's file is named as such rather than as damaged.
         #[derive(serde::Deserialize)]
         struct Header {
@@ -55,12 +54,11 @@ impl Checkpoint {
         }
         let version = serde_json::from_str::<Header>(&text).map_err(damaged)?.version;
         if version != CHECKPOINT_VERSION {
-            return Err(Error::Checkpoint(format!(
-                "{}: format version {version} (this build reads version {CHECKPOINT_VERSION})",
-                path.display()
-            )));
+            let found =
+                CheckpointError::Version { path: path.to_owned(), found: version, expected: CHECKPOINT_VERSION };
+            return Err(found.into());
         }
-        serde_json::from_str(&text).map_err(damaged)
+        Ok(serde_json::from_str(&text).map_err(damaged)?)
     }
 
     /// Regions found when it was written.
@@ -77,14 +75,14 @@ impl Checkpoint {
 
     /// [`Checkpoint::validate`] for the shard `shard` (`(worker, workers)`) of a dataflow walk, or
     /// for a whole walk (`None`). A dataflow shard may hold no region.
-    pub(super) fn validate_shard(
+    pub(crate) fn validate_shard(
         &self,
         net: &Network,
         domain: &Domain,
         edges: bool,
         shard: Option<(usize, usize)>,
     ) -> Result<()> {
-        let bad = |what: String| Err(Error::Checkpoint(format!("does not fit: {what}")));
+        let bad = |what: String| Err(CheckpointError::Mismatch(what).into());
         if self.shard != shard {
             let name = |s: Option<(usize, usize)>| match s {
                 Some((w, n)) => format!("worker {w} of {n} of a dataflow walk"),
@@ -135,7 +133,7 @@ impl Checkpoint {
 }
 
 /// Writes a running walk's state every [`CHECKPOINT_EVERY`] and when it stops early.
-pub(super) struct Saver {
+pub(crate) struct Saver {
     path: Option<PathBuf>,
     fingerprint: u64,
     shard: Option<(usize, usize)>,
@@ -144,12 +142,12 @@ pub(super) struct Saver {
 
 impl Saver {
     /// Saves to `path` (if any) the walk or the dataflow walk's `shard` with this fingerprint.
-    pub(super) fn new(path: Option<PathBuf>, fingerprint: u64, shard: Option<(usize, usize)>) -> Self {
+    pub(crate) fn new(path: Option<PathBuf>, fingerprint: u64, shard: Option<(usize, usize)>) -> Self {
         Saver { path, fingerprint, shard, last: Instant::now() }
     }
 
     /// Saves now if a checkpoint file was asked for.
-    pub(super) fn save(&mut self, result: &WalkResult, verified: &[bool], queue: &[usize]) -> Result<()> {
+    pub(crate) fn save(&mut self, result: &WalkResult, verified: &[bool], queue: &[usize]) -> Result<()> {
         self.last = Instant::now();
         let Some(path) = &self.path else { return Ok(()) };
         let state = Checkpoint {
@@ -160,7 +158,7 @@ impl Saver {
             queue: queue.to_vec(),
             shard: self.shard,
         };
-        let text = serde_json::to_string(&state).map_err(|e| Error::Checkpoint(format!("cannot be encoded: {e}")))?;
+        let text = serde_json::to_string(&state).map_err(CheckpointError::Encode)?;
         // Appended, not replacing the extension: the shards `walk.w0`, `walk.w1` of a dataflow
         // walk are written at the same time and must not share a temporary file.
         let mut tmp = path.as_os_str().to_owned();
@@ -168,17 +166,17 @@ impl Saver {
         let tmp = PathBuf::from(tmp);
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::Checkpoint(format!("{}: cannot be written: {e}", path.display())))
+            .map_err(|source| CheckpointError::Write { path: path.to_owned(), source }.into())
     }
 
     /// Whether the periodic checkpoint is due.
-    pub(super) fn due(&self) -> bool {
+    pub(crate) fn due(&self) -> bool {
         self.path.is_some() && self.last.elapsed() >= CHECKPOINT_EVERY
     }
 }
 
 /// Fingerprint of what a walk computes, so that a checkpoint is only resumed on the same problem.
-pub(super) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
+pub(crate) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     hash_network(net, &mut h);
     format!("{:?}{:?}{edges}", domain.shape(), domain.clip()).hash(&mut h);

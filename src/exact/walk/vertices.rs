@@ -13,8 +13,9 @@
 //! face, need no facet LP.
 
 use crate::domain::{Domain, Halfspace};
-use crate::lp::{dot, margin};
+use crate::lp::margin;
 use crate::tolerance::{CORNER_ON, DECIDE, RANK_PIVOT, RANK_SCALE_FLOOR};
+use crate::vector::dot;
 
 /// Largest input dimension the walk enumerates vertices for (a box has 2ⁿ corners).
 pub const MAX_DIM: usize = 8;

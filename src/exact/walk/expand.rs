@@ -33,15 +33,15 @@ const MAX_CORNERS: usize = 256;
 
 /// What expanding one region produced.
 #[derive(Default)]
-pub(super) struct Expansion {
-    pub(super) witness: Option<(Vec<f64>, f64)>,
+pub(crate) struct Expansion {
+    pub(crate) witness: Option<(Vec<f64>, f64)>,
     /// Neighbours across facets that meet the domain, with the neurons that flip and the way in.
-    pub(super) neighbours: Vec<(Pattern, Vec<usize>, Entry)>,
-    pub(super) counters: LpCounters,
-    pub(super) screened: u64,
-    pub(super) known: u64,
+    pub(crate) neighbours: Vec<(Pattern, Vec<usize>, Entry)>,
+    pub(crate) counters: LpCounters,
+    pub(crate) screened: u64,
+    pub(crate) known: u64,
     /// The facets it refuted with multipliers.
-    pub(super) refuted: Arc<Refuted>,
+    pub(crate) refuted: Arc<Refuted>,
 }
 
 /// How the walk entered a region: a point on the facet it crossed (frame coordinates) and the
@@ -49,7 +49,7 @@ pub(super) struct Expansion {
 /// The dataflow walk sends it with the pattern to the pattern's owner, so the witness is not
 /// solved again there.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
-pub(super) struct Entry {
+pub(crate) struct Entry {
     point: Vec<f64>,
     direction: Vec<f64>,
     /// The facets the region entered from proved absent, with their certificates (only a hint:
@@ -60,7 +60,7 @@ pub(super) struct Entry {
 
 impl Entry {
     /// Bytes it occupies on the wire (the point and the direction).
-    pub(super) fn wire_bytes(&self) -> usize {
+    pub(crate) fn wire_bytes(&self) -> usize {
         8 * (self.point.len() + self.direction.len()) + 16
     }
 }
@@ -70,7 +70,7 @@ impl Entry {
 /// same multipliers, applied to the neighbour's rows and checked there ([`refutes`]), often
 /// refute the same facet without a solve.
 #[derive(Default)]
-pub(super) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
+pub(crate) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
 
 /// Certificates the walk keeps per neuron (the latest ones) to try on regions that did not inherit
 /// one that works. Each try costs a pass over the coordinates and most facets that no certificate
@@ -81,7 +81,7 @@ const KEPT_PER_NEURON: usize = 4;
 impl Refuted {
     /// Adds `other`'s certificates before the ones held for the same neuron, keeping the latest
     /// [`KEPT_PER_NEURON`].
-    pub(super) fn update(&mut self, other: &Refuted) {
+    pub(crate) fn update(&mut self, other: &Refuted) {
         for (k, certificates) in &other.0 {
             let held = self.0.entry(*k).or_default();
             held.splice(0..0, certificates.iter().cloned());
@@ -127,7 +127,7 @@ impl Certificate {
 }
 
 /// What every expansion shares: the problem and the neurons proved stable over the domain.
-pub(super) struct Context<'a> {
+pub(crate) struct Context<'a> {
     net: &'a Network,
     domain: &'a Domain,
     /// `Some(active)` for a neuron whose sign is the same on the whole domain (theory §4.8
@@ -146,7 +146,7 @@ pub(super) struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(
+    pub(crate) fn new(
         net: &'a Network,
         domain: &'a Domain,
         dual: bool,
@@ -159,7 +159,7 @@ impl<'a> Context<'a> {
 
     /// As [`Context::new`], with the domain's interval analysis already done (`bounds`: the
     /// combined intervals per layer), so that workers of the dataflow walk analyse once.
-    pub(super) fn with_bounds(
+    pub(crate) fn with_bounds(
         net: &'a Network,
         domain: &'a Domain,
         bounds: &[Bounds],
@@ -189,7 +189,7 @@ impl<'a> Context<'a> {
 
     /// Whether the time limit has passed or the walk was interrupted: checked before each region
     /// and between the facet tests of one (a region of a wide CNN can hold thousands of them).
-    pub(super) fn out_of_budget(&self) -> bool {
+    pub(crate) fn out_of_budget(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
             || self.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
     }
@@ -261,10 +261,10 @@ fn constraints_where<'a>(
 
 /// What the walk knew when a chunk started: found regions and, when edges are recorded, the
 /// adjacencies already confirmed.
-pub(super) struct Known<'a> {
-    pub(super) visited: &'a FxHashMap<Pattern, usize>,
-    pub(super) edges: Option<&'a FxHashSet<(usize, usize)>>,
-    pub(super) index: usize,
+pub(crate) struct Known<'a> {
+    pub(crate) visited: &'a FxHashMap<Pattern, usize>,
+    pub(crate) edges: Option<&'a FxHashSet<(usize, usize)>>,
+    pub(crate) index: usize,
 }
 
 impl Known<'_> {
@@ -282,7 +282,7 @@ impl Known<'_> {
 /// tests still to do. The walk collects the neighbours every region of a chunk proposes before any
 /// test runs, so that a neighbour proposed by several regions is tested from the first of them
 /// only, and from the others only if that test fails ([`Prepared::decide`]).
-pub(super) struct Prepared {
+pub(crate) struct Prepared {
     pattern: Pattern,
     /// The constraints that meet the domain, `(neuron, halfspace)` in neuron order.
     kept: Vec<(usize, Halfspace)>,
@@ -308,7 +308,7 @@ struct Pending {
 
 /// The cheap part of expanding a region: constraints, witness, screens and the neighbour patterns
 /// whose facets still need a test.
-pub(super) fn prepare(
+pub(crate) fn prepare(
     ctx: &Context,
     pattern: &Pattern,
     entry: Option<&Entry>,
@@ -478,12 +478,12 @@ pub(super) fn prepare(
 
 impl Prepared {
     /// The neighbours whose facet tests are still to do.
-    pub(super) fn proposals(&self) -> impl Iterator<Item = &Pattern> {
+    pub(crate) fn proposals(&self) -> impl Iterator<Item = &Pattern> {
         self.pending.iter().map(|p| &p.far)
     }
 
     /// The neighbours found so far.
-    pub(super) fn found(&self) -> impl Iterator<Item = &Pattern> {
+    pub(crate) fn found(&self) -> impl Iterator<Item = &Pattern> {
         self.found.iter().map(|(_, far, _)| far)
     }
 
@@ -491,7 +491,7 @@ impl Prepared {
     /// of [`Prepared::proposals`]) and drops those that `skip` selects (neighbours found by other
     /// regions); the others stay pending. `latest` (the walk's latest refutations) is tried after
     /// the entering region's.
-    pub(super) fn decide(&mut self, ctx: &Context, latest: &Refuted, take: &[bool], skip: &[bool]) -> Result<()> {
+    pub(crate) fn decide(&mut self, ctx: &Context, latest: &Refuted, take: &[bool], skip: &[bool]) -> Result<()> {
         let mut now = Vec::new();
         for (i, p) in std::mem::take(&mut self.pending).into_iter().enumerate() {
             match (take.get(i), skip.get(i)) {
@@ -531,7 +531,7 @@ impl Prepared {
 
     /// The expansion: witness, neighbours found (each entered with this region's refutations)
     /// and tallies. Tests still pending are not run. `None` if the budget ran out during the tests.
-    pub(super) fn finish(self) -> Option<Expansion> {
+    pub(crate) fn finish(self) -> Option<Expansion> {
         if self.interrupted {
             return None;
         }

@@ -14,11 +14,11 @@
 //! facet test costs ~1/78 of the arithmetic. A box does not reduce (the projection of a cube is a
 //! zonotope, not a box), nor does a ball clipped to a box.
 
-use super::walk::WalkResult;
 use crate::domain::{Domain, Norm, Shape};
-use crate::lp::dot;
+use crate::exact::WalkResult;
 use crate::model::{Layer, Network, Weight};
 use crate::tolerance::ROW_SPACE;
+use crate::vector::dot;
 use crate::Result;
 use ndarray::Array2;
 
