@@ -18,7 +18,7 @@ fn bound_ladder(c: &mut Criterion) {
     let options = BoundOptions {
         methods: vec![Method::Global, Method::Paper, Method::Product, Method::LocalSerra],
         samples: 100,
-        ..Default::default()
+        ..BoundOptions::unbudgeted()
     };
     let mut group = c.benchmark_group("bounds 784-256-256-10");
     group.sample_size(10);

@@ -123,7 +123,7 @@ fn real_and_degenerate_networks() {
     }
     // Each case's bounds get 20 s: a walk, partition or hybrid that needs more than its share is
     // skipped (and counted as skipped).
-    let options = BoundOptions { budget: Some(Duration::from_secs(20)), ..Default::default() };
+    let options = BoundOptions { budget: Some(Duration::from_secs(20)), ..BoundOptions::unbudgeted() };
     let mut all: Vec<(Method, Norm, f64)> = Vec::new();
     let mut per_network = Vec::new();
     let (mut count, mut skipped) = (0, 0);
@@ -186,7 +186,7 @@ fn random_networks() {
             let center: Vec<f64> = (0..widths[0]).map(|_| rng.gen_range(-0.5..0.5)).collect();
             for &radius in &radii {
                 for norm in [Norm::L2, Norm::Linf] {
-                    let options = BoundOptions { hybrid_max_regions: 5000, ..Default::default() };
+                    let options = BoundOptions { hybrid_max_regions: 5000, ..BoundOptions::unbudgeted() };
                     let domain = Domain::ball(&center, radius, norm).unwrap();
                     let Some((found, _)) = ratios_of(&net, &domain, &options) else { continue };
                     cases += 1;

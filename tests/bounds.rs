@@ -14,7 +14,7 @@ use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::Network;
 
 fn report(net: &Network, domain: &Domain) -> BoundReport {
-    bounds(net, domain, &BoundOptions::default()).expect("bounds succeed")
+    bounds(net, domain, &BoundOptions::unbudgeted()).expect("bounds succeed")
 }
 
 fn value(r: &BoundReport, m: Method) -> u64 {
@@ -166,7 +166,7 @@ fn whole_space_bounds_equal_the_global_bound() {
 
 #[test]
 fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
-    let options = BoundOptions { budget: Some(std::time::Duration::from_nanos(1)), ..Default::default() };
+    let options = BoundOptions { budget: Some(std::time::Duration::from_nanos(1)), ..BoundOptions::unbudgeted() };
     for seed in 0..40 {
         let case = common::random_case(seed);
         let domain = &Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
@@ -185,7 +185,7 @@ fn a_spent_time_budget_skips_hybrid_and_leaves_every_bound_sound() {
 
 #[test]
 fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound_and_the_walk_bound() {
-    let options = BoundOptions { budget: Some(std::time::Duration::from_secs(60)), ..Default::default() };
+    let options = BoundOptions { budget: Some(std::time::Duration::from_secs(60)), ..BoundOptions::unbudgeted() };
     for seed in 0..40 {
         let case = common::random_case(seed);
         for norm in [Norm::L2, Norm::Linf] {
@@ -201,7 +201,7 @@ fn the_budgeted_walk_gives_the_exact_count_as_the_lower_bound_and_the_walk_bound
     }
     // Without a budget (the library's default) there is no walk: the lower bound is sampled.
     let case = common::random_case(1);
-    let r = bounds(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &BoundOptions::default());
+    let r = bounds(&case.net, &Domain::ball(&case.center, case.radius, Norm::L2).unwrap(), &BoundOptions::unbudgeted());
     let r = r.unwrap();
     assert_eq!(r.exact, None);
     assert!(r.skipped.iter().any(|(m, why)| *m == Method::Walk && why.contains("only within a time budget")));
@@ -220,7 +220,7 @@ fn a_walk_that_does_not_finish_is_skipped_and_leaves_a_lower_bound() {
         methods: vec![Method::Product, Method::Walk],
         samples: 0,
         budget: Some(std::time::Duration::from_secs(2)),
-        ..Default::default()
+        ..BoundOptions::unbudgeted()
     };
     let r = bounds(&net, &domain, &options).unwrap();
     assert!(r.get(Method::Walk).is_none() && r.exact.is_none());

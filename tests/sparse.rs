@@ -35,7 +35,7 @@ fn sparse_storage_walks_and_bounds_as_dense_storage() {
             assert!(dense_walk.complete() && sparse_walk.complete(), "{what}");
             assert_eq!(patterns(&dense_walk), patterns(&sparse_walk), "{what}");
             regions += dense_walk.count();
-            let options = BoundOptions::default();
+            let options = BoundOptions::unbudgeted();
             let (d, s) = (bounds(&case.net, &domain, &options).unwrap(), bounds(&sparse, &domain, &options).unwrap());
             assert_eq!(d.bounds.len(), s.bounds.len(), "{what}");
             for (x, y) in d.bounds.iter().zip(&s.bounds) {
@@ -75,7 +75,7 @@ fn the_mnist_cnn_is_stored_sparse_and_counts_as_its_dense_copy() {
         assert_eq!(patterns(&a), patterns(&b), "{norm:?} r={radius}");
         // Hybrid is left out: on a 23,328-neuron layer its per-region work takes minutes.
         let methods = vec![Method::Global, Method::Paper, Method::Product, Method::LocalSerra];
-        let report = bounds(&cnn, &domain, &BoundOptions { methods, ..Default::default() }).unwrap();
+        let report = bounds(&cnn, &domain, &BoundOptions { methods, ..BoundOptions::unbudgeted() }).unwrap();
         assert!(report.bounds.iter().all(|bound| bound.value >= a.count().into()));
         assert!(report.lower <= a.count());
     }

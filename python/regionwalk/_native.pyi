@@ -1,6 +1,6 @@
 """Types of the native extension (the Rust half of the package); see regionwalk/__init__.py."""
 
-from typing import Any, Callable, List, Optional, Tuple, final
+from typing import Any, Callable, Dict, List, Optional, Tuple, final
 
 import numpy as np
 
@@ -41,20 +41,23 @@ class Domain:
 
 Progress = Optional[Callable[[int, int, int], Any]]
 
+#: The library's defaults: samples, hybrid_layers, hybrid_max_regions, budget, audit_max_regions.
+DEFAULTS: Dict[str, Any]
+
 def count(net: Network, domain: Domain, *, max_regions: Optional[int] = None, time_limit: Optional[float] = None,
           threads: Optional[int] = None, certify: bool = False, linear: bool = False, patterns: bool = False,
           witnesses: bool = False, progress: Progress = None, checkpoint: Optional[str] = None,
           resume: Optional[str] = None, engine: str = "auto") -> Tuple[str, Optional[np.ndarray], Optional[np.ndarray]]: ...
-def bound(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = 2000,
-          hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = ...,
+def bound(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = ...,
+          hybrid_layers: int = ..., hybrid_max_regions: int = ..., budget: Optional[float] = ...,
           threads: Optional[int] = None) -> str: ...
-def validate(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = 2000,
-             hybrid_layers: int = 1, hybrid_max_regions: int = 2000, budget: Optional[float] = ...,
+def validate(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = ...,
+             hybrid_layers: int = ..., hybrid_max_regions: int = ..., budget: Optional[float] = ...,
              max_regions: Optional[int] = None,
              time_limit: Optional[float] = None, threads: Optional[int] = None, linear: bool = False,
              progress: Progress = None) -> str: ...
 def audit(net: Network, points: np.ndarray, radii: List[float], *, norm: str = "l2", exact: bool = True,
-          methods: List[str] = ..., max_regions: int = 100000, budget: Optional[float] = ...,
+          methods: List[str] = ..., max_regions: int = ..., budget: Optional[float] = ...,
           labels: Optional[List[str]] = None,
           out: Optional[str] = None, resume: bool = False, shard: Tuple[int, int] = ...,
           threads: Optional[int] = None, progress: Progress = None) -> Tuple[str, bool]: ...

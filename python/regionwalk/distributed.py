@@ -29,7 +29,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import AUDIT_METHODS, Network, _audit_inputs, _native, _network
+from . import _native
+from ._common import _DEFAULTS
+from .audits import AUDIT_METHODS, _audit_inputs
+from .network import Network, _network
 
 #: Rows per task unless told otherwise: large enough that Ray's per-task cost (scheduling,
 #: shipping the chunk, a result of a few kB) stays small next to the engine's work, small enough
@@ -89,8 +92,8 @@ def audit(
     exact: bool = True,
     norm: str = "l2",
     methods: Optional[Sequence[str]] = None,
-    max_regions: int = 100_000,
-    budget: Optional[float] = 0.5,
+    max_regions: int = _DEFAULTS["audit_max_regions"],
+    budget: Optional[float] = _DEFAULTS["budget"],
     labels: Optional[Sequence[str]] = None,
     resume: bool = True,
     threads_per_task: int = 1,

@@ -36,11 +36,7 @@ pub struct PyDomain {
 }
 
 fn norm_of(name: &str) -> PyResult<Norm> {
-    match name.to_ascii_lowercase().as_str() {
-        "l2" => Ok(Norm::L2),
-        "linf" | "l-inf" | "inf" => Ok(Norm::Linf),
-        _ => Err(PyValueError::new_err(format!("unknown norm '{name}' (use 'l2' or 'linf')"))),
-    }
+    name.parse().map_err(py_err)
 }
 
 #[pymethods]
@@ -125,17 +121,7 @@ impl Budget {
 
     /// The exact method named by the `engine` keyword.
     fn with_engine(self, engine: &str) -> PyResult<Self> {
-        let engine = match engine {
-            "auto" => Engine::Auto,
-            "walk" => Engine::Walk,
-            "partition" => Engine::Partition,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown engine '{other}' (choose from auto, walk, partition)"
-                )))
-            }
-        };
-        Ok(Budget { engine, ..self })
+        Ok(Budget { engine: engine.parse().map_err(py_err)?, ..self })
     }
 
     /// Walk options reporting progress into `snapshot` and stopping on `interrupt`.
@@ -168,15 +154,7 @@ impl Budget {
 
 fn methods_of(names: Option<Vec<String>>) -> PyResult<Vec<Method>> {
     let Some(names) = names else { return Ok(Method::ALL.to_vec()) };
-    names
-        .iter()
-        .map(|n| {
-            Method::from_name(n).ok_or_else(|| {
-                let all: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
-                PyValueError::new_err(format!("unknown method '{n}' (choose from {})", all.join(", ")))
-            })
-        })
-        .collect()
+    names.iter().map(|n| n.parse().map_err(py_err)).collect()
 }
 
 /// Bound options from the keyword arguments; `budget` is seconds for the whole computation
@@ -189,11 +167,8 @@ fn bound_options(
     budget: Option<f64>,
 ) -> PyResult<BoundOptions> {
     let budget = match budget {
-        Some(b) if b.is_nan() || b <= 0.0 => {
-            return Err(PyValueError::new_err(format!("budget must be a positive number of seconds or None, got {b}")))
-        }
-        Some(b) if b.is_finite() => Some(Duration::from_secs_f64(b)),
-        _ => None,
+        Some(seconds) => BoundOptions::budget_from_seconds(seconds).map_err(py_err)?,
+        None => None,
     };
     Ok(BoundOptions { methods: methods_of(methods)?, samples, hybrid_layers, hybrid_max_regions, budget })
 }
@@ -263,8 +238,8 @@ fn count<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000,
-                    budget = Some(0.5), threads = None))]
+#[pyo3(signature = (net, domain, *, methods = None, samples = BoundOptions::DEFAULT_SAMPLES, hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
+                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), threads = None))]
 #[allow(clippy::too_many_arguments)]
 fn bound(
     py: Python<'_>,
@@ -287,8 +262,8 @@ fn bound(
 }
 
 #[pyfunction]
-#[pyo3(signature = (net, domain, *, methods = None, samples = 2000, hybrid_layers = 1, hybrid_max_regions = 2000,
-                    budget = Some(0.5), max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
+#[pyo3(signature = (net, domain, *, methods = None, samples = BoundOptions::DEFAULT_SAMPLES, hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
+                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn validate(
     py: Python<'_>,
@@ -322,8 +297,8 @@ fn validate(
 }
 
 #[pyfunction]
-#[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = 100_000,
-                    budget = Some(0.5), labels = None, out = None, resume = false, shard = (0, 1), threads = None,
+#[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = AuditOptions::DEFAULT_MAX_REGIONS,
+                    budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), labels = None, out = None, resume = false, shard = (0, 1), threads = None,
                     progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn audit(
@@ -464,8 +439,16 @@ fn plot_slice<'py>(
     Ok((polygons, (sl.u, sl.v), ball))
 }
 
-/// Registers the question functions.
+/// Registers the question functions, and `DEFAULTS`: the library's defaults, which the Python
+/// wrappers and the Ray driver take their keyword defaults from.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let defaults = pyo3::types::PyDict::new(m.py());
+    defaults.set_item("samples", BoundOptions::DEFAULT_SAMPLES)?;
+    defaults.set_item("hybrid_layers", BoundOptions::DEFAULT_HYBRID_LAYERS)?;
+    defaults.set_item("hybrid_max_regions", BoundOptions::DEFAULT_HYBRID_MAX_REGIONS)?;
+    defaults.set_item("budget", BoundOptions::DEFAULT_BUDGET_SECONDS)?;
+    defaults.set_item("audit_max_regions", AuditOptions::DEFAULT_MAX_REGIONS)?;
+    m.add("DEFAULTS", defaults)?;
     m.add_function(wrap_pyfunction!(count, m)?)?;
     m.add_function(wrap_pyfunction!(bound, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;

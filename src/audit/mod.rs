@@ -96,6 +96,9 @@ pub struct AuditOptions {
 }
 
 impl AuditOptions {
+    /// The region budget of each walk, by default.
+    pub const DEFAULT_MAX_REGIONS: usize = 100_000;
+
     /// Checks the options: at least one radius, every radius positive and finite, a region
     /// budget of at least 1, and a shard `(i, n)` with `i < n`.
     pub fn check(&self) -> Result<()> {

@@ -87,6 +87,17 @@ impl Method {
     }
 }
 
+impl std::str::FromStr for Method {
+    type Err = crate::Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Method::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+            crate::Error::Settings(format!("unknown method '{name}' (choose from {})", names.join(", ")))
+        })
+    }
+}
+
 /// One method's bound.
 #[derive(Clone, Debug)]
 pub struct BoundValue {
@@ -118,6 +129,44 @@ pub struct BoundOptions {
 }
 
 impl BoundOptions {
+    /// Random points sampled for the lower bound, by default.
+    pub const DEFAULT_SAMPLES: usize = 2000;
+    /// Hidden layers the hybrid bound counts exactly, by default.
+    pub const DEFAULT_HYBRID_LAYERS: usize = 1;
+    /// The hybrid prefix walk's region budget, by default.
+    pub const DEFAULT_HYBRID_MAX_REGIONS: usize = 2000;
+    /// The time budget of `bound`, `validate` and `audit` (seconds), by default: under a second
+    /// on 784-input networks with every cheap method, the expensive ones in what is left.
+    pub const DEFAULT_BUDGET_SECONDS: f64 = 0.5;
+
+    /// What `bound` computes by default (the CLI, Python and the Ray audit): every method, within
+    /// [`Self::DEFAULT_BUDGET_SECONDS`].
+    pub fn budgeted() -> Self {
+        BoundOptions { budget: Some(Duration::from_secs_f64(Self::DEFAULT_BUDGET_SECONDS)), ..Self::unbudgeted() }
+    }
+
+    /// Every method with no time budget: the expensive ones run to the end (`walk`, which needs a
+    /// budget to stop at, does not run).
+    pub fn unbudgeted() -> Self {
+        BoundOptions {
+            methods: Method::ALL.to_vec(),
+            samples: Self::DEFAULT_SAMPLES,
+            hybrid_layers: Self::DEFAULT_HYBRID_LAYERS,
+            hybrid_max_regions: Self::DEFAULT_HYBRID_MAX_REGIONS,
+            budget: None,
+        }
+    }
+
+    /// A time budget given in seconds: a positive number, or infinity for none.
+    pub fn budget_from_seconds(seconds: f64) -> Result<Option<Duration>> {
+        if seconds.is_nan() || seconds <= 0.0 {
+            return Err(crate::Error::Settings(format!(
+                "the budget must be a positive number of seconds (or infinite for none), got {seconds}"
+            )));
+        }
+        Ok(seconds.is_finite().then(|| Duration::from_secs_f64(seconds)))
+    }
+
     /// These options without the `walk` method, for callers that walk exactly anyway (`validate`
     /// in the CLI and in Python): a budgeted walk would only repeat theirs.
     pub fn without_walk(mut self) -> Self {
@@ -126,15 +175,10 @@ impl BoundOptions {
     }
 }
 
+/// The front ends' defaults ([`BoundOptions::budgeted`]).
 impl Default for BoundOptions {
     fn default() -> Self {
-        BoundOptions {
-            methods: Method::ALL.to_vec(),
-            samples: 2000,
-            hybrid_layers: 1,
-            hybrid_max_regions: 2000,
-            budget: None,
-        }
+        BoundOptions::budgeted()
     }
 }
 

@@ -2,7 +2,10 @@
 //! values. Nothing here loads a model or runs anything.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use regionwalk::bound::Method;
+use regionwalk::audit::AuditOptions;
+use regionwalk::bound::{BoundOptions, Method};
+use regionwalk::domain::Norm;
+use regionwalk::exact::Engine;
 use std::path::PathBuf;
 
 /// Count exactly the activation regions of a ReLU network that meet a ball around an input.
@@ -78,8 +81,8 @@ pub(super) struct BenchArgs {
     #[arg(long)]
     pub(super) json: bool,
     /// Exact method, as for `count` (`auto` partitions the boxes of up to 8 inputs).
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    pub(super) engine: EngineArg,
+    #[arg(long, value_parser = parsed::<Engine>, default_value = "auto")]
+    pub(super) engine: Engine,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -105,8 +108,8 @@ pub(super) struct AuditArgs {
     #[arg(long, value_delimiter = ',', required = true)]
     pub(super) radius: Vec<f64>,
     /// Norm of the balls.
-    #[arg(long, value_enum, default_value = "l2")]
-    pub(super) norm: NormArg,
+    #[arg(long, value_parser = parsed::<Norm>, default_value = "l2")]
+    pub(super) norm: Norm,
     /// Exact counts only (no bounds).
     #[arg(long, conflicts_with = "bounds_only")]
     pub(super) exact: bool,
@@ -114,14 +117,14 @@ pub(super) struct AuditArgs {
     #[arg(long)]
     pub(super) bounds_only: bool,
     /// Bound methods (repeatable; default global, paper, product, local-serra).
-    #[arg(long = "method", value_parser = parse_method)]
+    #[arg(long = "method", value_parser = parsed::<Method>)]
     pub(super) methods: Vec<Method>,
     /// Region budget of each walk; beyond it the record says `complete: false`.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = AuditOptions::DEFAULT_MAX_REGIONS)]
     pub(super) max_regions: usize,
     /// Seconds for each record's bounds: an expensive method (hybrid) that overruns it is left
     /// out (`inf`: no limit).
-    #[arg(long, default_value_t = 0.5, value_parser = parse_budget)]
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_BUDGET_SECONDS, value_parser = parse_budget)]
     pub(super) budget: f64,
     /// The report: .jsonl (JSON Lines) or .csv.
     #[arg(long)]
@@ -168,8 +171,8 @@ pub(super) struct PlotArgs {
     #[arg(long)]
     pub(super) radius: f64,
     /// Norm of the ball.
-    #[arg(long, value_enum, default_value = "l2")]
-    pub(super) norm: NormArg,
+    #[arg(long, value_parser = parsed::<Norm>, default_value = "l2")]
+    pub(super) norm: Norm,
     /// The plane through the centre: `axes:I,J` (0-based input axes; default `axes:0,1`),
     /// `random` or `random:SEED`, or `points` (with two --through points).
     #[arg(long, default_value = "axes:0,1")]
@@ -231,36 +234,33 @@ pub(super) struct EvalArgs {
 #[derive(Args, Debug)]
 pub(super) struct BoundSettings {
     /// Bound methods to compute (repeatable; default: all).
-    #[arg(long = "method", value_parser = parse_method)]
+    #[arg(long = "method", value_parser = parsed::<Method>)]
     pub(super) methods: Vec<Method>,
     /// Random points sampled for the certified lower bound.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_SAMPLES)]
     pub(super) samples: usize,
     /// Hybrid: hidden layers enumerated exactly.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_HYBRID_LAYERS)]
     pub(super) hybrid_layers: usize,
     /// Hybrid: region budget of the exact prefix; the hybrid bound is skipped beyond it.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS)]
     pub(super) hybrid_max_regions: usize,
     /// Seconds for the whole bound computation: the cheap methods always run, an expensive one
     /// (hybrid) only in what is left, and is reported as skipped if the budget runs out (`inf`:
     /// no limit).
-    #[arg(long, default_value_t = 0.5, value_parser = parse_budget)]
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_BUDGET_SECONDS, value_parser = parse_budget)]
     pub(super) budget: f64,
 }
 
+/// A budget in seconds, checked as the library checks it (`inf` for none).
 fn parse_budget(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 => Ok(v),
-        _ => Err(format!("'{text}' is not a positive number of seconds (or inf)")),
-    }
+    let seconds = text.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a number of seconds (or inf)"))?;
+    BoundOptions::budget_from_seconds(seconds).map(|_| seconds).map_err(|e| e.to_string())
 }
 
-pub(super) fn parse_method(name: &str) -> Result<Method, String> {
-    Method::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
-        format!("unknown method '{name}' (choose from {})", names.join(", "))
-    })
+/// A value of a type the library parses (norms, engines, methods), with the library's message.
+pub(super) fn parsed<T: std::str::FromStr<Err = regionwalk::Error>>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|e: regionwalk::Error| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -321,15 +321,8 @@ pub(super) struct Budget {
     pub(super) resume: Option<PathBuf>,
     /// Exact method: `auto` partitions boxes of up to 8 inputs and walks otherwise; `walk` and
     /// `partition` force one (the count is the same).
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    pub(super) engine: EngineArg,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub(super) enum EngineArg {
-    Auto,
-    Walk,
-    Partition,
+    #[arg(long, value_parser = parsed::<Engine>, default_value = "auto")]
+    pub(super) engine: Engine,
 }
 
 pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {
@@ -359,12 +352,6 @@ pub(super) struct ModelArgs {
     pub(super) raw_units: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub(super) enum NormArg {
-    L2,
-    Linf,
-}
-
 #[derive(Args, Debug)]
 pub(super) struct DomainArgs {
     /// Centre of the ball: comma-separated numbers (use `--center=-1,2` for a leading minus), a
@@ -376,8 +363,8 @@ pub(super) struct DomainArgs {
     #[arg(long)]
     pub(super) radius: Option<f64>,
     /// Norm of the ball: l2 (Euclidean, default) or linf (a cube).
-    #[arg(long, value_enum, default_value = "l2")]
-    pub(super) norm: NormArg,
+    #[arg(long, value_parser = parsed::<Norm>, default_value = "l2")]
+    pub(super) norm: Norm,
     /// Box domain instead of a ball: `--box LO,HI` once for every coordinate, or once for all.
     #[arg(long = "box", value_name = "LO,HI", allow_hyphen_values = true)]
     pub(super) boxes: Vec<String>,

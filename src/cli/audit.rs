@@ -2,7 +2,6 @@
 
 use super::args::*;
 use super::interrupt_flag;
-use super::job::norm_of;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use regionwalk::bound::Method;
@@ -22,12 +21,12 @@ pub(super) fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let options = AuditOptions {
         radii: args.radius.clone(),
-        norm: norm_of(args.norm),
+        norm: args.norm,
         exact: !args.bounds_only,
         methods,
         max_regions: args.max_regions,
         shard: args.shard.unwrap_or((0, 1)),
-        bound_budget: args.budget.is_finite().then(|| std::time::Duration::from_secs_f64(args.budget)),
+        bound_budget: regionwalk::bound::BoundOptions::budget_from_seconds(args.budget)?,
         interrupt: Some(interrupt_flag()),
     };
     options.check()?;

@@ -74,7 +74,7 @@ pub(super) fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyho
 pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let spec = args.domain.spec()?;
     let problem = spec.load(&args.model)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options())?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&problem.bound_report(&report))?);
     } else {
@@ -86,7 +86,7 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options().without_walk())?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?.without_walk())?;
     let (mut v, sound) = problem.validate_report(&exact, &report);
     if args.json {
         v.count.linear_regions = linear;
@@ -103,7 +103,7 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::plot::{render, slice};
     let center = io::parse_point(&args.center)?;
-    let norm = norm_of(args.norm);
+    let norm = args.norm;
     let plane = parse_plane(&args.plane, &args.through)?;
     let options = args.budget.walk_options(args.quiet)?;
     let checkpoint = args.budget.checkpoint_to_resume()?;
@@ -225,8 +225,8 @@ pub(super) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     for case in cases {
         for &threads in &args.thread_counts {
-            let r = run(case, &args.root, threads, args.engine.into())
-                .with_context(|| format!("benchmark case {}", case.name))?;
+            let r =
+                run(case, &args.root, threads, args.engine).with_context(|| format!("benchmark case {}", case.name))?;
             if args.json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

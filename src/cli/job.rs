@@ -5,31 +5,21 @@ use super::{args::*, interrupt_flag, progress_bar};
 use anyhow::{bail, Context};
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::{Checkpoint, Engine, WalkOptions};
+use regionwalk::exact::{Checkpoint, WalkOptions};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use regionwalk::problem::Problem;
 use std::time::Duration;
 
 impl BoundSettings {
-    pub(super) fn options(&self) -> BoundOptions {
-        BoundOptions {
+    pub(super) fn options(&self) -> anyhow::Result<BoundOptions> {
+        Ok(BoundOptions {
             methods: if self.methods.is_empty() { Method::ALL.to_vec() } else { self.methods.clone() },
             samples: self.samples,
             hybrid_layers: self.hybrid_layers,
             hybrid_max_regions: self.hybrid_max_regions,
-            budget: (self.budget.is_finite()).then(|| Duration::from_secs_f64(self.budget)),
-        }
-    }
-}
-
-impl From<EngineArg> for Engine {
-    fn from(engine: EngineArg) -> Engine {
-        match engine {
-            EngineArg::Auto => Engine::Auto,
-            EngineArg::Walk => Engine::Walk,
-            EngineArg::Partition => Engine::Partition,
-        }
+            budget: BoundOptions::budget_from_seconds(self.budget)?,
+        })
     }
 }
 
@@ -59,7 +49,7 @@ impl Budget {
             interrupt: Some(interrupt_flag()),
             checkpoint: self.checkpoint.clone(),
             highs_only: self.highs_only,
-            engine: self.engine.into(),
+            engine: self.engine,
         })
     }
 }
@@ -109,7 +99,7 @@ impl DomainArgs {
 
     fn kind(&self) -> anyhow::Result<DomainKind> {
         let ball = |center: Vec<f64>, radius: f64| -> anyhow::Result<DomainKind> {
-            let norm = norm_of(self.norm);
+            let norm = self.norm;
             // The domain's own checks (finite centre, positive radius), before the model is read.
             regionwalk::domain::Domain::ball(&center, radius, norm)?;
             Ok(DomainKind::Ball { center, radius, norm })
@@ -191,13 +181,6 @@ pub(super) fn vnnlib_spec(spec: &str) -> Option<(&str, Option<usize>)> {
         None => (spec, None),
     };
     file.to_ascii_lowercase().ends_with(".vnnlib").then_some((file, which))
-}
-
-pub(super) fn norm_of(n: NormArg) -> Norm {
-    match n {
-        NormArg::L2 => Norm::L2,
-        NormArg::Linf => Norm::Linf,
-    }
 }
 
 /// One `--box LO,HI` value.

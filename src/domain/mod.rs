@@ -18,6 +18,19 @@ pub enum Norm {
     Linf,
 }
 
+impl std::str::FromStr for Norm {
+    type Err = Error;
+
+    /// `l2`, or `linf` (also `l-inf`, `inf`), in any case.
+    fn from_str(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "l2" => Ok(Norm::L2),
+            "linf" | "l-inf" | "inf" => Ok(Norm::Linf),
+            _ => Err(Error::Settings(format!("unknown norm '{name}' (use 'l2' or 'linf')"))),
+        }
+    }
+}
+
 /// The domain exactly as the user gave it (before any rounding into the frame), for exact checks.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Shape {

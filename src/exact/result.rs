@@ -51,6 +51,19 @@ pub enum Engine {
     Partition,
 }
 
+impl std::str::FromStr for Engine {
+    type Err = crate::Error;
+
+    fn from_str(name: &str) -> crate::Result<Self> {
+        match name {
+            "auto" => Ok(Engine::Auto),
+            "walk" => Ok(Engine::Walk),
+            "partition" => Ok(Engine::Partition),
+            _ => Err(crate::Error::Settings(format!("unknown engine '{name}' (choose from auto, walk, partition)"))),
+        }
+    }
+}
+
 /// How far a running walk has got ([`WalkOptions::progress`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {

@@ -1,0 +1,72 @@
+"""The region adjacency graph."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._common import Interrupted, _domain, _Progress
+from .counting import CountResult
+from .network import _network
+
+
+def graph(
+    net: Any,
+    center: Any = None,
+    radius: Optional[float] = None,
+    norm: str = "l2",
+    *,
+    box: Optional[Tuple[Any, Any]] = None,
+    whole: bool = False,
+    clip_to_input_box: bool = False,
+    max_regions: Optional[int] = None,
+    time_limit: Optional[float] = None,
+    threads: Optional[int] = None,
+    progress: Union[bool, Callable[..., Any]] = False,
+    as_networkx: Optional[bool] = None,
+) -> Any:
+    """The region adjacency graph: one node per region meeting the domain (attributes
+    ``pattern``, ``witness``, ``inradius``, ``map_id``, ``linear_region``), one edge per shared
+    facet inside it (``flipped``: the (layer, neuron) pairs that flip). A ``networkx.Graph``
+    when networkx is installed (``as_networkx=None``); else a dict of arrays (``edges`` m×2,
+    ``witness``, ``inradius``, ``map_id``, ``linear_region``, ``patterns``, ``flipped``)."""
+    with _Progress(progress, "regions", total=False) as callback:
+        text, count_text = _native.graph(
+            _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
+            max_regions=max_regions, time_limit=time_limit, threads=threads, progress=callback,
+        )
+    g, summary = json.loads(text), CountResult._from(json.loads(count_text))
+    if summary.stopped_by == "interrupted":
+        raise Interrupted(summary)
+    nodes = [n["region"] for n in g["nodes"]]
+    if as_networkx is None or as_networkx:
+        try:
+            import networkx as nx
+        except ImportError:
+            if as_networkx:
+                raise ImportError("as_networkx=True needs networkx (pip install networkx)") from None
+        else:
+            G = nx.Graph(complete=summary.complete, regions=summary.regions)
+            for i, n in enumerate(nodes):
+                G.add_node(
+                    i, pattern=[np.asarray(l, dtype=bool) for l in n["pattern"]],
+                    witness=np.asarray(n["witness"]), inradius=n["inradius"], map_id=n["map_id"],
+                    linear_region=n["linear_region"],
+                )
+            for e in g["edges"]:
+                G.add_edge(e["source"], e["target"], flipped=[tuple(f) for f in e["flipped"]])
+            return G
+    return {
+        "edges": np.asarray([[e["source"], e["target"]] for e in g["edges"]], dtype=np.int64).reshape(-1, 2),
+        "flipped": [[tuple(f) for f in e["flipped"]] for e in g["edges"]],
+        "witness": np.asarray([n["witness"] for n in nodes], dtype=np.float64).reshape(len(nodes), -1),
+        "inradius": np.asarray([n["inradius"] for n in nodes], dtype=np.float64),
+        "map_id": np.asarray([n["map_id"] for n in nodes], dtype=np.int64),
+        "linear_region": np.asarray([n["linear_region"] for n in nodes], dtype=np.int64),
+        "patterns": np.asarray([np.concatenate([np.asarray(l, dtype=bool) for l in n["pattern"]]) for n in nodes],
+                               dtype=bool).reshape(len(nodes), -1),
+        "complete": summary.complete,
+    }

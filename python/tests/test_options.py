@@ -1,0 +1,59 @@
+"""Defaults and option parsing come from the library, once: the Python keyword defaults, the CLI's
+help and the library agree, and names are parsed with the library's messages in both front ends."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import regionwalk as rw
+import regionwalk.distributed as distributed
+from conftest import run_cli
+
+NET = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+
+
+def test_keyword_defaults_are_the_librarys():
+    d = rw._native.DEFAULTS
+    assert d == {"samples": 2000, "hybrid_layers": 1, "hybrid_max_regions": 2000, "budget": 0.5,
+                 "audit_max_regions": 100_000}
+    for fn in (rw.bound, rw.validate):
+        params = inspect.signature(fn).parameters
+        for name in ("samples", "hybrid_layers", "hybrid_max_regions", "budget"):
+            assert params[name].default == d[name], (fn.__name__, name)
+    for fn in (rw.audit, distributed.audit):
+        params = inspect.signature(fn).parameters
+        assert params["max_regions"].default == d["audit_max_regions"]
+        assert params["budget"].default == d["budget"]
+
+
+def test_the_cli_shows_the_same_defaults():
+    help_text = run_cli("bound", "--help").stdout
+    d = rw._native.DEFAULTS
+    for flag, value in (("--samples", d["samples"]), ("--hybrid-max-regions", d["hybrid_max_regions"]),
+                        ("--budget", d["budget"])):
+        after = help_text[help_text.index(flag):]
+        assert f"[default: {value}]" in after[:after.index("\n  -")], flag
+
+
+@pytest.mark.parametrize("call, flags, message", [
+    (lambda: rw.count(NET, [0.0, 0.0], 1.0, norm="l1"), ["count", "--norm", "l1"], "unknown norm 'l1'"),
+    (lambda: rw.count(NET, [0.0, 0.0], 1.0, engine="bfs"), ["count", "--engine", "bfs"], "unknown engine 'bfs'"),
+    (lambda: rw.bound(NET, [0.0, 0.0], 1.0, methods=["magic"]), ["bound", "--method", "magic"],
+     "unknown method 'magic'"),
+    (lambda: rw.bound(NET, [0.0, 0.0], 1.0, budget=0.0), ["bound", "--budget", "0"],
+     "budget must be a positive number of seconds"),
+])
+def test_names_are_parsed_by_the_library_in_both_front_ends(tmp_path, call, flags, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+    model = tmp_path / "net.json"
+    NET.save(model)
+    p = run_cli(flags[0], str(model), "--center=0,0", "--radius", "1", *flags[1:], expect=1)
+    assert message in p.stderr
+
+
+def test_norm_names_are_case_insensitive():
+    assert rw.count(NET, [0.0, 0.0], 1.0, norm="LINF").regions == rw.count(NET, [0.0, 0.0], 1.0, norm="linf").regions
