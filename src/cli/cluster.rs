@@ -35,7 +35,7 @@ pub(super) fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
     let spec = args.domain.spec()?;
     let problem = spec.load(&args.model)?;
     // A progress bar for process 0 only (it counts this process's workers).
-    let options = args.budget.walk_options(args.quiet || cluster.process() != 0)?;
+    let options = args.budget.walk_options(args.print.quiet || cluster.process() != 0)?;
     let gather = args.save_regions.is_some() || args.certify;
     // timely prints its connection progress ("awaiting connections", retries) on standard output,
     // where process 0's report goes: it goes to standard error while the cluster runs.
@@ -50,7 +50,7 @@ pub(super) fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
     }
     let certificate = args.certify.then(|| problem.certify(&result.walk));
     let complete = result.walk.complete();
-    if args.json {
+    if args.print.json {
         let mut report = problem.dataflow_report(&result);
         if let Some(c) = &certificate {
             report.count = Problem::certified(report.count, c);

@@ -2,6 +2,7 @@
 //! print (text via `report`, or JSON).
 
 use super::args::*;
+use super::flags::*;
 use super::job::*;
 use super::report::*;
 use anyhow::{bail, Context};
@@ -38,12 +39,13 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     if args.cluster.workers.is_some() || args.cluster.hostfile.is_some() {
         return super::cluster::count_dataflow(args);
     }
-    let (problem, result, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let (problem, result, linear) =
+        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear)?;
     if let Some(path) = &args.save_regions {
         save_regions(path, &result)?;
     }
     let certificate = args.certify.then(|| problem.certify(&result));
-    if args.json {
+    if args.print.json {
         let mut report = CountReport { linear_regions: linear, ..problem.count_report(&result) };
         if let Some(c) = &certificate {
             report = Problem::certified(report, c);
@@ -85,10 +87,11 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let (problem, exact, linear) = load_and_walk(&args.model, &args.domain, &args.budget, args.quiet, args.linear)?;
+    let (problem, exact, linear) =
+        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear)?;
     let report = bounds(&problem.net, &problem.domain, &args.settings.options()?.without_walk())?;
     let (mut v, sound) = problem.validate_report(&exact, &report);
-    if args.json {
+    if args.print.json {
         v.count.linear_regions = linear;
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {

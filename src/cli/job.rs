@@ -1,7 +1,7 @@
 //! From parsed arguments to a validated job: walk options, bound options and the domain are checked
 //! here, before any model is loaded, so that a mistyped flag fails at once.
 
-use super::{args::*, interrupt_flag, progress_bar};
+use super::{flags::*, interrupt_flag, progress_bar};
 use anyhow::{bail, Context};
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;

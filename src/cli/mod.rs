@@ -1,11 +1,13 @@
-//! The command line, in ripgrep's stages: [`args`] (what clap parses) → [`job`] (validated options
-//! and domain, every flag checked before a model is loaded) → the drivers ([`commands`], [`audit`])
-//! that run the library → [`report`] (text; JSON comes from the library's reports).
+//! The command line, in ripgrep's stages: [`args`] (what clap parses; the flag groups several
+//! subcommands share are in [`flags`]) → [`job`] (validated options and domain, every flag checked
+//! before a model is loaded) → the drivers ([`commands`], [`audit`], [`cluster`]) that run the
+//! library → [`report`] (text; JSON comes from the library's reports).
 
 mod args;
 mod audit;
 mod cluster;
 mod commands;
+mod flags;
 mod job;
 mod report;
 

@@ -1,0 +1,165 @@
+//! The flag groups that several subcommands share (flattened into them by clap), and the parsers of
+//! single values. Nothing here loads a model or runs anything.
+
+use clap::Args;
+use regionwalk::bound::{BoundOptions, Method};
+use regionwalk::domain::Norm;
+use regionwalk::exact::Engine;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub(super) struct BoundSettings {
+    /// Bound methods to compute (repeatable; default: all).
+    #[arg(long = "method", value_parser = parsed::<Method>)]
+    pub(super) methods: Vec<Method>,
+    /// Random points sampled for the certified lower bound.
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_SAMPLES)]
+    pub(super) samples: usize,
+    /// Hybrid: hidden layers enumerated exactly.
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_HYBRID_LAYERS)]
+    pub(super) hybrid_layers: usize,
+    /// Hybrid: region budget of the exact prefix; the hybrid bound is skipped beyond it.
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS)]
+    pub(super) hybrid_max_regions: usize,
+    /// Seconds for the whole bound computation: the cheap methods always run, the expensive ones
+    /// (walk, partition, hybrid) only in what is left, and are reported as skipped if it runs out
+    /// (`inf`: no limit; walk then does not run).
+    #[arg(long, default_value_t = BoundOptions::DEFAULT_BUDGET_SECONDS, value_parser = parse_budget)]
+    pub(super) budget: f64,
+}
+
+/// A budget in seconds, checked as the library checks it (`inf` for none).
+pub(super) fn parse_budget(text: &str) -> Result<f64, String> {
+    let seconds = text.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a number of seconds (or inf)"))?;
+    BoundOptions::budget_from_seconds(seconds).map(|_| seconds).map_err(|e| e.to_string())
+}
+
+/// A value of a type the library parses (norms, engines, methods), with the library's message.
+pub(super) fn parsed<T: std::str::FromStr<Err = regionwalk::Error>>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|e: regionwalk::Error| e.to_string())
+}
+
+#[derive(Args, Debug)]
+pub(super) struct Budget {
+    /// Stop once this many regions are found (exit code 2; the count is then a lower bound).
+    #[arg(long)]
+    pub(super) max_regions: Option<usize>,
+    /// Stop after this many seconds (exit code 2; the count is then a lower bound).
+    #[arg(long)]
+    pub(super) time_limit: Option<f64>,
+    /// Stop cleanly before the walk's estimated memory exceeds this (e.g. 500M, 4G; exit code 2).
+    #[arg(long, value_parser = parse_bytes)]
+    pub(super) max_memory: Option<u64>,
+    /// Save the walk's state to this file when it stops early (budget or Ctrl-C) and every minute.
+    #[arg(long)]
+    pub(super) checkpoint: Option<PathBuf>,
+    /// Answer every solver question with HiGHS (no dual least-norm solver): the reference path,
+    /// for comparisons; counts are the same.
+    #[arg(long, hide = true)]
+    pub(super) highs_only: bool,
+    /// Continue the walk saved in this checkpoint file (same model, domain and options).
+    #[arg(long)]
+    pub(super) resume: Option<PathBuf>,
+    /// Exact method: `auto` partitions boxes of up to 8 inputs and walks otherwise; `walk` and
+    /// `partition` force one (the count is the same).
+    #[arg(long, value_parser = parsed::<Engine>, default_value = "auto")]
+    pub(super) engine: Engine,
+}
+
+pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = t.find(|c: char| c.is_ascii_alphabetic()).map_or((t, ""), |i| t.split_at(i));
+    let factor: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        other => return Err(format!("unknown unit '{other}' (use K, M or G)")),
+    };
+    let value: f64 = digits.trim().parse().map_err(|_| format!("'{text}' is not a size"))?;
+    if !(value > 0.0 && value.is_finite()) {
+        return Err(format!("'{text}' must be positive"));
+    }
+    Ok((value * factor as f64) as u64)
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ModelArgs {
+    /// Model file: .json, .onnx or .nnet.
+    pub(super) model: PathBuf,
+    /// .nnet only: fold the header's normalisation into layer 1, so that points and the input box are
+    /// in raw input units (default: normalised units, as the weights and VNN-COMP boxes are written).
+    #[arg(long)]
+    pub(super) raw_units: bool,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct DomainArgs {
+    /// Centre of the ball: comma-separated numbers (use `--center=-1,2` for a leading minus), a
+    /// .json/.csv/.npy file holding one point, or a .vnnlib file: its input box is the domain (or,
+    /// with --radius, the ball is centred at the box's midpoint).
+    #[arg(long, alias = "centre")]
+    pub(super) center: Option<String>,
+    /// Radius of the ball (> 0).
+    #[arg(long)]
+    pub(super) radius: Option<f64>,
+    /// Norm of the ball: l2 (Euclidean, default) or linf (a cube).
+    #[arg(long, value_parser = parsed::<Norm>, default_value = "l2")]
+    pub(super) norm: Norm,
+    /// Box domain instead of a ball: `--box LO,HI` once for every coordinate, or once for all.
+    #[arg(long = "box", value_name = "LO,HI", allow_hyphen_values = true)]
+    pub(super) boxes: Vec<String>,
+    /// Use the model's own input box as the domain.
+    #[arg(long, conflicts_with_all = ["boxes", "whole"])]
+    pub(super) input_box: bool,
+    /// Count every region of the whole input space (small networks only).
+    #[arg(long, conflicts_with_all = ["boxes", "center", "radius"])]
+    pub(super) whole: bool,
+    /// Intersect the ball with the model's input box.
+    #[arg(long)]
+    pub(super) clip_to_input_box: bool,
+}
+
+/// How a count is printed.
+#[derive(Args, Debug)]
+pub(super) struct Printing {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(super) json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub(super) quiet: bool,
+}
+
+/// The dataflow walk (timely): worker threads and processes.
+#[derive(Args, Debug)]
+pub(super) struct ClusterArgs {
+    /// Walk on timely dataflow with this many worker threads (in each process with --hostfile);
+    /// patterns are sharded by hash over all workers. The count is the same as the single walk's.
+    #[arg(long, value_name = "W")]
+    pub(super) workers: Option<usize>,
+    /// Walk over several processes: a file listing `host:port`, one line per process, process 0
+    /// first. Start every process with the same arguments and its own --process; process 0
+    /// prints the result. With --checkpoint/--resume FILE each worker keeps FILE.w<worker>.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    pub(super) hostfile: Option<PathBuf>,
+    /// This process's index (0-based line) in --hostfile.
+    #[arg(long, value_name = "I", requires = "hostfile")]
+    pub(super) process: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_units_and_refuse_nonsense() {
+        assert_eq!(parse_bytes("512"), Ok(512));
+        assert_eq!(parse_bytes("2K"), Ok(2048));
+        assert_eq!(parse_bytes("1.5M"), Ok(3 << 19));
+        assert_eq!(parse_bytes("4gb"), Ok(4 << 30));
+        for bad in ["", "0", "-1G", "2T", "G", "nanM", "infK"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
