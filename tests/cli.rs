@@ -174,8 +174,8 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     assert_input_error(&["count", &ok, "--box=0,1", "--box=0,1", "--box=0,1"], "give it once");
     assert_input_error(&["count", &ok, "--input-box"], "declares no input box");
     assert_input_error(&["count", &ok, "--whole", "--center=0,0"], "cannot be used with");
-    assert_input_error(&["count", &ok, "--whole", "--time-limit=-1"], "--time-limit must be a positive");
-    assert_input_error(&["count", &ok, "--whole", "--max-regions", "0"], "--max-regions must be at least 1");
+    assert_input_error(&["count", &ok, "--whole", "--time-limit=-1"], "the time limit must be a positive");
+    assert_input_error(&["count", &ok, "--whole", "--max-regions", "0"], "the region budget must be at least 1");
     assert_input_error(&["frobnicate"], "unrecognized subcommand");
 }
 

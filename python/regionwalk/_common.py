@@ -50,11 +50,18 @@ def _domain(
     box: Optional[Tuple[Any, Any]] = None,
     whole: bool = False,
     clip_to_input_box: bool = False,
+    input_box: bool = False,
 ) -> "_native.Domain":
-    """The domain of bound/validate/graph: a ball, ``box=(lower, upper)``, or ``whole=True``."""
-    given = sum([center is not None or radius is not None, box is not None, bool(whole)])
+    """The domain every question takes, by the same keywords: a ball (``center``, ``radius``,
+    ``norm``, optionally ``clip_to_input_box``), ``box=(lower, upper)`` (a coordinate with
+    ``lower == upper`` is fixed), ``input_box=True`` (the model's own) or ``whole=True``."""
+    given = sum([center is not None or radius is not None, box is not None, bool(whole), bool(input_box)])
     if given != 1:
-        raise ValueError("choose one domain: center and radius (a ball), box=(lower, upper), or whole=True")
+        raise ValueError(
+            "choose one domain: center and radius (a ball), box=(lower, upper), input_box=True or whole=True"
+        )
+    if input_box:
+        return _native.Domain.input_box()
     if box is not None:
         if clip_to_input_box:
             raise ValueError("clip_to_input_box applies to balls only")

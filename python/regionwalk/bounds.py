@@ -52,6 +52,7 @@ def bound(
     *,
     box: Optional[Tuple[Any, Any]] = None,
     whole: bool = False,
+    input_box: bool = False,
     clip_to_input_box: bool = False,
     methods: Optional[Sequence[str]] = None,
     samples: int = _DEFAULTS["samples"],
@@ -60,8 +61,8 @@ def bound(
     budget: Optional[float] = _DEFAULTS["budget"],
     threads: Optional[int] = None,
 ) -> BoundResult:
-    """Sound upper bounds on the regions meeting the ball (or ``box=(lower, upper)``, or
-    ``whole=True``), one per method (default: all of :data:`METHODS`), as exact ints. ``budget``
+    """Sound upper bounds on the regions meeting the ball (or the domain of ``box=``,
+    ``input_box=`` or ``whole=``, as in :func:`count`), one per method (default: all of :data:`METHODS`), as exact ints. ``budget``
     (seconds, None for no limit) bounds the whole computation: the cheap methods always run, the
     expensive ``walk`` (half of what is left; its count when it finishes), ``partition`` (up to 8
     inputs) and ``hybrid`` only in what is left, and are listed in ``skipped`` if it runs out
@@ -74,7 +75,7 @@ def bound(
     (4, 4)
     """
     report = _native.bound(
-        _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
+        _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
         methods=None if methods is None else list(methods), samples=samples, hybrid_layers=hybrid_layers,
         hybrid_max_regions=hybrid_max_regions, budget=budget, threads=threads,
     )
@@ -99,6 +100,7 @@ def validate(
     *,
     box: Optional[Tuple[Any, Any]] = None,
     whole: bool = False,
+    input_box: bool = False,
     clip_to_input_box: bool = False,
     methods: Optional[Sequence[str]] = None,
     samples: int = _DEFAULTS["samples"],
@@ -115,7 +117,7 @@ def validate(
     bound falls below the count (a soundness bug)."""
     with _Progress(progress, "regions", total=False) as callback:
         text = _native.validate(
-            _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
+            _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
             methods=None if methods is None else list(methods), samples=samples, hybrid_layers=hybrid_layers,
             hybrid_max_regions=hybrid_max_regions, budget=budget, max_regions=max_regions, time_limit=time_limit,
             threads=threads, linear=linear, progress=callback,

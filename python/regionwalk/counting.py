@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 import json
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _native
-from ._arrays import floats
-from ._common import Interrupted, PathLike, _Progress, _ball, _path
+from ._common import Interrupted, PathLike, _domain, _Progress, _path
 from .network import Network, _network  # Network: the doctests build networks
 
 
@@ -71,10 +70,13 @@ def _count(net: Any, domain: "_native.Domain", progress: Any, **options: Any) ->
 
 def count(
     net: Any,
-    center: Any,
-    radius: float,
+    center: Any = None,
+    radius: Optional[float] = None,
     norm: str = "l2",
     *,
+    box: Optional[Tuple[Any, Any]] = None,
+    input_box: bool = False,
+    whole: bool = False,
     clip_to_input_box: bool = False,
     max_regions: Optional[int] = None,
     time_limit: Optional[float] = None,
@@ -89,7 +91,8 @@ def count(
     engine: str = "auto",
 ) -> CountResult:
     """Counts the activation regions meeting the open ball ``‖x - center‖ < radius`` (norm
-    ``"l2"`` or ``"linf"``). ``patterns``/``witnesses`` add a bool array (regions × neurons) and
+    ``"l2"`` or ``"linf"``), or the domain named by the keywords every question shares:
+    ``box=(lower, upper)``, ``input_box=True`` or ``whole=True``. ``patterns``/``witnesses`` add a bool array (regions × neurons) and
     a float array (regions × inputs) of points strictly inside each region. ``linear`` also
     counts the linear regions of the function; ``certify`` re-checks every region in exact
     rational arithmetic. Budgets (``max_regions``, ``time_limit``) give ``complete=False`` and a
@@ -105,7 +108,7 @@ def count(
     (4, True, (4, 2))
     """
     return _count(
-        net, _ball(center, radius, norm, clip_to_input_box), progress,
+        net, _domain(center, radius, norm, box, whole, clip_to_input_box, input_box), progress,
         max_regions=max_regions, time_limit=time_limit, threads=threads, certify=certify, linear=linear,
         patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume), engine=engine,
     )
@@ -128,20 +131,16 @@ def count_box(
     resume: Optional[PathLike] = None,
     engine: str = "auto",
 ) -> CountResult:
-    """Counts the regions meeting the open box ``lower < x < upper`` (default: the model's own
-    input box). A coordinate with ``lower == upper`` is fixed: the regions of that slice are
-    counted, as for VNN-COMP properties that write ``X_i = c``. Options as in :func:`count`."""
+    """``count(net, box=(lower, upper))``, or with neither bound ``count(net, input_box=True)``: the
+    regions meeting the open box ``lower < x < upper``. A coordinate with ``lower == upper`` is
+    fixed: the regions of that slice are counted, as for VNN-COMP properties that write ``X_i = c``.
+    Options as in :func:`count`."""
     if (lower is None) != (upper is None):
         raise ValueError("give both lower and upper, or neither (the model's input box)")
-    domain = (
-        _native.Domain.input_box()
-        if lower is None
-        else _native.Domain.boxed(floats(lower, "lower", 1), floats(upper, "upper", 1))
-    )
-    return _count(
-        net, domain, progress, max_regions=max_regions, time_limit=time_limit, threads=threads, certify=certify,
-        linear=linear, patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume),
-        engine=engine,
+    return count(
+        net, box=None if lower is None else (lower, upper), input_box=lower is None, max_regions=max_regions,
+        time_limit=time_limit, threads=threads, certify=certify, linear=linear, patterns=patterns,
+        witnesses=witnesses, progress=progress, checkpoint=checkpoint, resume=resume, engine=engine,
     )
 
 
@@ -156,8 +155,9 @@ def count_whole(
     witnesses: bool = False,
     progress: Union[bool, Callable[..., Any]] = False,
 ) -> CountResult:
-    """Counts every activation region of the whole input space (small networks only)."""
-    return _count(
-        net, _native.Domain.whole(), progress, max_regions=max_regions, time_limit=time_limit, threads=threads,
-        linear=linear, patterns=patterns, witnesses=witnesses,
+    """``count(net, whole=True)``: every activation region of the whole input space (small
+    networks only)."""
+    return count(
+        net, whole=True, max_regions=max_regions, time_limit=time_limit, threads=threads, linear=linear,
+        patterns=patterns, witnesses=witnesses, progress=progress,
     )

@@ -21,6 +21,7 @@ def graph(
     *,
     box: Optional[Tuple[Any, Any]] = None,
     whole: bool = False,
+    input_box: bool = False,
     clip_to_input_box: bool = False,
     max_regions: Optional[int] = None,
     time_limit: Optional[float] = None,
@@ -35,7 +36,7 @@ def graph(
     ``witness``, ``inradius``, ``map_id``, ``linear_region``, ``patterns``, ``flipped``)."""
     with _Progress(progress, "regions", total=False) as callback:
         text, count_text = _native.graph(
-            _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box),
+            _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
             max_regions=max_regions, time_limit=time_limit, threads=threads, progress=callback,
         )
     g, summary = json.loads(text), CountResult._from(json.loads(count_text))

@@ -95,7 +95,7 @@ impl PyDomain {
 #[derive(Clone, Debug, Default)]
 struct Budget {
     max_regions: Option<usize>,
-    time_limit: Option<f64>,
+    time_limit: Option<Duration>,
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
     engine: Engine,
@@ -108,14 +108,11 @@ impl Budget {
         checkpoint: Option<PathBuf>,
         resume: Option<PathBuf>,
     ) -> PyResult<Self> {
-        if max_regions == Some(0) {
-            return Err(PyValueError::new_err("max_regions must be at least 1"));
-        }
-        if let Some(t) = time_limit {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(PyValueError::new_err(format!("time_limit must be a positive number of seconds, got {t}")));
-            }
-        }
+        let keyword = |name: &str, e: regionwalk::Error| PyValueError::new_err(format!("{name}: {e}"));
+        let max_regions =
+            max_regions.map(WalkOptions::region_budget).transpose().map_err(|e| keyword("max_regions", e))?;
+        let time_limit =
+            time_limit.map(WalkOptions::time_limit_from_seconds).transpose().map_err(|e| keyword("time_limit", e))?;
         Ok(Budget { max_regions, time_limit, checkpoint, resume, engine: Engine::Auto })
     }
 
@@ -128,7 +125,7 @@ impl Budget {
     fn options(&self, interrupt: Arc<AtomicBool>, snapshot: Snapshot, edges: bool) -> WalkOptions {
         WalkOptions {
             max_regions: self.max_regions,
-            time_limit: self.time_limit.map(Duration::from_secs_f64),
+            time_limit: self.time_limit,
             progress: Some(ProgressFn(Arc::new(move |p: Progress| {
                 snapshot.set((p.regions as u64, p.frontier as u64, p.lp_solves))
             }))),

@@ -57,3 +57,18 @@ def test_names_are_parsed_by_the_library_in_both_front_ends(tmp_path, call, flag
 
 def test_norm_names_are_case_insensitive():
     assert rw.count(NET, [0.0, 0.0], 1.0, norm="LINF").regions == rw.count(NET, [0.0, 0.0], 1.0, norm="linf").regions
+
+
+def test_every_question_takes_the_same_domain_keywords():
+    boxed = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))],
+                                   input_box=(np.full(2, -1.0), np.full(2, 1.0)))
+    box = (np.full(2, -1.0), np.full(2, 1.0))
+    for domain in (dict(box=box), dict(input_box=True), dict(whole=True), dict(center=[0.2, 0.1], radius=0.5)):
+        counted = rw.count(boxed, **domain)
+        assert counted.regions == rw.validate(boxed, **domain).count.regions, domain
+        assert rw.bound(boxed, **domain).bounds["global"] >= counted.regions, domain
+        assert rw.graph(boxed, **domain, as_networkx=False)["witness"].shape[0] == counted.regions, domain
+    assert rw.count(boxed, box=box).regions == rw.count_box(boxed, *box).regions == rw.count_box(boxed).regions == 4
+    assert rw.count(boxed, whole=True).regions == rw.count_whole(boxed).regions == 4
+    with pytest.raises(ValueError, match="choose one domain"):
+        rw.count(boxed, [0.0, 0.0], 0.5, whole=True)

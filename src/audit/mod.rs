@@ -108,9 +108,7 @@ impl AuditOptions {
         if let Some(r) = self.radii.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
             return Err(Error::Settings(format!("every radius must be a positive finite number, got {r}")));
         }
-        if self.max_regions == 0 {
-            return Err(Error::Settings("the region budget of each walk must be at least 1".into()));
-        }
+        WalkOptions::region_budget(self.max_regions)?;
         let (i, n) = self.shard;
         if i >= n {
             return Err(Error::Settings(format!("shard {i} of {n} does not exist (shards are numbered 0 to n-1)")));

@@ -4,8 +4,9 @@
 use clap::Args;
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::exact::Engine;
+use regionwalk::exact::{Engine, WalkOptions};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub(super) struct BoundSettings {
@@ -34,6 +35,18 @@ pub(super) fn parse_budget(text: &str) -> Result<f64, String> {
     BoundOptions::budget_from_seconds(seconds).map(|_| seconds).map_err(|e| e.to_string())
 }
 
+/// A region budget, checked as the library checks it.
+pub(super) fn parse_region_budget(text: &str) -> Result<usize, String> {
+    let regions = text.trim().parse::<usize>().map_err(|_| format!("'{text}' is not a number of regions"))?;
+    WalkOptions::region_budget(regions).map_err(|e| e.to_string())
+}
+
+/// A time limit in seconds, checked as the library checks it.
+fn parse_time_limit(text: &str) -> Result<Duration, String> {
+    let seconds = text.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    WalkOptions::time_limit_from_seconds(seconds).map_err(|e| e.to_string())
+}
+
 /// A value of a type the library parses (norms, engines, methods), with the library's message.
 pub(super) fn parsed<T: std::str::FromStr<Err = regionwalk::Error>>(text: &str) -> Result<T, String> {
     text.parse().map_err(|e: regionwalk::Error| e.to_string())
@@ -42,11 +55,11 @@ pub(super) fn parsed<T: std::str::FromStr<Err = regionwalk::Error>>(text: &str) 
 #[derive(Args, Debug)]
 pub(super) struct Budget {
     /// Stop once this many regions are found (exit code 2; the count is then a lower bound).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region_budget)]
     pub(super) max_regions: Option<usize>,
     /// Stop after this many seconds (exit code 2; the count is then a lower bound).
-    #[arg(long)]
-    pub(super) time_limit: Option<f64>,
+    #[arg(long, value_parser = parse_time_limit, allow_hyphen_values = true)]
+    pub(super) time_limit: Option<Duration>,
     /// Stop cleanly before the walk's estimated memory exceeds this (e.g. 500M, 4G; exit code 2).
     #[arg(long, value_parser = parse_bytes)]
     pub(super) max_memory: Option<u64>,

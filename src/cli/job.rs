@@ -9,7 +9,6 @@ use regionwalk::exact::{Checkpoint, WalkOptions};
 use regionwalk::model::{io, Network};
 use regionwalk::plot::slice::Plane;
 use regionwalk::problem::Problem;
-use std::time::Duration;
 
 impl BoundSettings {
     pub(super) fn options(&self) -> anyhow::Result<BoundOptions> {
@@ -30,19 +29,9 @@ impl Budget {
     }
 
     pub(super) fn walk_options(&self, quiet: bool) -> anyhow::Result<WalkOptions> {
-        let time_limit = match self.time_limit {
-            Some(t) if !(t.is_finite() && t > 0.0) => {
-                bail!("--time-limit must be a positive number of seconds, got {t}")
-            }
-            Some(t) => Some(Duration::from_secs_f64(t)),
-            None => None,
-        };
-        if self.max_regions == Some(0) {
-            bail!("--max-regions must be at least 1");
-        }
         Ok(WalkOptions {
             max_regions: self.max_regions,
-            time_limit,
+            time_limit: self.time_limit,
             progress: progress_bar(quiet),
             edges: false,
             max_memory: self.max_memory,

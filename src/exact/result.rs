@@ -37,6 +37,26 @@ pub struct WalkOptions {
     pub engine: Engine,
 }
 
+impl WalkOptions {
+    /// A region budget as a user gives it, checked: at least one region.
+    pub fn region_budget(regions: usize) -> crate::Result<usize> {
+        match regions {
+            0 => Err(crate::Error::Settings("the region budget must be at least 1".into())),
+            n => Ok(n),
+        }
+    }
+
+    /// A time limit given in seconds, checked: a positive finite number.
+    pub fn time_limit_from_seconds(seconds: f64) -> crate::Result<Duration> {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return Err(crate::Error::Settings(format!(
+                "the time limit must be a positive number of seconds, got {seconds}"
+            )));
+        }
+        Ok(Duration::from_secs_f64(seconds))
+    }
+}
+
 /// The exact method behind [`super::count`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
