@@ -283,3 +283,20 @@ fn boxes_and_whole_spaces_up_to_eight_dimensions_agree_with_the_splitter() {
         }
     }
 }
+
+#[test]
+fn a_start_in_a_rounding_sliver_is_replaced_by_a_certified_one() {
+    // This case's centre lies on the hyperplane that two scaled first-layer neurons share; walked
+    // in the first layer's row space, the forward pass puts it, by rounding, strictly between the
+    // two computed hyperplanes, in a sliver no witness can certify. Started there, the walk
+    // dropped that region and found nothing (and called 0 exact); it restarts from a certified
+    // point instead.
+    let case = common::random_case_up_to(60, 8);
+    assert!(case.description.contains("centre on a boundary"), "{}", case.description);
+    let ball = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    let r = count(&case.net, &ball);
+    assert!(r.complete() && r.count() > 0, "{} regions, {} dropped", r.count(), r.unverified);
+    let (mut split, _) = split_patterns(&case.net, &ball).unwrap();
+    split.sort();
+    assert_eq!(patterns(&r), split);
+}

@@ -436,7 +436,8 @@ fn walk_dataflow_as_given(
     let mut counters = LpCounters::default();
     let start = match resume {
         Some(_) => None,
-        None => match start_point(net, domain, &mut counters)? {
+        // Certified: the dataflow walk cannot restart cheaply if its start region were a sliver.
+        None => match start_point(net, domain, &mut counters, true)? {
             Some(x) => Some(x),
             // An empty domain: every process sees it, so none starts timely.
             None => return Ok((cluster.process() == 0).then(|| empty_result(cluster, counters, started))),
