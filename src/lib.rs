@@ -27,6 +27,7 @@ pub mod bound;
 pub mod cluster;
 pub mod domain;
 pub mod error;
+pub mod estimate;
 pub mod exact;
 pub mod lp;
 pub mod model;

@@ -8,12 +8,13 @@
 use crate::bound::BoundReport;
 use crate::cluster::{self, Cluster, DataflowResult};
 use crate::domain::{Domain, Norm, Shape};
+use crate::estimate::Estimate;
 use crate::exact::certify::{certify, Certification};
 use crate::exact::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
 use crate::report::{
-    BoundFields, BoundsReport, ClipBox, CountReport, DataflowCountReport, DomainKind, DomainReport, Uncertified,
-    ValidateReport,
+    BoundFields, BoundsReport, ClipBox, CountReport, DataflowCountReport, DomainKind, DomainReport, EstimateReport,
+    Uncertified, ValidateReport,
 };
 use crate::{Error, Result};
 use num_bigint::BigUint;
@@ -269,6 +270,34 @@ impl Problem {
     pub fn certified(report: CountReport, c: &Certification) -> CountReport {
         let failures = c.failures.iter().map(|(i, why)| Uncertified { region: *i, reason: why.clone() }).collect();
         CountReport { certified: Some(c.certified), uncertified: Some(failures), ..report }
+    }
+
+    /// Estimates the regions by Knuth probes (`crate::estimate`); the report puts the estimate
+    /// beside the certified bracket of `bounds` (computed by the caller over the same problem).
+    pub fn estimate_report(&self, e: &Estimate, bounds: &BoundReport, seed: u64) -> EstimateReport {
+        let best = bounds.best().expect("the cheap bounds always run");
+        EstimateReport {
+            kind: "statistical",
+            method: "Knuth probes on the neuron cut tree (uniform children), bootstrap percentile interval",
+            estimate: e.estimate,
+            estimate_low: e.low,
+            estimate_high: e.high,
+            confidence: e.confidence,
+            standard_error: e.standard_error,
+            probes: e.probes,
+            effective_probes: e.effective_probes,
+            max_share: e.max_share,
+            reliable: e.reliable,
+            seed,
+            lower: e.certified_regions.max(bounds.lower),
+            upper: best.value.to_string(),
+            upper_method: best.method.name().to_string(),
+            domain: self.domain_report(),
+            units: self.units,
+            lp_solves: e.counters.lp_solves,
+            dual_solves: e.counters.dual_solves,
+            seconds: e.seconds,
+        }
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

@@ -287,5 +287,53 @@ pub fn schemas() -> BTreeMap<&'static str, schemars::Schema> {
         ("BoundsReport", schemars::schema_for!(BoundsReport)),
         ("ValidateReport", schemars::schema_for!(ValidateReport)),
         ("AuditRow", schemars::schema_for!(crate::audit::Record)),
+        ("EstimateReport", schemars::schema_for!(EstimateReport)),
     ])
+}
+
+/// `estimate --json` (and Python's `estimate`): a statistical estimate of the count, with its
+/// interval and how it was obtained, beside the certified bracket it never replaces.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct EstimateReport {
+    /// Always `statistical`: this is not a certified count.
+    pub kind: &'static str,
+    /// How the estimate was obtained.
+    pub method: &'static str,
+    /// The estimate of the activation regions meeting the domain (unbiased: the mean of the probes).
+    pub estimate: f64,
+    /// The interval's lower end.
+    pub estimate_low: f64,
+    /// The interval's upper end.
+    pub estimate_high: f64,
+    /// The interval's coverage (e.g. 0.95).
+    pub confidence: f64,
+    /// The standard error of the mean of the probes.
+    pub standard_error: f64,
+    /// Probes run.
+    pub probes: usize,
+    /// `(Σ X)² / Σ X²` over the probes: far below `probes` means heavy tails.
+    pub effective_probes: f64,
+    /// The largest share of the probes' sum one probe carries.
+    pub max_share: f64,
+    /// Whether the diagnostics trust the interval (enough effective probes, no dominant probe).
+    pub reliable: bool,
+    /// The seed (the same seed gives the same estimate on any thread count).
+    pub seed: u64,
+    /// Certified lower bound on the count: distinct regions with a checked witness (from the
+    /// probes' leaves or the bounds' own lower bound, whichever is larger).
+    pub lower: usize,
+    /// Certified upper bound: the least bound computed (exact integer as a decimal string).
+    pub upper: String,
+    /// The method that gave `upper`.
+    pub upper_method: String,
+    /// The domain.
+    pub domain: DomainReport,
+    /// `.nnet` models: the units points are in; null otherwise.
+    pub units: Option<&'static str>,
+    /// Solver work of the probes: HiGHS LPs.
+    pub lp_solves: u64,
+    /// Solver work of the probes: dual least-norm solves.
+    pub dual_solves: u64,
+    /// Wall time of the probes, seconds.
+    pub seconds: f64,
 }

@@ -170,3 +170,15 @@ pub const MEMORY_HEADROOM_REGIONS: u64 = 64 * 32;
 /// (`exact::walk::start_point`). A random point lies on a boundary with probability zero; ten
 /// thousand misses mean the network's boundaries are dense there.
 pub const START_POINT_TRIES: usize = 10_000;
+
+/// Bootstrap resamples behind an estimate's interval (`estimate`): enough that the 2.5% and 97.5%
+/// percentiles move by well under the interval's own width from one seed to another.
+pub const ESTIMATE_BOOTSTRAP: usize = 2000;
+
+/// Effective probes (`(Σ X)² / Σ X²`) below which an estimate's interval is flagged unreliable:
+/// with fewer, a few heavy probes make the mean, and a bootstrap of them under-covers.
+pub const ESTIMATE_MIN_EFFECTIVE: f64 = 30.0;
+
+/// The largest share of the probes' sum that one probe may carry before the interval is flagged
+/// unreliable.
+pub const ESTIMATE_MAX_SHARE: f64 = 0.2;

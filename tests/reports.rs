@@ -46,11 +46,12 @@ fn cli_reports_have_exactly_the_documented_fields() {
     let ball = ["--center=0.1,-0.2", "--radius", "0.5"];
     // (report, arguments, whether they ask for every optional field: validate cannot certify, the
     // dataflow walk cannot count linear regions)
-    let cases: [(&str, Vec<&str>, bool); 4] = [
+    let cases: [(&str, Vec<&str>, bool); 5] = [
         ("CountReport", [&["count", model][..], &ball, &["--linear", "--certify"]].concat(), true),
         ("BoundsReport", [&["bound", model][..], &ball].concat(), true),
         ("ValidateReport", [&["validate", model][..], &ball, &["--linear"]].concat(), false),
         ("DataflowCountReport", [&["count", model][..], &ball, &["--workers", "2", "--certify"]].concat(), false),
+        ("EstimateReport", [&["estimate", model][..], &ball, &["--probes", "50"]].concat(), true),
     ];
     for (name, args, every_option) in cases {
         let report = cli(&args);

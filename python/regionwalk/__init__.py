@@ -22,13 +22,14 @@ from ._native import InternalError, RegionwalkError, SolverError, TimeLimit
 from .audits import AUDIT_COLUMNS, AUDIT_METHODS, audit, load_points
 from .bounds import METHODS, BoundResult, ValidateResult, bound, validate
 from .counting import CountResult, count, count_box, count_whole
+from .estimating import EstimateResult, estimate
 from .graphs import graph
 from .network import Evaluation, Network
 from .plotting import Slice, plot, slice_regions
 
 __all__ = [
-    "Network", "Evaluation", "CountResult", "BoundResult", "ValidateResult", "Slice",
-    "count", "count_box", "count_whole", "bound", "validate", "audit", "graph", "plot", "slice_regions",
+    "Network", "Evaluation", "CountResult", "BoundResult", "ValidateResult", "EstimateResult", "Slice",
+    "count", "count_box", "count_whole", "bound", "validate", "estimate", "audit", "graph", "plot", "slice_regions",
     "load_points", "RegionwalkError", "SolverError", "InternalError", "TimeLimit", "Interrupted",
     "METHODS", "AUDIT_METHODS", "AUDIT_COLUMNS",
 ]

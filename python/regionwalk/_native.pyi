@@ -56,6 +56,10 @@ def validate(net: Network, domain: Domain, *, methods: Optional[List[str]] = Non
              max_regions: Optional[int] = None,
              time_limit: Optional[float] = None, threads: Optional[int] = None, linear: bool = False,
              progress: Progress = None) -> str: ...
+def estimate(net: Network, domain: Domain, *, probes: int = ..., confidence: float = ..., seed: int = 0,
+             time_limit: Optional[float] = None, methods: Optional[List[str]] = None, samples: int = ...,
+             hybrid_layers: int = ..., hybrid_max_regions: int = ..., budget: Optional[float] = ...,
+             threads: Optional[int] = None) -> str: ...
 def audit(net: Network, points: np.ndarray, radii: List[float], *, norm: str = "l2", exact: bool = True,
           methods: List[str] = ..., max_regions: int = ..., budget: Optional[float] = ...,
           labels: Optional[List[str]] = None,

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
+use regionwalk::estimate::EstimateOptions;
 use regionwalk::exact::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
@@ -293,6 +294,50 @@ fn validate(
     })
 }
 
+/// The statistical estimate beside the certified bracket: the CLI's `estimate --json`.
+#[pyfunction]
+#[pyo3(signature = (net, domain, *, probes = EstimateOptions::DEFAULT_PROBES, confidence = EstimateOptions::DEFAULT_CONFIDENCE,
+                    seed = 0, time_limit = None, methods = None, samples = BoundOptions::DEFAULT_SAMPLES,
+                    hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
+                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS,
+                    budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), threads = None))]
+#[allow(clippy::too_many_arguments)]
+fn estimate(
+    py: Python<'_>,
+    net: &PyNetwork,
+    domain: &PyDomain,
+    probes: usize,
+    confidence: f64,
+    seed: u64,
+    time_limit: Option<f64>,
+    methods: Option<Vec<String>>,
+    samples: usize,
+    hybrid_layers: usize,
+    hybrid_max_regions: usize,
+    budget: Option<f64>,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let bound_options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
+    if probes == 0 {
+        return Err(PyValueError::new_err("probes must be at least 1"));
+    }
+    let time_limit = time_limit
+        .map(WalkOptions::time_limit_from_seconds)
+        .transpose()
+        .map_err(|e| PyValueError::new_err(format!("time_limit: {e}")))?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(PyValueError::new_err(format!("confidence must be between 0 and 1, got {confidence}")));
+    }
+    let net = net.clone();
+    run_detached(py, threads, None, move |interrupt, _| {
+        let problem = domain.problem(&net)?;
+        let report = bounds(&problem.net, &problem.domain, &bound_options)?;
+        let options = EstimateOptions { probes, seed, confidence, time_limit, interrupt: Some(interrupt) };
+        let e = regionwalk::estimate::estimate(&problem.net, &problem.domain, &options)?;
+        Ok(json_text(&problem.estimate_report(&e, &report, seed)))
+    })
+}
+
 #[pyfunction]
 #[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = AuditOptions::DEFAULT_MAX_REGIONS,
                     budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), labels = None, out = None, resume = false, shard = (0, 1), threads = None,
@@ -445,10 +490,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     defaults.set_item("hybrid_max_regions", BoundOptions::DEFAULT_HYBRID_MAX_REGIONS)?;
     defaults.set_item("budget", BoundOptions::DEFAULT_BUDGET_SECONDS)?;
     defaults.set_item("audit_max_regions", AuditOptions::DEFAULT_MAX_REGIONS)?;
+    defaults.set_item("probes", EstimateOptions::DEFAULT_PROBES)?;
+    defaults.set_item("confidence", EstimateOptions::DEFAULT_CONFIDENCE)?;
     m.add("DEFAULTS", defaults)?;
     m.add_function(wrap_pyfunction!(count, m)?)?;
     m.add_function(wrap_pyfunction!(bound, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(graph, m)?)?;
     m.add_function(wrap_pyfunction!(plot_slice, m)?)?;

@@ -43,3 +43,8 @@ def test_audit_columns_are_the_audit_rows():
     rows = rw.audit(rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]),
                     np.zeros((1, 2)), 0.5, as_frame=False)
     assert set(rows) == set(rw.AUDIT_COLUMNS)
+
+
+def test_estimate_result_has_one_field_per_estimate_report_field():
+    python = {f.name for f in dataclasses.fields(rw.EstimateResult)} - {"report"}
+    assert python == properties("EstimateReport")

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use regionwalk::audit::AuditOptions;
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
+use regionwalk::estimate::EstimateOptions;
 use regionwalk::exact::Engine;
 use std::path::PathBuf;
 
@@ -38,6 +39,10 @@ pub(super) enum Command {
     Bound(BoundArgs),
     /// Exact count, every bound, and how tight each bound is (bound / exact).
     Validate(ValidateArgs),
+    /// A statistical estimate of the count, with its confidence interval, for domains too large to
+    /// count (Knuth probes on the neuron-by-neuron cut tree: unbiased), beside the certified
+    /// bracket lower ≤ regions ≤ upper, which it never replaces.
+    Estimate(EstimateArgs),
     /// Audit the neighbourhoods of many points: per point and radius, the exact count, the bounds and
     /// the distance to the nearest region boundary, written incrementally (JSON Lines or CSV).
     Audit(AuditArgs),
@@ -240,6 +245,32 @@ pub(super) struct BoundArgs {
     pub(super) model: ModelArgs,
     #[command(flatten)]
     pub(super) domain: DomainArgs,
+    #[command(flatten)]
+    pub(super) settings: BoundSettings,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct EstimateArgs {
+    #[command(flatten)]
+    pub(super) model: ModelArgs,
+    #[command(flatten)]
+    pub(super) domain: DomainArgs,
+    /// Probes (independent random paths down the cut tree); the interval narrows as 1/sqrt(probes).
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_PROBES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) probes: u64,
+    /// Coverage of the interval, between 0 and 1.
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_CONFIDENCE)]
+    pub(super) confidence: f64,
+    /// Seed of the probes: the same seed gives the same estimate on any number of threads.
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
+    /// Stop starting probes after this many seconds (the estimate then has fewer probes).
+    #[arg(long, value_parser = parse_time_limit, allow_hyphen_values = true)]
+    pub(super) time_limit: Option<std::time::Duration>,
+    /// The certified bracket's bounds (as for `bound`).
     #[command(flatten)]
     pub(super) settings: BoundSettings,
     /// Print one JSON object instead of text.

@@ -103,6 +103,31 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
+pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
+    use regionwalk::estimate::{estimate, EstimateOptions};
+    if !(args.confidence > 0.0 && args.confidence < 1.0) {
+        bail!("--confidence must be between 0 and 1, got {}", args.confidence);
+    }
+    let spec = args.domain.spec()?;
+    let problem = spec.load(&args.model)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
+    let options = EstimateOptions {
+        probes: args.probes as usize,
+        seed: args.seed,
+        confidence: args.confidence,
+        time_limit: args.time_limit,
+        interrupt: Some(super::interrupt_flag()),
+    };
+    let e = estimate(&problem.net, &problem.domain, &options)?;
+    let r = problem.estimate_report(&e, &report, args.seed);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print_estimate(&problem, &r);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::plot::{render, slice};
     let center = io::parse_point(&args.center)?;

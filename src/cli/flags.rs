@@ -42,7 +42,7 @@ pub(super) fn parse_region_budget(text: &str) -> Result<usize, String> {
 }
 
 /// A time limit in seconds, checked as the library checks it.
-fn parse_time_limit(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_time_limit(text: &str) -> Result<Duration, String> {
     let seconds = text.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a number of seconds"))?;
     WalkOptions::time_limit_from_seconds(seconds).map_err(|e| e.to_string())
 }

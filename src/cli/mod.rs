@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Count(args) => commands::count(args),
         Command::Bound(args) => commands::bound(args),
         Command::Validate(args) => commands::validate(args),
+        Command::Estimate(args) => commands::estimate(args),
         Command::Eval(args) => commands::eval(args),
         Command::Graph(args) => commands::graph(args),
         Command::Plot(args) => commands::plot(args),

@@ -111,3 +111,30 @@ pub(super) fn describe_norm(n: Norm) -> &'static str {
         Norm::Linf => "L-inf",
     }
 }
+
+pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::EstimateReport) {
+    println!(
+        "about {:.4e} activation regions meet the {} (a statistical estimate, not a certified count)",
+        r.estimate,
+        problem.describe()
+    );
+    println!(
+        "  {:.0}% interval [{:.4e}, {:.4e}], standard error {:.3e}, from {} probes ({:.0} effective; {})",
+        100.0 * r.confidence,
+        r.estimate_low,
+        r.estimate_high,
+        r.standard_error,
+        r.probes,
+        r.effective_probes,
+        r.method
+    );
+    if !r.reliable {
+        println!(
+            "  warning: the interval is unreliable: {:.0} effective probes, one probe carries {:.0}% of the sum \
+             (more probes, or --seed to check)",
+            r.effective_probes,
+            100.0 * r.max_share
+        );
+    }
+    println!("certified: {} ≤ regions ≤ {} (upper: {})", r.lower, r.upper, r.upper_method);
+}

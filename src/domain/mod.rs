@@ -83,6 +83,11 @@ impl Halfspace {
     pub fn eval(&self, y: &[f64]) -> f64 {
         crate::vector::dot(&self.normal, y) + self.offset
     }
+
+    /// The other side of the same hyperplane.
+    pub fn negated(&self) -> Halfspace {
+        Halfspace { normal: self.normal.iter().map(|v| -v).collect(), offset: -self.offset }
+    }
 }
 
 impl Domain {

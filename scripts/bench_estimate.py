@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""The estimate against the exact count on real networks, side by side: for each case, the exact
+count and its time (`count --threads 1`), and the estimate, its interval, whether the interval
+covers the count and its time (`estimate --threads 1`, default probes, several seeds). Prints a
+markdown table for BENCHMARKS.md.
+
+    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--bin target/release/regionwalk]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+
+ACAS = "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx"
+CASES = [
+    ("ACAS Xu 1_1, L2 0.1", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.1"]),
+    ("ACAS Xu 1_1, L2 0.15", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.15"]),
+    ("ACAS Xu 1_1, L-inf 0.05", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.05", "--norm", "linf"]),
+    ("cartpole 4-64-64, L2 0.3", ["fixtures/small/vnncomp22_rl/cartpole.onnx", "--center=0,0,0,0", "--radius", "0.3"]),
+    ("MNIST 256x2, L-inf 0.008", ["fixtures/mnist_fc/onnx/mnist-net_256x2.onnx", "--center",
+                                  "fixtures/mnist_fc/vnnlib/prop_0_0.03.vnnlib", "--radius", "0.008", "--norm", "linf"]),
+]
+
+
+def run(binary, args):
+    out = subprocess.run([binary, *args, "--threads", "1", "--json"], capture_output=True, text=True)
+    if out.returncode not in (0, 2):
+        raise SystemExit(f"{args}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--probes", type=int, default=1000)
+    p.add_argument("--bin", default="target/release/regionwalk")
+    a = p.parse_args()
+    print("| case | exact | count s | estimate (median over seeds) | median \\|est/exact − 1\\| | "
+          "intervals covering | flagged unreliable | estimate s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, args in CASES:
+        exact = run(a.bin, ["count", *args, "-q"])
+        n = exact["regions"]
+        runs = [run(a.bin, ["estimate", *args, "--probes", str(a.probes), "--seed", str(s), "--budget", "0.001"])
+                for s in range(a.seeds)]
+        errors = [abs(r["estimate"] / n - 1) for r in runs]
+        covered = sum(r["estimate_low"] <= n <= r["estimate_high"] for r in runs)
+        unreliable = sum(not r["reliable"] for r in runs)
+        print(f"| {name} | {n:,} | {exact['seconds']:.2f} | {statistics.median(r['estimate'] for r in runs):,.0f} | "
+              f"{statistics.median(errors):.1%} | {covered}/{len(runs)} | {unreliable}/{len(runs)} | "
+              f"{statistics.median(r['seconds'] for r in runs):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
