@@ -318,21 +318,16 @@ fn estimate(
     threads: Option<usize>,
 ) -> PyResult<String> {
     let bound_options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
-    if probes == 0 {
-        return Err(PyValueError::new_err("probes must be at least 1"));
-    }
     let time_limit = time_limit
         .map(WalkOptions::time_limit_from_seconds)
         .transpose()
         .map_err(|e| PyValueError::new_err(format!("time_limit: {e}")))?;
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(PyValueError::new_err(format!("confidence must be between 0 and 1, got {confidence}")));
-    }
     let net = net.clone();
     run_detached(py, threads, None, move |interrupt, _| {
+        let options = EstimateOptions { probes, seed, confidence, time_limit, interrupt: Some(interrupt) };
+        options.check()?;
         let problem = domain.problem(&net)?;
         let report = bounds(&problem.net, &problem.domain, &bound_options)?;
-        let options = EstimateOptions { probes, seed, confidence, time_limit, interrupt: Some(interrupt) };
         let e = regionwalk::estimate::estimate(&problem.net, &problem.domain, &options)?;
         Ok(json_text(&problem.estimate_report(&e, &report, seed)))
     })

@@ -43,7 +43,7 @@ def test_estimates_average_to_the_exact_count():
 
 def test_bad_estimate_options_are_refused():
     net = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
-    with pytest.raises(ValueError, match="probes must be at least 1"):
+    with pytest.raises(ValueError, match="at least one probe"):
         rw.estimate(net, [0.0, 0.0], 1.0, probes=0)
     with pytest.raises(ValueError, match="confidence"):
         rw.estimate(net, [0.0, 0.0], 1.0, confidence=1.5)

@@ -259,8 +259,8 @@ pub(super) struct EstimateArgs {
     #[command(flatten)]
     pub(super) domain: DomainArgs,
     /// Probes (independent random paths down the cut tree); the interval narrows as 1/sqrt(probes).
-    #[arg(long, default_value_t = EstimateOptions::DEFAULT_PROBES as u64, value_parser = clap::value_parser!(u64).range(1..))]
-    pub(super) probes: u64,
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_PROBES)]
+    pub(super) probes: usize,
     /// Coverage of the interval, between 0 and 1.
     #[arg(long, default_value_t = EstimateOptions::DEFAULT_CONFIDENCE)]
     pub(super) confidence: f64,

@@ -105,19 +105,17 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 
 pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     use regionwalk::estimate::{estimate, EstimateOptions};
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        bail!("--confidence must be between 0 and 1, got {}", args.confidence);
-    }
-    let spec = args.domain.spec()?;
-    let problem = spec.load(&args.model)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     let options = EstimateOptions {
-        probes: args.probes as usize,
+        probes: args.probes,
         seed: args.seed,
         confidence: args.confidence,
         time_limit: args.time_limit,
         interrupt: Some(super::interrupt_flag()),
     };
+    options.check()?;
+    let spec = args.domain.spec()?;
+    let problem = spec.load(&args.model)?;
+    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     let e = estimate(&problem.net, &problem.domain, &options)?;
     let r = problem.estimate_report(&e, &report, args.seed);
     if args.json {

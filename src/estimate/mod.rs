@@ -72,6 +72,21 @@ impl EstimateOptions {
     pub const DEFAULT_PROBES: usize = 1000;
     /// Coverage by default.
     pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+    /// Checks the options as every front end gives them: at least one probe, a coverage strictly
+    /// between 0 and 1.
+    pub fn check(&self) -> Result<()> {
+        if self.probes == 0 {
+            return Err(crate::Error::Settings("an estimate needs at least one probe".into()));
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(crate::Error::Settings(format!(
+                "the confidence must be between 0 and 1, got {}",
+                self.confidence
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for EstimateOptions {
@@ -136,6 +151,7 @@ pub fn estimate_with(
     options: &EstimateOptions,
     choice: &dyn ChildChoice,
 ) -> Result<Estimate> {
+    options.check()?;
     let started = Instant::now();
     let stability = analyse(net, &InputSet::new(domain)).combined;
     let status: Vec<Status> =
