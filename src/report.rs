@@ -322,10 +322,11 @@ pub struct EstimateReport {
     /// Certified lower bound on the count: distinct regions with a checked witness (from the
     /// probes' leaves or the bounds' own lower bound, whichever is larger).
     pub lower: usize,
-    /// Certified upper bound: the least bound computed (exact integer as a decimal string).
-    pub upper: String,
+    /// Certified upper bound: the least bound computed (exact integer as a decimal string); null
+    /// when no method gave one (every requested method skipped).
+    pub upper: Option<String>,
     /// The method that gave `upper`.
-    pub upper_method: String,
+    pub upper_method: Option<String>,
     /// The domain.
     pub domain: DomainReport,
     /// `.nnet` models: the units points are in; null otherwise.

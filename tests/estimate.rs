@@ -118,3 +118,17 @@ fn the_same_seed_gives_the_same_estimate_on_any_thread_count() {
     );
     assert_ne!(estimate(&case.net, &domain, &options(12)).unwrap().estimate, one.estimate);
 }
+
+#[test]
+fn an_estimate_without_any_upper_bound_says_so() {
+    // `walk` alone without a budget does not run: no method gives an upper bound.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk"))
+        .args(["estimate", "fixtures/examples/mlp_2x16x16.json", "--center=0.1,-0.2", "--radius", "0.5"])
+        .args(["--method", "walk", "--budget", "inf", "--probes", "50", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["upper"].is_null() && report["upper_method"].is_null(), "{report}");
+    assert!(report["lower"].as_u64().unwrap() >= 1 && report["estimate"].as_f64().unwrap() > 0.0);
+}

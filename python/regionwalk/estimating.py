@@ -18,7 +18,7 @@ class EstimateResult:
     ``"statistical"``: not a certified count), its interval ``[estimate_low, estimate_high]`` at
     ``confidence``, how it was obtained, its diagnostics (``reliable`` is False when a few probes
     carry the mean and the interval is likely too narrow), and the certified bracket
-    ``lower <= regions <= upper``. One field per field of the CLI's ``estimate --json``
+    ``lower <= regions <= upper`` (``upper`` None when every bound method asked for was skipped). One field per field of the CLI's ``estimate --json``
     (``EstimateReport`` in ``docs/reports.schema.json``); ``report`` holds it as it came."""
 
     kind: str
@@ -34,8 +34,8 @@ class EstimateResult:
     reliable: bool
     seed: int
     lower: int
-    upper: int
-    upper_method: str
+    upper: Optional[int]
+    upper_method: Optional[str]
     domain: Dict[str, Any]
     units: Optional[str]
     lp_solves: int
@@ -46,7 +46,8 @@ class EstimateResult:
     @classmethod
     def _from(cls, report: Dict[str, Any]) -> "EstimateResult":
         values: Dict[str, Any] = {f.name: report.get(f.name) for f in fields(cls) if f.name != "report"}
-        values["upper"] = int(values["upper"])
+        if values["upper"] is not None:
+            values["upper"] = int(values["upper"])
         return cls(**values, report=report)
 
 

@@ -318,10 +318,8 @@ fn estimate(
     threads: Option<usize>,
 ) -> PyResult<String> {
     let bound_options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
-    let time_limit = time_limit
-        .map(WalkOptions::time_limit_from_seconds)
-        .transpose()
-        .map_err(|e| PyValueError::new_err(format!("time_limit: {e}")))?;
+    // The time limit checked as every walk's is.
+    let time_limit = Budget::from_kwargs(None, time_limit, None, None)?.time_limit;
     let net = net.clone();
     run_detached(py, threads, None, move |interrupt, _| {
         let options = EstimateOptions { probes, seed, confidence, time_limit, interrupt: Some(interrupt) };

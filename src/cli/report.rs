@@ -136,5 +136,8 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
             100.0 * r.max_share
         );
     }
-    println!("certified: {} ≤ regions ≤ {} (upper: {})", r.lower, r.upper, r.upper_method);
+    match (&r.upper, &r.upper_method) {
+        (Some(upper), Some(method)) => println!("certified: {} ≤ regions ≤ {upper} (upper: {method})", r.lower),
+        _ => println!("certified: {} ≤ regions (no upper bound: every method asked for was skipped)", r.lower),
+    }
 }
