@@ -4,7 +4,9 @@ count and its time (`count --threads 1`), and the estimate, its interval, whethe
 covers the count and its time (`estimate --threads 1`, default probes, several seeds). Prints a
 markdown table for BENCHMARKS.md.
 
-    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--bin target/release/regionwalk]
+    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--time-limit S] [--bin target/release/regionwalk]
+
+With --time-limit, each estimate runs up to --probes probes within that many seconds.
 """
 
 import argparse
@@ -17,9 +19,13 @@ CASES = [
     ("ACAS Xu 1_1, L2 0.1", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.1"]),
     ("ACAS Xu 1_1, L2 0.15", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.15"]),
     ("ACAS Xu 1_1, L-inf 0.05", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.05", "--norm", "linf"]),
+    ("ACAS Xu 1_1, L-inf 0.12", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.12", "--norm", "linf"]),
+    ("ACAS Xu 1_1, L-inf 0.14", [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.14", "--norm", "linf"]),
     ("cartpole 4-64-64, L2 0.3", ["fixtures/small/vnncomp22_rl/cartpole.onnx", "--center=0,0,0,0", "--radius", "0.3"]),
     ("MNIST 256x2, L-inf 0.008", ["fixtures/mnist_fc/onnx/mnist-net_256x2.onnx", "--center",
                                   "fixtures/mnist_fc/vnnlib/prop_0_0.03.vnnlib", "--radius", "0.008", "--norm", "linf"]),
+    ("MNIST 256x2, L-inf 0.01", ["fixtures/mnist_fc/onnx/mnist-net_256x2.onnx", "--center",
+                                 "fixtures/mnist_fc/vnnlib/prop_0_0.03.vnnlib", "--radius", "0.01", "--norm", "linf"]),
 ]
 
 
@@ -34,22 +40,24 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--probes", type=int, default=1000)
+    p.add_argument("--time-limit", type=float, default=None)
     p.add_argument("--bin", default="target/release/regionwalk")
     a = p.parse_args()
     print("| case | exact | count s | estimate (median over seeds) | median \\|est/exact − 1\\| | "
-          "intervals covering | flagged unreliable | estimate s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "intervals covering | flagged unreliable | probes | estimate s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, args in CASES:
         exact = run(a.bin, ["count", *args, "-q"])
         n = exact["regions"]
-        runs = [run(a.bin, ["estimate", *args, "--probes", str(a.probes), "--seed", str(s), "--budget", "0.001"])
+        limit = ["--time-limit", str(a.time_limit)] if a.time_limit else []
+        runs = [run(a.bin, ["estimate", *args, "--probes", str(a.probes), "--seed", str(s), "--budget", "0.001", *limit])
                 for s in range(a.seeds)]
         errors = [abs(r["estimate"] / n - 1) for r in runs]
         covered = sum(r["estimate_low"] <= n <= r["estimate_high"] for r in runs)
         unreliable = sum(not r["reliable"] for r in runs)
         print(f"| {name} | {n:,} | {exact['seconds']:.2f} | {statistics.median(r['estimate'] for r in runs):,.0f} | "
               f"{statistics.median(errors):.1%} | {covered}/{len(runs)} | {unreliable}/{len(runs)} | "
-              f"{statistics.median(r['seconds'] for r in runs):.2f} |")
+              f"{statistics.median(r['probes'] for r in runs):,.0f} | {statistics.median(r['seconds'] for r in runs):.2f} |", flush=True)
 
 
 if __name__ == "__main__":

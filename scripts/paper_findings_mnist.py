@@ -9,10 +9,10 @@ Groups of PER_GROUP points each, all in the pixel box [0, 1]^784:
   * gaussian: Gaussian with the bundled images' per-pixel mean and spread, clipped to [0, 1];
   * pgd:      PGD adversarial examples (L-inf, eps = EPS, 40 steps) of correctly classified test
               images that the attack fools, against their clean sources.
-Exact counts (`regionwalk audit --exact`) in L2 balls of radii RADII; a ball whose walk reaches
+Exact counts (`regionwalk audit --estimate`) in L2 balls of radii RADII; a ball whose walk reaches
 MAX_REGIONS is reported as a lower bound (`complete: false`) and left out of the medians, and the
-table gives its bracket (the walk's count up to the default bound). `audit-compare` gives the
-Mann-Whitney tests.
+table gives its certified bracket (the walk's count up to the best default bound) and the
+statistical estimate with its 95% interval. `audit-compare` gives the Mann-Whitney tests.
 
 Usage (from the repository root, after `bash scripts/python-env.sh`):
     target/py-venv/bin/python scripts/paper_findings_mnist.py
@@ -71,6 +71,15 @@ def audit(points, name, extra=()):
         return out, [json.loads(line) for line in f]
 
 
+def bracket(r):
+    """An unfinished ball: its certified bracket and the estimate beside it."""
+    text = f"{r['regions']}–{float(r['best']):.2g}" if r["best"] is not None else f"≥ {r['regions']}"
+    if r["estimate"] is not None:
+        dagger = "" if r["estimate_reliable"] else "†"
+        text += f" ≈ {r['estimate']:.3g} [{r['estimate_low']:.3g}, {r['estimate_high']:.3g}]{dagger}"
+    return text
+
+
 def compare(a, b):
     return json.loads(run([BIN, "audit-compare", a, b, "--json"]))
 
@@ -121,9 +130,9 @@ def main():
     groups["pgd"] = adv[fooled]
     groups["pgd sources"] = images[correct][fooled]
 
-    reports = {name: audit(points, name.replace(" ", "-"), ["--exact"]) for name, points in groups.items()}
-    bounds = {name: audit(points, name.replace(" ", "-") + "-bounds", ["--bounds-only"])[1]
-              for name, points in groups.items()}
+    # The walk, the default bounds and, for the balls whose walk stops, the estimate.
+    reports = {name: audit(points, name.replace(" ", "-") + "-estimated", ["--estimate"])
+               for name, points in groups.items()}
 
     lines = [
         "# The paper's findings on MNIST, with exact counts",
@@ -145,12 +154,14 @@ def main():
         "## Exact counts per group",
         "",
         "Median exact count over the balls whose walk finished; balls that reached the region budget are "
-        "listed with their bracket (lower = the walk's count, upper = the best bound). Their counts are "
+        "listed with their certified bracket (lower = the walk's count, upper = the best default bound) and, "
+        "after ≈, the statistical estimate of their count (`audit --estimate`: not certified; 95% interval "
+        "in brackets, † where its diagnostics flag the interval unreliable). Their counts are "
         f"at least {MAX_REGIONS:,}, above every finished count, so the median over all balls is at least "
         "the one given in the \"all balls\" column (unfinished balls at their lower bound).",
         "",
-        "| group | radius | finished | median regions | all balls (≥) | min–max | unfinished (bracket) | "
-        "median boundary distance |",
+        "| group | radius | finished | median regions | all balls (≥) | min–max | "
+        "unfinished (bracket ≈ estimate [95% interval]) | median boundary distance |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, (_, records) in reports.items():
@@ -161,8 +172,7 @@ def main():
             rows = [r for r in records if r["radius"] == radius]
             done = [r["regions"] for r in rows if r["complete"]]
             open_rows = [r for r in rows if not r["complete"]]
-            best = {b["point"]: b.get("best") for b in bounds[name] if b["radius"] == radius}
-            brackets = ", ".join(f"{r['regions']}–{best.get(r['point'])}" for r in open_rows[:3])
+            brackets = ", ".join(bracket(r) for r in open_rows[:3])
             more = f" (+{len(open_rows) - 3} more)" if len(open_rows) > 3 else ""
             at_least = np.median([r["regions"] for r in rows])
             lines.append(

@@ -8,7 +8,7 @@
 use crate::bound::BoundReport;
 use crate::cluster::{self, Cluster, DataflowResult};
 use crate::domain::{Domain, Norm, Shape};
-use crate::estimate::Estimate;
+use crate::estimate::{estimate, Estimate, EstimateColumns, EstimateOptions};
 use crate::exact::certify::{certify, Certification};
 use crate::exact::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
@@ -32,6 +32,10 @@ pub struct Problem {
     /// `.nnet` models: the units points are in (`normalised` or `raw`), for the reports.
     pub units: Option<&'static str>,
 }
+
+/// How `estimate` reports its method.
+pub const ESTIMATE_METHOD: &str = "Knuth probes on the neuron cut tree below an exactly enumerated prefix (strata), \
+     children by their share of a domain sample; stratified bootstrap percentile interval";
 
 impl Problem {
     /// The open ball `B(center, radius)` of `net`'s input space.
@@ -251,9 +255,10 @@ impl Problem {
     }
 
     /// The bound report: every bound of `report`, the domain and the units.
-    pub fn bound_report(&self, report: &BoundReport) -> BoundsReport {
+    pub fn bound_report(&self, report: &BoundReport, estimate: EstimateColumns) -> BoundsReport {
         BoundsReport {
             fields: BoundFields::of(report),
+            estimate,
             exact: report.exact,
             domain: self.domain_report(),
             units: self.units,
@@ -276,20 +281,24 @@ impl Problem {
     /// beside the certified bracket of `bounds` (computed by the caller over the same problem).
     pub fn estimate_report(&self, e: &Estimate, bounds: &BoundReport, seed: u64) -> EstimateReport {
         let best = bounds.best();
+        let lower = e.certified_regions.max(bounds.lower);
+        let within = |v: f64| Estimate::within(v, lower, best.map(|b| &b.value));
         EstimateReport {
             kind: "statistical",
-            method: "Knuth probes on the neuron cut tree (uniform children), bootstrap percentile interval",
-            estimate: e.estimate,
-            estimate_low: e.low,
-            estimate_high: e.high,
+            method: ESTIMATE_METHOD,
+            estimate: within(e.estimate),
+            estimate_low: within(e.low),
+            estimate_high: within(e.high),
+            mean: e.estimate,
             confidence: e.confidence,
             standard_error: e.standard_error,
             probes: e.probes,
+            strata: e.strata,
             effective_probes: e.effective_probes,
             max_share: e.max_share,
             reliable: e.reliable,
             seed,
-            lower: e.certified_regions.max(bounds.lower),
+            lower,
             upper: best.map(|b| b.value.to_string()),
             upper_method: best.map(|b| b.method.name().to_string()),
             domain: self.domain_report(),
@@ -300,10 +309,32 @@ impl Problem {
         }
     }
 
+    /// A statistical estimate beside the certified bracket `[lower, bounds' best]`, made only when
+    /// the bracket is not closed (null columns otherwise): what `bound` and `validate` report
+    /// when the walk did not finish.
+    pub fn estimate_if_open(
+        &self,
+        lower: usize,
+        bounds: &BoundReport,
+        options: &EstimateOptions,
+    ) -> Result<EstimateColumns> {
+        let lower = lower.max(bounds.lower);
+        let upper = bounds.best().map(|b| &b.value);
+        if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
+            return Ok(EstimateColumns::default());
+        }
+        Ok(estimate(&self.net, &self.domain, options)?.columns(lower, upper))
+    }
+
     /// The validate report: the count report with every bound and each bound's ratio to the
-    /// count; and, if a bound falls below the count (a soundness bug), the internal error to
-    /// raise once the report is shown.
-    pub fn validate_report(&self, walk: &WalkResult, report: &BoundReport) -> (ValidateReport, Result<()>) {
+    /// count, and the estimate beside them; and, if a bound falls below the count (a soundness
+    /// bug), the internal error to raise once the report is shown.
+    pub fn validate_report(
+        &self,
+        walk: &WalkResult,
+        report: &BoundReport,
+        estimate: EstimateColumns,
+    ) -> (ValidateReport, Result<()>) {
         let found = walk.count();
         let unsound: Vec<&str> =
             report.bounds.iter().filter(|b| b.value < BigUint::from(found)).map(|b| b.method.name()).collect();
@@ -316,6 +347,7 @@ impl Problem {
         let v = ValidateReport {
             count: self.count_report(walk),
             fields: BoundFields::of(report),
+            estimate,
             ratios: ValidateReport::ratios(report, found),
         };
         (v, sound)

@@ -7,6 +7,7 @@
 
 use crate::bound::{log10, ratio, BoundReport};
 use crate::domain::Norm;
+use crate::estimate::EstimateColumns;
 use crate::exact::{Engine, StopReason};
 use num_bigint::BigUint;
 use schemars::JsonSchema;
@@ -247,6 +248,9 @@ pub struct BoundsReport {
     /// The bounds.
     #[serde(flatten)]
     pub fields: BoundFields,
+    /// A statistical estimate beside the bracket, when the bracket is not closed.
+    #[serde(flatten)]
+    pub estimate: EstimateColumns,
     /// The exact count, when the budgeted `walk` method finished.
     pub exact: Option<usize>,
     /// The domain.
@@ -265,6 +269,9 @@ pub struct ValidateReport {
     /// The bounds.
     #[serde(flatten)]
     pub fields: BoundFields,
+    /// A statistical estimate beside the bracket, when the walk did not finish.
+    #[serde(flatten)]
+    pub estimate: EstimateColumns,
     /// Per method: its bound divided by the count (null when nothing was counted, or when the
     /// ratio exceeds a float's range).
     pub ratios: BTreeMap<String, Option<f64>>,
@@ -299,19 +306,26 @@ pub struct EstimateReport {
     pub kind: &'static str,
     /// How the estimate was obtained.
     pub method: &'static str,
-    /// The estimate of the activation regions meeting the domain (unbiased: the mean of the probes).
+    /// The estimate of the activation regions meeting the domain: `mean` clamped into the
+    /// certified bracket `[lower, upper]` (which holds the count for certain).
     pub estimate: f64,
-    /// The interval's lower end.
+    /// The interval's lower end (clamped likewise).
     pub estimate_low: f64,
-    /// The interval's upper end.
+    /// The interval's upper end (clamped likewise).
     pub estimate_high: f64,
+    /// The unbiased estimate itself: exact leaves of the enumerated prefix plus the strata's
+    /// probe means, before clamping.
+    pub mean: f64,
     /// The interval's coverage (e.g. 0.95).
     pub confidence: f64,
     /// The standard error of the mean of the probes.
     pub standard_error: f64,
     /// Probes run.
     pub probes: usize,
-    /// `(Σ X)² / Σ X²` over the probes: far below `probes` means heavy tails.
+    /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0: the whole
+    /// tree was enumerated, and `mean` is the exact number of its leaves).
+    pub strata: usize,
+    /// `(Σ X)² / Σ X²` over the probes' contributions: far below `probes` means heavy tails.
     pub effective_probes: f64,
     /// The largest share of the probes' sum one probe carries.
     pub max_share: f64,

@@ -7,6 +7,7 @@ use rand::{Rng, SeedableRng};
 use regionwalk::audit::{audit, boundary_distance, read_report, AuditOptions, Record};
 use regionwalk::bound::Method;
 use regionwalk::domain::Norm;
+use regionwalk::estimate::EstimateOptions;
 
 #[test]
 fn boundary_distances_agree_with_forward_passes() {
@@ -44,13 +45,14 @@ fn boundary_distances_agree_with_forward_passes() {
 
 fn options() -> AuditOptions {
     AuditOptions {
-        radii: vec![0.1, 0.4],
+        radii: vec![0.1, 1.5],
         norm: Norm::L2,
         exact: true,
         methods: vec![Method::Paper, Method::Product],
-        max_regions: 5000,
+        max_regions: 2,
         shard: (0, 1),
         bound_budget: None,
+        estimate: Some(EstimateOptions { probes: 60, ..Default::default() }),
         interrupt: None,
     }
 }
@@ -75,6 +77,19 @@ fn a_resumed_audit_equals_an_uninterrupted_one_and_shards_add_up() {
         let full_path = dir.join(format!("full.{ext}"));
         let full = audit(&case.net, &pts, None, &options(), Some(&full_path), false, &|_, _| {}).unwrap();
         assert_eq!(full.len(), 24);
+        // An estimate exactly where the walk stopped at its budget, inside the certified bracket.
+        let estimated = full.iter().filter(|r| r.estimate.estimate.is_some()).count();
+        assert!(estimated > 0 && estimated < full.len(), "{estimated} of {} records estimated", full.len());
+        for r in &full {
+            let (regions, complete) = (r.regions.unwrap(), r.complete.unwrap());
+            assert_eq!(r.estimate.estimate.is_some(), !complete, "{r:?}");
+            if let (Some(e), Some(low), Some(high)) =
+                (r.estimate.estimate, r.estimate.estimate_low, r.estimate.estimate_high)
+            {
+                let best: f64 = r.best.as_deref().unwrap().parse().unwrap();
+                assert!(regions as f64 <= low && low <= e && e <= high && high <= best, "{r:?}");
+            }
+        }
         assert_eq!(
             without_time(read_report(&full_path).unwrap()),
             without_time(full.clone()),

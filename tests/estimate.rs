@@ -1,32 +1,37 @@
-//! The estimate (theory §10) against exact counts: unbiased on random and degenerate networks
-//! (and a deliberately biased variant is caught by the same test), intervals that cover, a
-//! certified lower bound that holds, and the same answer for any thread count.
+//! The estimate (theory §10) against exact counts: unbiased on random and degenerate networks,
+//! with plain probes and with an exact prefix as strata (and a deliberately biased variant is
+//! caught by the same test), intervals that cover on 200+ cases, a certified lower bound that
+//! holds, reported estimates inside the certified bracket, and the same answer for any thread
+//! count.
 
 mod common;
 
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::estimate::{estimate, estimate_with, ChildChoice, Estimate, EstimateOptions};
+use regionwalk::estimate::{estimate, estimate_with, Child, ChildChoice, Estimate, EstimateOptions};
 use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::Network;
+use regionwalk::problem::Problem;
 
-/// The cases: small random and degenerate networks, both norms, with their exact counts.
+/// The cases: small random and degenerate networks, both norms, with their exact counts (at
+/// least 2 regions, at most 600: enough for the trees to branch, few enough to count).
 fn cases() -> Vec<(String, Network, Domain, usize)> {
     let mut out = Vec::new();
-    for seed in 0..120u64 {
+    for seed in 0..300u64 {
         let case = common::random_case_up_to(seed, 4);
         let norm = if seed % 2 == 0 { Norm::L2 } else { Norm::Linf };
         let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
         let exact = count(&case.net, &domain, &WalkOptions::default()).unwrap();
         assert!(exact.complete());
-        if exact.count() >= 2 {
+        if (2..=600).contains(&exact.count()) {
             out.push((format!("seed {seed} {norm:?} ({})", case.description), case.net, domain, exact.count()));
         }
     }
     out
 }
 
-fn options(seed: u64) -> EstimateOptions {
-    EstimateOptions { probes: 400, seed, ..Default::default() }
+/// 400 probes below at most `strata` strata.
+fn options(seed: u64, strata: usize) -> EstimateOptions {
+    EstimateOptions { probes: 400, strata, seed, ..Default::default() }
 }
 
 /// The z-scores of the estimates against the exact counts, and how many intervals cover them.
@@ -58,24 +63,91 @@ fn unbiased(z: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn the_estimate_is_unbiased_and_its_intervals_cover() {
-    let cases = cases();
-    assert!(cases.len() >= 60, "{} cases", cases.len());
-    let estimates: Vec<(String, Estimate, usize)> = cases
+/// Estimates every case with at most `strata` strata; checks the certified lower bound on the way.
+fn estimate_all(cases: &[(String, Network, Domain, usize)], strata: usize) -> Vec<(String, Estimate, usize)> {
+    cases
         .iter()
         .enumerate()
         .map(|(i, (what, net, domain, exact))| {
-            let e = estimate(net, domain, &options(i as u64)).unwrap();
+            let e = estimate(net, domain, &options(i as u64, strata)).unwrap();
             assert!(e.certified_regions <= *exact, "{what}: {} certified of {exact}", e.certified_regions);
-            assert!(e.certified_regions >= 1 && e.probes == 400, "{what}");
+            assert!(e.certified_regions >= 1 && e.strata <= strata, "{what}");
             (what.clone(), e, *exact)
         })
-        .collect();
-    let (z, covered) = check(&estimates);
+        .collect()
+}
+
+/// Unbiased, and the intervals cover the count in at least 90% of 200+ cases.
+fn unbiased_and_covering(estimates: &[(String, Estimate, usize)]) {
+    assert!(estimates.len() >= 200, "{} cases", estimates.len());
+    let (z, covered) = check(estimates);
     unbiased(&z).unwrap();
     let coverage = covered as f64 / estimates.len() as f64;
     assert!(coverage >= 0.9, "the 95% intervals cover {covered} of {} counts", estimates.len());
+}
+
+#[test]
+fn plain_probes_are_unbiased_and_their_intervals_cover() {
+    let estimates = estimate_all(&cases(), 1);
+    assert!(estimates.iter().all(|(_, e, _)| e.strata == 1 && e.probes == 400));
+    unbiased_and_covering(&estimates);
+}
+
+#[test]
+fn probes_below_an_exact_prefix_are_unbiased_and_their_intervals_cover() {
+    // Only the cases the prefix leaves strata in test the probes below it (smaller trees are
+    // enumerated whole, and exact: the next test).
+    let probed: Vec<_> = estimate_all(&cases(), 8).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
+    assert!(probed.len() >= 120, "only {} cases probed below a prefix", probed.len());
+    let (z, covered) = check(&probed);
+    unbiased(&z).unwrap();
+    assert!(covered as f64 >= 0.9 * probed.len() as f64, "the 95% intervals cover {covered} of {}", probed.len());
+}
+
+#[test]
+fn a_tree_enumerated_before_the_frontier_fills_gives_the_exact_count() {
+    // With room for 100 strata, trees of fewer leaves are enumerated whole: no probes, no spread.
+    let cases = cases();
+    let mut whole = 0;
+    for (i, (what, net, domain, exact)) in cases.iter().enumerate().take(80) {
+        let e = estimate(net, domain, &options(i as u64, 100)).unwrap();
+        if e.strata == 0 {
+            whole += 1;
+            assert_eq!(
+                (e.estimate, e.low, e.high, e.probes),
+                (*exact as f64, *exact as f64, *exact as f64, 0),
+                "{what}"
+            );
+        }
+    }
+    assert!(whole >= 10, "only {whole} trees enumerated whole");
+}
+
+#[test]
+fn reported_estimates_lie_in_the_certified_bracket() {
+    use regionwalk::bound::{bounds, BoundOptions};
+    for (i, (what, net, domain, exact)) in cases().into_iter().enumerate().take(60) {
+        let problem = Problem { net, domain, fixed: Vec::new(), units: None };
+        let report = bounds(&problem.net, &problem.domain, &BoundOptions::default()).unwrap();
+        // Few probes and no prefix: estimates far off the count, which the bracket must hold in.
+        let options = EstimateOptions { probes: 3, strata: 1, seed: i as u64, ..Default::default() };
+        let e = estimate(&problem.net, &problem.domain, &options).unwrap();
+        let r = problem.estimate_report(&e, &report, 0);
+        let upper: f64 = r.upper.as_deref().unwrap().parse().unwrap();
+        assert!(r.lower <= exact && exact as f64 <= upper, "{what}: bracket {} – {upper}, count {exact}", r.lower);
+        for v in [r.estimate, r.estimate_low, r.estimate_high] {
+            assert!(r.lower as f64 <= v && v <= upper, "{what}: {v} outside {} – {upper}", r.lower);
+        }
+        // Columns for `bound` and `validate`: the same clamping, and none once the bracket is closed.
+        let columns = problem.estimate_if_open(r.lower, &report, &options).unwrap();
+        match report.best().is_some_and(|b| b.value <= r.lower.into()) {
+            true => assert!(columns.estimate.is_none(), "{what}"),
+            false => {
+                let v = columns.estimate.unwrap();
+                assert!(r.lower as f64 <= v && v <= upper, "{what}: {v} outside {} – {upper}", r.lower);
+            }
+        }
+    }
 }
 
 /// Reports every feasible child with probability 0.6 whatever their number: the probes then
@@ -83,7 +155,7 @@ fn the_estimate_is_unbiased_and_its_intervals_cover() {
 struct Biased;
 
 impl ChildChoice for Biased {
-    fn probabilities(&self, _k: usize, feasible: &[(bool, f64)]) -> Vec<f64> {
+    fn probabilities(&self, feasible: &[Child]) -> Vec<f64> {
         vec![if feasible.len() == 1 { 1.0 } else { 0.6 }; feasible.len()]
     }
 }
@@ -96,7 +168,7 @@ fn a_biased_estimator_fails_the_same_test() {
         .take(40)
         .enumerate()
         .map(|(i, (what, net, domain, exact))| {
-            (what.clone(), estimate_with(net, domain, &options(i as u64), &Biased).unwrap(), *exact)
+            (what.clone(), estimate_with(net, domain, &options(i as u64, 1), &Biased).unwrap(), *exact)
         })
         .collect();
     let (z, _) = check(&estimates);
@@ -105,18 +177,19 @@ fn a_biased_estimator_fails_the_same_test() {
 
 #[test]
 fn the_same_seed_gives_the_same_estimate_on_any_thread_count() {
-    let case = common::random_case_up_to(7, 4);
-    let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
+    let cases = cases();
+    let (_, net, domain, _) = cases.iter().find(|c| c.3 >= 100).expect("a case of 100 regions");
     let on = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| estimate(&case.net, &domain, &options(11)).unwrap())
+        pool.install(|| estimate(net, domain, &options(11, 8)).unwrap())
     };
     let (one, two) = (on(1), on(2));
     assert_eq!(
         (one.estimate, one.low, one.high, one.certified_regions),
         (two.estimate, two.low, two.high, two.certified_regions)
     );
-    assert_ne!(estimate(&case.net, &domain, &options(12)).unwrap().estimate, one.estimate);
+    assert!(one.strata > 1, "the case must be probed below a prefix");
+    assert_ne!(estimate(net, domain, &options(12, 8)).unwrap().estimate, one.estimate);
 }
 
 #[test]
@@ -131,4 +204,46 @@ fn an_estimate_without_any_upper_bound_says_so() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["upper"].is_null() && report["upper_method"].is_null(), "{report}");
     assert!(report["lower"].as_u64().unwrap() >= 1 && report["estimate"].as_f64().unwrap() > 0.0);
+}
+
+/// Every domain the walk takes, on an MLP and a CNN: the estimate runs, its bracket holds the
+/// count, and where its tree is enumerated whole (no strata left) it equals the count.
+#[test]
+fn every_domain_the_walk_takes_is_estimated() {
+    let acas = "fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx";
+    let mlp = "fixtures/examples/mlp_2x16x16.json";
+    let cnn = "fixtures/cnn/Convnet_avgpool.onnx";
+    let cnn_centre = format!("--center={}", vec!["0.5"; 784].join(","));
+    let cases: Vec<Vec<String>> = [
+        vec![acas, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.03"],
+        vec![acas, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.03", "--norm", "linf"],
+        vec![acas, "--box=-0.05,0.05", "--box=0,0", "--box=-0.05,0.05", "--box=0.1,0.1", "--box=-0.05,0.05"],
+        vec![mlp, "--center=0.95,-0.95", "--radius", "0.2", "--clip-to-input-box"],
+        vec![cnn, cnn_centre.as_str(), "--radius", "0.002", "--norm", "linf"],
+    ]
+    .iter()
+    .map(|c| c.iter().map(|s| s.to_string()).collect())
+    .collect();
+    let json = |args: &[String]| {
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk")).args(args).arg("--json").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    for case in cases {
+        let count = json(&[&["count".to_string()], &case[..], &["-q".to_string()]].concat());
+        let exact = count["regions"].as_f64().unwrap();
+        assert!(count["complete"].as_bool().unwrap(), "{case:?}");
+        let flags = ["--probes", "400", "--budget", "1"].map(String::from);
+        let e = json(&[&["estimate".to_string()], &case[..], &flags[..]].concat());
+        let upper: f64 = e["upper"].as_str().unwrap().parse().unwrap();
+        assert!(e["lower"].as_f64().unwrap() <= exact && exact <= upper, "{case:?}: {e}");
+        let mean = e["mean"].as_f64().unwrap();
+        if e["strata"].as_u64().unwrap() == 0 {
+            assert_eq!(mean, exact, "{case:?}: a tree enumerated whole");
+        } else {
+            let se = e["standard_error"].as_f64().unwrap();
+            assert!((mean - exact).abs() <= 6.0 * se.max(1.0), "{case:?}: {mean} ± {se} against {exact}");
+        }
+    }
 }

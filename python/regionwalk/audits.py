@@ -20,7 +20,8 @@ AUDIT_METHODS = ("global", "paper", "product", "local-serra")
 #: Columns of an audit, as in the CLI's CSV report.
 AUDIT_COLUMNS = (
     "point", "label", "radius", "norm", "regions", "complete", "boundary_distance",
-    "boundary_layer", "boundary_neuron", "paper", "best", "seconds",
+    "boundary_layer", "boundary_neuron", "paper", "best", "estimate", "estimate_low", "estimate_high",
+    "estimate_reliable", "seconds",
 )
 
 
@@ -57,6 +58,8 @@ def _columns(records: List[Dict[str, Any]], radii: Sequence[float], as_frame: Op
         "boundary_neuron": _column([None if n is None else n[1] for n in neuron], np.int64),
         "paper": _column([None if r["paper"] is None else int(r["paper"]) for r in records], object),
         "best": _column([None if r["best"] is None else int(r["best"]) for r in records], object),
+        **{k: _column([r[k] for r in records], np.float64) for k in ("estimate", "estimate_low", "estimate_high")},
+        "estimate_reliable": _column([r["estimate_reliable"] for r in records], bool),
         "seconds": _column([r["seconds"] for r in records], np.float64),
     }
     if as_frame is None or as_frame:
@@ -102,6 +105,11 @@ def audit(
     threads: Optional[int] = None,
     progress: Union[bool, Callable[..., Any]] = False,
     as_frame: Optional[bool] = None,
+    estimate: bool = False,
+    probes: int = _DEFAULTS["probes"],
+    strata: int = _DEFAULTS["strata"],
+    confidence: float = _DEFAULTS["confidence"],
+    seed: int = 0,
 ) -> Any:
     """Audits the neighbourhoods of ``points`` (an n×d array, or a points file as the CLI reads
     it) at every radius: the exact count (``exact``; ``complete`` False past ``max_regions``),
@@ -109,14 +117,18 @@ def audit(
     ones, ``[]`` for none; ``budget`` seconds per record for an expensive one). Returns columns (:data:`AUDIT_COLUMNS`): a pandas DataFrame when
     pandas is installed (``as_frame=None``), else a dict of NumPy arrays. With ``out`` (.jsonl or
     .csv) rows are also written as the CLI writes them, and ``resume=True`` keeps the rows
-    already there. ``shard=(i, n)`` (0-based) takes points with ``index % n == i``."""
+    already there. ``shard=(i, n)`` (0-based) takes points with ``index % n == i``. With
+    ``estimate=True``, every row whose walk did not finish also gets a statistical estimate
+    (columns ``estimate``, ``estimate_low``, ``estimate_high``, ``estimate_reliable``; within
+    ``budget`` seconds; ``probes``, ``strata``, ``confidence``, ``seed`` as for :func:`regionwalk.estimate`)."""
     points, radii_list, labels = _audit_inputs(points, radii, labels)
     with _Progress(progress, "rows", total=True) as callback:
         text, stopped = _native.audit(
             _network(net), points, radii_list, norm=norm, exact=exact,
             methods=list(AUDIT_METHODS if methods is None else methods), max_regions=max_regions,
             budget=budget, labels=labels, out=_path(out), resume=resume, shard=(0, 1) if shard is None else (int(shard[0]), int(shard[1])),
-            threads=threads, progress=callback,
+            threads=threads, progress=callback, estimate=estimate, probes=probes, strata=strata, confidence=confidence,
+            seed=seed,
         )
     result = _columns(json.loads(text), radii_list, as_frame)
     if stopped:

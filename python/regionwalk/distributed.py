@@ -99,13 +99,20 @@ def audit(
     threads_per_task: int = 1,
     max_retries: int = 3,
     progress: bool = True,
+    estimate: bool = False,
+    probes: int = _DEFAULTS["probes"],
+    strata: int = _DEFAULTS["strata"],
+    confidence: float = _DEFAULTS["confidence"],
+    seed: int = 0,
 ) -> DistributedRun:
     """Runs :func:`regionwalk.audit` over a Ray cluster and writes the rows to ``out`` (.jsonl or
     .csv). ``model`` is a path (read on the driver) or a :class:`Network`; ``points`` an n×d array
     or a points file. ``address`` follows ``ray.init``: None starts a local cluster (or uses the
     one this process already joined), ``"auto"`` or ``"host:port"`` joins one. With ``resume``
     (the default) rows already in ``out`` are kept and not recomputed, so a driver that died is
-    continued by the same call. Bad points fail the call up front, as in the serial audit."""
+    continued by the same call. Bad points fail the call up front, as in the serial audit.
+    ``estimate`` and its options add the estimate's columns as in the serial audit (the same
+    seed gives the same rows)."""
     try:
         import ray
     except ImportError:
@@ -116,7 +123,8 @@ def audit(
     if chunk < 1 or threads_per_task < 1:
         raise ValueError("chunk and threads_per_task must be at least 1")
     options: Dict[str, Any] = dict(norm=norm, exact=exact, methods=list(AUDIT_METHODS if methods is None else methods),
-                   max_regions=max_regions, budget=budget, threads=threads_per_task)
+                   max_regions=max_regions, budget=budget, threads=threads_per_task, estimate=estimate,
+                   probes=probes, strata=strata, confidence=confidence, seed=seed)
     # The serial audit's own checks, up front and with its messages: options, then every point.
     _native.audit(native, points[:0], radii_list, **options)
     native.check_points(points)

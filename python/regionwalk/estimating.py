@@ -14,9 +14,9 @@ from .network import Network, _network  # Network: the doctests build networks
 
 @dataclass
 class EstimateResult:
-    """An unbiased estimate of the activation regions meeting the domain (``kind`` is always
-    ``"statistical"``: not a certified count), its interval ``[estimate_low, estimate_high]`` at
-    ``confidence``, how it was obtained, its diagnostics (``reliable`` is False when a few probes
+    """A statistical estimate of the activation regions meeting the domain (``kind`` is always
+    ``"statistical"``: not a certified count): ``mean`` is unbiased, ``estimate`` is it clamped into
+    the certified bracket, with its interval ``[estimate_low, estimate_high]`` at ``confidence``, how it was obtained, its diagnostics (``reliable`` is False when a few probes
     carry the mean and the interval is likely too narrow), and the certified bracket
     ``lower <= regions <= upper`` (``upper`` None when every bound method asked for was skipped). One field per field of the CLI's ``estimate --json``
     (``EstimateReport`` in ``docs/reports.schema.json``); ``report`` holds it as it came."""
@@ -26,9 +26,11 @@ class EstimateResult:
     estimate: float
     estimate_low: float
     estimate_high: float
+    mean: float
     confidence: float
     standard_error: float
     probes: int
+    strata: int
     effective_probes: float
     max_share: float
     reliable: bool
@@ -62,6 +64,7 @@ def estimate(
     whole: bool = False,
     clip_to_input_box: bool = False,
     probes: int = _DEFAULTS["probes"],
+    strata: int = _DEFAULTS["strata"],
     confidence: float = _DEFAULTS["confidence"],
     seed: int = 0,
     time_limit: Optional[float] = None,
@@ -69,10 +72,11 @@ def estimate(
     budget: Optional[float] = _DEFAULTS["budget"],
     threads: Optional[int] = None,
 ) -> EstimateResult:
-    """Estimates the regions meeting the domain (the keywords of :func:`count`) by ``probes``
-    Knuth probes on the neuron cut tree (unbiased; the same ``seed`` gives the same answer on any
-    number of threads; ``time_limit`` stops starting probes), and computes the certified bracket
-    with the bounds of :func:`bound` (``methods``, ``budget``).
+    """Estimates the regions meeting the domain (the keywords of :func:`count`): the top of the
+    neuron cut tree is enumerated exactly (up to ``strata`` nodes) and ``probes`` Knuth probes run
+    below it (unbiased; the same ``seed`` gives the same answer on any number of threads;
+    ``time_limit`` stops starting probes). Computes the certified bracket with the bounds of
+    :func:`bound` (``methods``, ``budget``).
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
@@ -82,7 +86,7 @@ def estimate(
     """
     report = _native.estimate(
         _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
-        probes=probes, confidence=confidence, seed=seed, time_limit=time_limit,
+        probes=probes, strata=strata, confidence=confidence, seed=seed, time_limit=time_limit,
         methods=None if methods is None else list(methods), budget=budget, threads=threads,
     )
     return EstimateResult._from(json.loads(report))

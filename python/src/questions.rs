@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::estimate::EstimateOptions;
+use regionwalk::estimate::{EstimateColumns, EstimateOptions};
 use regionwalk::exact::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
@@ -237,7 +237,8 @@ fn count<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, methods = None, samples = BoundOptions::DEFAULT_SAMPLES, hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
-                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), threads = None))]
+                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), threads = None,
+                    estimate = true, probes = EstimateOptions::DEFAULT_PROBES, strata = EstimateOptions::DEFAULT_STRATA, confidence = EstimateOptions::DEFAULT_CONFIDENCE, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 fn bound(
     py: Python<'_>,
@@ -249,19 +250,46 @@ fn bound(
     hybrid_max_regions: usize,
     budget: Option<f64>,
     threads: Option<usize>,
+    estimate: bool,
+    probes: usize,
+    strata: usize,
+    confidence: f64,
+    seed: u64,
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
+    let estimate_options =
+        estimate.then(|| estimate_options(probes, strata, confidence, seed, options.budget)).transpose()?;
     let net = net.clone();
-    run_detached(py, threads, None, move |_, _| {
+    run_detached(py, threads, None, move |interrupt, _| {
         let problem = domain.problem(&net)?;
         let report = bounds(&problem.net, &problem.domain, &options)?;
-        Ok(json_text(&problem.bound_report(&report)))
+        let columns = match estimate_options {
+            Some(e) => {
+                problem.estimate_if_open(report.lower, &report, &EstimateOptions { interrupt: Some(interrupt), ..e })?
+            }
+            None => EstimateColumns::default(),
+        };
+        Ok(json_text(&problem.bound_report(&report, columns)))
     })
+}
+
+/// The estimate's options from Python's keywords, checked before any work.
+fn estimate_options(
+    probes: usize,
+    strata: usize,
+    confidence: f64,
+    seed: u64,
+    time_limit: Option<Duration>,
+) -> PyResult<EstimateOptions> {
+    let options = EstimateOptions { probes, strata, seed, confidence, time_limit, interrupt: None };
+    options.check().map_err(py_err)?;
+    Ok(options)
 }
 
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, methods = None, samples = BoundOptions::DEFAULT_SAMPLES, hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
-                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), max_regions = None, time_limit = None, threads = None, linear = false, progress = None))]
+                    hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS, budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), max_regions = None, time_limit = None, threads = None, linear = false, progress = None,
+                    estimate = true, probes = EstimateOptions::DEFAULT_PROBES, strata = EstimateOptions::DEFAULT_STRATA, confidence = EstimateOptions::DEFAULT_CONFIDENCE, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 fn validate(
     py: Python<'_>,
@@ -277,15 +305,28 @@ fn validate(
     threads: Option<usize>,
     linear: bool,
     progress: Option<Py<PyAny>>,
+    estimate: bool,
+    probes: usize,
+    strata: usize,
+    confidence: f64,
+    seed: u64,
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?.without_walk();
+    let estimate_options =
+        estimate.then(|| estimate_options(probes, strata, confidence, seed, options.budget)).transpose()?;
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
-        let walk = budget.walk(&problem, interrupt, snapshot, linear)?;
+        let walk = budget.walk(&problem, interrupt.clone(), snapshot, linear)?;
         let report = bounds(&problem.net, &problem.domain, &options)?;
-        let (mut v, sound) = problem.validate_report(&walk, &report);
+        let columns = match estimate_options {
+            Some(e) if !walk.complete() => {
+                problem.estimate_if_open(walk.count(), &report, &EstimateOptions { interrupt: Some(interrupt), ..e })?
+            }
+            _ => EstimateColumns::default(),
+        };
+        let (mut v, sound) = problem.validate_report(&walk, &report, columns);
         if linear {
             v.count.linear_regions = Some(problem.linear_regions(&walk));
         }
@@ -296,7 +337,7 @@ fn validate(
 
 /// The statistical estimate beside the certified bracket: the CLI's `estimate --json`.
 #[pyfunction]
-#[pyo3(signature = (net, domain, *, probes = EstimateOptions::DEFAULT_PROBES, confidence = EstimateOptions::DEFAULT_CONFIDENCE,
+#[pyo3(signature = (net, domain, *, probes = EstimateOptions::DEFAULT_PROBES, strata = EstimateOptions::DEFAULT_STRATA, confidence = EstimateOptions::DEFAULT_CONFIDENCE,
                     seed = 0, time_limit = None, methods = None, samples = BoundOptions::DEFAULT_SAMPLES,
                     hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
                     hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS,
@@ -307,6 +348,7 @@ fn estimate(
     net: &PyNetwork,
     domain: &PyDomain,
     probes: usize,
+    strata: usize,
     confidence: f64,
     seed: u64,
     time_limit: Option<f64>,
@@ -321,9 +363,9 @@ fn estimate(
     // The time limit checked as every walk's is.
     let time_limit = Budget::from_kwargs(None, time_limit, None, None)?.time_limit;
     let net = net.clone();
+    let options = estimate_options(probes, strata, confidence, seed, time_limit)?;
     run_detached(py, threads, None, move |interrupt, _| {
-        let options = EstimateOptions { probes, seed, confidence, time_limit, interrupt: Some(interrupt) };
-        options.check()?;
+        let options = EstimateOptions { interrupt: Some(interrupt), ..options };
         let problem = domain.problem(&net)?;
         let report = bounds(&problem.net, &problem.domain, &bound_options)?;
         let e = regionwalk::estimate::estimate(&problem.net, &problem.domain, &options)?;
@@ -334,7 +376,7 @@ fn estimate(
 #[pyfunction]
 #[pyo3(signature = (net, points, radii, *, norm = "l2", exact = true, methods = Vec::new(), max_regions = AuditOptions::DEFAULT_MAX_REGIONS,
                     budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), labels = None, out = None, resume = false, shard = (0, 1), threads = None,
-                    progress = None))]
+                    progress = None, estimate = false, probes = EstimateOptions::DEFAULT_PROBES, strata = EstimateOptions::DEFAULT_STRATA, confidence = EstimateOptions::DEFAULT_CONFIDENCE, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 fn audit(
     py: Python<'_>,
@@ -352,8 +394,14 @@ fn audit(
     shard: (usize, usize),
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    estimate: bool,
+    probes: usize,
+    strata: usize,
+    confidence: f64,
+    seed: u64,
 ) -> PyResult<(String, bool)> {
     let bound_budget = bound_options(None, 0, 1, 0, budget)?.budget;
+    let estimate = estimate.then(|| estimate_options(probes, strata, confidence, seed, None)).transpose()?;
     let methods = methods_of(Some(methods))?;
     let points = rows(&points);
     let norm = norm_of(norm)?;
@@ -367,6 +415,7 @@ fn audit(
             max_regions,
             shard,
             bound_budget,
+            estimate: estimate.map(|e| EstimateOptions { interrupt: Some(interrupt.clone()), ..e }),
             interrupt: Some(interrupt.clone()),
         };
         let records = run_audit(&net, &points, labels.as_deref(), &options, out.as_deref(), resume, &|done, total| {
@@ -484,6 +533,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     defaults.set_item("budget", BoundOptions::DEFAULT_BUDGET_SECONDS)?;
     defaults.set_item("audit_max_regions", AuditOptions::DEFAULT_MAX_REGIONS)?;
     defaults.set_item("probes", EstimateOptions::DEFAULT_PROBES)?;
+    defaults.set_item("strata", EstimateOptions::DEFAULT_STRATA)?;
     defaults.set_item("confidence", EstimateOptions::DEFAULT_CONFIDENCE)?;
     m.add("DEFAULTS", defaults)?;
     m.add_function(wrap_pyfunction!(count, m)?)?;

@@ -91,10 +91,14 @@ def test_distributed_equals_serial_on_random_networks(cluster, tmp_path, seed):
     net = random_net(seed, [3, 10, 10, 2])
     points = np.random.default_rng(seed).standard_normal((25, 3))
     labels = [f"p{i}" for i in range(25)]
-    kw = dict(norm="linf" if seed % 2 else "l2", methods=["paper", "product"], labels=labels)
+    # A small region budget and the estimate: the rows whose walk stops carry the same estimate.
+    kw = dict(norm="linf" if seed % 2 else "l2", methods=["paper", "product"], labels=labels, max_regions=6,
+              estimate=True, probes=40, seed=seed)
     out = tmp_path / "d.jsonl"
     distributed.audit(net, points, [0.2, 0.6], out=out, chunk=4, progress=False, **kw)
-    assert rows(out) == serial(net, points, [0.2, 0.6], tmp_path, **kw)
+    got = rows(out)
+    assert got == serial(net, points, [0.2, 0.6], tmp_path, **kw)
+    assert any(r["estimate"] is not None for r in got) and all((r["estimate"] is None) == r["complete"] for r in got)
 
 
 def slow_audit_case():

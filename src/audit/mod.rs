@@ -7,6 +7,7 @@ pub mod stats;
 
 use crate::bound::{bounds, BoundOptions, Method};
 use crate::domain::{Domain, Norm};
+use crate::estimate::{estimate, EstimateColumns, EstimateOptions};
 use crate::exact::{count, WalkOptions};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -68,6 +69,10 @@ pub struct Record {
     pub paper: Option<String>,
     /// The best bound computed (decimal string).
     pub best: Option<String>,
+    /// A statistical estimate beside the bracket `[regions, best]`, when asked for and the walk
+    /// did not finish.
+    #[serde(flatten)]
+    pub estimate: EstimateColumns,
     /// Wall time for this record.
     pub seconds: f64,
 }
@@ -90,6 +95,8 @@ pub struct AuditOptions {
     /// Time budget of each record's bounds (`BoundOptions::budget`): an expensive method that
     /// overruns it is left out of `best`.
     pub bound_budget: Option<std::time::Duration>,
+    /// Estimate the regions of every ball whose walk did not finish (within `bound_budget`).
+    pub estimate: Option<EstimateOptions>,
     /// When raised (Ctrl-C), the audit stops after the current batch; what it returns and wrote
     /// is complete record by record, so a resumed audit continues from there.
     pub interrupt: Option<Arc<AtomicBool>>,
@@ -135,7 +142,7 @@ pub fn audit_point(
         regions = Some(r.count());
         complete = Some(r.complete());
     }
-    let (mut paper, mut best) = (None, None);
+    let (mut paper, mut best, mut upper) = (None, None, None);
     if !options.methods.is_empty() {
         let report = bounds(
             net,
@@ -149,7 +156,15 @@ pub fn audit_point(
         )?;
         paper = report.get(Method::Paper).map(|b| b.value.to_string());
         best = report.best().map(|b| b.value.to_string());
+        upper = report.best().map(|b| b.value.clone());
     }
+    let estimate = match &options.estimate {
+        Some(estimate_options) if complete != Some(true) => {
+            let estimate_options = EstimateOptions { time_limit: options.bound_budget, ..estimate_options.clone() };
+            estimate(net, &domain, &estimate_options)?.columns(regions.unwrap_or(0), upper.as_ref())
+        }
+        _ => EstimateColumns::default(),
+    };
     Ok(Record {
         point: index,
         label,
@@ -161,6 +176,7 @@ pub fn audit_point(
         boundary_neuron,
         paper,
         best,
+        estimate,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -179,18 +195,19 @@ fn format_of(path: &Path) -> Format {
     }
 }
 
-const CSV_HEADER: &str =
-    "point,label,radius,norm,regions,complete,boundary_distance,boundary_layer,boundary_neuron,paper,best,seconds";
+const CSV_HEADER: &str = "point,label,radius,norm,regions,complete,boundary_distance,boundary_layer,boundary_neuron,\
+     paper,best,estimate,estimate_low,estimate_high,estimate_reliable,seconds";
 
 fn to_line(r: &Record, format: Format) -> String {
     match format {
         Format::JsonLines => serde_json::to_string(r).expect("records serialise"),
         Format::Csv => {
             let opt = |v: Option<String>| v.unwrap_or_default();
+            let float = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
             let (bl, bn) =
                 r.boundary_neuron.map_or((String::new(), String::new()), |(l, j)| (l.to_string(), j.to_string()));
             format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 r.point,
                 opt(r.label.clone()),
                 r.radius,
@@ -202,6 +219,10 @@ fn to_line(r: &Record, format: Format) -> String {
                 bn,
                 opt(r.paper.clone()),
                 opt(r.best.clone()),
+                float(r.estimate.estimate),
+                float(r.estimate.estimate_low),
+                float(r.estimate.estimate_high),
+                opt(r.estimate.estimate_reliable.map(|v| v.to_string())),
                 r.seconds
             )
         }
@@ -213,7 +234,7 @@ fn from_line(line: &str, format: Format) -> Option<Record> {
         Format::JsonLines => serde_json::from_str(line).ok(),
         Format::Csv => {
             let c: Vec<&str> = line.split(',').collect();
-            if c.len() != 12 || c[0] == "point" {
+            if c.len() != 16 || c[0] == "point" {
                 return None;
             }
             let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -231,7 +252,13 @@ fn from_line(line: &str, format: Format) -> Option<Record> {
                 },
                 paper: opt(c[9]),
                 best: opt(c[10]),
-                seconds: c[11].parse().ok()?,
+                estimate: EstimateColumns {
+                    estimate: opt(c[11]).map(|s| s.parse()).transpose().ok()?,
+                    estimate_low: opt(c[12]).map(|s| s.parse()).transpose().ok()?,
+                    estimate_high: opt(c[13]).map(|s| s.parse()).transpose().ok()?,
+                    estimate_reliable: opt(c[14]).map(|s| s.parse()).transpose().ok()?,
+                },
+                seconds: c[15].parse().ok()?,
             })
         }
     }

@@ -6,7 +6,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use regionwalk::audit::AuditOptions;
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
-use regionwalk::estimate::EstimateOptions;
 use regionwalk::exact::Engine;
 use std::path::PathBuf;
 
@@ -143,6 +142,12 @@ pub(super) struct AuditArgs {
     /// Only shard I of N (1-based): points whose index is I-1 modulo N.
     #[arg(long, value_parser = parse_shard)]
     pub(super) shard: Option<(usize, usize)>,
+    /// Add a statistical estimate (columns estimate, estimate_low, estimate_high) to every record
+    /// whose walk did not finish, within --budget seconds per record.
+    #[arg(long)]
+    pub(super) estimate: bool,
+    #[command(flatten)]
+    pub(super) estimate_settings: EstimateSettings,
     /// No progress bar.
     #[arg(long, short)]
     pub(super) quiet: bool,
@@ -247,6 +252,12 @@ pub(super) struct BoundArgs {
     pub(super) domain: DomainArgs,
     #[command(flatten)]
     pub(super) settings: BoundSettings,
+    /// No statistical estimate beside the bracket (by default one is made, within the same time
+    /// budget again, when the bracket is not closed).
+    #[arg(long)]
+    pub(super) no_estimate: bool,
+    #[command(flatten)]
+    pub(super) estimate: EstimateSettings,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(super) json: bool,
@@ -258,15 +269,8 @@ pub(super) struct EstimateArgs {
     pub(super) model: ModelArgs,
     #[command(flatten)]
     pub(super) domain: DomainArgs,
-    /// Probes (independent random paths down the cut tree); the interval narrows as 1/sqrt(probes).
-    #[arg(long, default_value_t = EstimateOptions::DEFAULT_PROBES)]
-    pub(super) probes: usize,
-    /// Coverage of the interval, between 0 and 1.
-    #[arg(long, default_value_t = EstimateOptions::DEFAULT_CONFIDENCE)]
-    pub(super) confidence: f64,
-    /// Seed of the probes: the same seed gives the same estimate on any number of threads.
-    #[arg(long, default_value_t = 0)]
-    pub(super) seed: u64,
+    #[command(flatten)]
+    pub(super) estimate: EstimateSettings,
     /// Stop starting probes after this many seconds (the estimate then has fewer probes).
     #[arg(long, value_parser = parse_time_limit, allow_hyphen_values = true)]
     pub(super) time_limit: Option<std::time::Duration>,
@@ -286,6 +290,12 @@ pub(super) struct ValidateArgs {
     pub(super) domain: DomainArgs,
     #[command(flatten)]
     pub(super) settings: BoundSettings,
+    /// No statistical estimate beside the bracket (by default one is made, within the bounds'
+    /// time budget again, when the walk does not finish).
+    #[arg(long)]
+    pub(super) no_estimate: bool,
+    #[command(flatten)]
+    pub(super) estimate: EstimateSettings,
     #[command(flatten)]
     pub(super) budget: Budget,
     /// Also count the linear regions of the function (facet-adjacent regions with the same output

@@ -27,6 +27,7 @@ pub(super) fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         max_regions: args.max_regions,
         shard: args.shard.unwrap_or((0, 1)),
         bound_budget: regionwalk::bound::BoundOptions::budget_from_seconds(args.budget)?,
+        estimate: args.estimate.then(|| args.estimate_settings.options(None)).transpose()?,
         interrupt: Some(interrupt_flag()),
     };
     options.check()?;

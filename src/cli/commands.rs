@@ -8,6 +8,7 @@ use super::report::*;
 use anyhow::{bail, Context};
 use regionwalk::bound::bounds;
 use regionwalk::domain::Domain;
+use regionwalk::estimate::EstimateColumns;
 use regionwalk::exact::WalkResult;
 use regionwalk::model::io;
 use regionwalk::problem::Problem;
@@ -76,12 +77,19 @@ pub(super) fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyho
 pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let spec = args.domain.spec()?;
     let problem = spec.load(&args.model)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
+    let options = args.settings.options()?;
+    let estimate_options = args.estimate.options(options.budget)?;
+    let report = bounds(&problem.net, &problem.domain, &options)?;
+    let estimate = match args.no_estimate {
+        true => EstimateColumns::default(),
+        false => problem.estimate_if_open(report.lower, &report, &estimate_options)?,
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&problem.bound_report(&report))?);
+        println!("{}", serde_json::to_string_pretty(&problem.bound_report(&report, estimate))?);
     } else {
         println!("upper bounds on the activation regions meeting the {}:", problem.describe());
         print_bounds(&report, None);
+        print_estimate_columns(&estimate, estimate_options.confidence);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -89,8 +97,14 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) =
         load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear)?;
-    let report = bounds(&problem.net, &problem.domain, &args.settings.options()?.without_walk())?;
-    let (mut v, sound) = problem.validate_report(&exact, &report);
+    let options = args.settings.options()?.without_walk();
+    let estimate_options = args.estimate.options(options.budget)?;
+    let report = bounds(&problem.net, &problem.domain, &options)?;
+    let estimate = match args.no_estimate || exact.complete() {
+        true => EstimateColumns::default(),
+        false => problem.estimate_if_open(exact.count(), &report, &estimate_options)?,
+    };
+    let (mut v, sound) = problem.validate_report(&exact, &report, estimate);
     if args.print.json {
         v.count.linear_regions = linear;
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -98,26 +112,20 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         print_count(&problem, &exact);
         print_linear(linear);
         print_bounds(&report, Some(exact.count()));
+        print_estimate_columns(&v.estimate, estimate_options.confidence);
     }
     sound?;
     Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
-    use regionwalk::estimate::{estimate, EstimateOptions};
-    let options = EstimateOptions {
-        probes: args.probes,
-        seed: args.seed,
-        confidence: args.confidence,
-        time_limit: args.time_limit,
-        interrupt: Some(super::interrupt_flag()),
-    };
-    options.check()?;
+    use regionwalk::estimate::estimate;
+    let options = args.estimate.options(args.time_limit)?;
     let spec = args.domain.spec()?;
     let problem = spec.load(&args.model)?;
     let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     let e = estimate(&problem.net, &problem.domain, &options)?;
-    let r = problem.estimate_report(&e, &report, args.seed);
+    let r = problem.estimate_report(&e, &report, args.estimate.seed);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

@@ -4,6 +4,7 @@
 use clap::Args;
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
+use regionwalk::estimate::EstimateOptions;
 use regionwalk::exact::{Engine, WalkOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +28,43 @@ pub(super) struct BoundSettings {
     /// (`inf`: no limit; walk then does not run).
     #[arg(long, default_value_t = BoundOptions::DEFAULT_BUDGET_SECONDS, value_parser = parse_budget)]
     pub(super) budget: f64,
+}
+
+/// How the statistical estimate is made: by `estimate`, and beside the bracket in `bound`,
+/// `validate` and `audit`.
+#[derive(Args, Debug)]
+pub(super) struct EstimateSettings {
+    /// Estimate: probes (random paths down the cut tree below its enumerated top); the interval
+    /// narrows as 1/sqrt(probes).
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_PROBES)]
+    pub(super) probes: usize,
+    /// Estimate: strata at most (nodes of the exactly enumerated top of the cut tree, each probed
+    /// on its own); 1 for plain probes from the root.
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_STRATA)]
+    pub(super) strata: usize,
+    /// Estimate: coverage of the interval, between 0 and 1.
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_CONFIDENCE)]
+    pub(super) confidence: f64,
+    /// Estimate: seed of the probes (the same seed gives the same estimate on any number of
+    /// threads, unless a time limit stops the probes).
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
+}
+
+impl EstimateSettings {
+    /// The library's options, checked, stopping at Ctrl-C and after `time_limit`.
+    pub(super) fn options(&self, time_limit: Option<Duration>) -> regionwalk::Result<EstimateOptions> {
+        let options = EstimateOptions {
+            probes: self.probes,
+            strata: self.strata,
+            seed: self.seed,
+            confidence: self.confidence,
+            time_limit,
+            interrupt: Some(super::interrupt_flag()),
+        };
+        options.check()?;
+        Ok(options)
+    }
 }
 
 /// A budget in seconds, checked as the library checks it (`inf` for none).

@@ -119,15 +119,16 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
         problem.describe()
     );
     println!(
-        "  {:.0}% interval [{:.4e}, {:.4e}], standard error {:.3e}, from {} probes ({:.0} effective; {})",
+        "  {:.0}% interval [{:.4e}, {:.4e}], standard error {:.3e}, from {} probes below {} strata ({:.0} effective)",
         100.0 * r.confidence,
         r.estimate_low,
         r.estimate_high,
         r.standard_error,
         r.probes,
+        r.strata,
         r.effective_probes,
-        r.method
     );
+    println!("  method: {}", r.method);
     if !r.reliable {
         println!(
             "  warning: the interval is unreliable: {:.0} effective probes, one probe carries {:.0}% of the sum \
@@ -139,5 +140,17 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
     match (&r.upper, &r.upper_method) {
         (Some(upper), Some(method)) => println!("certified: {} ≤ regions ≤ {upper} (upper: {method})", r.lower),
         _ => println!("certified: {} ≤ regions (no upper bound: every method asked for was skipped)", r.lower),
+    }
+}
+
+/// The estimate beside a bound or validate table, when one was made.
+pub(super) fn print_estimate_columns(e: &regionwalk::estimate::EstimateColumns, confidence: f64) {
+    if let (Some(estimate), Some(low), Some(high)) = (e.estimate, e.estimate_low, e.estimate_high) {
+        println!(
+            "statistical estimate (not certified; `regionwalk estimate` for its diagnostics): about {estimate:.4e} \
+             regions, {:.0}% interval [{low:.4e}, {high:.4e}]{}",
+            100.0 * confidence,
+            if e.estimate_reliable == Some(false) { " (flagged unreliable: heavy tails)" } else { "" }
+        );
     }
 }

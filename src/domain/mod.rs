@@ -336,7 +336,7 @@ pub fn misses_box(h: &Halfspace, lower: &[f64], upper: &[f64]) -> bool {
 }
 
 /// A standard normal sample (Box–Muller), so that no distribution crate is needed.
-fn gaussian(rng: &mut impl Rng) -> f64 {
+pub(crate) fn gaussian(rng: &mut impl Rng) -> f64 {
     let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     let v: f64 = rng.gen();
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()

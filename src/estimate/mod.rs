@@ -17,14 +17,21 @@
 //! bootstrap of the probes (heavy tails: see [`Estimate::reliable`]), and every probe that ends in
 //! a leaf whose witness a forward pass confirms adds a region to a certified lower bound.
 
-use crate::analysis::interval::{analyse, Status};
+mod tree;
+mod volume;
+
+use crate::analysis::interval::analyse;
 use crate::analysis::set::InputSet;
-use crate::domain::{Domain, Halfspace};
+use crate::domain::Domain;
+use crate::exact::oracle::sample::interior_patterns_of_sample;
 use crate::exact::result::Budget;
 use crate::exact::WalkOptions;
-use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
-use crate::model::{Network, NeuronKind, Pattern};
-use crate::tolerance::{DECIDE, ESTIMATE_BOOTSTRAP, ESTIMATE_MAX_SHARE, ESTIMATE_MIN_EFFECTIVE};
+use crate::lp::LpCounters;
+use crate::model::{Network, Pattern};
+use crate::tolerance::{
+    ESTIMATE_BOOTSTRAP, ESTIMATE_MAX_SHARE, ESTIMATE_MAX_STRATA, ESTIMATE_MIN_EFFECTIVE, ESTIMATE_PROBES_PER_STRATUM,
+    ESTIMATE_SAMPLE_POINTS, ESTIMATE_UNIFORM_SHARE,
+};
 use crate::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -32,22 +39,57 @@ use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tree::{Expansion, Node, Probe, Tree};
+
+/// What a probe knows of one feasible child when it chooses.
+#[derive(Clone, Copy, Debug)]
+pub struct Child {
+    /// The side of the neuron (true: active).
+    pub side: bool,
+    /// The radius, frame units, of a ball in the child around its witness.
+    pub room: f64,
+    /// Points of the node's sample (the domain's, or drawn inside the node) that lie in the child.
+    pub points: usize,
+    /// Distinct patterns among those points: regions of the child that they hit.
+    pub patterns: usize,
+}
 
 /// How a probe picks among a node's feasible children: each gets a probability, all positive and
 /// summing to 1. The estimate is unbiased for any such rule; a rule closer to the subtree sizes
 /// has a smaller variance.
 pub trait ChildChoice: Sync {
-    /// The probabilities of the `feasible` children of neuron `k` (each `(side, room)`: the side
-    /// and the radius, frame units, of a ball in the child around its witness).
-    fn probabilities(&self, k: usize, feasible: &[(bool, f64)]) -> Vec<f64>;
+    /// The probabilities of a node's `feasible` children.
+    fn probabilities(&self, feasible: &[Child]) -> Vec<f64>;
 }
 
 /// Every feasible child equally likely: Knuth's original estimator.
 pub struct Uniform;
 
 impl ChildChoice for Uniform {
-    fn probabilities(&self, _k: usize, feasible: &[(bool, f64)]) -> Vec<f64> {
+    fn probabilities(&self, feasible: &[Child]) -> Vec<f64> {
         vec![1.0 / feasible.len() as f64; feasible.len()]
+    }
+}
+
+/// Children chosen by the regions the node's sample points hit in each (distinct patterns),
+/// mixed with a uniform share of [`ESTIMATE_UNIFORM_SHARE`]. A child's subtree holds its regions,
+/// and the distinct patterns of random points in it grow with them, so this follows the subtree
+/// sizes far better than a coin: a hyperplane that cuts a thin, plain corner off the node no
+/// longer sends half the probes into it with weight 2. The uniform part keeps every feasible
+/// child's probability at least `ESTIMATE_UNIFORM_SHARE / 2`, so a child the points missed (a
+/// sliver, or a node the points have left) costs at most a factor `2 / ESTIMATE_UNIFORM_SHARE`
+/// of weight.
+pub struct RegionShare;
+
+impl ChildChoice for RegionShare {
+    fn probabilities(&self, feasible: &[Child]) -> Vec<f64> {
+        let total: usize = feasible.iter().map(|c| c.patterns).sum();
+        let uniform = 1.0 / feasible.len() as f64;
+        if total == 0 {
+            return vec![uniform; feasible.len()];
+        }
+        let mix = ESTIMATE_UNIFORM_SHARE;
+        feasible.iter().map(|c| (1.0 - mix) * c.patterns as f64 / total as f64 + mix * uniform).collect()
     }
 }
 
@@ -56,6 +98,10 @@ impl ChildChoice for Uniform {
 pub struct EstimateOptions {
     /// Probes to run (at most: the time limit may stop earlier).
     pub probes: usize,
+    /// Strata at most: the exactly enumerated top of the cut tree stops before its frontier
+    /// passes this many nodes (or `probes / ESTIMATE_PROBES_PER_STRATUM`). 1: plain Knuth probes
+    /// from the root.
+    pub strata: usize,
     /// Seed of the probes and the bootstrap: the same seed gives the same estimate on any number
     /// of threads.
     pub seed: u64,
@@ -72,12 +118,17 @@ impl EstimateOptions {
     pub const DEFAULT_PROBES: usize = 1000;
     /// Coverage by default.
     pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+    /// Strata at most, by default.
+    pub const DEFAULT_STRATA: usize = ESTIMATE_MAX_STRATA;
 
-    /// Checks the options as every front end gives them: at least one probe, a coverage strictly
-    /// between 0 and 1.
+    /// Checks the options as every front end gives them: at least one probe and one stratum, a
+    /// coverage strictly between 0 and 1.
     pub fn check(&self) -> Result<()> {
         if self.probes == 0 {
             return Err(crate::Error::Settings("an estimate needs at least one probe".into()));
+        }
+        if self.strata == 0 {
+            return Err(crate::Error::Settings("an estimate needs at least one stratum (1: plain probes)".into()));
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return Err(crate::Error::Settings(format!(
@@ -93,6 +144,7 @@ impl Default for EstimateOptions {
     fn default() -> Self {
         EstimateOptions {
             probes: Self::DEFAULT_PROBES,
+            strata: Self::DEFAULT_STRATA,
             seed: 0,
             confidence: Self::DEFAULT_CONFIDENCE,
             time_limit: None,
@@ -116,6 +168,9 @@ pub struct Estimate {
     pub standard_error: f64,
     /// Probes run.
     pub probes: usize,
+    /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0 when the whole
+    /// tree was enumerated and the estimate is the exact count of its leaves).
+    pub strata: usize,
     /// `(Σ X)² / Σ X²`: how many probes carry the mean. Far below `probes` means heavy tails.
     pub effective_probes: f64,
     /// The largest share of the sum that one probe carries.
@@ -132,19 +187,22 @@ pub struct Estimate {
     pub seconds: f64,
 }
 
-/// What one probe found: its weight `X`, and the leaf it reached when a forward pass confirms it.
-struct Probe {
-    weight: f64,
-    leaf: Option<Pattern>,
-    counters: LpCounters,
-}
-
-/// Estimates the activation regions of `net` meeting `domain` with uniform probes.
+/// Estimates the activation regions of `net` meeting `domain`, children chosen by their
+/// [`RegionShare`].
 pub fn estimate(net: &Network, domain: &Domain, options: &EstimateOptions) -> Result<Estimate> {
-    estimate_with(net, domain, options, &Uniform)
+    estimate_with(net, domain, options, &RegionShare)
 }
 
 /// [`estimate`] with the children chosen by `choice`.
+///
+/// First the top of the cut tree is enumerated exactly, breadth first, until its frontier would
+/// pass `probes / ESTIMATE_PROBES_PER_STRATUM` nodes (and `options.strata`; under a time limit,
+/// the probes a timed pilot says will fit take the place of `probes`): the leaves met on the way are counted
+/// exactly, and each frontier node is a stratum, probed independently. The estimate is the exact
+/// leaves plus the sum of the strata's probe means: unbiased, since each stratum's mean is, and the
+/// strata cover every leaf not yet met. Stratifying removes the variance of the top of the tree,
+/// where one wrong coin would halve or double a whole probe. A tree that is enumerated before the
+/// frontier fills gives the exact count of its leaves (no probes, zero spread).
 pub fn estimate_with(
     net: &Network,
     domain: &Domain,
@@ -154,174 +212,232 @@ pub fn estimate_with(
     options.check()?;
     let started = Instant::now();
     let stability = analyse(net, &InputSet::new(domain)).combined;
-    let status: Vec<Status> =
-        stability.iter().flat_map(|layer| (0..layer.lower.len()).map(|j| layer.status(j))).collect();
-    let tree = Tree { net, domain, status, choice };
+    let status = stability.iter().flat_map(|layer| (0..layer.lower.len()).map(|j| layer.status(j))).collect();
+    // The children's measure, and ready witnesses: seeded random points of the domain with their
+    // patterns (none when the domain cannot be sampled, e.g. the whole space; the
+    // choice is then uniform).
+    let sample_deadline = options.time_limit.map(|t| started + t / 4);
+    let (_, sample) = interior_patterns_of_sample(net, domain, ESTIMATE_SAMPLE_POINTS, options.seed, sample_deadline);
+    let tree = Tree::new(net, domain, status, choice, sample, options.seed);
     let walk_options =
         WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
     let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
-    // Probes in fixed batches so that the time limit is checked between them while the result
-    // stays the same for any thread count (each probe has its own seed).
+    let prefix_budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t / 2), 0, 0);
+    let mut counters = LpCounters::default();
+
+    let threads = rayon::current_num_threads();
+    let (affordable, batch) = match options.time_limit {
+        Some(limit) => {
+            let (affordable, seconds_per_probe) =
+                affordable_probes(&tree, started + limit, options.seed, &mut counters)?;
+            // Batches of about half a second, so that the time limit is checked often.
+            (affordable, ((0.5 / seconds_per_probe) as usize * threads).clamp(threads, 64))
+        }
+        None => (options.probes, 64),
+    };
+    let cap = (options.probes.min(affordable) / ESTIMATE_PROBES_PER_STRATUM).clamp(1, options.strata);
+    let (exact_leaves, strata) = enumerate_prefix(&tree, cap, &prefix_budget, &mut counters)?;
+
+    // Under a time limit, plan up to four times what the pilot says fits (it is a rough guide).
+    let planned = options.probes.min(affordable.saturating_mul(4)).max(2 * strata.len());
+    let hits: Vec<usize> = strata.iter().map(|node| tree.distinct_patterns(node)).collect();
+    let order = allocation(&hits, planned.min(options.probes.max(strata.len())));
+    let must = order.len().min(2 * strata.len());
+    // Each probe has its own seed, so the result is the same for any thread count.
     let mut probes: Vec<Probe> = Vec::new();
-    let batch = 64;
-    while probes.len() < options.probes {
-        if !probes.is_empty() && budget.late_or_interrupted().is_some() {
+    while probes.len() < order.len() {
+        if probes.len() >= must && budget.late_or_interrupted().is_some() {
             break;
         }
-        let range = probes.len()..(probes.len() + batch).min(options.probes);
-        let found: Vec<Probe> =
-            range.into_par_iter().map(|i| tree.probe(options.seed, i as u64)).collect::<Result<_>>()?;
+        let range = probes.len()..(probes.len() + batch).min(order.len());
+        let found: Vec<Probe> = range
+            .into_par_iter()
+            .map(|i| tree.probe(&strata[order[i]], options.seed, i as u64))
+            .collect::<Result<_>>()?;
         probes.extend(found);
     }
-    Ok(summarise(&probes, options, started))
-}
-
-/// The estimate, its interval and diagnostics from the probes.
-fn summarise(probes: &[Probe], options: &EstimateOptions, started: Instant) -> Estimate {
-    let weights: Vec<f64> = probes.iter().map(|p| p.weight).collect();
-    let n = weights.len() as f64;
-    let sum: f64 = weights.iter().sum();
-    let mean = sum / n;
-    let variance = weights.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    let squares: f64 = weights.iter().map(|w| w * w).sum();
-    let effective = if squares > 0.0 { sum * sum / squares } else { n };
-    let max_share = if sum > 0.0 { weights.iter().fold(0.0_f64, |m, w| m.max(*w)) / sum } else { 0.0 };
-    let (low, high) = bootstrap(&weights, options.confidence, options.seed);
-    let mut counters = LpCounters::default();
+    let mut by_stratum: Vec<Vec<f64>> = vec![Vec::new(); strata.len()];
+    probes.iter().zip(&order).for_each(|(p, &s)| by_stratum[s].push(p.weight));
     probes.iter().for_each(|p| counters.add(&p.counters));
-    let mut leaves: Vec<&Pattern> = probes.iter().filter_map(|p| p.leaf.as_ref()).collect();
+    let mut leaves: Vec<&Pattern> =
+        exact_leaves.iter().flatten().chain(probes.iter().filter_map(|p| p.leaf.as_ref())).collect();
     leaves.sort();
     leaves.dedup();
+    let mut estimate = summarise(exact_leaves.len() as f64, &by_stratum, options);
+    estimate.certified_regions = leaves.len();
+    estimate.counters = counters;
+    estimate.seconds = started.elapsed().as_secs_f64();
+    Ok(estimate)
+}
+
+/// The stratum of each probe, in the order they run: two rounds of one probe per stratum (every
+/// stratum has a variance before a time limit may stop the probes), then the rest dealt in
+/// proportion to each stratum's `hits` + 1 (distinct patterns of the sample points in it, a
+/// measure of its regions known before any probe), interleaved so that a cut anywhere keeps the
+/// proportions. Allocating by what the sample says, not by the probes, keeps each stratum's mean
+/// unbiased; giving the large strata more probes is what stratification gains by.
+fn allocation(hits: &[usize], probes: usize) -> Vec<usize> {
+    let strata = hits.len();
+    let mut order: Vec<usize> = (0..strata).chain(0..strata).take(probes).collect();
+    let rest = probes.saturating_sub(order.len());
+    let total: f64 = hits.iter().map(|h| (h + 1) as f64).sum();
+    let mut dealt: Vec<(f64, usize)> = Vec::with_capacity(rest);
+    for (s, h) in hits.iter().enumerate() {
+        let share = ((h + 1) as f64 / total * rest as f64).round() as usize;
+        dealt.extend((0..share).map(|j| ((j as f64 + 0.5) / share as f64, s)));
+    }
+    dealt.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.extend(dealt.into_iter().map(|(_, s)| s));
+    order
+}
+
+/// The top of the cut tree enumerated breadth first while the frontier stays within `cap` nodes
+/// (and the budget lasts): the leaves met on the way (with their certified patterns) and the
+/// frontier, whose nodes are the strata.
+fn enumerate_prefix(
+    tree: &Tree,
+    cap: usize,
+    budget: &Budget,
+    counters: &mut LpCounters,
+) -> Result<(Vec<Option<Pattern>>, Vec<Node>)> {
+    let mut leaves = Vec::new();
+    let mut frontier: Vec<Node> = tree.root(counters)?.into_iter().collect();
+    while !frontier.is_empty() && 2 * frontier.len() <= cap && budget.late_or_interrupted().is_none() {
+        let expanded: Vec<(Expansion, LpCounters)> =
+            frontier.into_par_iter().map(|node| tree.expand(node)).collect::<Result<_>>()?;
+        frontier = Vec::new();
+        for (expansion, spent) in expanded {
+            counters.add(&spent);
+            match expansion {
+                Expansion::Leaf(leaf) => leaves.push(tree.certified(&leaf)),
+                Expansion::Split(children) => frontier.extend(children.into_iter().map(|(_, node)| node)),
+                Expansion::Empty => {}
+            }
+        }
+    }
+    Ok((leaves, frontier))
+}
+
+/// How many probes from the root fit before `deadline`, judged by a pilot: one probe per thread
+/// from the root, timed. The pilot's probes are discarded: the design chosen from them (how many
+/// strata) is then independent of the probes the estimate averages, which keeps it unbiased.
+/// Returns the probes that fit and the seconds one probe takes on one thread.
+fn affordable_probes(tree: &Tree, deadline: Instant, seed: u64, counters: &mut LpCounters) -> Result<(usize, f64)> {
+    let Some(root) = tree.root(counters)? else { return Ok((0, 0.0)) };
+    let threads = rayon::current_num_threads();
+    let started = Instant::now();
+    // Streams from the top of the range, apart from the probes' own (0, 1, 2, ...).
+    let pilot: Vec<Probe> =
+        (0..threads as u64).into_par_iter().map(|i| tree.probe(&root, seed, u64::MAX - i)).collect::<Result<_>>()?;
+    pilot.iter().for_each(|p| counters.add(&p.counters));
+    let per_round = started.elapsed().max(Duration::from_micros(1)).as_secs_f64();
+    // Half of what is left goes to the probes (the enumeration takes some of the rest).
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64() / 2.0;
+    Ok(((left / per_round * threads as f64) as usize, per_round))
+}
+
+/// The estimate, its interval and diagnostics: `exact` leaves plus the sum of the strata's
+/// probe means.
+fn summarise(exact: f64, strata: &[Vec<f64>], options: &EstimateOptions) -> Estimate {
+    let mean = |w: &[f64]| w.iter().sum::<f64>() / w.len() as f64;
+    let estimate = exact + strata.iter().map(|w| mean(w)).sum::<f64>();
+    let variance: f64 = strata
+        .iter()
+        .filter(|w| w.len() > 1)
+        .map(|w| {
+            let m = mean(w);
+            w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (w.len() - 1) as f64 / w.len() as f64
+        })
+        .sum();
+    // Each probe's contribution to the estimate: its weight over its stratum's probe count.
+    let contributions: Vec<f64> = strata.iter().flat_map(|w| w.iter().map(|x| x / w.len() as f64)).collect();
+    let sum: f64 = contributions.iter().sum();
+    let squares: f64 = contributions.iter().map(|c| c * c).sum();
+    let probes = contributions.len();
+    let effective = if squares > 0.0 { sum * sum / squares } else { probes as f64 };
+    let max_share = if sum > 0.0 { contributions.iter().fold(0.0_f64, |m, c| m.max(*c)) / sum } else { 0.0 };
+    let (low, high) = bootstrap(exact, strata, options.confidence, options.seed);
+    let enumerated = strata.is_empty();
     Estimate {
-        estimate: mean,
+        estimate,
         low,
         high,
         confidence: options.confidence,
-        standard_error: (variance / n).sqrt(),
-        probes: probes.len(),
+        standard_error: variance.sqrt(),
+        probes,
+        strata: strata.len(),
         effective_probes: effective,
         max_share,
-        reliable: effective >= ESTIMATE_MIN_EFFECTIVE && max_share <= ESTIMATE_MAX_SHARE,
-        certified_regions: leaves.len(),
-        counters,
-        seconds: started.elapsed().as_secs_f64(),
+        reliable: enumerated
+            || (effective >= ESTIMATE_MIN_EFFECTIVE
+                && max_share <= ESTIMATE_MAX_SHARE
+                && strata.iter().all(|w| w.len() > 1)),
+        certified_regions: 0,
+        counters: LpCounters::default(),
+        seconds: 0.0,
     }
 }
 
-/// The percentile bootstrap interval of the mean of `weights` (seeded).
-fn bootstrap(weights: &[f64], confidence: f64, seed: u64) -> (f64, f64) {
-    let n = weights.len();
+/// The percentile interval of the stratified bootstrap: each resample draws every stratum's
+/// probes again from that stratum (seeded). A stratum's resampled mean spreads by a factor
+/// `√((m − 1)/m)` less than its mean does over fresh probes; with a few probes per stratum that
+/// narrows the interval, so each is rescaled by `√(m/(m − 1))` (the rescaling bootstrap).
+fn bootstrap(exact: f64, strata: &[Vec<f64>], confidence: f64, seed: u64) -> (f64, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb007_57a9);
-    let mut means: Vec<f64> =
-        (0..ESTIMATE_BOOTSTRAP).map(|_| (0..n).map(|_| weights[rng.gen_range(0..n)]).sum::<f64>() / n as f64).collect();
-    means.sort_by(f64::total_cmp);
+    let mut totals: Vec<f64> = (0..ESTIMATE_BOOTSTRAP)
+        .map(|_| {
+            exact
+                + strata
+                    .iter()
+                    .map(|w| {
+                        let m = w.len() as f64;
+                        let resampled = (0..w.len()).map(|_| w[rng.gen_range(0..w.len())]).sum::<f64>() / m;
+                        let mean = w.iter().sum::<f64>() / m;
+                        mean + (m / (m - 1.0).max(1.0)).sqrt() * (resampled - mean)
+                    })
+                    .sum::<f64>()
+        })
+        .collect();
+    totals.sort_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
+    let at = |q: f64| totals[((q * (totals.len() - 1) as f64).round() as usize).min(totals.len() - 1)];
     (at(tail), at(1.0 - tail))
 }
 
-/// The cut tree of a network over a domain.
-struct Tree<'a> {
-    net: &'a Network,
-    domain: &'a Domain,
-    /// Each neuron's stability over the whole domain.
-    status: Vec<Status>,
-    choice: &'a dyn ChildChoice,
+/// The estimate as the bound, validate and audit reports carry it, beside their certified
+/// bracket: null when no estimate was made (the walk finished, or none was asked for).
+///
+/// The numbers are the estimate and its interval **clamped into the certified bracket**
+/// `lower ≤ regions ≤ upper`: the count lies in the bracket for certain, so clamping can only
+/// bring the estimate closer to it (the unclamped mean, unbiased, is `estimate --json`'s `mean`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct EstimateColumns {
+    /// Statistical estimate of the count (not certified), within the certified bracket.
+    pub estimate: Option<f64>,
+    /// Lower end of its 95% (or `--confidence`) interval.
+    pub estimate_low: Option<f64>,
+    /// Upper end of that interval.
+    pub estimate_high: Option<f64>,
+    /// Whether the estimate's diagnostics trust the interval.
+    pub estimate_reliable: Option<bool>,
 }
 
-impl Tree<'_> {
-    /// One probe from the root, with the random choices of probe `index` of `seed`.
-    fn probe(&self, seed: u64, index: u64) -> Result<Probe> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(index);
-        let mut counters = LpCounters::default();
-        let (net, domain) = (self.net, self.domain);
-        let mut pattern = Pattern::zeros(net.neurons());
-        let mut rows: Vec<Halfspace> = Vec::new();
-        // A point of the current node and the radius of a ball around it inside the node.
-        let centre = vec![0.0; domain.dim()];
-        let (mut y, mut room) = match domain.contains_frame(&centre) {
-            true => (centre.clone(), margin(domain, &[], &centre).min(1.0)),
-            false => match meets(domain, &[], None, &mut counters)? {
-                Decision::Meets { witness, slack } => (witness, slack),
-                _ => return Ok(Probe { weight: 0.0, leaf: None, counters }),
-            },
-        };
-        let mut weight = 1.0;
-        for (l, width) in net.hidden_widths().into_iter().enumerate() {
-            // Layer l's neurons are affine on the node: their maps depend on earlier layers only.
-            let sur = net.surrogate(&pattern);
-            for j in 0..width {
-                let k = net.neuron_index(l, j);
-                let side = match (self.status[k], sur.kind[k]) {
-                    (Status::Active, _) => true,
-                    (Status::Inactive, _) | (_, NeuronKind::Zero) => false,
-                    (_, NeuronKind::Constant) => sur.beta[k] > 0.0,
-                    (Status::Unstable, NeuronKind::Varying) => {
-                        let Some(active) = domain.halfspace(sur.a.row(k).iter().copied(), sur.beta[k]) else {
-                            // Constant after all in the frame (a zero normal): its offset decides.
-                            pattern.set(k, sur.beta[k] > 0.0);
-                            continue;
-                        };
-                        let sides = [active.negated(), active];
-                        let mut feasible = Vec::with_capacity(2);
-                        for (s, h) in sides.into_iter().enumerate() {
-                            let distance = h.eval(&y);
-                            let found = if distance > 0.0 && room.min(distance) > DECIDE {
-                                Some((y.clone(), room.min(distance)))
-                            } else {
-                                self.meets(&rows, &h, &mut counters)?
-                            };
-                            if let Some((witness, slack)) = found {
-                                feasible.push((s == 1, slack, witness, h));
-                            }
-                        }
-                        if feasible.is_empty() {
-                            // A sliver thinner than the decision margin: no leaf the count counts.
-                            return Ok(Probe { weight: 0.0, leaf: None, counters });
-                        }
-                        let rooms: Vec<(bool, f64)> = feasible.iter().map(|f| (f.0, f.1)).collect();
-                        let q = self.choice.probabilities(k, &rooms);
-                        let mut u = rng.gen::<f64>();
-                        let mut pick = feasible.len() - 1;
-                        for (i, qi) in q.iter().enumerate() {
-                            if u < *qi {
-                                pick = i;
-                                break;
-                            }
-                            u -= qi;
-                        }
-                        weight /= q[pick];
-                        let (side, slack, witness, h) = feasible.swap_remove(pick);
-                        (y, room) = (witness, slack);
-                        rows.push(h);
-                        side
-                    }
-                };
-                pattern.set(k, side);
-            }
-        }
-        // The leaf counts toward the certified lower bound only if a forward pass at its witness
-        // gives its pattern (the same certificate as the walk's).
-        let x = domain.from_frame(&y);
-        let leaf = (net.interior_pattern(&x).as_ref() == Some(&pattern)).then_some(pattern);
-        Ok(Probe { weight, leaf, counters })
+impl Estimate {
+    /// `value` clamped into the certified bracket `[lower, upper]` (`upper`: none known).
+    pub fn within(value: f64, lower: usize, upper: Option<&num_bigint::BigUint>) -> f64 {
+        use num_traits::ToPrimitive;
+        let upper = upper.and_then(|u| u.to_f64()).unwrap_or(f64::INFINITY);
+        value.max(lower as f64).min(upper)
     }
 
-    /// A witness of the node `rows` on side `h`, with its room, if that part meets the domain by
-    /// more than the decision margin: the dual path's certified answer, else HiGHS.
-    fn meets(&self, rows: &[Halfspace], h: &Halfspace, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, f64)>> {
-        let all: Vec<&Halfspace> = rows.iter().chain([h]).collect();
-        let decision = match decide_by_dual(self.domain, &all, None) {
-            Some((decision, _)) => {
-                counters.dual_solves += 1;
-                decision
-            }
-            None => meets(self.domain, &all, None, counters)?,
-        };
-        Ok(match decision {
-            Decision::Meets { witness, slack } => Some((witness, slack)),
-            _ => None,
-        })
+    /// The report columns of this estimate beside the certified bracket `[lower, upper]`.
+    pub fn columns(&self, lower: usize, upper: Option<&num_bigint::BigUint>) -> EstimateColumns {
+        let lower = lower.max(self.certified_regions);
+        EstimateColumns {
+            estimate: Some(Self::within(self.estimate, lower, upper)),
+            estimate_low: Some(Self::within(self.low, lower, upper)),
+            estimate_high: Some(Self::within(self.high, lower, upper)),
+            estimate_reliable: Some(self.reliable),
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! double description) ← this module's [`count`]. The dataflow walk lives in `crate::cluster`.
 
 pub mod certify;
+pub(crate) mod layer_step;
 pub mod merge;
 pub mod oracle;
 pub mod partition;

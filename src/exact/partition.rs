@@ -21,6 +21,7 @@
 //! (an L2 ball is cut within its bounding cube), and where a budget stops the tree, each uncut
 //! cell is bounded by what [`UncutCells`] says of its ranges ([`bound_tree`]).
 
+use super::layer_step::Step;
 use super::result::{memory_per_region, Budget, Completeness, Engine, Progress, ProgressFn, Region, StopReason};
 use super::walk::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::{WalkOptions, WalkResult};
@@ -29,7 +30,7 @@ use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
 use crate::tolerance::{BALL_MISS, BOX_SIDE, CORNER_ON, DECIDE};
 use crate::Result;
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 use num_bigint::BigUint;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -174,7 +175,7 @@ fn run(
     let mut out = Leaves::default();
     if !net.hidden().is_empty() {
         let input = Step::input(n);
-        let first = search.step(0, &cell.pattern, &input);
+        let first = Step::next(net, 0, &cell.pattern, &input).with_planes(domain);
         search.explore(&mut path, cell, 0, 0, &first, 0, &mut out)?;
     } else {
         search.leaf(&path, cell, &mut out)?;
@@ -280,32 +281,6 @@ struct Path {
     varying: Vec<bool>,
 }
 
-/// One hidden layer's affine map on the cells of one pattern prefix.
-struct Step {
-    /// Surrogate rows `Z_l` (input coordinates).
-    z: Array2<f64>,
-    /// Offsets (zero for neurons identically zero).
-    zeta: Array1<f64>,
-    kind: Vec<NeuronKind>,
-    /// Norms of the rows of `z`.
-    norms: Vec<f64>,
-    /// Per neuron, the frame hyperplane: unit normal then offset (`n + 1` numbers; varying only).
-    planes: Vec<f64>,
-}
-
-impl Step {
-    /// The input as a "layer" for the first hidden layer's map: identity rows, zero offsets.
-    fn input(n: usize) -> Step {
-        Step {
-            z: Array2::eye(n),
-            zeta: Array1::zeros(n),
-            kind: vec![NeuronKind::Varying; n],
-            norms: vec![1.0; n],
-            planes: Vec::new(),
-        }
-    }
-}
-
 /// The cut tree's shared state: the problem, the mode, and the budgets and tallies every branch
 /// (and thread) sees.
 struct Search<'a> {
@@ -324,40 +299,6 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
-    /// Layer `l`'s map on the cells of `pattern`'s prefix (layers `< l`), from layer `l − 1`'s.
-    fn step(&self, l: usize, pattern: &Pattern, prev: &Step) -> Step {
-        let n = self.n;
-        let first_prev = if l == 0 { None } else { Some(self.net.neuron_index(l - 1, 0)) };
-        let active = |j: usize| first_prev.is_none_or(|f| pattern.get(f + j));
-        let pass = |j: usize| active(j) && prev.kind[j] == NeuronKind::Varying;
-        let mut prev_z = prev.z.clone();
-        let mut prev_norms = Array1::zeros(prev.norms.len());
-        let mut prev_off = Array1::zeros(prev.norms.len());
-        for j in 0..prev.norms.len() {
-            if pass(j) {
-                prev_norms[j] = prev.norms[j];
-            } else {
-                prev_z.row_mut(j).fill(0.0);
-            }
-            if active(j) {
-                prev_off[j] = prev.zeta[j];
-            }
-        }
-        let (z, norms, zo, kind) = self.net.layer_map(l, &prev_z, prev_norms.view(), prev_off.view());
-        let zeta = Array1::from_iter(zo.iter().zip(&kind).map(|(v, k)| if *k == NeuronKind::Zero { 0.0 } else { *v }));
-        let mut planes = vec![0.0; kind.len() * (n + 1)];
-        for (j, plane) in planes.chunks_exact_mut(n + 1).enumerate() {
-            if kind[j] != NeuronKind::Varying {
-                continue;
-            }
-            plane[..n].iter_mut().zip(z.row(j)).for_each(|(p, a)| *p = *a);
-            plane[n] = zeta[j];
-            let nonzero = self.domain.to_frame_plane(plane);
-            debug_assert!(nonzero, "a varying neuron has a nonzero row");
-        }
-        Step { z, zeta, kind, norms, planes }
-    }
-
     /// Decides neurons `j..` of layer `l` on `cell` (cutting it where a hyperplane crosses it),
     /// then the later layers, and records the leaves into `out`. `depth`: cuts on the branch.
     #[allow(clippy::too_many_arguments)]
@@ -446,7 +387,7 @@ impl Search<'_> {
             self.explore(path, minus, l, j + 1, step, depth + 1, out)?;
         }
         if l + 1 < self.net.hidden().len() {
-            let next = self.step(l + 1, &cell.pattern, step);
+            let next = Step::next(self.net, l + 1, &cell.pattern, step).with_planes(self.domain);
             self.explore(path, cell, l + 1, 0, &next, depth, out)
         } else {
             self.leaf(path, cell, out)

@@ -32,13 +32,27 @@ pub fn sample_patterns(
     seed: u64,
     deadline: Option<Instant>,
 ) -> Sampled {
+    let (points, inside) = interior_patterns_of_sample(net, domain, samples, seed, deadline);
+    Sampled { patterns: inside.into_iter().map(|(_, pattern)| pattern).collect(), points }
+}
+
+/// The number of points drawn (as [`sample_patterns`] draws them), and each point strictly inside
+/// its region (frame coordinates) with its pattern, in drawing order: the sample itself, for a
+/// measure of how the domain's volume splits and for witnesses.
+pub fn interior_patterns_of_sample(
+    net: &Network,
+    domain: &Domain,
+    samples: usize,
+    seed: u64,
+    deadline: Option<Instant>,
+) -> (usize, Vec<(Vec<f64>, Pattern)>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let n0 = domain.dim();
     // Batches keep the matrix products large and the memory small: a layer's pre-activations
     // for one batch hold at most BATCH_VALUES numbers (a CNN layer has tens of thousands of rows).
     let widest = net.hidden_widths().into_iter().max().unwrap_or(1);
     let batch_size = (BATCH_VALUES / widest).clamp(8, BATCH);
-    let mut out = Sampled::default();
+    let (mut drawn, mut patterns) = (0, Vec::new());
     let mut left = samples;
     let mut exhausted = false;
     while left > 0 && !exhausted {
@@ -47,25 +61,30 @@ pub fn sample_patterns(
             let batch = left.min(batch_size);
             left -= batch;
             let mut points = Vec::with_capacity(batch * n0);
+            let mut frame = Vec::with_capacity(batch);
             for _ in 0..batch {
                 let Some(y) = domain.sample_frame(&mut rng) else { break };
                 points.extend(domain.from_frame(&y));
+                frame.push(y);
             }
             let rows = points.len() / n0.max(1);
-            round.push(Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates"));
+            round.push((Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates"), frame));
             if rows < batch {
                 exhausted = true; // the domain could not be sampled
                 break;
             }
         }
-        out.points += round.iter().map(Array2::nrows).sum::<usize>();
-        let found: Vec<Vec<Option<Pattern>>> = round.par_iter().map(|points| net.interior_patterns(points)).collect();
-        out.patterns.extend(found.into_iter().flatten().flatten());
+        drawn += round.iter().map(|(points, _)| points.nrows()).sum::<usize>();
+        let found: Vec<Vec<Option<Pattern>>> =
+            round.par_iter().map(|(points, _)| net.interior_patterns(points)).collect();
+        for ((_, frame), found) in round.into_iter().zip(found) {
+            patterns.extend(frame.into_iter().zip(found).filter_map(|(y, p)| Some((y, p?))));
+        }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
     }
-    out
+    (drawn, patterns)
 }
 
 /// Points per batch of [`sample_patterns`], at most.

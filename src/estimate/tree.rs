@@ -1,0 +1,274 @@
+//! The neuron cut tree of a network over a domain, as the estimate descends it: nodes, their
+//! children decided by certified questions, and one random probe from a node to a leaf.
+
+use super::volume::hit_and_run;
+use super::{Child, ChildChoice};
+use crate::analysis::interval::Status;
+use crate::domain::{Domain, Halfspace};
+use crate::exact::layer_step::Step;
+use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
+use crate::model::{Network, NeuronKind, Pattern};
+use crate::tolerance::{DECIDE, ESTIMATE_REFRESH_BELOW, ESTIMATE_REFRESH_MAX_INPUTS};
+use crate::Result;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// The cut tree of a network over a domain.
+pub(super) struct Tree<'a> {
+    net: &'a Network,
+    domain: &'a Domain,
+    /// Each neuron's stability over the whole domain.
+    status: Vec<Status>,
+    choice: &'a dyn ChildChoice,
+    /// Random points of the domain (frame) with their patterns: they measure how a node's regions
+    /// split between its children.
+    sample: Vec<(Vec<f64>, Pattern)>,
+    /// Seeds the hit-and-run points of each node (a function of the node, so that the tree and
+    /// the estimate do not depend on the thread count).
+    seed: u64,
+}
+
+/// A node of the cut tree: the sides chosen for the neurons before `next`, with a witness inside
+/// it and the room around the witness.
+#[derive(Clone)]
+pub(super) struct Node {
+    /// The next neuron to decide (pattern order).
+    next: usize,
+    /// The layer of `next`, and that layer's maps on the node (shared by siblings: a layer's
+    /// maps depend on earlier layers only).
+    layer: usize,
+    step: Arc<Step>,
+    pattern: Pattern,
+    /// The node's constraints, one per cut (frame).
+    rows: Vec<Halfspace>,
+    /// A point of the node, and the radius of a ball around it inside the node (frame units).
+    witness: Vec<f64>,
+    room: f64,
+    /// The points measuring the node's volume: indices into `local` when the node has drawn its
+    /// own (hit-and-run), into the tree's domain sample otherwise.
+    inside: Vec<u32>,
+    local: Option<Arc<Vec<(Vec<f64>, Pattern)>>>,
+}
+
+/// What lies below a node, down to the next neuron with two feasible sides.
+pub(super) enum Expansion {
+    /// Every neuron is decided: a region the count counts.
+    Leaf(Node),
+    /// The next neuron with two feasible sides, and the two children.
+    Split(Vec<(Child, Node)>),
+    /// A sliver thinner than the decision margin: no region the count counts.
+    Empty,
+}
+
+/// What one probe found: its weight `X`, and the leaf it reached when a forward pass confirms it.
+pub(super) struct Probe {
+    pub(super) weight: f64,
+    pub(super) leaf: Option<Pattern>,
+    pub(super) counters: LpCounters,
+}
+
+impl<'a> Tree<'a> {
+    pub(super) fn new(
+        net: &'a Network,
+        domain: &'a Domain,
+        status: Vec<Status>,
+        choice: &'a dyn ChildChoice,
+        sample: Vec<(Vec<f64>, Pattern)>,
+        seed: u64,
+    ) -> Self {
+        Tree { net, domain, status, choice, sample, seed }
+    }
+
+    /// The root: the whole domain with a witness inside it, or `None` if the domain is empty
+    /// to within the decision margin.
+    pub(super) fn root(&self, counters: &mut LpCounters) -> Result<Option<Node>> {
+        let (net, domain) = (self.net, self.domain);
+        let centre = vec![0.0; domain.dim()];
+        let (witness, room) = match domain.contains_frame(&centre) {
+            true => (centre.clone(), margin(domain, &[], &centre).min(1.0)),
+            false => match meets(domain, &[], None, counters)? {
+                Decision::Meets { witness, slack } => (witness, slack),
+                _ => return Ok(None),
+            },
+        };
+        let pattern = Pattern::zeros(net.neurons());
+        let step = Arc::new(match net.hidden().is_empty() {
+            true => Step::input(net.input_dim()),
+            false => Step::next(net, 0, &pattern, &Step::input(net.input_dim())),
+        });
+        let inside = (0..self.sample.len() as u32).collect();
+        Ok(Some(Node { next: 0, layer: 0, step, pattern, rows: Vec::new(), witness, room, inside, local: None }))
+    }
+
+    /// Decides the node's neurons in order while each has one feasible side, and stops at the
+    /// first with two (or at a leaf, or at a sliver).
+    pub(super) fn expand(&self, mut node: Node) -> Result<(Expansion, LpCounters)> {
+        let (net, n) = (self.net, self.net.input_dim());
+        let mut counters = LpCounters::default();
+        while node.next < net.neurons() {
+            let k = node.next;
+            let (l, j) = net.neuron_position(k);
+            if l != node.layer {
+                node.step = Arc::new(Step::next(net, l, &node.pattern, &node.step));
+                node.layer = l;
+            }
+            node.next += 1;
+            let step = &node.step;
+            let side = match (self.status[k], step.kind[j]) {
+                (Status::Active, _) => true,
+                (Status::Inactive, _) | (_, NeuronKind::Zero) => false,
+                (_, NeuronKind::Constant) => step.zeta[j] > 0.0,
+                (Status::Unstable, NeuronKind::Varying) => {
+                    let mut plane = vec![0.0; n + 1];
+                    step.frame_plane(j, self.domain, &mut plane);
+                    let offset = plane.pop().expect("n + 1 numbers");
+                    let active = Halfspace { normal: plane, offset };
+                    // A hyperplane that misses the whole domain leaves the node on the
+                    // witness's side: no question to ask.
+                    let misses = self.domain.misses(&active);
+                    let mut feasible = Vec::with_capacity(2);
+                    for (side, h) in [(false, active.negated()), (true, active)] {
+                        let distance = h.eval(&node.witness);
+                        let found = if misses && distance <= 0.0 {
+                            None
+                        } else if distance > 0.0 && node.room.min(distance) > DECIDE {
+                            Some((node.witness.clone(), node.room.min(distance)))
+                        } else {
+                            self.meets(&node.rows, &h, &mut counters)?
+                        };
+                        if let Some((witness, room)) = found {
+                            feasible.push((side, witness, room, h));
+                        }
+                    }
+                    match feasible.len() {
+                        0 => return Ok((Expansion::Empty, counters)),
+                        1 => {
+                            let (side, witness, room, h) = feasible.pop().expect("one side");
+                            node.rows.push(h);
+                            (node.witness, node.room) = (witness, room);
+                            side
+                        }
+                        _ => {
+                            if node.inside.len() < ESTIMATE_REFRESH_BELOW {
+                                self.refresh(&mut node, k);
+                            }
+                            let children = feasible
+                                .into_iter()
+                                .map(|(side, witness, room, h)| {
+                                    let mut child = node.clone();
+                                    child.pattern.set(k, side);
+                                    child.inside.retain(|&i| self.point(&node, i).1.get(k) == side);
+                                    child.rows.push(h);
+                                    (child.witness, child.room) = (witness, room);
+                                    let points = child.inside.len();
+                                    let patterns = self.distinct_patterns(&child);
+                                    (Child { side, room, points, patterns }, child)
+                                })
+                                .collect();
+                            return Ok((Expansion::Split(children), counters));
+                        }
+                    }
+                }
+            };
+            node.pattern.set(k, side);
+        }
+        Ok((Expansion::Leaf(node), counters))
+    }
+
+    /// One probe from `start` to a leaf, with the random choices of probe `index` of `seed`.
+    pub(super) fn probe(&self, start: &Node, seed: u64, index: u64) -> Result<Probe> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index);
+        let mut counters = LpCounters::default();
+        let mut node = start.clone();
+        let mut weight = 1.0;
+        loop {
+            let (expansion, spent) = self.expand(node)?;
+            counters.add(&spent);
+            match expansion {
+                Expansion::Leaf(leaf) => return Ok(Probe { weight, leaf: self.certified(&leaf), counters }),
+                Expansion::Empty => return Ok(Probe { weight: 0.0, leaf: None, counters }),
+                Expansion::Split(mut children) => {
+                    let described: Vec<Child> = children.iter().map(|(c, _)| *c).collect();
+                    let q = self.choice.probabilities(&described);
+                    let mut u = rng.gen::<f64>();
+                    let mut pick = children.len() - 1;
+                    for (i, qi) in q.iter().enumerate() {
+                        if u < *qi {
+                            pick = i;
+                            break;
+                        }
+                        u -= qi;
+                    }
+                    weight /= q[pick];
+                    node = children.swap_remove(pick).1;
+                }
+            }
+        }
+    }
+
+    /// A leaf's pattern if a forward pass at its witness gives it (the walk's certificate): then
+    /// it is a region, and counts toward the certified lower bound.
+    pub(super) fn certified(&self, leaf: &Node) -> Option<Pattern> {
+        let x = self.domain.from_frame(&leaf.witness);
+        (self.net.interior_pattern(&x).as_ref() == Some(&leaf.pattern)).then(|| leaf.pattern.clone())
+    }
+
+    /// Point `i` of `node` (frame) with its pattern.
+    fn point<'b>(&'b self, node: &'b Node, i: u32) -> &'b (Vec<f64>, Pattern) {
+        match &node.local {
+            None => &self.sample[i as usize],
+            Some(points) => &points[i as usize],
+        }
+    }
+
+    /// Distinct patterns among `node`'s points: regions of the node that the points hit.
+    pub(super) fn distinct_patterns(&self, node: &Node) -> usize {
+        let mut seen: FxHashSet<&Pattern> = FxHashSet::default();
+        node.inside.iter().filter(|&&i| seen.insert(&self.point(node, i).1)).count()
+    }
+
+    /// Fresh points inside `node` (hit-and-run from its witness, seeded by the node, classified by
+    /// a forward pass), when its domain-sample points run low: the measure then reaches down to
+    /// the leaves. Skipped above `ESTIMATE_REFRESH_MAX_INPUTS` inputs.
+    fn refresh(&self, node: &mut Node, k: usize) {
+        if self.domain.dim() > ESTIMATE_REFRESH_MAX_INPUTS {
+            return;
+        }
+        let mut hasher = rustc_hash::FxHasher::default();
+        (&node.pattern, k).hash(&mut hasher);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ hasher.finish());
+        let Some(points) = hit_and_run(self.domain, &node.rows, &node.witness, &mut rng) else { return };
+        let n0 = self.domain.dim();
+        let inputs: Vec<f64> = points.iter().flat_map(|y| self.domain.from_frame(y)).collect();
+        let inputs = Array2::from_shape_vec((points.len(), n0), inputs).expect("rows of n0 coordinates");
+        let classified: Vec<(Vec<f64>, Pattern)> = points
+            .into_iter()
+            .zip(self.net.interior_patterns(&inputs))
+            .filter_map(|(y, pattern)| Some((y, pattern?)))
+            .collect();
+        node.inside = (0..classified.len() as u32).collect();
+        node.local = Some(Arc::new(classified));
+    }
+
+    /// A witness of the node `rows` on side `h`, with its room, if that part meets the domain by
+    /// more than the decision margin: the dual path's certified answer, else HiGHS.
+    fn meets(&self, rows: &[Halfspace], h: &Halfspace, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, f64)>> {
+        let all: Vec<&Halfspace> = rows.iter().chain([h]).collect();
+        let decision = match decide_by_dual(self.domain, &all, None) {
+            Some((decision, _)) => {
+                counters.dual_solves += 1;
+                decision
+            }
+            None => meets(self.domain, &all, None, counters)?,
+        };
+        Ok(match decision {
+            Decision::Meets { witness, slack } => Some((witness, slack)),
+            _ => None,
+        })
+    }
+}
