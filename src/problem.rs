@@ -310,8 +310,8 @@ impl Problem {
     }
 
     /// A statistical estimate beside the certified bracket `[lower, bounds' best]`, made only when
-    /// the bracket is not closed (null columns otherwise): what `bound` and `validate` report
-    /// when the walk did not finish.
+    /// the bracket is not closed (null columns otherwise, and when no estimate finishes within
+    /// the time limit): what `bound` and `validate` report when the walk did not finish.
     pub fn estimate_if_open(
         &self,
         lower: usize,
@@ -323,7 +323,12 @@ impl Problem {
         if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
             return Ok(EstimateColumns::default());
         }
-        Ok(estimate(&self.net, &self.domain, options)?.columns(lower, upper))
+        match estimate(&self.net, &self.domain, options) {
+            Ok(e) => Ok(e.columns(lower, upper)),
+            // No estimate within the time limit: the columns stay null.
+            Err(Error::TimeLimit) => Ok(EstimateColumns::default()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

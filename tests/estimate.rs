@@ -247,3 +247,24 @@ fn every_domain_the_walk_takes_is_estimated() {
         }
     }
 }
+
+/// A probe slower than the time limit: `estimate` says so instead of averaging the fast probes
+/// only (which would bias it), and `bound` reports its bracket with null estimate columns.
+#[test]
+fn an_estimate_that_cannot_finish_in_time_is_abandoned_not_biased() {
+    let centre = format!("--center={}", vec!["0.5"; 784].join(","));
+    let args = ["fixtures/cnn/Convnet_avgpool.onnx", centre.as_str(), "--radius", "0.05", "--norm", "linf"];
+    let run =
+        |extra: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_regionwalk")).args(extra).output().unwrap();
+    let out = run(&[&["estimate"], &args[..], &["--time-limit", "0.001", "--json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("raise --time-limit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[&["bound"], &args[..], &["--budget", "0.001", "--method", "product", "--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["estimate"].is_null() && report["best"]["method"] == "product", "{report}");
+}

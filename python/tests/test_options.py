@@ -18,14 +18,18 @@ NET = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zer
 def test_keyword_defaults_are_the_librarys():
     d = rw._native.DEFAULTS
     assert d == {"samples": 2000, "hybrid_layers": 1, "hybrid_max_regions": 2000, "budget": 0.5,
-                 "audit_max_regions": 100_000, "probes": 1000, "confidence": 0.95}
+                 "audit_max_regions": 100_000, "probes": 1000, "strata": 256, "confidence": 0.95}
     for fn in (rw.bound, rw.validate):
         params = inspect.signature(fn).parameters
         for name in ("samples", "hybrid_layers", "hybrid_max_regions", "budget"):
             assert params[name].default == d[name], (fn.__name__, name)
     params = inspect.signature(rw.estimate).parameters
-    for name in ("probes", "confidence", "budget"):
+    for name in ("probes", "strata", "confidence", "budget"):
         assert params[name].default == d[name], ("estimate", name)
+    for fn in (rw.bound, rw.validate, rw.audit, distributed.audit):
+        params = inspect.signature(fn).parameters
+        for name in ("probes", "strata", "confidence"):
+            assert params[name].default == d[name], (fn.__name__, name)
     for fn in (rw.audit, distributed.audit):
         params = inspect.signature(fn).parameters
         assert params["max_regions"].default == d["audit_max_regions"]
@@ -36,7 +40,7 @@ def test_the_cli_shows_the_same_defaults():
     help_text = run_cli("bound", "--help").stdout
     d = rw._native.DEFAULTS
     for flag, value in (("--samples", d["samples"]), ("--hybrid-max-regions", d["hybrid_max_regions"]),
-                        ("--budget", d["budget"])):
+                        ("--budget", d["budget"]), ("--probes", d["probes"]), ("--strata", d["strata"])):
         after = help_text[help_text.index(flag):]
         assert f"[default: {value}]" in after[:after.index("\n  -")], flag
 

@@ -161,7 +161,11 @@ pub fn audit_point(
     let estimate = match &options.estimate {
         Some(estimate_options) if complete != Some(true) => {
             let estimate_options = EstimateOptions { time_limit: options.bound_budget, ..estimate_options.clone() };
-            estimate(net, &domain, &estimate_options)?.columns(regions.unwrap_or(0), upper.as_ref())
+            match estimate(net, &domain, &estimate_options) {
+                Ok(e) => e.columns(regions.unwrap_or(0), upper.as_ref()),
+                Err(Error::TimeLimit) => EstimateColumns::default(), // none within the budget
+                Err(e) => return Err(e),
+            }
         }
         _ => EstimateColumns::default(),
     };

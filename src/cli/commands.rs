@@ -124,7 +124,13 @@ pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let spec = args.domain.spec()?;
     let problem = spec.load(&args.model)?;
     let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
-    let e = estimate(&problem.net, &problem.domain, &options)?;
+    let e = match estimate(&problem.net, &problem.domain, &options) {
+        Err(regionwalk::Error::TimeLimit) => bail!(
+            "no estimate: the probes did not finish within twice the time limit (one probe takes longer; \
+             raise --time-limit)"
+        ),
+        e => e?,
+    };
     let r = problem.estimate_report(&e, &report, args.estimate.seed);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -5,17 +5,18 @@
 //! **The cut tree.** A node at depth k is the domain intersected with the sides chosen for the
 //! first k neurons, in topological order (layer by layer). Its children are the sides of neuron
 //! k + 1 whose part still meets the open domain, decided as the walk decides a region: by a
-//! certified witness with more than [`DECIDE`] of room, or a certified refutation. A neuron proved
+//! certified witness with more than [`DECIDE`](crate::tolerance::DECIDE) of room, or a certified refutation. A neuron proved
 //! stable over the domain, or constant on the node, has one child. The leaves are therefore
 //! exactly the activation regions that `count` counts.
 //!
-//! **Knuth's estimator.** A probe walks from the root, choosing one child at random with the
+//! **Knuth's estimator.** A probe walks from a node, choosing one child at random with the
 //! probability [`ChildChoice`] gives it, and returns `X = Π 1/q` over its choices (0 if it reaches
 //! a node with no child: a sliver the count leaves out too). A leaf ℓ is reached with probability
-//! `Π q(ℓ)`, so `E[X] = Σ_ℓ 1 = N`, whatever the probabilities (as long as every feasible child
-//! has `q > 0`). Probes are independent: the mean of many is unbiased, its interval comes from a
-//! bootstrap of the probes (heavy tails: see [`Estimate::reliable`]), and every probe that ends in
-//! a leaf whose witness a forward pass confirms adds a region to a certified lower bound.
+//! `Π q(ℓ)`, so `E[X]` is the number of leaves below the node, whatever the probabilities (as long
+//! as every feasible child has `q > 0`). The probes run below the strata of an exactly enumerated
+//! prefix ([`estimate_with`]), steered by a sample of the domain ([`RegionShare`]); the interval
+//! comes from a stratified bootstrap (heavy tails: see [`Estimate::reliable`]), and every leaf a
+//! probe reaches whose witness a forward pass confirms adds a region to a certified lower bound.
 
 mod tree;
 mod volume;
@@ -176,8 +177,8 @@ pub struct Estimate {
     /// The largest share of the sum that one probe carries.
     pub max_share: f64,
     /// Whether the diagnostics trust the interval: at least `ESTIMATE_MIN_EFFECTIVE` effective
-    /// probes and no probe above `ESTIMATE_MAX_SHARE` of the sum. When false, the interval is
-    /// likely too narrow.
+    /// probes, no probe above `ESTIMATE_MAX_SHARE` of the sum and two probes in every stratum (or
+    /// a tree enumerated whole). When false, the interval is likely too narrow.
     pub reliable: bool,
     /// Distinct leaves reached whose witness a forward pass confirms: a certified lower bound.
     pub certified_regions: usize,
@@ -193,16 +194,19 @@ pub fn estimate(net: &Network, domain: &Domain, options: &EstimateOptions) -> Re
     estimate_with(net, domain, options, &RegionShare)
 }
 
-/// [`estimate`] with the children chosen by `choice`.
+/// [`estimate`] with the children chosen by `choice`. Fails with [`crate::Error::TimeLimit`] when
+/// the probes it has started do not finish within twice `options.time_limit` (one probe through a
+/// large CNN can take minutes).
 ///
 /// First the top of the cut tree is enumerated exactly, breadth first, until its frontier would
-/// pass `probes / ESTIMATE_PROBES_PER_STRATUM` nodes (and `options.strata`; under a time limit,
-/// the probes a timed pilot says will fit take the place of `probes`): the leaves met on the way are counted
-/// exactly, and each frontier node is a stratum, probed independently. The estimate is the exact
-/// leaves plus the sum of the strata's probe means: unbiased, since each stratum's mean is, and the
-/// strata cover every leaf not yet met. Stratifying removes the variance of the top of the tree,
-/// where one wrong coin would halve or double a whole probe. A tree that is enumerated before the
-/// frontier fills gives the exact count of its leaves (no probes, zero spread).
+/// pass `probes / ESTIMATE_PROBES_PER_STRATUM` nodes and `options.strata` (under a time limit, the
+/// probes a timed pilot says will fit take the place of `probes`): the leaves met on the way are
+/// counted exactly, and each frontier node is a stratum, probed independently, with probes
+/// allocated by [`allocation`]. The estimate is the exact leaves plus the sum of the strata's
+/// probe means: unbiased, since each stratum's mean is, and the strata cover every leaf not yet
+/// met. Stratifying removes the variance of the top of the tree, where one wrong coin would halve
+/// or double a whole probe. A tree that is enumerated before the frontier fills gives the exact
+/// count of its leaves (no probes, zero spread).
 pub fn estimate_with(
     net: &Network,
     domain: &Domain,
@@ -213,12 +217,14 @@ pub fn estimate_with(
     let started = Instant::now();
     let stability = analyse(net, &InputSet::new(domain)).combined;
     let status = stability.iter().flat_map(|layer| (0..layer.lower.len()).map(|j| layer.status(j))).collect();
-    // The children's measure, and ready witnesses: seeded random points of the domain with their
-    // patterns (none when the domain cannot be sampled, e.g. the whole space; the
-    // choice is then uniform).
+    // The children's measure: seeded random points of the domain with their patterns (none when
+    // the domain cannot be sampled, e.g. the whole space; the choice is then uniform).
     let sample_deadline = options.time_limit.map(|t| started + t / 4);
     let (_, sample) = interior_patterns_of_sample(net, domain, ESTIMATE_SAMPLE_POINTS, options.seed, sample_deadline);
-    let tree = Tree::new(net, domain, status, choice, sample, options.seed);
+    // Probes that have started are finished (dropping the slow ones would bias the estimate), up
+    // to twice the time limit; past that the estimate is abandoned with `Error::TimeLimit`.
+    let hard_deadline = options.time_limit.map(|t| started + 2 * t);
+    let tree = Tree::new(net, domain, status, choice, sample, options.seed, hard_deadline);
     let walk_options =
         WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
     let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
@@ -238,10 +244,10 @@ pub fn estimate_with(
     let cap = (options.probes.min(affordable) / ESTIMATE_PROBES_PER_STRATUM).clamp(1, options.strata);
     let (exact_leaves, strata) = enumerate_prefix(&tree, cap, &prefix_budget, &mut counters)?;
 
-    // Under a time limit, plan up to four times what the pilot says fits (it is a rough guide).
-    let planned = options.probes.min(affordable.saturating_mul(4)).max(2 * strata.len());
+    // Under a time limit, plan up to 16 times what the pilot says fits (it is a rough guide).
+    let planned = options.probes.min(affordable.saturating_mul(16).max(2 * strata.len()));
     let hits: Vec<usize> = strata.iter().map(|node| tree.distinct_patterns(node)).collect();
-    let order = allocation(&hits, planned.min(options.probes.max(strata.len())));
+    let order = allocation(&hits, planned);
     let must = order.len().min(2 * strata.len());
     // Each probe has its own seed, so the result is the same for any thread count.
     let mut probes: Vec<Probe> = Vec::new();

@@ -9,13 +9,14 @@ use crate::exact::layer_step::Step;
 use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
 use crate::model::{Network, NeuronKind, Pattern};
 use crate::tolerance::{DECIDE, ESTIMATE_REFRESH_BELOW, ESTIMATE_REFRESH_MAX_INPUTS};
-use crate::Result;
+use crate::{Error, Result};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The cut tree of a network over a domain.
 pub(super) struct Tree<'a> {
@@ -24,12 +25,15 @@ pub(super) struct Tree<'a> {
     /// Each neuron's stability over the whole domain.
     status: Vec<Status>,
     choice: &'a dyn ChildChoice,
-    /// Random points of the domain (frame) with their patterns: they measure how a node's regions
-    /// split between its children.
-    sample: Vec<(Vec<f64>, Pattern)>,
+    /// The patterns of random points of the domain: they measure how a node's regions split
+    /// between its children.
+    sample: Vec<Pattern>,
     /// Seeds the hit-and-run points of each node (a function of the node, so that the tree and
     /// the estimate do not depend on the thread count).
     seed: u64,
+    /// Past this, every expansion fails with [`Error::TimeLimit`]: the estimate is abandoned
+    /// rather than biased by dropping the slow probes.
+    deadline: Option<Instant>,
 }
 
 /// A node of the cut tree: the sides chosen for the neurons before `next`, with a witness inside
@@ -51,7 +55,7 @@ pub(super) struct Node {
     /// The points measuring the node's volume: indices into `local` when the node has drawn its
     /// own (hit-and-run), into the tree's domain sample otherwise.
     inside: Vec<u32>,
-    local: Option<Arc<Vec<(Vec<f64>, Pattern)>>>,
+    local: Option<Arc<Vec<Pattern>>>,
 }
 
 /// What lies below a node, down to the next neuron with two feasible sides.
@@ -77,10 +81,19 @@ impl<'a> Tree<'a> {
         domain: &'a Domain,
         status: Vec<Status>,
         choice: &'a dyn ChildChoice,
-        sample: Vec<(Vec<f64>, Pattern)>,
+        sample: Vec<Pattern>,
         seed: u64,
+        deadline: Option<Instant>,
     ) -> Self {
-        Tree { net, domain, status, choice, sample, seed }
+        Tree { net, domain, status, choice, sample, seed, deadline }
+    }
+
+    /// [`Error::TimeLimit`] once past the deadline.
+    fn in_time(&self) -> Result<()> {
+        match self.deadline.is_some_and(|d| Instant::now() >= d) {
+            true => Err(Error::TimeLimit),
+            false => Ok(()),
+        }
     }
 
     /// The root: the whole domain with a witness inside it, or `None` if the domain is empty
@@ -113,6 +126,7 @@ impl<'a> Tree<'a> {
             let k = node.next;
             let (l, j) = net.neuron_position(k);
             if l != node.layer {
+                self.in_time()?;
                 node.step = Arc::new(Step::next(net, l, &node.pattern, &node.step));
                 node.layer = l;
             }
@@ -138,6 +152,7 @@ impl<'a> Tree<'a> {
                         } else if distance > 0.0 && node.room.min(distance) > DECIDE {
                             Some((node.witness.clone(), node.room.min(distance)))
                         } else {
+                            self.in_time()?;
                             self.meets(&node.rows, &h, &mut counters)?
                         };
                         if let Some((witness, room)) = found {
@@ -161,7 +176,7 @@ impl<'a> Tree<'a> {
                                 .map(|(side, witness, room, h)| {
                                     let mut child = node.clone();
                                     child.pattern.set(k, side);
-                                    child.inside.retain(|&i| self.point(&node, i).1.get(k) == side);
+                                    child.inside.retain(|&i| self.point(&node, i).get(k) == side);
                                     child.rows.push(h);
                                     (child.witness, child.room) = (witness, room);
                                     let points = child.inside.len();
@@ -218,8 +233,8 @@ impl<'a> Tree<'a> {
         (self.net.interior_pattern(&x).as_ref() == Some(&leaf.pattern)).then(|| leaf.pattern.clone())
     }
 
-    /// Point `i` of `node` (frame) with its pattern.
-    fn point<'b>(&'b self, node: &'b Node, i: u32) -> &'b (Vec<f64>, Pattern) {
+    /// The pattern of point `i` of `node`.
+    fn point<'b>(&'b self, node: &'b Node, i: u32) -> &'b Pattern {
         match &node.local {
             None => &self.sample[i as usize],
             Some(points) => &points[i as usize],
@@ -229,7 +244,7 @@ impl<'a> Tree<'a> {
     /// Distinct patterns among `node`'s points: regions of the node that the points hit.
     pub(super) fn distinct_patterns(&self, node: &Node) -> usize {
         let mut seen: FxHashSet<&Pattern> = FxHashSet::default();
-        node.inside.iter().filter(|&&i| seen.insert(&self.point(node, i).1)).count()
+        node.inside.iter().filter(|&&i| seen.insert(self.point(node, i))).count()
     }
 
     /// Fresh points inside `node` (hit-and-run from its witness, seeded by the node, classified by
@@ -246,11 +261,7 @@ impl<'a> Tree<'a> {
         let n0 = self.domain.dim();
         let inputs: Vec<f64> = points.iter().flat_map(|y| self.domain.from_frame(y)).collect();
         let inputs = Array2::from_shape_vec((points.len(), n0), inputs).expect("rows of n0 coordinates");
-        let classified: Vec<(Vec<f64>, Pattern)> = points
-            .into_iter()
-            .zip(self.net.interior_patterns(&inputs))
-            .filter_map(|(y, pattern)| Some((y, pattern?)))
-            .collect();
+        let classified: Vec<Pattern> = self.net.interior_patterns(&inputs).into_iter().flatten().collect();
         node.inside = (0..classified.len() as u32).collect();
         node.local = Some(Arc::new(classified));
     }

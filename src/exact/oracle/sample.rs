@@ -32,20 +32,20 @@ pub fn sample_patterns(
     seed: u64,
     deadline: Option<Instant>,
 ) -> Sampled {
-    let (points, inside) = interior_patterns_of_sample(net, domain, samples, seed, deadline);
-    Sampled { patterns: inside.into_iter().map(|(_, pattern)| pattern).collect(), points }
+    let (points, patterns) = interior_patterns_of_sample(net, domain, samples, seed, deadline);
+    Sampled { patterns: patterns.into_iter().collect(), points }
 }
 
-/// The number of points drawn (as [`sample_patterns`] draws them), and each point strictly inside
-/// its region (frame coordinates) with its pattern, in drawing order: the sample itself, for a
-/// measure of how the domain's volume splits and for witnesses.
+/// The number of points drawn (as [`sample_patterns`] draws them), and the pattern of each point
+/// strictly inside its region, in drawing order and with repeats: the sample itself, for a
+/// measure of how the domain's regions are spread.
 pub fn interior_patterns_of_sample(
     net: &Network,
     domain: &Domain,
     samples: usize,
     seed: u64,
     deadline: Option<Instant>,
-) -> (usize, Vec<(Vec<f64>, Pattern)>) {
+) -> (usize, Vec<Pattern>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let n0 = domain.dim();
     // Batches keep the matrix products large and the memory small: a layer's pre-activations
@@ -61,25 +61,20 @@ pub fn interior_patterns_of_sample(
             let batch = left.min(batch_size);
             left -= batch;
             let mut points = Vec::with_capacity(batch * n0);
-            let mut frame = Vec::with_capacity(batch);
             for _ in 0..batch {
                 let Some(y) = domain.sample_frame(&mut rng) else { break };
                 points.extend(domain.from_frame(&y));
-                frame.push(y);
             }
             let rows = points.len() / n0.max(1);
-            round.push((Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates"), frame));
+            round.push(Array2::from_shape_vec((rows, n0), points).expect("rows of n0 coordinates"));
             if rows < batch {
                 exhausted = true; // the domain could not be sampled
                 break;
             }
         }
-        drawn += round.iter().map(|(points, _)| points.nrows()).sum::<usize>();
-        let found: Vec<Vec<Option<Pattern>>> =
-            round.par_iter().map(|(points, _)| net.interior_patterns(points)).collect();
-        for ((_, frame), found) in round.into_iter().zip(found) {
-            patterns.extend(frame.into_iter().zip(found).filter_map(|(y, p)| Some((y, p?))));
-        }
+        drawn += round.iter().map(Array2::nrows).sum::<usize>();
+        let found: Vec<Vec<Option<Pattern>>> = round.par_iter().map(|points| net.interior_patterns(points)).collect();
+        patterns.extend(found.into_iter().flatten().flatten());
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
