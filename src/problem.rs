@@ -8,7 +8,7 @@
 use crate::bound::BoundReport;
 use crate::cluster::{self, Cluster, DataflowResult};
 use crate::domain::{Domain, Norm, Shape};
-use crate::estimate::{estimate, Estimate, EstimateColumns, EstimateOptions};
+use crate::estimate::{estimate_columns, Estimate, EstimateColumns, EstimateOptions};
 use crate::exact::certify::{certify, Certification};
 use crate::exact::{self, Checkpoint, WalkOptions, WalkResult};
 use crate::model::{lift_point, Network};
@@ -323,12 +323,7 @@ impl Problem {
         if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
             return Ok(EstimateColumns::default());
         }
-        match estimate(&self.net, &self.domain, options) {
-            Ok(e) => Ok(e.columns(lower, upper)),
-            // No estimate within the time limit: the columns stay null.
-            Err(Error::TimeLimit) => Ok(EstimateColumns::default()),
-            Err(e) => Err(e),
-        }
+        estimate_columns(&self.net, &self.domain, options, lower, upper)
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

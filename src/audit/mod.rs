@@ -7,7 +7,7 @@ pub mod stats;
 
 use crate::bound::{bounds, BoundOptions, Method};
 use crate::domain::{Domain, Norm};
-use crate::estimate::{estimate, EstimateColumns, EstimateOptions};
+use crate::estimate::{estimate_columns, EstimateColumns, EstimateOptions};
 use crate::exact::{count, WalkOptions};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -161,11 +161,7 @@ pub fn audit_point(
     let estimate = match &options.estimate {
         Some(estimate_options) if complete != Some(true) => {
             let estimate_options = EstimateOptions { time_limit: options.bound_budget, ..estimate_options.clone() };
-            match estimate(net, &domain, &estimate_options) {
-                Ok(e) => e.columns(regions.unwrap_or(0), upper.as_ref()),
-                Err(Error::TimeLimit) => EstimateColumns::default(), // none within the budget
-                Err(e) => return Err(e),
-            }
+            estimate_columns(net, &domain, &estimate_options, regions.unwrap_or(0), upper.as_ref())?
         }
         _ => EstimateColumns::default(),
     };

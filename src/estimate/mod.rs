@@ -5,9 +5,9 @@
 //! **The cut tree.** A node at depth k is the domain intersected with the sides chosen for the
 //! first k neurons, in topological order (layer by layer). Its children are the sides of neuron
 //! k + 1 whose part still meets the open domain, decided as the walk decides a region: by a
-//! certified witness with more than [`DECIDE`](crate::tolerance::DECIDE) of room, or a certified refutation. A neuron proved
-//! stable over the domain, or constant on the node, has one child. The leaves are therefore
-//! exactly the activation regions that `count` counts.
+//! certified witness with more than [`DECIDE`](crate::tolerance::DECIDE) of room, or a certified
+//! refutation. A neuron proved stable over the domain, or constant on the node, has one child.
+//! The leaves are therefore exactly the activation regions that `count` counts.
 //!
 //! **Knuth's estimator.** A probe walks from a node, choosing one child at random with the
 //! probability [`ChildChoice`] gives it, and returns `X = Π 1/q` over its choices (0 if it reaches
@@ -47,11 +47,8 @@ use tree::{Expansion, Node, Probe, Tree};
 pub struct Child {
     /// The side of the neuron (true: active).
     pub side: bool,
-    /// The radius, frame units, of a ball in the child around its witness.
-    pub room: f64,
-    /// Points of the node's sample (the domain's, or drawn inside the node) that lie in the child.
-    pub points: usize,
-    /// Distinct patterns among those points: regions of the child that they hit.
+    /// Distinct patterns among the node's sample points (the domain's, or drawn inside the node)
+    /// that lie in the child: regions of the child that they hit.
     pub patterns: usize,
 }
 
@@ -426,6 +423,23 @@ pub struct EstimateColumns {
     pub estimate_high: Option<f64>,
     /// Whether the estimate's diagnostics trust the interval.
     pub estimate_reliable: Option<bool>,
+}
+
+/// The report columns of an estimate of `net`'s regions in `domain` beside the certified bracket
+/// `[lower, upper]`: null when no estimate finishes within the time limit (the reports then keep
+/// their bracket alone).
+pub fn estimate_columns(
+    net: &Network,
+    domain: &Domain,
+    options: &EstimateOptions,
+    lower: usize,
+    upper: Option<&num_bigint::BigUint>,
+) -> Result<EstimateColumns> {
+    match estimate(net, domain, options) {
+        Ok(e) => Ok(e.columns(lower, upper)),
+        Err(crate::Error::TimeLimit) => Ok(EstimateColumns::default()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Estimate {

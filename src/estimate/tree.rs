@@ -179,9 +179,8 @@ impl<'a> Tree<'a> {
                                     child.inside.retain(|&i| self.point(&node, i).get(k) == side);
                                     child.rows.push(h);
                                     (child.witness, child.room) = (witness, room);
-                                    let points = child.inside.len();
                                     let patterns = self.distinct_patterns(&child);
-                                    (Child { side, room, points, patterns }, child)
+                                    (Child { side, patterns }, child)
                                 })
                                 .collect();
                             return Ok((Expansion::Split(children), counters));
