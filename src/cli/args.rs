@@ -252,12 +252,8 @@ pub(super) struct BoundArgs {
     pub(super) domain: DomainArgs,
     #[command(flatten)]
     pub(super) settings: BoundSettings,
-    /// No statistical estimate beside the bracket (by default one is made, within the same time
-    /// budget again, when the bracket is not closed).
-    #[arg(long)]
-    pub(super) no_estimate: bool,
     #[command(flatten)]
-    pub(super) estimate: EstimateSettings,
+    pub(super) estimate: EstimateBeside,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(super) json: bool,
@@ -290,12 +286,8 @@ pub(super) struct ValidateArgs {
     pub(super) domain: DomainArgs,
     #[command(flatten)]
     pub(super) settings: BoundSettings,
-    /// No statistical estimate beside the bracket (by default one is made, within the bounds'
-    /// time budget again, when the walk does not finish).
-    #[arg(long)]
-    pub(super) no_estimate: bool,
     #[command(flatten)]
-    pub(super) estimate: EstimateSettings,
+    pub(super) estimate: EstimateBeside,
     #[command(flatten)]
     pub(super) budget: Budget,
     /// Also count the linear regions of the function (facet-adjacent regions with the same output

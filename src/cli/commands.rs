@@ -80,16 +80,16 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let options = args.settings.options()?;
     let estimate_options = args.estimate.options(options.budget)?;
     let report = bounds(&problem.net, &problem.domain, &options)?;
-    let estimate = match args.no_estimate {
-        true => EstimateColumns::default(),
-        false => problem.estimate_if_open(report.lower, &report, &estimate_options)?,
+    let estimate = match &estimate_options {
+        Some(e) => problem.estimate_if_open(report.lower, &report, e)?,
+        None => EstimateColumns::default(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&problem.bound_report(&report, estimate))?);
     } else {
         println!("upper bounds on the activation regions meeting the {}:", problem.describe());
         print_bounds(&report, None);
-        print_estimate_columns(&estimate, estimate_options.confidence);
+        print_estimate_columns(&estimate, args.estimate.settings.confidence);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -100,9 +100,9 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let options = args.settings.options()?.without_walk();
     let estimate_options = args.estimate.options(options.budget)?;
     let report = bounds(&problem.net, &problem.domain, &options)?;
-    let estimate = match args.no_estimate || exact.complete() {
-        true => EstimateColumns::default(),
-        false => problem.estimate_if_open(exact.count(), &report, &estimate_options)?,
+    let estimate = match &estimate_options {
+        Some(e) if !exact.complete() => problem.estimate_if_open(exact.count(), &report, e)?,
+        _ => EstimateColumns::default(),
     };
     let (mut v, sound) = problem.validate_report(&exact, &report, estimate);
     if args.print.json {
@@ -112,7 +112,7 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         print_count(&problem, &exact);
         print_linear(linear);
         print_bounds(&report, Some(exact.count()));
-        print_estimate_columns(&v.estimate, estimate_options.confidence);
+        print_estimate_columns(&v.estimate, args.estimate.settings.confidence);
     }
     sound?;
     Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -67,6 +67,26 @@ impl EstimateSettings {
     }
 }
 
+/// The estimate beside a bracket (`bound`, `validate`): made when the bracket stays open.
+#[derive(Args, Debug)]
+pub(super) struct EstimateBeside {
+    /// No statistical estimate beside the bracket (by default one is made, within the bounds'
+    /// time budget again, when the bracket stays open: for `validate`, when the walk does not
+    /// finish).
+    #[arg(long)]
+    pub(super) no_estimate: bool,
+    #[command(flatten)]
+    pub(super) settings: EstimateSettings,
+}
+
+impl EstimateBeside {
+    /// The estimate's options within `time_limit`, checked; `None` with `--no-estimate`.
+    pub(super) fn options(&self, time_limit: Option<Duration>) -> regionwalk::Result<Option<EstimateOptions>> {
+        let options = self.settings.options(time_limit)?;
+        Ok((!self.no_estimate).then_some(options))
+    }
+}
+
 /// A budget in seconds, checked as the library checks it (`inf` for none).
 pub(super) fn parse_budget(text: &str) -> Result<f64, String> {
     let seconds = text.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a number of seconds (or inf)"))?;
