@@ -155,8 +155,8 @@ pub fn audit_point(
             },
         )?;
         paper = report.get(Method::Paper).map(|b| b.value.to_string());
-        best = report.best().map(|b| b.value.to_string());
         upper = report.best().map(|b| b.value.clone());
+        best = upper.as_ref().map(|u| u.to_string());
     }
     let estimate = match &options.estimate {
         Some(estimate_options) if complete != Some(true) => {

@@ -387,16 +387,24 @@ fn summarise(exact: f64, strata: &[Vec<f64>], options: &EstimateOptions) -> Esti
 /// narrows the interval, so each is rescaled by `√(m/(m − 1))` (the rescaling bootstrap).
 fn bootstrap(exact: f64, strata: &[Vec<f64>], confidence: f64, seed: u64) -> (f64, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb007_57a9);
+    // Each stratum's mean and rescaling factor, once for all resamples.
+    let scaled: Vec<(f64, f64)> = strata
+        .iter()
+        .map(|w| {
+            let m = w.len() as f64;
+            (w.iter().sum::<f64>() / m, (m / (m - 1.0).max(1.0)).sqrt())
+        })
+        .collect();
     let mut totals: Vec<f64> = (0..ESTIMATE_BOOTSTRAP)
         .map(|_| {
             exact
                 + strata
                     .iter()
-                    .map(|w| {
-                        let m = w.len() as f64;
-                        let resampled = (0..w.len()).map(|_| w[rng.gen_range(0..w.len())]).sum::<f64>() / m;
-                        let mean = w.iter().sum::<f64>() / m;
-                        mean + (m / (m - 1.0).max(1.0)).sqrt() * (resampled - mean)
+                    .zip(&scaled)
+                    .map(|(w, (mean, factor))| {
+                        let resampled =
+                            (0..w.len()).map(|_| w[rng.gen_range(0..w.len())]).sum::<f64>() / w.len() as f64;
+                        mean + factor * (resampled - mean)
                     })
                     .sum::<f64>()
         })

@@ -120,7 +120,7 @@ impl<'a> Tree<'a> {
     /// Decides the node's neurons in order while each has one feasible side, and stops at the
     /// first with two (or at a leaf, or at a sliver).
     pub(super) fn expand(&self, mut node: Node) -> Result<(Expansion, LpCounters)> {
-        let (net, n) = (self.net, self.net.input_dim());
+        let net = self.net;
         let mut counters = LpCounters::default();
         while node.next < net.neurons() {
             let k = node.next;
@@ -137,10 +137,9 @@ impl<'a> Tree<'a> {
                 (Status::Inactive, _) | (_, NeuronKind::Zero) => false,
                 (_, NeuronKind::Constant) => step.zeta[j] > 0.0,
                 (Status::Unstable, NeuronKind::Varying) => {
-                    let mut plane = vec![0.0; n + 1];
-                    step.frame_plane(j, self.domain, &mut plane);
-                    let offset = plane.pop().expect("n + 1 numbers");
-                    let active = Halfspace { normal: plane, offset };
+                    let Some(active) = self.domain.halfspace(step.z.row(j).iter().copied(), step.zeta[j]) else {
+                        unreachable!("a varying neuron has a nonzero row")
+                    };
                     // A hyperplane that misses the whole domain leaves the node on the
                     // witness's side: no question to ask.
                     let misses = self.domain.misses(&active);

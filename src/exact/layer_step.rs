@@ -55,27 +55,20 @@ impl Step {
         Step { z, zeta, kind, norms, planes: Vec::new() }
     }
 
-    /// Neuron `j`'s frame hyperplane, written into `plane` (`n + 1` numbers: unit normal, then
-    /// offset); false (and `plane` unchanged) for a neuron that does not vary.
-    pub(crate) fn frame_plane(&self, j: usize, domain: &Domain, plane: &mut [f64]) -> bool {
-        if self.kind[j] != NeuronKind::Varying {
-            return false;
-        }
-        let n = plane.len() - 1;
-        plane[..n].iter_mut().zip(self.z.row(j)).for_each(|(p, a)| *p = *a);
-        plane[n] = self.zeta[j];
-        let nonzero = domain.to_frame_plane(plane);
-        debug_assert!(nonzero, "a varying neuron has a nonzero row");
-        nonzero
-    }
-
     /// The step with every varying neuron's frame hyperplane in `planes`: for callers that test
-    /// most of a layer's hyperplanes (the box partition); others ask [`Step::frame_plane`].
+    /// most of a layer's hyperplanes (the box partition); others ask [`Domain::halfspace`] for
+    /// the few they need.
     pub(crate) fn with_planes(mut self, domain: &Domain) -> Step {
         let n = self.z.ncols();
         let mut planes = vec![0.0; self.kind.len() * (n + 1)];
         for (j, plane) in planes.chunks_exact_mut(n + 1).enumerate() {
-            self.frame_plane(j, domain, plane);
+            if self.kind[j] != NeuronKind::Varying {
+                continue;
+            }
+            plane[..n].iter_mut().zip(self.z.row(j)).for_each(|(p, a)| *p = *a);
+            plane[n] = self.zeta[j];
+            let nonzero = domain.to_frame_plane(plane);
+            debug_assert!(nonzero, "a varying neuron has a nonzero row");
         }
         self.planes = planes;
         self
