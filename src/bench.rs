@@ -205,7 +205,8 @@ pub fn run(case: &Case, root: &Path, threads: usize, engine: Engine) -> Result<R
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Settings(format!("cannot start {threads} threads: {e}")))?;
-    let options = WalkOptions { max_regions: case.limit, engine, ..Default::default() };
+    // As `regionwalk count` runs: the count only, no region list.
+    let options = WalkOptions { max_regions: case.limit, engine, count_only: true, ..Default::default() };
     let result = pool.install(|| count(&net, &domain, &options))?;
     let seconds = result.seconds;
     let regions = result.count();
@@ -230,7 +231,7 @@ pub fn run(case: &Case, root: &Path, threads: usize, engine: Engine) -> Result<R
         screened_per_region: per(result.screened),
         known_per_region: per(result.known_neighbours),
         peak_mib: peak_memory_mib(),
-        bytes_per_region: memory_per_region(&net),
+        bytes_per_region: memory_per_region(&net, &options),
     })
 }
 

@@ -108,13 +108,15 @@ pub enum ModelError {
 #[non_exhaustive]
 pub enum CheckpointError {
     /// The file is not a checkpoint this build wrote (truncated, edited, another program's).
-    #[error("checkpoint {}: not a regionwalk checkpoint (truncated or edited?): {source}", path.display())]
+    #[error("checkpoint {}: not a regionwalk checkpoint: {why}", path.display())]
     Damaged {
         /// The file.
         path: PathBuf,
-        /// The decoding error.
+        /// What does not fit (the checksum, a length, the header's JSON).
+        why: String,
+        /// The header's JSON decoding error, when that is what failed.
         #[source]
-        source: serde_json::Error,
+        source: Option<serde_json::Error>,
     },
     /// Written by another format version.
     #[error("checkpoint {}: format version {found} (this build reads version {expected})", path.display())]

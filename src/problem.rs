@@ -108,6 +108,13 @@ impl Problem {
     /// Runs the exact walk (or continues it from `checkpoint`); the result's points are in the
     /// model's own inputs.
     pub fn walk(&self, options: &WalkOptions, checkpoint: Option<Checkpoint>) -> Result<WalkResult> {
+        // Streamed regions get the fixed inputs back as they go.
+        let fixed = self.fixed.clone();
+        let sink = match &options.sink {
+            Some(s) if !fixed.is_empty() => Some(s.mapped(move |p| *p = lift_point(p, &fixed))),
+            other => other.clone(),
+        };
+        let options = &WalkOptions { sink, ..options.clone() };
         let mut result = match checkpoint {
             Some(c) => exact::resume(&self.net, &self.domain, options, c)?,
             None => exact::count(&self.net, &self.domain, options)?,
@@ -244,6 +251,8 @@ impl Problem {
             unverified: r.unverified,
             screened: r.screened,
             known_neighbours: r.known_neighbours,
+            collision_bound: r.collision_bound,
+            spilled_regions: r.spilled_regions,
             start: r.start.clone(),
             seconds: r.seconds,
             engine: r.engine,

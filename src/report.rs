@@ -66,6 +66,12 @@ pub struct CountReport {
     pub screened: u64,
     /// Facet tests skipped because the neighbour was already known.
     pub known_neighbours: u64,
+    /// When regions were told apart by 128-bit fingerprints (`--visited`): an upper bound on the
+    /// chance that two shared one, so that one was not counted. Null with exact patterns.
+    pub collision_bound: Option<f64>,
+    /// Regions of the walk's frontier written to disk to keep memory flat (the count does not
+    /// depend on it).
+    pub spilled_regions: u64,
     /// The point the count started from (model inputs), if the domain is not empty.
     pub start: Option<Vec<f64>>,
     /// Wall time, seconds.

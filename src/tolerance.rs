@@ -166,6 +166,20 @@ pub const ONNX_BATCH_NORM_EPSILON: f64 = 1e-5;
 /// neighbours each.
 pub const MEMORY_HEADROOM_REGIONS: u64 = 64 * 32;
 
+/// Largest network (hidden neurons) whose walk identifies regions by their exact patterns by
+/// default (`exact::walk::visited`, `Identity::Auto`): up to here a pattern is at most 128 bytes;
+/// above, a 16-byte fingerprint (with the collision bound in the report) keeps the visited set
+/// within the memory targets (a CIFAR CNN's pattern is 2.3 KB).
+pub const FINGERPRINT_ABOVE_NEURONS: usize = 1024;
+
+/// Bytes the walk's frontier may hold in memory before its newest part is written to disk
+/// (`exact::walk::frontier`); a quarter of `--max-memory` when that is smaller. In 784 inputs a
+/// queued region's way in is 12.5 KB, and a walk's frontier reaches a tenth of the regions found
+/// (1,729 of 17,657 on MNIST 256x2, L-inf 0.01): 64 MiB holds 5,300 such regions, so walks up to
+/// ~50,000 regions in 784-D never spill, and larger ones stay flat in memory (64 MiB is 67 bytes
+/// per region at 10⁶).
+pub const FRONTIER_MEMORY: u64 = 64 << 20;
+
 /// Random points tried near the domain's centre for a start point off every region boundary
 /// (`exact::walk::start_point`). A random point lies on a boundary with probability zero; ten
 /// thousand misses mean the network's boundaries are dense there.

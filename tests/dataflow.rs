@@ -229,9 +229,13 @@ fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// The patterns of a `--save-regions` file (the walk streams it; process 0 of a dataflow walk
+/// writes what it gathered), checked to hold no pattern twice.
 fn saved_patterns(path: &Path) -> BTreeSet<String> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    v.as_array().unwrap().iter().map(|r| r["pattern"].as_str().unwrap().to_string()).collect()
+    let regions = regionwalk::exact::regions_file::read_regions(path).unwrap();
+    let set: BTreeSet<String> = regions.iter().map(|r| format!("{:?}", r.pattern)).collect();
+    assert_eq!(set.len(), regions.len(), "{}: a pattern saved twice", path.display());
+    set
 }
 
 #[test]
@@ -287,7 +291,11 @@ fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count
     let checkpoint = dir.join("ck");
     let ck = checkpoint.to_str().unwrap();
     let started = Instant::now();
-    let limited = start_cluster(&count_args(ACAS, &domain, &["--time-limit", "0.3", "--checkpoint", ck]), &dir, 2);
+    // The shards keep their regions to gather them (`--save-regions`), so their checkpoints can list
+    // them when resumed with `--save-regions`.
+    let first = dir.join("first.json");
+    let first_args = ["--time-limit", "0.3", "--checkpoint", ck, "--save-regions", first.to_str().unwrap()];
+    let limited = start_cluster(&count_args(ACAS, &domain, &first_args), &dir, 2);
     let outs = limited.outputs(Duration::from_secs(30), "limited");
     assert!(started.elapsed() < Duration::from_secs(20), "the time limit did not stop the processes");
     assert_eq!(outs[0].status.code(), Some(2), "{}", String::from_utf8_lossy(&outs[0].stderr));
@@ -302,6 +310,19 @@ fn a_time_limit_stops_both_processes_and_their_checkpoints_resume_the_full_count
     assert!(outs[0].status.success(), "{}", String::from_utf8_lossy(&outs[0].stderr));
     assert_eq!(json(&outs[0])["regions"].as_u64(), Some(full));
     assert_eq!(saved_patterns(&together), saved_patterns(&alone));
+    // A shard checkpoint of a count only cannot give the regions found before it.
+    let plain = dir.join("plain");
+    let limited = start_cluster(
+        &count_args(ACAS, &domain, &["--time-limit", "0.3", "--checkpoint", plain.to_str().unwrap()]),
+        &dir,
+        2,
+    );
+    limited.outputs(Duration::from_secs(30), "limited count");
+    let args =
+        count_args(ACAS, &domain, &["--resume", plain.to_str().unwrap(), "--save-regions", together.to_str().unwrap()]);
+    let outs = start_cluster(&args, &dir, 2).outputs(Duration::from_secs(120), "refused");
+    assert_eq!(outs[0].status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&outs[0].stderr).contains("kept no region list"));
 }
 
 #[test]

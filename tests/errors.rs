@@ -32,12 +32,28 @@ fn errors_name_their_layer_and_keep_their_source() {
     let ball = Domain::ball(&[0.0, 0.0], 1.0, Norm::L2).unwrap();
     let partition = WalkOptions { engine: Engine::Partition, ..Default::default() };
     assert!(matches!(count(&net, &ball, &partition), Err(Error::Settings(_))));
-    // Checkpoints: damaged (with the JSON error behind it) and from another version.
-    let damaged = dir.join("damaged.json");
-    std::fs::write(&damaged, "{\"version\": 3, \"fingerprint\"").unwrap();
+    // Checkpoints: damaged (with the JSON error behind it when the header is what fails) and from
+    // another version.
+    let damaged = dir.join("damaged.ck");
+    std::fs::write(&damaged, "hello").unwrap();
     let e = Checkpoint::load(&damaged).err().unwrap();
     assert!(matches!(e, Error::Checkpoint(CheckpointError::Damaged { .. })), "{e:?}");
-    assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()) && e.to_string().contains("damaged.json"));
+    assert!(e.to_string().contains("damaged.ck"), "{e}");
+    let mut bad_header = b"RWCHECKP".to_vec();
+    bad_header.extend(regionwalk::exact::walk::checkpoint::CHECKPOINT_VERSION.to_le_bytes());
+    bad_header.extend(2u64.to_le_bytes());
+    bad_header.extend(b"{]");
+    bad_header.extend(0u64.to_le_bytes());
+    let sum = {
+        use std::hash::Hasher;
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(0, 0);
+        h.write(&bad_header);
+        h.finish()
+    };
+    bad_header.extend(sum.to_le_bytes());
+    std::fs::write(&damaged, &bad_header).unwrap();
+    let e = Checkpoint::load(&damaged).err().unwrap();
+    assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()) && e.to_string().contains("header"), "{e}");
     let future = dir.join("future.json");
     std::fs::write(&future, "{\"version\": 99}").unwrap();
     let e = Checkpoint::load(&future).err().unwrap();

@@ -57,55 +57,102 @@ fn a_checkpointed_walk_resumes_to_the_same_regions_and_edges() {
     assert!(tested >= 6);
 }
 
-/// A checkpoint that is truncated, of another version, written for another problem, or whose
-/// indices and lengths do not fit is refused with a message, by the library and by the CLI (exit
-/// code 1), never resumed into a wrong count.
+/// A checkpoint file taken apart (docs/exact.md, "Checkpoints"): version, JSON header, body words.
+struct Parts {
+    version: u32,
+    header: serde_json::Value,
+    body: Vec<u64>,
+}
+
+impl Parts {
+    fn read(bytes: &[u8]) -> Parts {
+        assert_eq!(&bytes[..8], b"RWCHECKP");
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        let header_len = word(12) as usize;
+        let header = serde_json::from_slice(&bytes[20..20 + header_len]).unwrap();
+        let at = 20 + header_len;
+        let body = (0..word(at) as usize).map(|i| word(at + 8 + 8 * i)).collect();
+        Parts { version, header, body }
+    }
+
+    /// The file, with a valid checksum (so that only the checks behind it can refuse it).
+    fn write(&self) -> Vec<u8> {
+        use std::hash::Hasher;
+        let header = serde_json::to_vec(&self.header).unwrap();
+        let mut out = b"RWCHECKP".to_vec();
+        out.extend(self.version.to_le_bytes());
+        out.extend((header.len() as u64).to_le_bytes());
+        out.extend(&header);
+        out.extend((self.body.len() as u64).to_le_bytes());
+        self.body.iter().for_each(|w| out.extend(w.to_le_bytes()));
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(0, 0);
+        h.write(&out);
+        out.extend(h.finish().to_le_bytes());
+        out
+    }
+}
+
+/// A checkpoint that is truncated, altered, of another version, written for another problem, or
+/// whose indices and lengths do not fit is refused with a message, by the library and by the CLI
+/// (exit code 1), never resumed into a wrong count.
 #[test]
 fn damaged_checkpoints_are_refused_with_a_message() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/examples/mlp_2x16x16.json");
     let net = io::load_network(&model).unwrap();
     let ball = Domain::ball(&[0.1, -0.2], 0.5, Norm::L2).unwrap();
     let dir = Scratch::new("damaged");
-    let path = dir.join("damaged.json");
+    let path = dir.join("damaged.ck");
     let options = WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(10), ..Default::default() };
     assert!(!count(&net, &ball, &options).unwrap().complete());
-    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let regions = good["result"]["regions"].as_array().unwrap().len();
-    assert!(good["queue"].as_array().unwrap().len() >= 2, "the partial walk left a queue");
-    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
-        let mut v = good.clone();
-        f(&mut v);
-        v.to_string()
+    let bytes = std::fs::read(&path).unwrap();
+    let good = Parts::read(&bytes);
+    // 32 neurons: one word per pattern. Body: [K, keys, Q, (index, pattern) × Q, U, uncertified].
+    let regions = good.body[0] as usize;
+    let queue_at = 1 + regions;
+    assert!(good.body[queue_at] >= 2, "the partial walk left a queue");
+    let (first_queued, second_queued) = (queue_at + 1, queue_at + 3);
+    let edit = |f: &dyn Fn(&mut Parts)| {
+        let mut p = Parts { version: good.version, header: good.header.clone(), body: good.body.clone() };
+        f(&mut p);
+        p.write()
     };
-    let short_pattern = "0".repeat(31);
-    let cases: Vec<(&str, String, &str)> = vec![
-        ("truncated", good.to_string()[..200].to_string(), "not a regionwalk checkpoint"),
-        ("not JSON", "hello".into(), "not a regionwalk checkpoint"),
-        ("version", edit(&|v| v["version"] = 99.into()), "format version 99"),
-        ("fingerprint", edit(&|v| v["fingerprint"] = 12345.into()), "another network"),
-        ("queue out of range", edit(&|v| v["queue"][0] = (regions + 5).into()), "out of range or repeated"),
-        ("queue repeated", edit(&|v| v["queue"][1] = v["queue"][0].clone()), "out of range or repeated"),
-        ("flags", edit(&|v| v["verified"].as_array_mut().unwrap().pop().map(drop).unwrap()), "certificate flags"),
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 1;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", bytes[..200].to_vec(), "not a regionwalk checkpoint"),
+        ("not a checkpoint", b"hello".to_vec(), "not a regionwalk checkpoint"),
+        ("one bit flipped", flipped, "checksum"),
+        ("version", edit(&|p| p.version = 99), "format version 99"),
+        ("an earlier JSON version", br#"{"version": 3, "result": {}}"#.to_vec(), "format version 3"),
+        ("fingerprint", edit(&|p| p.header["fingerprint"] = 12345.into()), "another network"),
+        ("queue out of range", edit(&|p| p.body[first_queued] = regions as u64 + 5), "out of range or repeated"),
+        ("queue repeated", edit(&|p| p.body[second_queued] = p.body[first_queued]), "out of range or repeated"),
+        ("queued pattern", edit(&|p| p.body[first_queued + 1] ^= 1), "is not the one numbered"),
+        ("pattern bits", edit(&|p| p.body[first_queued + 1] |= 1 << 40), "does not fit its header"),
+        ("body length", edit(&|p| p.body.push(0)), "does not fit its header"),
         (
-            "pattern length",
-            edit(&|v| v["result"]["regions"][0]["pattern"] = short_pattern.clone().into()),
-            "pattern of 31",
+            "uncertified",
+            edit(&|p| {
+                let last = p.body.len() - 1;
+                assert_eq!(p.body[last], 0, "no uncertified region in the good file");
+                p.body[last] = 1;
+                p.body.push(regions as u64 + 1);
+            }),
+            "uncertified region",
         ),
-        ("witness", edit(&|v| v["result"]["regions"][0]["witness"] = serde_json::json!([0.0])), "witness"),
-        (
-            "duplicate",
-            edit(&|v| v["result"]["regions"][1]["pattern"] = v["result"]["regions"][0]["pattern"].clone()),
-            "appears twice",
-        ),
+        ("listed", edit(&|p| p.header["result"]["regions"].as_array_mut().unwrap().truncate(1)), "regions listed"),
+        ("witness", edit(&|p| p.header["result"]["regions"][0]["witness"] = serde_json::json!([0.0])), "witness"),
+        ("duplicate", edit(&|p| p.body[2] = p.body[1]), "appears twice"),
         (
             "edge",
-            edit(&|v| v["result"]["edges"] = serde_json::json!([{"a": 0, "b": regions + 1, "flipped": [0]}])),
+            edit(&|p| p.header["result"]["edges"] = serde_json::json!([{"a": 0, "b": regions + 1, "flipped": [0]}])),
             "edge",
         ),
     ];
-    for (what, text, message) in cases {
-        let file = dir.join(format!("damaged-{}.json", what.replace(' ', "-")));
-        std::fs::write(&file, &text).unwrap();
+    for (what, bytes, message) in cases {
+        let file = dir.join(format!("damaged-{}.ck", what.replace(' ', "-")));
+        std::fs::write(&file, &bytes).unwrap();
         let error = Checkpoint::load(&file)
             .and_then(|ck| resume(&net, &ball, &WalkOptions::default(), ck))
             .err()
@@ -119,10 +166,15 @@ fn damaged_checkpoints_are_refused_with_a_message() {
         assert_eq!(out.status.code(), Some(1), "{what}: exit code");
         assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{what}: CLI message");
     }
-    // The undamaged file still resumes to the full count.
+    // The undamaged file, and the same re-encoded by this test's writer (so that each refusal
+    // above is the edit's), still resume to the full count.
     let full = count(&net, &ball, &WalkOptions::default()).unwrap();
-    let resumed = resume(&net, &ball, &WalkOptions::default(), Checkpoint::load(&path).unwrap()).unwrap();
-    assert_eq!(patterns(&resumed), patterns(&full));
+    let rewritten = dir.join("rewritten.ck");
+    std::fs::write(&rewritten, good.write()).unwrap();
+    for file in [&path, &rewritten] {
+        let resumed = resume(&net, &ball, &WalkOptions::default(), Checkpoint::load(file).unwrap()).unwrap();
+        assert_eq!(patterns(&resumed), patterns(&full));
+    }
 }
 
 #[test]
@@ -136,9 +188,10 @@ fn memory_and_interrupt_budgets_stop_cleanly() {
     // Room for 150 regions beyond the walk's headroom: the walk must expand well past its start
     // region, and stop before the case's full count, with what it holds within the budget.
     let full = count(&case.net, &ball, &WalkOptions::default()).unwrap().count() as u64;
-    let per_region = regionwalk::exact::result::memory_per_region(&case.net);
+    let per_region = regionwalk::exact::result::memory_per_region(&case.net, &WalkOptions::default());
     let headroom = regionwalk::tolerance::MEMORY_HEADROOM_REGIONS;
-    let budget = (headroom + 150) * per_region;
+    // The frontier holds a quarter of the budget (and spills past it).
+    let budget = (headroom + 150) * per_region * 4 / 3;
     let r = count(&case.net, &ball, &WalkOptions { max_memory: Some(budget), ..Default::default() }).unwrap();
     assert_eq!(r.stopped_by(), Some(StopReason::MaxMemory));
     let held = r.count() as u64;

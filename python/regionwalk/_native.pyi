@@ -47,7 +47,8 @@ DEFAULTS: Dict[str, Any]
 def count(net: Network, domain: Domain, *, max_regions: Optional[int] = None, time_limit: Optional[float] = None,
           threads: Optional[int] = None, certify: bool = False, linear: bool = False, patterns: bool = False,
           witnesses: bool = False, progress: Progress = None, checkpoint: Optional[str] = None,
-          resume: Optional[str] = None, engine: str = "auto") -> Tuple[str, Optional[np.ndarray], Optional[np.ndarray]]: ...
+          resume: Optional[str] = None, engine: str = "auto",
+          visited: str = "auto") -> Tuple[str, Optional[np.ndarray], Optional[np.ndarray]]: ...
 def bound(net: Network, domain: Domain, *, methods: Optional[List[str]] = None, samples: int = ...,
           hybrid_layers: int = ..., hybrid_max_regions: int = ..., budget: Optional[float] = ...,
           threads: Optional[int] = None, estimate: bool = True, probes: int = ..., strata: int = ..., confidence: float = ...,

@@ -37,6 +37,8 @@ class CountResult:
     unverified: int
     screened: int
     known_neighbours: int
+    collision_bound: Optional[float]
+    spilled_regions: int
     start: Optional[np.ndarray]
     seconds: float
     engine: str
@@ -89,6 +91,7 @@ def count(
     checkpoint: Optional[PathLike] = None,
     resume: Optional[PathLike] = None,
     engine: str = "auto",
+    visited: str = "auto",
 ) -> CountResult:
     """Counts the activation regions meeting the open ball ``‖x - center‖ < radius`` (norm
     ``"l2"`` or ``"linf"``), or the domain named by the keywords every question shares:
@@ -99,7 +102,10 @@ def count(
     certified lower bound; ``checkpoint``/``resume`` save and continue a long walk. ``engine``:
     ``"auto"`` partitions L-inf balls and boxes of at most 8 inputs and walks otherwise,
     ``"walk"`` or ``"partition"`` force one (the count is the same; ``result.engine`` says which
-    ran).
+    ran). ``visited``: how the walk tells regions apart, ``"patterns"`` (exact), ``"fingerprints"``
+    (16 bytes per region; ``collision_bound`` bounds the chance that one was not counted) or
+    ``"auto"`` (patterns up to 1024 neurons); ``certify`` keeps exact patterns. Without
+    ``patterns``, ``witnesses``, ``linear`` or ``certify`` only the count is kept.
 
     >>> import numpy as np
     >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
@@ -111,6 +117,7 @@ def count(
         net, _domain(center, radius, norm, box, whole, clip_to_input_box, input_box), progress,
         max_regions=max_regions, time_limit=time_limit, threads=threads, certify=certify, linear=linear,
         patterns=patterns, witnesses=witnesses, checkpoint=_path(checkpoint), resume=_path(resume), engine=engine,
+        visited=visited,
     )
 
 
@@ -130,6 +137,7 @@ def count_box(
     checkpoint: Optional[PathLike] = None,
     resume: Optional[PathLike] = None,
     engine: str = "auto",
+    visited: str = "auto",
 ) -> CountResult:
     """``count(net, box=(lower, upper))``, or with neither bound ``count(net, input_box=True)``: the
     regions meeting the open box ``lower < x < upper``. A coordinate with ``lower == upper`` is
@@ -141,6 +149,7 @@ def count_box(
         net, box=None if lower is None else (lower, upper), input_box=lower is None, max_regions=max_regions,
         time_limit=time_limit, threads=threads, certify=certify, linear=linear, patterns=patterns,
         witnesses=witnesses, progress=progress, checkpoint=checkpoint, resume=resume, engine=engine,
+        visited=visited,
     )
 
 
@@ -161,3 +170,37 @@ def count_whole(
         net, whole=True, max_regions=max_regions, time_limit=time_limit, threads=threads, linear=linear,
         patterns=patterns, witnesses=witnesses, progress=progress,
     )
+
+
+def read_regions(path: PathLike) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reads a region file written by ``regionwalk count --save-regions FILE`` (JSON Lines, one
+    region per line: ``{"pattern": "0110…", "witness": [...] or null, "inradius": r or null}``, in
+    the order the count found them). Returns ``(patterns, witnesses, inradii)``: a bool array
+    (regions × neurons), a float array (regions × inputs, NaN rows for regions a budget left
+    unexpanded) and a float array (NaN likewise).
+
+    The file is read line by line, so it can be larger than the arrays' text."""
+    patterns: List[np.ndarray] = []
+    witnesses: List[Optional[List[float]]] = []
+    inradii: List[float] = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                region = json.loads(line)
+                bits = region["pattern"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"{path}: line {number} is not a region: {e}") from None
+            patterns.append(np.frombuffer(bits.encode("ascii"), dtype=np.uint8) == ord("1"))
+            witnesses.append(region.get("witness"))
+            inradius = region.get("inradius")
+            inradii.append(np.nan if inradius is None else float(inradius))
+    inputs = max((len(w) for w in witnesses if w is not None), default=0)
+    w = np.full((len(witnesses), inputs), np.nan)
+    for i, x in enumerate(witnesses):
+        if x is not None:
+            w[i] = x
+    neurons = len(patterns[0]) if patterns else 0
+    p = np.array(patterns, dtype=bool).reshape(len(patterns), neurons)
+    return p, w, np.array(inradii, dtype=float)

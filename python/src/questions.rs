@@ -10,7 +10,7 @@ use regionwalk::audit::{audit as run_audit, AuditOptions};
 use regionwalk::bound::{bounds, BoundOptions, Method};
 use regionwalk::domain::Norm;
 use regionwalk::estimate::{EstimateColumns, EstimateOptions};
-use regionwalk::exact::{Checkpoint, Engine, Progress, ProgressFn, WalkOptions, WalkResult};
+use regionwalk::exact::{Checkpoint, Engine, Identity, Progress, ProgressFn, WalkOptions, WalkResult};
 use regionwalk::plot::slice::{slice, Plane};
 use regionwalk::problem::Problem;
 use std::path::PathBuf;
@@ -100,6 +100,9 @@ struct Budget {
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
     engine: Engine,
+    /// Keep the region list (patterns, witnesses, the exact re-check); otherwise count only.
+    keep: bool,
+    identity: Identity,
 }
 
 impl Budget {
@@ -114,12 +117,33 @@ impl Budget {
             max_regions.map(WalkOptions::region_budget).transpose().map_err(|e| keyword("max_regions", e))?;
         let time_limit =
             time_limit.map(WalkOptions::time_limit_from_seconds).transpose().map_err(|e| keyword("time_limit", e))?;
-        Ok(Budget { max_regions, time_limit, checkpoint, resume, engine: Engine::Auto })
+        Ok(Budget {
+            max_regions,
+            time_limit,
+            checkpoint,
+            resume,
+            engine: Engine::Auto,
+            keep: false,
+            identity: Identity::Auto,
+        })
     }
 
     /// The exact method named by the `engine` keyword.
     fn with_engine(self, engine: &str) -> PyResult<Self> {
         Ok(Budget { engine: engine.parse().map_err(py_err)?, ..self })
+    }
+
+    /// What the count keeps: the region list when `keep`, and the visited set's `identity`
+    /// (`certify` re-checks exact patterns, so it keeps the list and exact patterns).
+    fn keeping(self, keep: bool, visited: &str, certify: bool) -> PyResult<Self> {
+        let identity: Identity = visited.parse().map_err(py_err)?;
+        if certify && identity == Identity::Fingerprints {
+            return Err(PyValueError::new_err(
+                "certify re-checks exact patterns: it cannot be used with visited=\"fingerprints\"",
+            ));
+        }
+        let identity = if certify { Identity::Patterns } else { identity };
+        Ok(Budget { keep: keep || certify, identity, ..self })
     }
 
     /// Walk options reporting progress into `snapshot` and stopping on `interrupt`.
@@ -134,6 +158,8 @@ impl Budget {
             interrupt: Some(interrupt),
             checkpoint: self.checkpoint.clone(),
             engine: self.engine,
+            count_only: !self.keep,
+            identity: self.identity,
             ..Default::default()
         }
     }
@@ -182,7 +208,7 @@ type Counted<'py> = (String, Option<Bound<'py, PyArray2<bool>>>, Option<Bound<'p
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, certify = false,
                     linear = false, patterns = false, witnesses = false, progress = None, checkpoint = None, resume = None,
-                    engine = "auto"))]
+                    engine = "auto", visited = "auto"))]
 #[allow(clippy::too_many_arguments)]
 fn count<'py>(
     py: Python<'py>,
@@ -199,8 +225,13 @@ fn count<'py>(
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
     engine: &str,
+    visited: &str,
 ) -> PyResult<Counted<'py>> {
-    let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?.with_engine(engine)?;
+    let budget = Budget::from_kwargs(max_regions, time_limit, checkpoint, resume)?.with_engine(engine)?.keeping(
+        patterns || witnesses,
+        visited,
+        certify,
+    )?;
     let net = net.clone();
     let (problem, result, report) = run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;

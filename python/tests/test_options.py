@@ -48,6 +48,10 @@ def test_the_cli_shows_the_same_defaults():
 @pytest.mark.parametrize("call, flags, message", [
     (lambda: rw.count(NET, [0.0, 0.0], 1.0, norm="l1"), ["count", "--norm", "l1"], "unknown norm 'l1'"),
     (lambda: rw.count(NET, [0.0, 0.0], 1.0, engine="bfs"), ["count", "--engine", "bfs"], "unknown engine 'bfs'"),
+    (lambda: rw.count(NET, [0.0, 0.0], 1.0, visited="bloom"), ["count", "--visited", "bloom"],
+     "unknown visited-set identity 'bloom'"),
+    (lambda: rw.count(NET, [0.0, 0.0], 1.0, visited="fingerprints", certify=True),
+     ["count", "--visited", "fingerprints", "--certify"], "cannot be used with"),
     (lambda: rw.bound(NET, [0.0, 0.0], 1.0, methods=["magic"]), ["bound", "--method", "magic"],
      "unknown method 'magic'"),
     (lambda: rw.bound(NET, [0.0, 0.0], 1.0, budget=0.0), ["bound", "--budget", "0"],

@@ -138,7 +138,11 @@ pub fn audit_point(
     let (boundary_distance, boundary_neuron) = boundary_distance(net, x, options.norm);
     let (mut regions, mut complete) = (None, None);
     if options.exact {
-        let r = count(net, &domain, &WalkOptions { max_regions: Some(options.max_regions), ..Default::default() })?;
+        let r = count(
+            net,
+            &domain,
+            &WalkOptions { max_regions: Some(options.max_regions), count_only: true, ..Default::default() },
+        )?;
         regions = Some(r.count());
         complete = Some(r.complete());
     }

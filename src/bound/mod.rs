@@ -338,7 +338,8 @@ fn walk_within_budget(
         report.skipped.push((Method::Walk, "too little of the time budget was left to start it".into()));
         return Ok(());
     }
-    let walked = count(net, domain, &WalkOptions { time_limit: Some(left / 2), ..Default::default() })?;
+    let walked =
+        count(net, domain, &WalkOptions { time_limit: Some(left / 2), count_only: true, ..Default::default() })?;
     if walked.complete() {
         report.exact = Some(walked.count());
         report.raise_lower(walked.count(), "region walk (complete: exact)");

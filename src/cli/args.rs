@@ -314,7 +314,9 @@ pub(super) struct CountArgs {
     /// inside the domain) and list any region that cannot be certified.
     #[arg(long)]
     pub(super) certify: bool,
-    /// Write every region counted (pattern and witness) to this JSON file.
+    /// Write every region counted to this file as it is found: JSON Lines, one
+    /// `{"pattern", "witness", "inradius"}` per line (read it with `regionwalk.read_regions` in
+    /// Python). The walk streams it, so the regions are never all held in memory.
     #[arg(long, value_name = "FILE")]
     pub(super) save_regions: Option<PathBuf>,
     #[command(flatten)]

@@ -2,10 +2,10 @@
 //! what only a command line does: reading the host file and keeping standard output for the report.
 
 use super::args::CountArgs;
-use super::commands::save_regions;
 use super::report::print_counted;
 use anyhow::bail;
 use regionwalk::cluster::Cluster;
+use regionwalk::exact::regions_file::RegionWriter;
 use regionwalk::problem::Problem;
 use std::path::Path;
 use std::process::ExitCode;
@@ -46,7 +46,10 @@ pub(super) fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     if let Some(path) = &args.save_regions {
-        save_regions(path, &result.walk)?;
+        // Gathered on process 0, then written (the dataflow walk does not stream).
+        let writer = RegionWriter::create(path)?;
+        writer.write_all(&result.walk.regions)?;
+        writer.finish()?;
     }
     let certificate = args.certify.then(|| problem.certify(&result.walk));
     let complete = result.walk.complete();

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use regionwalk::bound::bounds;
 use regionwalk::domain::Domain;
 use regionwalk::estimate::EstimateColumns;
-use regionwalk::exact::WalkResult;
+use regionwalk::exact::regions_file::RegionWriter;
+use regionwalk::exact::{Identity, WalkOptions, WalkResult};
 use regionwalk::model::io;
 use regionwalk::problem::Problem;
 use regionwalk::report::CountReport;
@@ -19,19 +20,40 @@ use std::process::ExitCode;
 /// linear regions.
 type Walked = (Problem, WalkResult, Option<Option<usize>>);
 
+/// What a count keeps of its regions beyond the count.
+#[derive(Default)]
+pub(super) struct Keep<'a> {
+    /// Re-check every region in exact arithmetic afterwards: the region list is kept, and
+    /// regions are told apart by their exact patterns.
+    pub(super) certify: bool,
+    /// Stream the regions to this file as they are found.
+    pub(super) save_regions: Option<&'a std::path::Path>,
+}
+
 pub(super) fn load_and_walk(
     model: &ModelArgs,
     domain: &DomainArgs,
     budget: &Budget,
     quiet: bool,
     linear: bool,
+    keep: Keep,
 ) -> anyhow::Result<Walked> {
     let spec = domain.spec()?;
     let mut options = budget.walk_options(quiet)?;
     options.edges = linear;
+    options.count_only = !keep.certify;
+    if keep.certify {
+        if budget.visited == Identity::Fingerprints {
+            bail!("--certify re-checks exact patterns: it cannot be used with --visited fingerprints");
+        }
+        options.identity = Identity::Patterns;
+    }
+    let writer = keep.save_regions.map(RegionWriter::create).transpose()?;
+    options.sink = writer.as_ref().map(RegionWriter::sink);
     let checkpoint = budget.checkpoint_to_resume()?;
     let problem = spec.load(model)?;
     let result = problem.walk(&options, checkpoint)?;
+    writer.map(RegionWriter::finish).transpose()?;
     let linear = linear.then(|| problem.linear_regions(&result));
     Ok((problem, result, linear))
 }
@@ -40,11 +62,9 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
     if args.cluster.workers.is_some() || args.cluster.hostfile.is_some() {
         return super::cluster::count_dataflow(args);
     }
+    let keep = Keep { certify: args.certify, save_regions: args.save_regions.as_deref() };
     let (problem, result, linear) =
-        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear)?;
-    if let Some(path) = &args.save_regions {
-        save_regions(path, &result)?;
-    }
+        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear, keep)?;
     let certificate = args.certify.then(|| problem.certify(&result));
     if args.print.json {
         let mut report = CountReport { linear_regions: linear, ..problem.count_report(&result) };
@@ -66,12 +86,6 @@ pub(super) fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if result.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })
-}
-
-/// Writes the regions of a walk (pattern and witness, input coordinates) as JSON.
-pub(super) fn save_regions(path: &std::path::Path, result: &WalkResult) -> anyhow::Result<()> {
-    let text = serde_json::to_string(&result.regions)?;
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
@@ -96,7 +110,7 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (problem, exact, linear) =
-        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear)?;
+        load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear, Keep::default())?;
     let options = args.settings.options()?.without_walk();
     let estimate_options = args.estimate.options(options.budget)?;
     let report = bounds(&problem.net, &problem.domain, &options)?;
@@ -145,7 +159,7 @@ pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let center = io::parse_point(&args.center)?;
     let norm = args.norm;
     let plane = parse_plane(&args.plane, &args.through)?;
-    let options = args.budget.walk_options(args.quiet)?;
+    let options = WalkOptions { count_only: true, ..args.budget.walk_options(args.quiet)? };
     let checkpoint = args.budget.checkpoint_to_resume()?;
     Domain::ball(&center, args.radius, norm)?; // the radius and centre, checked before loading
     let problem = Problem::ball(args.model.load()?, &center, args.radius, norm)?;

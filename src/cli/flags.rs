@@ -5,7 +5,7 @@ use clap::Args;
 use regionwalk::bound::{BoundOptions, Method};
 use regionwalk::domain::Norm;
 use regionwalk::estimate::EstimateOptions;
-use regionwalk::exact::{Engine, WalkOptions};
+use regionwalk::exact::{Engine, Identity, WalkOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -135,6 +135,12 @@ pub(super) struct Budget {
     /// `partition` force one (the count is the same).
     #[arg(long, value_parser = parsed::<Engine>, default_value = "auto")]
     pub(super) engine: Engine,
+    /// How the walk tells regions apart: `patterns` (exact, a pattern's bits per region),
+    /// `fingerprints` (16 bytes per region; the report bounds the chance of a dropped region,
+    /// 1.5e-25 at 10^7 regions), `auto` (patterns up to 1024 neurons, fingerprints above).
+    /// --certify keeps exact patterns.
+    #[arg(long, value_parser = parsed::<Identity>, default_value = "auto")]
+    pub(super) visited: Identity,
 }
 
 pub(super) fn parse_bytes(text: &str) -> Result<u64, String> {

@@ -39,6 +39,10 @@ impl Budget {
             checkpoint: self.checkpoint.clone(),
             highs_only: self.highs_only,
             engine: self.engine,
+            count_only: false,
+            identity: self.visited,
+            frontier_memory: None,
+            sink: None,
         })
     }
 }

@@ -58,6 +58,19 @@ pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
             r.unverified
         );
     }
+    if let Some(bound) = r.collision_bound {
+        println!(
+            "regions told apart by 128-bit fingerprints: the chance that one was not counted is at most {bound:.1e} \
+             (--visited patterns for exact patterns)"
+        );
+    }
+    if r.spilled_regions > 0 {
+        println!(
+            "the frontier spilled {} queued regions ({:.1} MB) to disk to keep memory flat",
+            r.spilled_regions,
+            r.spilled_bytes as f64 / 1e6
+        );
+    }
 }
 
 pub(super) fn print_linear(linear: Option<Option<usize>>) {

@@ -17,6 +17,7 @@ use crate::exact::result::{memory_per_region, Budget, Completeness, Engine, Prog
 use crate::exact::walk::checkpoint::{domain_fingerprint, fingerprint, network_fingerprint, Saver, CHECKPOINT_VERSION};
 use crate::exact::walk::expand::{Context, Entry};
 use crate::exact::walk::reduce::in_row_space;
+use crate::exact::walk::visited::Visited;
 use crate::exact::walk::{start_point, WalkState};
 use crate::exact::{Checkpoint, WalkOptions, WalkResult};
 use crate::lp::LpCounters;
@@ -276,7 +277,7 @@ impl Shard {
     /// Adds what changed since the last call to the process's tally and reports the tally.
     fn report_progress(&mut self) {
         let state = &self.state;
-        let now = [state.result.regions.len() as u64, state.frontier.len() as u64, state.result.counters.lp_solves];
+        let now = [state.visited.len() as u64, state.frontier.len() as u64, state.result.counters.lp_solves];
         for (k, (now, told)) in now.iter().zip(&mut self.told).enumerate() {
             self.tally.counts[k].fetch_add(now.wrapping_sub(*told), Ordering::Relaxed);
             *told = *now;
@@ -294,11 +295,13 @@ impl Shard {
     /// Takes a record in: a new pattern joins the shard (it is counted: it was reached through a
     /// certified facet) and the queue.
     fn receive(&mut self, record: Record) {
-        if self.state.visited.contains_key(&record.pattern) {
+        if self.state.visited.contains(&record.pattern) {
             self.state.result.known_neighbours += 1;
             return;
         }
-        self.state.add(record.pattern, record.entry);
+        if let Err(e) = self.state.add(record.pattern, record.entry) {
+            self.error = Some(e.to_string());
+        }
     }
 
     /// Expands one chunk of the queue, unless a budget stops the shard; returns the neighbours to
@@ -314,7 +317,7 @@ impl Shard {
             self.options.interrupt.clone(),
         );
         let budget = Budget::new(&self.options, self.deadline, self.per_region, MEMORY_HEADROOM_REGIONS);
-        if let Some(reason) = budget.spent(self.state.result.regions.len()) {
+        if let Some(reason) = budget.spent(self.state.visited.len()) {
             self.stopped = Some(reason);
             return Vec::new();
         }
@@ -328,7 +331,7 @@ impl Shard {
         };
         let mut out = Vec::new();
         for (_, pattern, _, entry) in neighbours {
-            if self.state.visited.contains_key(&pattern) {
+            if self.state.visited.contains(&pattern) {
                 self.state.result.known_neighbours += 1;
                 continue;
             }
@@ -347,15 +350,14 @@ impl Shard {
     }
 
     fn save(&mut self) {
-        let state = &mut self.state;
-        if let Err(e) = self.saver.save(&state.result, &state.verified, state.frontier.indices()) {
+        if let Err(e) = self.saver.save(&self.state) {
             self.error = Some(e.to_string());
         }
     }
 
     /// The shard's summary when the loop has ended: completeness, uncertified regions dropped, the
     /// checkpoint (if asked for) written.
-    fn finish(&mut self, started: Instant, gather: bool) -> Summary {
+    fn finish(&mut self, started: Instant) -> Summary {
         self.state.result.seconds = started.elapsed().as_secs_f64();
         self.state.result.completeness = match (self.stopped, self.state.frontier.is_empty()) {
             (Some(reason), false) => Completeness::Stopped(reason),
@@ -364,16 +366,12 @@ impl Shard {
         // Every shard is saved, complete or not: a stopped walk resumes from all of them.
         self.save();
         self.report_progress();
-        let state = &mut self.state;
-        let mut keep = state.verified.iter();
-        state.result.regions.retain(|_| *keep.next().expect("one flag per region"));
-        let regions = state.result.regions.len();
-        // Moved, not cloned: the shard's region list is most of its memory.
-        let list = std::mem::take(&mut state.result.regions);
-        let mut result = state.result.clone();
-        if gather {
-            result.regions = list;
-        }
+        // The region list is kept only when it is gathered (`count_only` otherwise).
+        let result = self.state.finish().unwrap_or_else(|e| {
+            self.error = Some(e.to_string());
+            WalkResult::empty(Engine::Walk)
+        });
+        let regions = result.count();
         Summary {
             worker: self.index,
             result,
@@ -411,9 +409,10 @@ pub fn walk_dataflow(
     gather: bool,
 ) -> Result<Option<DataflowResult>> {
     let job = Job::new(net, domain, options, cluster, resume.is_some());
-    let walk =
-        |net: &Network, domain: &Domain| walk_dataflow_as_given(net, domain, options, cluster, resume, gather, &job);
-    in_row_space(net, domain, walk, |r| r.as_mut().map(|r| &mut r.walk))
+    let walk = |net: &Network, domain: &Domain, options: &WalkOptions| {
+        walk_dataflow_as_given(net, domain, options, cluster, resume, gather, &job)
+    };
+    in_row_space(net, domain, options, walk, |r| r.as_mut().map(|r| &mut r.walk))
 }
 
 fn walk_dataflow_as_given(
@@ -450,9 +449,13 @@ fn walk_dataflow_as_given(
     let resume = resume.map(Path::to_path_buf);
     let fingerprint = fingerprint(&net, &domain, false);
     let workers_per_process = cluster.workers;
+    // Regions are listed only to be gathered on process 0, which writes them out (no worker
+    // streams to a sink).
     let per_worker = WalkOptions {
         max_regions: options.max_regions.map(|m| m.div_ceil(peers)),
         max_memory: options.max_memory.map(|m| m / workers_per_process as u64),
+        count_only: !gather,
+        sink: None,
         ..options.clone()
     };
     let tally: Arc<Tally> = Arc::default();
@@ -464,17 +467,13 @@ fn walk_dataflow_as_given(
         let shard_of = |path: &PathBuf| shard_path(path, index);
         // A shard that cannot be loaded is an error reported at the end, not a return here: this
         // worker still takes part in both dataflows, so that its peers do not wait for it forever.
-        let fresh = || Checkpoint {
-            version: CHECKPOINT_VERSION,
-            fingerprint,
-            result: WalkResult::empty(Engine::Walk),
-            verified: Vec::new(),
-            queue: Vec::new(),
-            shard: Some((index, peers)),
+        let fresh = || {
+            let visited = Visited::new(per_worker.identity, net.neurons(), Visited::random_key());
+            WalkState::new(&net, &per_worker, visited, gather, Vec::new())
         };
         let loaded = resume.as_ref().map(|path| {
             let c = Checkpoint::load(&shard_of(path))?;
-            c.validate_shard(&net, &domain, false, Some((index, peers))).map(|_| c)
+            WalkState::resumed(&net, &domain, &per_worker, c, Some((index, peers)))
         });
         let (state, error) = match loaded {
             None => (fresh(), None),
@@ -491,12 +490,12 @@ fn walk_dataflow_as_given(
             index,
             peers,
             workers_per_process,
-            state: WalkState::new(&net, state),
+            state,
             pool: rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Error::Cluster {
                 worker: Some(index),
                 message: format!("cannot start its thread: {e}"),
             })?,
-            per_region: memory_per_region(&net),
+            per_region: memory_per_region(&net, &per_worker),
             saver: Saver::new(per_worker.checkpoint.as_ref().map(shard_of), fingerprint, Some((index, peers))),
             stopped: None,
             error,
@@ -559,7 +558,7 @@ fn walk_dataflow_as_given(
         }
         // The summaries to worker 0, and every worker's error (if any) to every worker, so that
         // all processes fail when one does.
-        let summary = shard.borrow_mut().finish(started, gather);
+        let summary = shard.borrow_mut().finish(started);
         let errors: Vec<String> = summary.error.iter().map(|e| format!("worker {index}: {e}")).collect();
         let gathered: Rc<RefCell<Vec<Summary>>> = Rc::default();
         let failures: Rc<RefCell<Vec<String>>> = Rc::default();
@@ -626,6 +625,14 @@ fn combine(
     for s in summaries {
         let r = s.result;
         walk.regions.extend(r.regions);
+        walk.counted += r.counted;
+        // Shards own disjoint patterns (by an exact hash of the pattern): only fingerprints within
+        // one shard can collide, so the bounds add up.
+        if let Some(b) = r.collision_bound {
+            walk.collision_bound = Some(walk.collision_bound.unwrap_or(0.0) + b);
+        }
+        walk.spilled_regions += r.spilled_regions;
+        walk.spilled_bytes += r.spilled_bytes;
         walk.counters.add(&r.counters);
         walk.screened += r.screened;
         walk.known_neighbours += r.known_neighbours;

@@ -13,10 +13,13 @@ pub(crate) mod layer_step;
 pub mod merge;
 pub mod oracle;
 pub mod partition;
+pub mod regions_file;
 pub mod result;
 pub mod walk;
 
-pub use result::{Completeness, Edge, Engine, Progress, ProgressFn, Region, StopReason, WalkOptions, WalkResult};
+pub use result::{
+    Completeness, Edge, Engine, Identity, Progress, ProgressFn, Region, RegionSink, StopReason, WalkOptions, WalkResult,
+};
 pub use walk::{resume, Checkpoint};
 
 use crate::domain::Domain;

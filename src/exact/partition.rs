@@ -23,6 +23,7 @@
 
 use super::layer_step::Step;
 use super::result::{memory_per_region, Budget, Completeness, Engine, Progress, ProgressFn, Region, StopReason};
+use super::walk::keeps_regions;
 use super::walk::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::{WalkOptions, WalkResult};
 use crate::domain::{Domain, Halfspace};
@@ -66,16 +67,21 @@ fn within_reach(net: &Network, domain: &Domain) -> bool {
 pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
     let started = Instant::now();
     let (out, reason) = run(net, domain, options, Mode::Count, started)?;
+    // Leaves come from parallel branches: the sink gets them in the cut tree's order at the end.
+    if let Some(sink) = &options.sink {
+        out.regions.iter().try_for_each(|r| (sink.0)(r))?;
+    }
     let result = WalkResult {
-        start: out.regions.first().and_then(|r| r.witness.clone()),
-        regions: out.regions,
+        start: out.first,
+        regions: if keeps_regions(options) { out.regions } else { Vec::new() },
+        counted: out.counted,
         completeness: reason.map_or(Completeness::Complete, Completeness::Stopped),
         counters: out.counters,
         unverified: out.unverified,
         seconds: started.elapsed().as_secs_f64(),
         ..WalkResult::empty(Engine::Partition)
     };
-    report(options, result.regions.len(), result.counters.lp_solves, true);
+    report(options, result.count(), result.counters.lp_solves, true);
     Ok(result)
 }
 
@@ -155,7 +161,8 @@ fn run(
         options,
         mode,
         // The partition checks the budgets at every leaf: no headroom.
-        budget: Budget::new(options, options.time_limit.map(|t| started + t), memory_per_region(net), 0),
+        budget: Budget::new(options, options.time_limit.map(|t| started + t), memory_per_region(net, options), 0),
+        listing: keeps_regions(options) || options.sink.is_some(),
         found: AtomicUsize::new(0),
         lp_solves: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -197,7 +204,12 @@ enum Mode<'a> {
 /// witnesses, and the leaves without one.
 #[derive(Default)]
 struct Leaves {
+    /// The counted leaves, when listed (the region list, or a sink).
     regions: Vec<Region>,
+    /// Leaves counted.
+    counted: usize,
+    /// The first counted leaf's witness (the count's start point).
+    first: Option<Vec<f64>>,
     counters: LpCounters,
     unverified: u64,
     /// Bound mode: leaves not proven to miss the domain.
@@ -210,6 +222,10 @@ struct Leaves {
 impl Leaves {
     fn append(&mut self, mut other: Leaves) {
         self.regions.append(&mut other.regions);
+        self.counted += other.counted;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
         self.counters.add(&other.counters);
         self.unverified += other.unverified;
         self.leaves += other.leaves;
@@ -290,6 +306,8 @@ struct Search<'a> {
     options: &'a WalkOptions,
     mode: Mode<'a>,
     budget: Budget<'a>,
+    /// Whether counted leaves are listed (for the region list or the sink).
+    listing: bool,
     /// Leaves counted so far, over all threads.
     found: AtomicUsize,
     lp_solves: AtomicUsize,
@@ -476,11 +494,18 @@ impl Search<'_> {
                 return Ok(());
             }
         };
-        out.regions.push(Region {
-            pattern: cell.pattern,
-            witness: Some(self.domain.from_frame(&y)),
-            inradius: Some(slack * self.domain.scale()),
-        });
+        let witness = self.domain.from_frame(&y);
+        if out.first.is_none() {
+            out.first = Some(witness.clone());
+        }
+        out.counted += 1;
+        if self.listing {
+            out.regions.push(Region {
+                pattern: cell.pattern,
+                witness: Some(witness),
+                inradius: Some(slack * self.domain.scale()),
+            });
+        }
         let found = self.found.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(reason) = self.budget.spent(found) {
             self.halt(reason);

@@ -1,6 +1,7 @@
 //! What every exact engine shares: its options and budgets, the one budget check, and its result
 //! (the regions found, whether the count is exact, the work it took).
 
+pub use super::walk::visited::Identity;
 use crate::lp::LpCounters;
 use crate::model::{Network, Pattern};
 use std::path::PathBuf;
@@ -21,8 +22,9 @@ pub struct WalkOptions {
     /// Record every facet adjacency inside the domain (for linear regions and the region graph).
     /// Costs a facet LP also for neighbours already known.
     pub edges: bool,
-    /// Stop before the walk's estimated memory ([`memory_per_region`] × regions) exceeds this many
-    /// bytes.
+    /// Stop before the walk's estimated memory ([`memory_per_region`] × regions, plus the
+    /// frontier's in-memory share) exceeds this many bytes. The frontier spills to disk past a
+    /// quarter of it (or 16 MiB), so what stops the walk is the visited set (and the region list).
     pub max_memory: Option<u64>,
     /// Set from outside (e.g. on SIGINT) to stop the walk cleanly with a partial result.
     pub interrupt: Option<Arc<AtomicBool>>,
@@ -35,6 +37,49 @@ pub struct WalkOptions {
     /// Which exact method counts (the count is the same; the box partition is faster where it
     /// applies).
     pub engine: Engine,
+    /// Keep only the count, not the region list: the walk then holds each region's identity
+    /// (pattern or fingerprint) and nothing else once it is expanded, and [`WalkResult::regions`]
+    /// stays empty. Regions can still be streamed to [`WalkOptions::sink`]. Ignored with `edges`
+    /// (a region graph needs the list).
+    pub count_only: bool,
+    /// How the visited set tells regions apart: exact patterns, or 128-bit fingerprints (16
+    /// bytes per region, with the collision bound in the result).
+    pub identity: Identity,
+    /// Bytes the walk's frontier may hold in memory before its newest part is written to disk
+    /// (default: [`crate::tolerance::FRONTIER_MEMORY`], or a quarter of `max_memory` when that is
+    /// less). Spilling changes neither the count nor the work, only where the queue is kept.
+    pub frontier_memory: Option<u64>,
+    /// Called with each region, in the order found, once its witness is certified (and, when a
+    /// budget stops the walk, with those still queued, without witness): `--save-regions`
+    /// streams them to disk this way.
+    pub sink: Option<RegionSink>,
+}
+
+/// Where the regions of a count go as they are found ([`WalkOptions::sink`]); an error stops the
+/// count with that error.
+#[derive(Clone)]
+pub struct RegionSink(pub Arc<RegionFn>);
+
+/// What a [`RegionSink`] calls with each region.
+pub type RegionFn = dyn Fn(&Region) -> crate::Result<()> + Send + Sync;
+
+impl RegionSink {
+    /// The same sink, with every witness first passed through `lift` (a walk in reduced or
+    /// sliced coordinates puts the model's own coordinates back this way).
+    pub fn mapped(&self, lift: impl Fn(&mut Vec<f64>) + Send + Sync + 'static) -> RegionSink {
+        let inner = self.0.clone();
+        RegionSink(Arc::new(move |region: &Region| {
+            let mut region = region.clone();
+            region.witness.iter_mut().for_each(&lift);
+            inner(&region)
+        }))
+    }
+}
+
+impl std::fmt::Debug for RegionSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegionSink")
+    }
 }
 
 impl WalkOptions {
@@ -156,8 +201,23 @@ pub struct Edge {
 /// What a walk found and what it cost.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WalkResult {
-    /// Every region found, in discovery order. When complete, exactly the regions meeting the domain.
+    /// Every region found, in discovery order (empty with [`WalkOptions::count_only`]). When
+    /// complete, exactly the regions meeting the domain.
     pub regions: Vec<Region>,
+    /// The number of regions counted ([`WalkResult::count`]).
+    pub counted: usize,
+    /// With fingerprints ([`Identity::Fingerprints`]): an upper bound on the chance that two of
+    /// the regions found shared one, so that one was not counted (`N(N−1)/2 · 2⁻¹²⁸`). `None`:
+    /// exact patterns, nothing dropped.
+    #[serde(default)]
+    pub collision_bound: Option<f64>,
+    /// Regions of the frontier written to disk to keep memory flat (the count is the same as
+    /// without spilling).
+    #[serde(default)]
+    pub spilled_regions: u64,
+    /// Bytes those spilled regions took on disk.
+    #[serde(default)]
+    pub spilled_bytes: u64,
     /// Facet adjacencies inside the domain (empty unless [`WalkOptions::edges`]).
     pub edges: Vec<Edge>,
     /// Whether every region was found, or which budget stopped the walk.
@@ -191,6 +251,10 @@ impl WalkResult {
     pub fn empty(engine: Engine) -> Self {
         WalkResult {
             regions: Vec::new(),
+            counted: 0,
+            collision_bound: None,
+            spilled_regions: 0,
+            spilled_bytes: 0,
             edges: Vec::new(),
             completeness: Completeness::Complete,
             counters: LpCounters::default(),
@@ -205,7 +269,7 @@ impl WalkResult {
 
     /// Number of regions counted.
     pub fn count(&self) -> usize {
-        self.regions.len()
+        self.counted
     }
 
     /// Whether the count is exact: no budget stopped the walk, and no region was dropped for
@@ -224,12 +288,17 @@ impl WalkResult {
     }
 }
 
-/// Estimated bytes the walk holds per region found: the pattern (twice: region list and visited
-/// map), the witness, bookkeeping, and hash-map overhead. Edges add about 64 bytes each.
-pub fn memory_per_region(net: &Network) -> u64 {
-    let pattern = 8 * net.neurons().div_ceil(64) as u64 + 32;
-    let witness = 8 * net.input_dim() as u64 + 24;
-    2 * pattern + witness + 96
+/// Estimated bytes a count with `options` holds per region found (the frontier is held within
+/// its own budget): the visited set's key and table slot, and, when the region list is kept, the
+/// pattern and witness. Edges add about 64 bytes each.
+pub fn memory_per_region(net: &Network, options: &WalkOptions) -> u64 {
+    let words = net.neurons().div_ceil(64) as u64;
+    let key = match options.identity.resolve(net.neurons()) {
+        Identity::Fingerprints => 16,
+        _ => 8 * words,
+    };
+    let listed = if super::walk::keeps_regions(options) { 8 * words + 8 * net.input_dim() as u64 + 96 } else { 0 };
+    key + 12 + listed + if options.edges { 64 } else { 0 }
 }
 
 /// The budgets of a count, checked in one place by every engine.
@@ -241,12 +310,19 @@ pub(crate) struct Budget<'a> {
     /// Regions that may still be added between two checks (the walk adds a chunk's neighbours at
     /// once; the partition checks at every leaf and needs none).
     headroom: u64,
+    /// Bytes held whatever the count (the walk's frontier, up to its budget).
+    held: u64,
 }
 
 impl<'a> Budget<'a> {
     /// The budgets of `options`, the time limit running out at `deadline`.
     pub(crate) fn new(options: &'a WalkOptions, deadline: Option<Instant>, per_region: u64, headroom: u64) -> Self {
-        Budget { options, deadline, per_region, headroom }
+        Budget { options, deadline, per_region, headroom, held: 0 }
+    }
+
+    /// The same budgets, with `bytes` held besides the regions.
+    pub(crate) fn holding(self, bytes: u64) -> Self {
+        Budget { held: bytes, ..self }
     }
 
     /// The budget that stops a count holding `regions` regions, if any.
@@ -254,7 +330,7 @@ impl<'a> Budget<'a> {
         let o = self.options;
         if o.max_regions.is_some_and(|max| regions >= max) {
             Some(StopReason::MaxRegions)
-        } else if o.max_memory.is_some_and(|max| (regions as u64 + self.headroom) * self.per_region > max) {
+        } else if o.max_memory.is_some_and(|max| (regions as u64 + self.headroom) * self.per_region + self.held > max) {
             Some(StopReason::MaxMemory)
         } else {
             self.late_or_interrupted()

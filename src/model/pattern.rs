@@ -38,6 +38,22 @@ impl Pattern {
         }
     }
 
+    /// The bits as 64-bit words (neuron `k` is bit `k % 64` of word `k / 64`; spare bits are 0).
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// The pattern of `len` neurons held in `words` (as [`Pattern::words`] gives them); `None` if
+    /// the number of words is wrong or a bit beyond `len` is set.
+    pub fn from_words(len: usize, words: &[u64]) -> Option<Self> {
+        let spare =
+            (words.len() * 64).checked_sub(len).filter(|&spare| spare < 64 && words.len() == len.div_ceil(64))?;
+        match words.last() {
+            Some(&last) if spare > 0 && last >> (64 - spare) != 0 => None,
+            _ => Some(Pattern { words: words.into(), len }),
+        }
+    }
+
     /// Whether `self` differs from `other` in some neuron that `mask` selects (all three of one
     /// length).
     pub fn disagrees_on(&self, other: &Pattern, mask: &Pattern) -> bool {
@@ -94,14 +110,9 @@ pub mod packed {
     /// Reads `(len, words)`, checking that the words hold exactly `len` bits.
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Pattern, D::Error> {
         let (len, words): (usize, Vec<u64>) = Deserialize::deserialize(d)?;
-        let spare = (words.len() * 64).checked_sub(len).filter(|&spare| spare < 64);
-        match (spare, words.last()) {
-            (Some(spare), Some(&last)) if spare > 0 && last >> (64 - spare) != 0 => {
-                Err(serde::de::Error::custom("pattern bits beyond its length"))
-            }
-            (Some(_), _) => Ok(Pattern { words: words.into(), len }),
-            (None, _) => Err(serde::de::Error::custom(format!("{} words for a pattern of {len} bits", words.len()))),
-        }
+        Pattern::from_words(len, &words).ok_or_else(|| {
+            serde::de::Error::custom(format!("{} words do not hold a pattern of {len} bits", words.len()))
+        })
     }
 }
 

@@ -63,13 +63,34 @@ impl Entry {
     pub(crate) fn wire_bytes(&self) -> usize {
         8 * (self.point.len() + self.direction.len()) + 16
     }
+
+    /// The entry as the walk's frontier writes it to disk: with its refutation hints, which
+    /// halve the dual solves of a 784-input walk (they are shared by siblings in memory, and
+    /// copied per region on disk).
+    pub(crate) fn spilled(&self) -> SpilledEntry {
+        SpilledEntry { point: self.point.clone(), direction: self.direction.clone(), refuted: (*self.refuted).clone() }
+    }
+}
+
+/// An [`Entry`] as a spilled frontier segment holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct SpilledEntry {
+    point: Vec<f64>,
+    direction: Vec<f64>,
+    refuted: Refuted,
+}
+
+impl From<SpilledEntry> for Entry {
+    fn from(s: SpilledEntry) -> Entry {
+        Entry { point: s.point, direction: s.direction, refuted: Arc::new(s.refuted) }
+    }
 }
 
 /// Facets a region proved absent with dual multipliers, keyed by the facet's neuron. A neighbour's
 /// constraints are mostly the region's own (a flip in layer ℓ changes nothing before ℓ), so the
 /// same multipliers, applied to the neighbour's rows and checked there ([`refutes`]), often
 /// refute the same facet without a solve.
-#[derive(Default)]
+#[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
 
 /// Certificates the walk keeps per neuron (the latest ones) to try on regions that did not inherit
@@ -92,7 +113,7 @@ impl Refuted {
 
 /// A refutation's multipliers by neuron: `(neuron, its sign in the region, multiplier)`, sorted
 /// by neuron, plus the facet's own (the equality's) multiplier.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Certificate {
     equality: f64,
     rows: Vec<(usize, bool, f64)>,
@@ -262,7 +283,7 @@ fn constraints_where<'a>(
 /// What the walk knew when a chunk started: found regions and, when edges are recorded, the
 /// adjacencies already confirmed.
 pub(crate) struct Known<'a> {
-    pub(crate) visited: &'a FxHashMap<Pattern, usize>,
+    pub(crate) visited: &'a super::visited::Visited,
     pub(crate) edges: Option<&'a FxHashSet<(usize, usize)>>,
     pub(crate) index: usize,
 }
@@ -273,7 +294,7 @@ impl Known<'_> {
         match (self.visited.get(far), self.edges) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some(&j), Some(edges)) => edges.contains(&(self.index.min(j), self.index.max(j))),
+            (Some(j), Some(edges)) => edges.contains(&(self.index.min(j), self.index.max(j))),
         }
     }
 }

@@ -14,9 +14,11 @@
 
 pub mod checkpoint;
 pub(crate) mod expand;
+pub(crate) mod frontier;
 pub mod geometry;
 pub(crate) mod reduce;
 pub mod vertices;
+pub mod visited;
 
 use super::result::{
     memory_per_region, Budget, Completeness, Edge, Engine, Progress, ProgressFn, Region, WalkOptions, WalkResult,
@@ -24,21 +26,19 @@ use super::result::{
 use crate::domain::Domain;
 use crate::lp::{margin, meets, Decision, LpCounters};
 use crate::model::{LayerMaps, Network, Pattern};
-use crate::tolerance::{DECIDE, MEMORY_HEADROOM_REGIONS, START_POINT_TRIES};
+use crate::tolerance::{DECIDE, FRONTIER_MEMORY, MEMORY_HEADROOM_REGIONS, START_POINT_TRIES};
 use crate::Result;
 pub use checkpoint::Checkpoint;
-use checkpoint::{fingerprint, Saver, CHECKPOINT_VERSION};
+use checkpoint::{fingerprint, Saver};
 pub use expand::region_constraints;
 use expand::{prepare, Context, Entry, Expansion, Known, Prepared, Refuted};
+use frontier::{Frontier, Item, CHUNK};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use reduce::in_row_space;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// Regions expanded between two budget checks (and merges of the visited set).
-const CHUNK: usize = 64;
+use visited::Visited;
 
 /// Regions of a chunk that share layer maps, one after the other (see `run`).
 const BLOCK: usize = 8;
@@ -52,7 +52,7 @@ const CARRIED_MAPS: usize = 16 << 20;
 /// `options.engine` says (`crate::exact::count` chooses the engine); an unclipped L2 ball is walked
 /// in the first layer's row space when that has fewer dimensions than the input ([`reduce`]).
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
-    in_row_space(net, domain, |net, domain| walk_as_given(net, domain, options), |r| Some(r))
+    in_row_space(net, domain, options, walk_as_given, |r| Some(r))
 }
 
 fn walk_as_given(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
@@ -77,146 +77,190 @@ fn walk_from(
     started: Instant,
     certified: bool,
 ) -> Result<WalkResult> {
-    let mut result = WalkResult::empty(Engine::Walk);
-    let Some(start) = start_point(net, domain, &mut result.counters, certified)? else {
-        report_progress(options, &result, 0, true);
-        result.seconds = started.elapsed().as_secs_f64();
+    let mut counters = LpCounters::default();
+    let Some(start) = start_point(net, domain, &mut counters, certified)? else {
+        let result =
+            WalkResult { counters, seconds: started.elapsed().as_secs_f64(), ..WalkResult::empty(Engine::Walk) };
+        report_progress(options, result.count(), 0, 0, true);
         return Ok(result);
     };
     let first = net.interior_pattern(&start).expect("start point is interior");
-    result.start = Some(start);
-    result.regions.push(Region { pattern: first, witness: None, inradius: None });
-    let checkpoint = Checkpoint {
-        version: CHECKPOINT_VERSION,
-        fingerprint: fingerprint(net, domain, options.edges),
-        result,
-        verified: vec![true],
-        queue: vec![0],
-        shard: None,
-    };
-    run(net, domain, options, checkpoint, started)
+    let visited = Visited::new(options.identity, net.neurons(), Visited::random_key());
+    let mut state = WalkState::new(net, options, visited, keeps_regions(options), Vec::new());
+    state.result.counters = counters;
+    state.result.start = Some(start);
+    state.add(first, None)?;
+    run(net, domain, options, state, started)
+}
+
+/// Bytes the frontier may hold in memory before it spills: as asked, else [`FRONTIER_MEMORY`] or
+/// a quarter of the memory budget when that is less.
+pub(crate) fn frontier_budget(options: &WalkOptions) -> u64 {
+    let default = options.max_memory.map_or(FRONTIER_MEMORY, |m| FRONTIER_MEMORY.min(m / 4));
+    options.frontier_memory.unwrap_or(default)
+}
+
+/// Whether a walk with `options` keeps its region list: when asked, for a region graph, and when
+/// it streams regions to a sink and writes checkpoints (a resumed walk writes the regions found
+/// before the checkpoint from the list).
+pub(crate) fn keeps_regions(options: &WalkOptions) -> bool {
+    !options.count_only || options.edges || (options.sink.is_some() && options.checkpoint.is_some())
 }
 
 /// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
 /// The checkpoint of a reduced walk holds the reduced problem's fingerprint and points.
 pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
-    let resumed = |net: &Network, domain: &Domain| {
-        checkpoint.validate(net, domain, options.edges)?;
-        let started = Instant::now() - Duration::from_secs_f64(checkpoint.result.seconds);
-        run(net, domain, options, checkpoint, started)
+    let resumed = |net: &Network, domain: &Domain, options: &WalkOptions| {
+        let state = WalkState::resumed(net, domain, options, checkpoint, None)?;
+        // The regions certified before the checkpoint go to the sink first.
+        if let Some(sink) = &options.sink {
+            state.result.regions.iter().filter(|r| r.witness.is_some()).try_for_each(|r| (sink.0)(r))?;
+        }
+        let started = Instant::now() - Duration::from_secs_f64(state.result.seconds);
+        run(net, domain, options, state, started)
     };
-    in_row_space(net, domain, resumed, |r| Some(r))
+    in_row_space(net, domain, options, resumed, |r| Some(r))
 }
 
 fn run(
     net: &Network,
     domain: &Domain,
     options: &WalkOptions,
-    saved: Checkpoint,
+    mut state: WalkState,
     started: Instant,
 ) -> Result<WalkResult> {
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let context = Context::new(net, domain, !options.highs_only, deadline, options.interrupt.clone());
-    let fingerprint = saved.fingerprint;
-    let mut state = WalkState::new(net, saved);
     let mut stopped = None;
     let mut known_edges: FxHashSet<(usize, usize)> = state.result.edges.iter().map(|e| (e.a, e.b)).collect();
-    let per_region = memory_per_region(net) + if options.edges { 64 } else { 0 };
-    let budget = Budget::new(options, deadline, per_region, MEMORY_HEADROOM_REGIONS);
-    let mut saver = Saver::new(options.checkpoint.clone(), fingerprint, None);
+    let budget = Budget::new(options, deadline, memory_per_region(net, options), MEMORY_HEADROOM_REGIONS)
+        .holding(state.frontier.budget());
+    let mut saver = Saver::new(options.checkpoint.clone(), fingerprint(net, domain, options.edges), None);
 
     while !state.frontier.is_empty() {
-        if let Some(stop) = budget.spent(state.result.regions.len()) {
+        if let Some(stop) = budget.spent(state.visited.len()) {
             stopped = Some(stop);
             break;
         }
         let recorded = options.edges.then_some(&known_edges);
         for (i, p, flipped, entry) in state.expand_chunk(&context, domain, recorded)? {
             let j = match state.visited.get(&p) {
-                Some(&j) => j,
-                None => state.add(p, Some(entry)),
+                Some(j) => j,
+                None => state.add(p, Some(entry))?,
             };
             if options.edges && known_edges.insert((i.min(j), i.max(j))) {
                 state.result.edges.push(Edge { a: i.min(j), b: i.max(j), flipped });
             }
         }
-        report_progress(options, &state.result, state.frontier.len(), false);
+        report_progress(options, state.visited.len(), state.frontier.len(), state.result.counters.lp_solves, false);
         if saver.due() {
             state.result.seconds = started.elapsed().as_secs_f64();
-            saver.save(&state.result, &state.verified, state.frontier.indices())?;
+            saver.save(&state)?;
         }
     }
-    let WalkState { mut result, verified, mut frontier, .. } = state;
-    result.seconds = started.elapsed().as_secs_f64();
-    report_progress(options, &result, frontier.len(), true);
-    if let (Some(reason), false) = (stopped, frontier.is_empty()) {
-        result.completeness = Completeness::Stopped(reason);
-        saver.save(&result, &verified, frontier.indices())?;
+    state.result.seconds = started.elapsed().as_secs_f64();
+    if let (Some(reason), false) = (stopped, state.frontier.is_empty()) {
+        state.result.completeness = Completeness::Stopped(reason);
+        saver.save(&state)?;
     }
-    if result.unverified > 0 {
-        // Drop the uncertified regions and renumber the edges.
-        let mut new_index = vec![usize::MAX; verified.len()];
-        let mut next = 0;
-        for (i, ok) in verified.iter().enumerate() {
-            if *ok {
-                new_index[i] = next;
-                next += 1;
-            }
-        }
-        let mut keep = verified.into_iter();
-        result.regions.retain(|_| keep.next().unwrap());
-        result.edges.retain_mut(|e| {
-            (e.a, e.b) = (new_index[e.a], new_index[e.b]);
-            e.a != usize::MAX && e.b != usize::MAX
-        });
-    }
-    Ok(result)
+    report_progress(options, state.visited.len(), state.frontier.len(), state.result.counters.lp_solves, true);
+    state.finish()
 }
 
 /// A neighbour found by expanding a region: (that region's index, the neighbour's pattern, the
 /// neurons flipped across the facet, the way in).
 pub(crate) type Neighbour = (usize, Pattern, Vec<usize>, Entry);
 
-/// What a walk holds while it runs: the regions found (with whether each was certified), the
-/// visited set, the frontier and what expanding carries from chunk to chunk. The single walk and
-/// each worker of the dataflow walk (`crate::cluster`) hold one; [`WalkState::expand_chunk`] is
-/// the one step both repeat.
+/// What a walk holds while it runs: the visited set (every region found, numbered in order), the
+/// frontier, the regions whose witness failed, the result so far (with the region list when it
+/// is kept) and what expanding carries from chunk to chunk. The single walk and each worker of
+/// the dataflow walk (`crate::cluster`) hold one; [`WalkState::expand_chunk`] is the one step both
+/// repeat.
 pub(crate) struct WalkState {
-    /// Regions found so far (in discovery order), the counters and the result's other fields.
+    /// The counters and the result's other fields; `regions` lists every region found (in
+    /// order) when `keep` is set, and is empty otherwise.
     pub(crate) result: WalkResult,
-    /// Per region: whether its witness held (false: counted out at the end).
-    pub(crate) verified: Vec<bool>,
-    /// Pattern → index into `result.regions`.
-    pub(crate) visited: FxHashMap<Pattern, usize>,
+    /// Every region found.
+    pub(crate) visited: Visited,
     /// Regions found but not yet expanded.
     pub(crate) frontier: Frontier,
+    /// Regions whose witness failed (counted out at the end), in increasing order.
+    pub(crate) unverified: Vec<usize>,
+    /// Whether `result.regions` is kept.
+    pub(crate) keep: bool,
+    /// Hidden neurons (the length of every pattern).
+    pub(crate) neurons: usize,
+    /// Where expanded regions are written as they are certified (`WalkOptions::sink`).
+    sink: Option<super::result::RegionSink>,
     expander: Expander,
 }
 
 impl WalkState {
-    /// The state saved in `saved` (a fresh walk's holds its start region).
-    pub(crate) fn new(net: &Network, saved: Checkpoint) -> Self {
-        let mut result = saved.result;
-        result.completeness = Completeness::Complete;
-        let visited = result.regions.iter().enumerate().map(|(i, r)| (r.pattern.clone(), i)).collect();
+    /// A walk holding the regions of `visited` (none yet for a fresh walk) and queueing `queue`.
+    pub(crate) fn new(
+        net: &Network,
+        options: &WalkOptions,
+        visited: Visited,
+        keep: bool,
+        queue: Vec<(usize, Pattern)>,
+    ) -> Self {
+        let budget = frontier_budget(options);
         WalkState {
-            result,
-            verified: saved.verified,
+            result: WalkResult::empty(Engine::Walk),
             visited,
-            frontier: Frontier::new(saved.queue),
+            frontier: Frontier::new(queue.into_iter().map(|(i, p)| (i, p, None)).collect(), budget),
+            unverified: Vec::new(),
+            keep,
+            neurons: net.neurons(),
+            sink: options.sink.clone(),
             expander: Expander::new(net),
         }
     }
 
+    /// The walk saved in `saved`, checked against the problem (`shard`: see
+    /// [`Checkpoint::validate_shard`]).
+    pub(crate) fn resumed(
+        net: &Network,
+        domain: &Domain,
+        options: &WalkOptions,
+        saved: Checkpoint,
+        shard: Option<(usize, usize)>,
+    ) -> Result<Self> {
+        let visited = saved.validate_shard(net, domain, options.edges, shard)?;
+        let (identity, _) = visited.identity();
+        let asked = options.identity.resolve(net.neurons());
+        let mismatch = |what: String| Err(crate::error::CheckpointError::Mismatch(what).into());
+        if options.identity != visited::Identity::Auto && asked != identity {
+            return mismatch(format!("it identifies regions by {identity:?}, and {asked:?} were asked for"));
+        }
+        let keep = keeps_regions(options) || (options.sink.is_some() && saved.header.kept);
+        if (keep || options.sink.is_some()) && !saved.header.kept {
+            return mismatch(
+                "it was written by a count that kept no region list, so the regions found before it cannot be \
+                 listed or saved; resume it as a count only (without --save-regions, --linear or --certify), or \
+                 start again with them"
+                    .into(),
+            );
+        }
+        let mut state = WalkState::new(net, options, visited, keep, saved.queue);
+        state.result = saved.header.result;
+        state.result.completeness = Completeness::Complete;
+        if !keep {
+            state.result.regions = Vec::new();
+        }
+        state.unverified = saved.unverified;
+        Ok(state)
+    }
+
     /// Adds a region entered by `entry` (reached through a certified facet) to the state and the
-    /// frontier; returns its index.
-    pub(crate) fn add(&mut self, pattern: Pattern, entry: Option<Entry>) -> usize {
-        let i = self.result.regions.len();
-        self.visited.insert(pattern.clone(), i);
-        self.result.regions.push(Region { pattern, witness: None, inradius: None });
-        self.verified.push(true);
-        self.frontier.push(i, entry);
-        i
+    /// frontier; returns its number.
+    pub(crate) fn add(&mut self, pattern: Pattern, entry: Option<Entry>) -> Result<usize> {
+        let i = self.visited.insert(&pattern);
+        if self.keep {
+            self.result.regions.push(Region { pattern: pattern.clone(), witness: None, inradius: None });
+        }
+        self.frontier.push((i, pattern, entry))?;
+        Ok(i)
     }
 
     /// Expands the next chunk of the frontier, records each expansion (witness, counters), puts
@@ -229,72 +273,84 @@ impl WalkState {
         domain: &Domain,
         known_edges: Option<&FxHashSet<(usize, usize)>>,
     ) -> Result<Vec<Neighbour>> {
-        let chunk = self.frontier.take_chunk();
-        let expansions = self.expander.expand(context, &self.result.regions, &self.visited, known_edges, &chunk)?;
+        let chunk = self.frontier.take_chunk()?;
+        let expansions = self.expander.expand(context, &self.visited, known_edges, &chunk)?;
         let mut put_back = Vec::new();
         let mut found = Vec::new();
-        for ((i, entry), expansion) in chunk.into_iter().zip(expansions) {
+        for (item, expansion) in chunk.into_iter().zip(expansions) {
             let Some(e) = expansion else {
                 // Interrupted by a budget: put it back so the result says incomplete.
-                put_back.push((i, entry));
+                put_back.push(item);
                 continue;
             };
-            record(&mut self.result, &mut self.verified, domain, i, &e);
+            let (i, pattern, _) = item;
+            self.record(domain, i, pattern, &e)?;
             found.extend(e.neighbours.into_iter().map(|(p, flipped, entry)| (i, p, flipped, entry)));
         }
         self.frontier.put_back(put_back);
         Ok(found)
     }
-}
 
-/// Regions found but not yet expanded, in order, with the way into each when known (ways are
-/// not kept in checkpoints: a resumed region solves its witness LP).
-pub(crate) struct Frontier {
-    queue: VecDeque<usize>,
-    entries: FxHashMap<usize, Entry>,
-}
-
-impl Frontier {
-    /// The regions `queue` (indices into the walk's regions), ways unknown.
-    pub(crate) fn new(queue: Vec<usize>) -> Self {
-        Frontier { queue: queue.into(), entries: FxHashMap::default() }
-    }
-
-    /// Queues region `i`, entered by `entry`.
-    pub(crate) fn push(&mut self, i: usize, entry: Option<Entry>) {
-        self.queue.push_back(i);
-        if let Some(entry) = entry {
-            self.entries.insert(i, entry);
+    /// Takes an expansion's witness and tallies into the result, for region `i`; a region whose
+    /// witness failed is flagged unverified (counted out at the end), a certified one is written
+    /// to the sink.
+    fn record(&mut self, domain: &Domain, i: usize, pattern: Pattern, e: &Expansion) -> Result<()> {
+        let result = &mut self.result;
+        result.counters.add(&e.counters);
+        result.screened += e.screened;
+        result.known_neighbours += e.known;
+        let Some((w, t)) = &e.witness else {
+            let at = self.unverified.partition_point(|&j| j < i);
+            self.unverified.insert(at, i);
+            result.unverified += 1;
+            return Ok(());
+        };
+        let region = Region { pattern, witness: Some(domain.from_frame(w)), inradius: Some(t * domain.scale()) };
+        if let Some(sink) = &self.sink {
+            (sink.0)(&region)?;
         }
+        if self.keep {
+            result.regions[i] = region;
+        }
+        Ok(())
     }
 
-    /// The next chunk to expand (at most [`CHUNK`] regions), taken off the front.
-    pub(crate) fn take_chunk(&mut self) -> Vec<(usize, Option<Entry>)> {
-        let n = CHUNK.min(self.queue.len());
-        self.queue.drain(..n).map(|i| (i, self.entries.remove(&i))).collect()
-    }
-
-    /// Puts regions a budget interrupted back at the front, in their order.
-    pub(crate) fn put_back(&mut self, regions: Vec<(usize, Option<Entry>)>) {
-        for (i, entry) in regions.into_iter().rev() {
-            self.queue.push_front(i);
-            if let Some(entry) = entry {
-                self.entries.insert(i, entry);
+    /// The result when the walk has ended: the regions left in the frontier written to the sink
+    /// (without witness), the uncertified ones dropped from the list (edges renumbered), the count
+    /// and what it rests on (the fingerprints' collision bound, the spilled frontier).
+    pub(crate) fn finish(&mut self) -> Result<WalkResult> {
+        if let Some(sink) = &self.sink {
+            for (_, pattern) in self.frontier.queued()? {
+                (sink.0)(&Region { pattern, witness: None, inradius: None })?;
             }
         }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// The queued regions in order (what a checkpoint keeps).
-    pub(crate) fn indices(&mut self) -> &[usize] {
-        self.queue.make_contiguous()
+        let mut result = std::mem::replace(&mut self.result, WalkResult::empty(Engine::Walk));
+        if self.keep && !self.unverified.is_empty() {
+            // Drop the uncertified regions and renumber the edges.
+            let mut new_index = vec![usize::MAX; result.regions.len()];
+            let mut dropped = self.unverified.iter().peekable();
+            let mut next = 0;
+            for (i, slot) in new_index.iter_mut().enumerate() {
+                if dropped.next_if_eq(&&i).is_none() {
+                    *slot = next;
+                    next += 1;
+                }
+            }
+            let mut i = 0;
+            result.regions.retain(|_| {
+                i += 1;
+                new_index[i - 1] != usize::MAX
+            });
+            result.edges.retain_mut(|e| {
+                (e.a, e.b) = (new_index[e.a], new_index[e.b]);
+                e.a != usize::MAX && e.b != usize::MAX
+            });
+        }
+        result.counted = self.visited.len() - self.unverified.len();
+        result.collision_bound = self.visited.collision_bound();
+        let spilled = self.frontier.spilled();
+        (result.spilled_regions, result.spilled_bytes) = (spilled.regions, spilled.bytes);
+        Ok(result)
     }
 }
 
@@ -326,10 +382,9 @@ impl Expander {
     fn expand(
         &mut self,
         context: &Context,
-        regions: &[Region],
-        visited: &FxHashMap<Pattern, usize>,
+        visited: &Visited,
         known_edges: Option<&FxHashSet<(usize, usize)>>,
-        chunk: &[(usize, Option<Entry>)],
+        chunk: &[Item],
     ) -> Result<Vec<Option<Expansion>>> {
         // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
         // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
@@ -341,12 +396,12 @@ impl Expander {
             .map(|(block, near)| {
                 let prepared = block
                     .iter()
-                    .map(|(i, entry)| {
+                    .map(|(i, pattern, entry)| {
                         if context.out_of_budget() {
                             return Ok(None);
                         }
                         let known = Known { visited, edges: known_edges, index: *i };
-                        prepare(context, &regions[*i].pattern, entry.as_ref(), &known, near).map(Some)
+                        prepare(context, pattern, entry.as_ref(), &known, near).map(Some)
                     })
                     .collect::<Result<Vec<_>>>();
                 if !carry {
@@ -363,24 +418,6 @@ impl Expander {
             self.refuted.update(&e.refuted);
         }
         Ok(expansions)
-    }
-}
-
-/// Takes an expansion's witness and tallies into the result, for region `i`; a region whose
-/// witness failed is flagged unverified (counted out at the end).
-fn record(result: &mut WalkResult, verified: &mut [bool], domain: &Domain, i: usize, e: &Expansion) {
-    result.counters.add(&e.counters);
-    result.screened += e.screened;
-    result.known_neighbours += e.known;
-    match &e.witness {
-        None => {
-            verified[i] = false;
-            result.unverified += 1;
-        }
-        Some((w, t)) => {
-            result.regions[i].witness = Some(domain.from_frame(w));
-            result.regions[i].inradius = Some(t * domain.scale());
-        }
     }
 }
 
@@ -424,9 +461,9 @@ fn decide_chunk(
 }
 
 /// Calls the progress callback, if any, with the walk's state.
-fn report_progress(options: &WalkOptions, result: &WalkResult, frontier: usize, finished: bool) {
+fn report_progress(options: &WalkOptions, regions: usize, frontier: usize, lp_solves: u64, finished: bool) {
     if let Some(ProgressFn(call)) = &options.progress {
-        call(Progress { regions: result.regions.len(), frontier, lp_solves: result.counters.lp_solves, finished });
+        call(Progress { regions, frontier, lp_solves, finished });
     }
 }
 

@@ -15,12 +15,13 @@
 //! zonotope, not a box), nor does a ball clipped to a box.
 
 use crate::domain::{Domain, Norm, Shape};
-use crate::exact::WalkResult;
+use crate::exact::{WalkOptions, WalkResult};
 use crate::model::{Layer, Network, Weight};
 use crate::tolerance::ROW_SPACE;
 use crate::vector::dot;
 use crate::Result;
 use ndarray::Array2;
+use std::sync::Arc;
 
 /// Runs `walk` on the problem in the first layer's row space when it reduces ([`Reduced::of`]),
 /// and lifts the points of the result that `walked` picks out (none on a dataflow walk's other
@@ -29,11 +30,16 @@ use ndarray::Array2;
 pub(crate) fn in_row_space<T>(
     net: &Network,
     domain: &Domain,
-    walk: impl FnOnce(&Network, &Domain) -> Result<T>,
+    options: &WalkOptions,
+    walk: impl FnOnce(&Network, &Domain, &WalkOptions) -> Result<T>,
     walked: impl FnOnce(&mut T) -> Option<&mut WalkResult>,
 ) -> Result<T> {
-    let Some(reduced) = Reduced::of(net, domain)? else { return walk(net, domain) };
-    let mut result = walk(&reduced.net, &reduced.domain)?;
+    let Some(reduced) = Reduced::of(net, domain)? else { return walk(net, domain, options) };
+    let reduced = Arc::new(reduced);
+    // Regions streamed out are lifted as they go.
+    let lifted = reduced.clone();
+    let sink = options.sink.as_ref().map(|s| s.mapped(move |p| *p = lifted.lift_point(p)));
+    let mut result = walk(&reduced.net, &reduced.domain, &WalkOptions { sink, ..options.clone() })?;
     if let Some(w) = walked(&mut result) {
         reduced.lift(w);
     }
