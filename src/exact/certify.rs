@@ -98,7 +98,9 @@ impl ExactNetwork {
     }
 }
 
-/// Certifies every region of `walk` (see the module documentation).
+/// Certifies every region of `walk` (see the module documentation): the regions it lists, so a
+/// walk to certify keeps its list (not `WalkOptions::count_only`) and tells regions apart by exact
+/// patterns (`Identity::Patterns`), as `count --certify` does.
 pub fn certify(net: &Network, domain: &Domain, walk: &WalkResult) -> Certification {
     let exact = ExactNetwork::new(net);
     let outcomes: Vec<Result<(), String>> = walk

@@ -56,12 +56,21 @@ pub(crate) struct Entry {
     /// not sent between processes).
     #[serde(skip)]
     refuted: Arc<Refuted>,
+    /// Bytes `refuted` holds (shared with the region's siblings; counted for each, so that the
+    /// frontier's memory budget is never an underestimate).
+    #[serde(skip)]
+    hint_bytes: usize,
 }
 
 impl Entry {
     /// Bytes it occupies on the wire (the point and the direction).
     pub(crate) fn wire_bytes(&self) -> usize {
         8 * (self.point.len() + self.direction.len()) + 16
+    }
+
+    /// Bytes it holds in memory: the point, the direction and the refutation hints.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.wire_bytes() + self.hint_bytes
     }
 
     /// The entry as the walk's frontier writes it to disk: with its refutation hints, which
@@ -82,7 +91,8 @@ pub(crate) struct SpilledEntry {
 
 impl From<SpilledEntry> for Entry {
     fn from(s: SpilledEntry) -> Entry {
-        Entry { point: s.point, direction: s.direction, refuted: Arc::new(s.refuted) }
+        let hint_bytes = s.refuted.heap_bytes();
+        Entry { point: s.point, direction: s.direction, refuted: Arc::new(s.refuted), hint_bytes }
     }
 }
 
@@ -100,6 +110,12 @@ pub(crate) struct Refuted(FxHashMap<usize, Vec<Certificate>>);
 const KEPT_PER_NEURON: usize = 4;
 
 impl Refuted {
+    /// Bytes its certificates hold on the heap (estimated: map slots, vectors and rows).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let certificate = |c: &Certificate| 40 + 24 * c.rows.len();
+        self.0.values().map(|cs| 48 + cs.iter().map(certificate).sum::<usize>()).sum()
+    }
+
     /// Adds `other`'s certificates before the ones held for the same neuron, keeping the latest
     /// [`KEPT_PER_NEURON`].
     pub(crate) fn update(&mut self, other: &Refuted) {
@@ -557,11 +573,16 @@ impl Prepared {
             return None;
         }
         let mut e = self.expansion;
+        let hint_bytes = self.refuted.heap_bytes();
         e.refuted = Arc::new(self.refuted);
         for (c, far, witness) in self.found {
             let flipped = (0..far.len()).filter(|&k| far.get(k) != self.pattern.get(k)).collect();
             let direction = self.kept[c].1.normal.iter().map(|v| -v).collect();
-            e.neighbours.push((far, flipped, Entry { point: witness, direction, refuted: e.refuted.clone() }));
+            e.neighbours.push((
+                far,
+                flipped,
+                Entry { point: witness, direction, refuted: e.refuted.clone(), hint_bytes },
+            ));
         }
         Some(e)
     }

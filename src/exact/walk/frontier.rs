@@ -202,11 +202,11 @@ fn spill_error(path: &std::path::Path, message: &str, source: std::io::Error) ->
     crate::Error::Output { path: path.to_owned(), message: format!("{message}: {source}"), source: Some(source) }
 }
 
-/// Estimated bytes of a queued region in memory: the pattern's words and the entry's points, with
-/// their headers.
+/// Estimated bytes of a queued region in memory: the pattern's words and the entry (points and
+/// refutation hints), with their headers.
 fn item_bytes(item: &Item) -> u64 {
     let (_, pattern, entry) = item;
-    (8 * pattern.words().len() + 64 + entry.as_ref().map_or(0, Entry::wire_bytes)) as u64
+    (8 * pattern.words().len() + 64 + entry.as_ref().map_or(0, Entry::held_bytes)) as u64
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ fn walk_as_given(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
     // drops, so that it found nothing, is a start certified by its margin sought (on a CIFAR CNN,
     // certifying costs the 450 MB of a dense surrogate).
     let first = walk_from(net, domain, options, started, false)?;
-    if first.regions.is_empty() && first.unverified > 0 && first.stopped_by().is_none() {
+    if first.count() == 0 && first.unverified > 0 && first.stopped_by().is_none() {
         let mut second = walk_from(net, domain, options, started, true)?;
         second.counters.add(&first.counters);
         return Ok(second);
