@@ -27,6 +27,13 @@ CASES = {
                 [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.15", "--max-regions", "1000000"]),
     "acas-box": ("ACAS Xu 1_1 (5 inputs), L-inf 0.14 box partition, complete",
                  [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.14", "--norm", "linf"]),
+    "cifar-cnn": ("cifar_conv18k (3,072 inputs, 18,496 ReLUs), L-inf 0.002 at 0.5, stopped at 5,000",
+                  ["fixtures/cnn/cifar_conv18k.onnx", "--center=" + ",".join(["0.5"] * 3072), "--radius", "0.002",
+                   "--norm", "linf", "--max-regions", "5000"]),
+    "acas-l2-1m": ("ACAS Xu 1_1, L2 0.3 walk, stopped at 10^6",
+                   [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.3", "--max-regions", "1000000"]),
+    "acas-box-200s": ("ACAS Xu 1_1, L-inf 0.3 box partition, stopped at 200 s",
+                      [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.3", "--norm", "linf", "--time-limit", "200"]),
 }
 
 
@@ -52,7 +59,8 @@ def one_region(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--cases", default="mnist-linf-0.01,mnist-linf-0.02,acas-l2,acas-box",
+                   help=f"comma-separated, from {', '.join(CASES)}")
     p.add_argument("builds", nargs="*")
     a = p.parse_args()
     builds = [b.split("=", 1) for b in a.builds] or [("this build", "target/release/regionwalk")]
