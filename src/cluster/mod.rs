@@ -316,7 +316,8 @@ impl Shard {
             self.deadline,
             self.options.interrupt.clone(),
         );
-        let budget = Budget::new(&self.options, self.deadline, self.per_region, MEMORY_HEADROOM_REGIONS);
+        let budget = Budget::new(&self.options, self.deadline, self.per_region, MEMORY_HEADROOM_REGIONS)
+            .holding(self.state.frontier.budget());
         if let Some(reason) = budget.spent(self.state.visited.len()) {
             self.stopped = Some(reason);
             return Vec::new();

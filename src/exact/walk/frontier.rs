@@ -8,7 +8,7 @@ use crate::model::packed;
 use crate::model::Pattern;
 use crate::Result;
 use std::collections::VecDeque;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Write};
 
 /// Regions expanded between two budget checks (and merges of the visited set).
 pub(crate) const CHUNK: usize = 64;
@@ -103,17 +103,13 @@ impl Frontier {
         let len = tail.len();
         let written = std::mem::take(&mut self.tail_bytes);
         let stored: Vec<Stored> = tail
-            .iter()
-            .map(|(index, pattern, entry)| Stored {
-                index: *index,
-                pattern: pattern.clone(),
-                entry: entry.as_ref().map(Entry::spilled),
-            })
+            .into_iter()
+            .map(|(index, pattern, entry)| Stored { index, pattern, entry: entry.as_ref().map(Entry::spilled) })
             .collect();
-        drop(tail);
-        let file = std::fs::File::create(&path).map_err(|e| spill_error(&path, "cannot spill the frontier", e))?;
-        bincode::serialize_into(BufWriter::new(file), &stored)
-            .map_err(|e| spill_error(&path, "cannot spill the frontier", std::io::Error::other(e.to_string())))?;
+        let failed = |e| spill_error(&path, "cannot spill the frontier", e);
+        let mut out = BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+        bincode::serialize_into(&mut out, &stored).map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        out.flush().map_err(failed)?;
         self.bytes -= written;
         self.spilled.regions += len as u64;
         self.spilled.bytes += std::fs::metadata(&path).map_or(0, |m| m.len());

@@ -305,6 +305,9 @@ impl WalkState {
             result.unverified += 1;
             return Ok(());
         };
+        if self.sink.is_none() && !self.keep {
+            return Ok(());
+        }
         let region = Region { pattern, witness: Some(domain.from_frame(w)), inradius: Some(t * domain.scale()) };
         if let Some(sink) = &self.sink {
             (sink.0)(&region)?;

@@ -96,7 +96,7 @@ impl Visited {
     }
 
     /// The key of `pattern`: its words, or its fingerprint.
-    fn key_of(&self, pattern: &Pattern) -> KeyWords {
+    fn key_of<'a>(&self, pattern: &'a Pattern) -> KeyWords<'a> {
         match self.identity {
             Identity::Fingerprints => {
                 let mut h = SipHasher13::new_with_keys(self.key.0, self.key.1);
@@ -107,7 +107,7 @@ impl Visited {
                 let f = h.finish128();
                 KeyWords::Fingerprint([f.h1, f.h2])
             }
-            _ => KeyWords::Pattern(pattern.words().to_vec().into()),
+            _ => KeyWords::Pattern(pattern.words()),
         }
     }
 
@@ -179,12 +179,12 @@ pub fn collision_bound(n: u64) -> f64 {
 }
 
 /// A key: a pattern's words (exact patterns) or its two fingerprint words.
-enum KeyWords {
-    Pattern(Box<[u64]>),
+enum KeyWords<'a> {
+    Pattern(&'a [u64]),
     Fingerprint([u64; 2]),
 }
 
-impl KeyWords {
+impl KeyWords<'_> {
     fn words(&self) -> &[u64] {
         match self {
             KeyWords::Pattern(w) => w,
