@@ -116,25 +116,23 @@ impl Checkpoint {
         Self::decode(header, &body).ok_or_else(|| damaged("its body does not fit its header").into())
     }
 
-    /// The checkpoint whose header is `header` and whose body is `body`.
+    /// The checkpoint whose header is `header` and whose body is `body` (`None` if the body's
+    /// lengths do not fit it).
     fn decode(header: Header<WalkResult>, body: &[u64]) -> Option<Self> {
         let mut words = body.iter().copied();
-        let mut next = || words.next();
-        let take =
-            |n: u64, next: &mut dyn FnMut() -> Option<u64>| -> Option<Vec<u64>> { (0..n).map(|_| next()).collect() };
-        let k = next()?;
-        let keys = take(k, &mut next)?;
-        let q = next()?;
+        let mut take = |n: u64| -> Option<Vec<u64>> { (0..n).map(|_| words.next()).collect() };
+        let k = take(1)?[0];
+        let keys = take(k)?;
         let width = header.neurons.div_ceil(64) as u64;
+        let q = take(1)?[0];
         let mut queue = Vec::new();
         for _ in 0..q {
-            let index = next()? as usize;
-            let pattern = Pattern::from_words(header.neurons, &take(width, &mut next)?)?;
-            queue.push((index, pattern));
+            let index = take(1)?[0] as usize;
+            queue.push((index, Pattern::from_words(header.neurons, &take(width)?)?));
         }
-        let u = next()?;
-        let unverified = take(u, &mut next)?.into_iter().map(|i| i as usize).collect();
-        next().is_none().then_some(Checkpoint { header, keys, queue, unverified })
+        let u = take(1)?[0];
+        let unverified = take(u)?.into_iter().map(|i| i as usize).collect();
+        take(1).is_none().then_some(Checkpoint { header, keys, queue, unverified })
     }
 
     /// Regions found when it was written.
