@@ -293,10 +293,7 @@ impl WalkResult {
 /// pattern and witness. Edges add about 64 bytes each.
 pub fn memory_per_region(net: &Network, options: &WalkOptions) -> u64 {
     let words = net.neurons().div_ceil(64) as u64;
-    let key = match options.identity.resolve(net.neurons()) {
-        Identity::Fingerprints => 16,
-        _ => 8 * words,
-    };
+    let key = 8 * options.identity.key_words(net.neurons()) as u64;
     let listed = if super::walk::keeps_regions(options) { 8 * words + 8 * net.input_dim() as u64 + 96 } else { 0 };
     key + 12 + listed + if options.edges { 64 } else { 0 }
 }

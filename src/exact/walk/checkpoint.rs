@@ -137,10 +137,7 @@ impl Checkpoint {
 
     /// Regions found when it was written.
     pub fn regions(&self) -> usize {
-        match self.header.identity {
-            Identity::Fingerprints => self.keys.len() / 2,
-            _ => self.keys.len() / self.header.neurons.div_ceil(64).max(1),
-        }
+        self.keys.len() / self.header.identity.key_words(self.header.neurons).max(1)
     }
 
     /// Checks that this checkpoint was written by this version for this network, domain and edge

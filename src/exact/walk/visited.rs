@@ -43,6 +43,15 @@ impl Identity {
             chosen => chosen,
         }
     }
+
+    /// Words of a visited-set key for a network of `neurons` neurons: the pattern's, or a
+    /// fingerprint's two.
+    pub fn key_words(self, neurons: usize) -> usize {
+        match self.resolve(neurons) {
+            Identity::Fingerprints => 2,
+            _ => neurons.div_ceil(64),
+        }
+    }
 }
 
 impl std::str::FromStr for Identity {
@@ -77,11 +86,7 @@ impl Visited {
     /// An empty set for patterns of `neurons` neurons (`identity` resolved, never `Auto`),
     /// fingerprinted under `key`.
     pub(crate) fn new(identity: Identity, neurons: usize, key: (u64, u64)) -> Self {
-        let identity = identity.resolve(neurons);
-        let width = match identity {
-            Identity::Fingerprints => 2,
-            _ => neurons.div_ceil(64),
-        };
+        let (identity, width) = (identity.resolve(neurons), identity.key_words(neurons));
         Visited { identity, key, width, keys: Vec::new(), table: HashTable::new() }
     }
 
