@@ -237,3 +237,34 @@ fn a_resumed_walk_streams_every_region_once() {
         assert!(refused.unwrap_err().to_string().contains("kept no region list"), "seed {seed}");
     }
 }
+
+#[test]
+fn a_network_without_hidden_neurons_has_one_region_for_every_identity_and_engine() {
+    // An affine map (the ONNX fixture `y = W x + b + x` has no ReLU): one region, empty pattern.
+    let nets = [
+        common::net(&[(vec![vec![1.0, 2.0]], vec![0.5])]),
+        io::load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dag/affine_skip.onnx")).unwrap(),
+    ];
+    let dir = Scratch::new("affine");
+    for net in &nets {
+        for (norm, engine) in [(Norm::L2, Engine::Walk), (Norm::Linf, Engine::Walk), (Norm::Linf, Engine::Partition)] {
+            let ball = Domain::ball(&[0.3, -0.1], 0.7, norm).unwrap();
+            for identity in [Identity::Patterns, Identity::Fingerprints] {
+                let r = count(net, &ball, &WalkOptions { engine, ..count_only(identity) }).unwrap();
+                assert_eq!((r.count(), r.complete()), (1, true), "{norm:?} {engine:?} {identity:?}");
+            }
+            let listed = count(net, &ball, &WalkOptions { engine, ..Default::default() }).unwrap();
+            assert_eq!(listed.regions.len(), 1, "{norm:?} {engine:?}");
+            assert!(listed.regions[0].pattern.is_empty());
+        }
+        // A walk stopped before it expanded its one region checkpoints it, and resumes to it.
+        let path = dir.join("affine.ck");
+        let ball = Domain::ball(&[0.3, -0.1], 0.7, Norm::L2).unwrap();
+        let options =
+            WalkOptions { checkpoint: Some(path.clone()), max_regions: Some(1), ..count_only(Identity::Patterns) };
+        let stopped = count(net, &ball, &options).unwrap();
+        assert_eq!((stopped.count(), stopped.complete()), (1, false));
+        let resumed = resume(net, &ball, &count_only(Identity::Auto), Checkpoint::load(&path).unwrap()).unwrap();
+        assert_eq!((resumed.count(), resumed.complete()), (1, true));
+    }
+}

@@ -137,7 +137,7 @@ impl Checkpoint {
 
     /// Regions found when it was written.
     pub fn regions(&self) -> usize {
-        self.keys.len() / self.header.identity.key_words(self.header.neurons).max(1)
+        self.keys.len() / self.header.identity.key_words(self.header.neurons)
     }
 
     /// Checks that this checkpoint was written by this version for this network, domain and edge
@@ -173,10 +173,10 @@ impl Checkpoint {
             return bad(format!("patterns of {} neurons ({:?}), the network has {neurons}", h.neurons, h.identity));
         }
         let mut visited = Visited::new(h.identity, neurons, h.key);
-        if !self.keys.len().is_multiple_of(visited.width().max(1)) {
+        if !self.keys.len().is_multiple_of(visited.width()) {
             return bad(format!("{} key words are not whole keys of {} words", self.keys.len(), visited.width()));
         }
-        for key in self.keys.chunks(visited.width().max(1)) {
+        for key in self.keys.chunks(visited.width()) {
             if visited.insert_key(key).is_none() {
                 return bad("a pattern appears twice".into());
             }

@@ -49,7 +49,8 @@ impl Identity {
     pub fn key_words(self, neurons: usize) -> usize {
         match self.resolve(neurons) {
             Identity::Fingerprints => 2,
-            _ => neurons.div_ceil(64),
+            // A network without hidden neurons has one region, keyed by one zero word.
+            _ => neurons.div_ceil(64).max(1),
         }
     }
 }
@@ -112,6 +113,7 @@ impl Visited {
                 let f = h.finish128();
                 KeyWords::Fingerprint([f.h1, f.h2])
             }
+            _ if pattern.is_empty() => KeyWords::Pattern(&[0]),
             _ => KeyWords::Pattern(pattern.words()),
         }
     }
@@ -156,7 +158,7 @@ impl Visited {
 
     /// Regions in the set.
     pub(crate) fn len(&self) -> usize {
-        self.keys.len() / self.width.max(1)
+        self.keys.len() / self.width
     }
 
     /// Every key, end to end (what a checkpoint writes).
