@@ -304,23 +304,27 @@ impl Network {
     pub fn interior_pattern(&self, x: &[f64]) -> Option<Pattern> {
         let mut p = Pattern::zeros(self.neurons());
         let mut near_zero = Vec::new();
+        // Neurons identically zero on the region, found without its maps: a zero bias and inputs
+        // that are all outputs of clearly inactive or identically zero neurons (a dead channel of a
+        // CNN, a carried copy of an inactive unit, docs/dag.md). Only other near-zero neurons need
+        // the region's maps, which for a CNN are hundreds of MB.
+        let mut dead_before: Vec<bool> = Vec::new();
         for (l, (z, mag)) in self.pre_activations(x).iter().enumerate() {
+            let mut dead = vec![false; z.len()];
             for j in 0..z.len() {
                 let k = self.offsets[l] + j;
-                if z[j].abs() <= crate::tolerance::WITNESS * mag[j] {
-                    near_zero.push(k);
-                } else {
+                if z[j].abs() > crate::tolerance::WITNESS * mag[j] {
                     p.set(k, z[j] > 0.0);
+                    dead[j] = z[j] < 0.0;
+                } else if self.identically_zero(l, j, |i| dead_before[i]) {
+                    dead[j] = true;
+                } else {
+                    near_zero.push(k);
                 }
             }
+            dead_before = dead;
         }
-        // A neuron with a zero row and bias (a dead channel of a CNN) is identically zero: only
-        // other near-zero neurons need the region's maps, which for a CNN are hundreds of MB.
-        let structural_zero = |k: usize| {
-            let (l, j) = self.neuron_position(k);
-            self.layers[l].bias[j] == 0.0 && self.layers[l].weight.row(j).all(|(_, w)| w == 0.0)
-        };
-        if !near_zero.iter().all(|&k| structural_zero(k)) {
+        if !near_zero.is_empty() {
             let kind = self.surrogate(&p).kind;
             if near_zero.iter().any(|&k| kind[k] != NeuronKind::Zero) {
                 return None;
@@ -336,17 +340,24 @@ impl Network {
         let mut h = points.t().as_standard_layout().into_owned();
         let mut patterns = vec![Pattern::zeros(self.neurons()); points.nrows()];
         let mut clear = vec![true; points.nrows()];
+        // As in `interior_pattern`: per neuron and point, identically zero on the point's region.
+        let mut dead_before: Array2<bool> = Array2::from_elem((0, points.nrows()), false);
         for (l, layer) in self.hidden().iter().enumerate() {
             let z = layer.weight.dot_mat(&h) + layer.bias.view().insert_axis(Axis(1));
             let mag = layer.weight.abs().dot_mat(&h.mapv(f64::abs)) + &layer.bias.mapv(f64::abs).insert_axis(Axis(1));
+            let mut dead = Array2::from_elem(z.dim(), false);
             for ((j, i), &v) in z.indexed_iter() {
-                if v.abs() <= crate::tolerance::WITNESS * mag[[j, i]] {
-                    clear[i] = false;
-                } else {
+                if v.abs() > crate::tolerance::WITNESS * mag[[j, i]] {
                     patterns[i].set(self.offsets[l] + j, v > 0.0);
+                    dead[[j, i]] = v < 0.0;
+                } else if self.identically_zero(l, j, |c| dead_before[[c, i]]) {
+                    dead[[j, i]] = true;
+                } else {
+                    clear[i] = false;
                 }
             }
             h = z.mapv(|v| v.max(0.0));
+            dead_before = dead;
         }
         patterns
             .into_iter()
@@ -354,6 +365,13 @@ impl Network {
             .enumerate()
             .map(|(i, (p, clear))| if clear { Some(p) } else { self.interior_pattern(&points.row(i).to_vec()) })
             .collect()
+    }
+
+    /// Whether neuron `j` of hidden layer `l` is identically zero wherever the neurons of layer
+    /// `l − 1` for which `dead_input` holds are: its bias is 0 and it reads only those.
+    fn identically_zero(&self, l: usize, j: usize, dead_input: impl Fn(usize) -> bool) -> bool {
+        let layer = &self.layers[l];
+        layer.bias[j] == 0.0 && layer.weight.row(j).all(|(i, w)| w == 0.0 || (l > 0 && dead_input(i)))
     }
 
     /// The affine surrogates of pattern `s` (theory §1).
