@@ -16,6 +16,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const INTERNAL: u8 = 3;
 
 fn main() -> ExitCode {
+    // A closed pipe (`regionwalk … | head`) ends the process quietly, as it does other command-line
+    // tools, instead of making `println!` panic.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = match <cli::Cli as clap::Parser>::try_parse() {
         Ok(args) => args,
         Err(e) => {
