@@ -38,10 +38,26 @@ W3 = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")
 onnx.save(model([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc")], [W3]),
           os.path.join(OUT, "size_mismatch.onnx"))
 
-# A residual branch (not a chain).
+# A skip connection from the input past a ReLU (the input cannot be carried through one).
 onnx.save(model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="fc"),
-                 helper.make_node("Add", ["h", "x"], ["y"], name="skip")], [W, b]),
-          os.path.join(OUT, "branch.onnx"))
+                 helper.make_node("Relu", ["h"], ["r"], name="relu"),
+                 helper.make_node("Gemm", ["r", "W", "b"], ["g"], name="fc2"),
+                 helper.make_node("Add", ["g", "x"], ["y"], name="skip")], [W, b]),
+          os.path.join(OUT, "input_skip.onnx"))
+
+# The product of two computed tensors (not piecewise linear).
+onnx.save(model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="fc"),
+                 helper.make_node("Relu", ["h"], ["r"], name="relu"),
+                 helper.make_node("Mul", ["r", "h"], ["y"], name="gate")], [W, b]),
+          os.path.join(OUT, "product.onnx"))
+
+# A residual sum of tensors of different sizes.
+W32 = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W32")
+onnx.save(model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="fc"),
+                 helper.make_node("Relu", ["h"], ["r"], name="relu"),
+                 helper.make_node("Gemm", ["r", "W32"], ["g"], name="widen", transB=1),
+                 helper.make_node("Add", ["g", "r"], ["y"], name="skip")], [W, b, W32]),
+          os.path.join(OUT, "add_mismatch.onnx"))
 
 # A NaN weight.
 Wn = numpy_helper.from_array(np.array([[1.0, np.nan], [0.0, 1.0]], dtype=np.float32), "W")

@@ -61,15 +61,18 @@ class Network:
 
     @classmethod
     def from_torch(cls, module: Any, *, input_shape: Optional[Tuple[int, ...]] = None, check: bool = True) -> "Network":
-        """From a PyTorch module built of ``Linear``, ``ReLU``, ``Flatten``, ``Identity`` and
-        ``Dropout`` (in eval mode), run in the order of its children; any other module is
-        refused with its name and position. With ``check`` (the default), the result is compared
-        with the module's own forward pass on random inputs of ``input_shape`` (default: the
-        first ``Linear``'s ``in_features``). torch is needed only here."""
-        from ._torch import network_layers
+        """From a PyTorch module. A chain of ``Linear``, ``ReLU``, ``Flatten``, ``Identity`` and
+        ``Dropout`` (eval mode) is composed directly. Any other module is traced with
+        ``torch.fx``: residual blocks (``+``/``-`` of computed tensors), ``Conv2d``,
+        ``BatchNorm2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d(1)``, ``torch.cat``, slices and
+        splits are accepted and exported to ONNX (the ``onnx`` package is then needed); any
+        other module, function or method (``MaxPool2d`` included) is refused with its name.
+        With ``check`` (the default), the result is compared with the module's own forward pass
+        on random inputs of ``input_shape`` (default: the first ``Linear``'s ``in_features``;
+        needed for images). torch is needed only here."""
+        from ._torch import convert
 
-        layers = network_layers(module, input_shape=input_shape, check=check, build=cls.from_layers)
-        return cls.from_layers(layers)
+        return convert(module, input_shape=input_shape, check=check, from_layers=cls.from_layers, from_file=cls.from_file)
 
     @property
     def input_dim(self) -> int:

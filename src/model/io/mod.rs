@@ -3,6 +3,7 @@
 mod json;
 mod nnet;
 mod onnx;
+mod onnx_graph;
 mod onnx_image;
 mod onnx_proto;
 mod points;
