@@ -332,7 +332,7 @@ impl Problem {
         if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
             return Ok(EstimateColumns::default());
         }
-        estimate_columns(&self.net, &self.domain, options, lower, upper)
+        estimate_columns(&self.net, &self.domain, options, lower, upper, Some(&bounds.statuses))
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

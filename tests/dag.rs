@@ -1,7 +1,8 @@
 //! Networks that are not chains (residual blocks with and without projection, Concat, Slice,
 //! Split, a residual branch that cancels), from the ONNX files of fixtures/dag/ written by
 //! scripts/make_dag_fixtures.py: the loaded networks compute what PyTorch computed, the walk finds
-//! exactly the regions of the reference splitter and of the box partition, every bound is at
+//! exactly the regions of the reference splitter and of the box partition, and every pattern of a
+//! dense sample, every bound is at
 //! least the exact count, and every command runs on them. python/tests/test_dag.py checks the
 //! counts against a brute force over the graph's own ReLUs on hundreds of random graphs.
 
@@ -14,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use regionwalk::bound::{bounds, BoundOptions};
 use regionwalk::cluster::{walk_dataflow, Cluster};
 use regionwalk::domain::{Domain, Norm};
+use regionwalk::exact::oracle::sample::sample_patterns;
 use regionwalk::exact::oracle::split::split_patterns;
 use regionwalk::exact::{count, Engine, WalkOptions};
 use regionwalk::model::io::load_network;
@@ -83,6 +85,12 @@ fn walk_equals_splitter_and_partition_on_dag_models() {
             let walked = count(&net, &domain, &WalkOptions { engine: Engine::Walk, ..Default::default() }).unwrap();
             let (split, _) = split_patterns(&net, &domain).unwrap();
             assert_eq!(exact_patterns(&walked), split, "{name}: walk and splitter differ");
+            // Every pattern a dense sample shows is one the walk found.
+            let sampled = sample_patterns(&net, &domain, 4000, seed as u64, None);
+            assert!(!sampled.patterns.is_empty());
+            for p in &sampled.patterns {
+                assert!(split.binary_search(p).is_ok(), "{name}: a sampled pattern the walk did not find");
+            }
             if net.input_dim() <= 8 && norm == Norm::Linf {
                 let options = WalkOptions { engine: Engine::Partition, ..Default::default() };
                 let parted = count(&net, &domain, &options).unwrap();

@@ -124,7 +124,9 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
             let exact = first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b));
             (exact.clone(), exact)
         } else {
-            (ibp_layer(&layer.weight, &layer.bias, &st.combined[l - 1]), crown_layer(net, set, &st.combined, l))
+            let ibp = ibp_layer(&layer.weight, &layer.bias, &st.combined[l - 1]);
+            let crown = crown_layer(net, set, &st.combined, l, &ibp);
+            (ibp, crown)
         };
         let mut combined = paper.clone();
         for b in [&lipschitz, &ibp, &crown] {
@@ -204,7 +206,11 @@ fn relaxation(b: &Bounds) -> Relaxation {
 /// one neuron (and direction) at a time: a neuron's coefficients stay as sparse as its receptive
 /// field through a convolution, and no matrix of every neuron's coefficients is formed (for a
 /// CIFAR CNN it would hold tens of millions of numbers).
-fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize) -> Bounds {
+///
+/// A neuron that reads one neuron of the layer before (a ResNet's carrying unit, docs/dag.md)
+/// takes its IBP interval `ibp`: IBP is exact on the interval of that one input, which CROWN's
+/// relaxation of it cannot beat, and back-substituting it costs as much as any other neuron.
+fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
     let layers = net.hidden();
     let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
     let widest = layers[..=k].iter().map(|l| l.weight.ncols()).max().unwrap_or(0);
@@ -214,6 +220,9 @@ fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize) -> 
         .map_init(
             || vec![0.0; widest],
             |scratch, j| {
+                if layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() <= 1 {
+                    return (ibp.lower[j], ibp.upper[j]);
+                }
                 let lower =
                     back_substitute(&layers[..=k], &relaxations, j, true, scratch, |a, c| set.affine_range(a, c).0);
                 let upper =

@@ -146,7 +146,7 @@ pub fn audit_point(
         regions = Some(r.count());
         complete = Some(r.complete());
     }
-    let (mut paper, mut best, mut upper) = (None, None, None);
+    let (mut paper, mut best, mut upper, mut statuses) = (None, None, None, None);
     if !options.methods.is_empty() {
         let report = bounds(
             net,
@@ -161,11 +161,13 @@ pub fn audit_point(
         paper = report.get(Method::Paper).map(|b| b.value.to_string());
         upper = report.best().map(|b| b.value.clone());
         best = upper.as_ref().map(|u| u.to_string());
+        statuses = Some(report.statuses);
     }
     let estimate = match &options.estimate {
         Some(estimate_options) if complete != Some(true) => {
             let estimate_options = EstimateOptions { time_limit: options.bound_budget, ..estimate_options.clone() };
-            estimate_columns(net, &domain, &estimate_options, regions.unwrap_or(0), upper.as_ref())?
+            let (lower, statuses) = (regions.unwrap_or(0), statuses.as_deref());
+            estimate_columns(net, &domain, &estimate_options, lower, upper.as_ref(), statuses)?
         }
         _ => EstimateColumns::default(),
     };

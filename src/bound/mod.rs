@@ -201,6 +201,9 @@ pub struct BoundReport {
     pub exact: Option<usize>,
     /// Per layer `(active, inactive, unstable)` per interval method.
     pub stability: Vec<Value>,
+    /// Every neuron's status under the intersected intervals, in pattern order: what an estimate
+    /// over the same domain starts its cut tree from, so that it need not analyse again.
+    pub statuses: Vec<Status>,
 }
 
 impl BoundReport {
@@ -250,6 +253,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         samples: 0,
         exact: None,
         stability: stability_json(&stability),
+        statuses: stability.combined.iter().flat_map(|b| (0..b.lower.len()).map(|j| b.status(j))).collect(),
     };
     let layers = layer_facts(net, &stability);
     // The cheap methods first, always; then, within the budget, the region walk (at most half of

@@ -21,7 +21,7 @@
 mod tree;
 mod volume;
 
-use crate::analysis::interval::analyse;
+use crate::analysis::interval::{analyse, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::Domain;
 use crate::exact::oracle::sample::interior_patterns_of_sample;
@@ -214,6 +214,19 @@ pub fn estimate_with(
     let started = Instant::now();
     let stability = analyse(net, &InputSet::new(domain)).combined;
     let status = stability.iter().flat_map(|layer| (0..layer.lower.len()).map(|j| layer.status(j))).collect();
+    estimate_from(net, domain, options, choice, status, started)
+}
+
+/// [`estimate_with`] from the neurons' statuses over the domain (`status`, in pattern order), its
+/// time limit counted from `started`.
+fn estimate_from(
+    net: &Network,
+    domain: &Domain,
+    options: &EstimateOptions,
+    choice: &dyn ChildChoice,
+    status: Vec<Status>,
+    started: Instant,
+) -> Result<Estimate> {
     // The children's measure: seeded random points of the domain with their patterns (none when
     // the domain cannot be sampled, e.g. the whole space; the choice is then uniform).
     let sample_deadline = options.time_limit.map(|t| started + t / 4);
@@ -442,8 +455,16 @@ pub fn estimate_columns(
     options: &EstimateOptions,
     lower: usize,
     upper: Option<&num_bigint::BigUint>,
+    statuses: Option<&[Status]>,
 ) -> Result<EstimateColumns> {
-    match estimate(net, domain, options) {
+    let estimated = match statuses {
+        Some(s) => {
+            options.check()?;
+            estimate_from(net, domain, options, &RegionShare, s.to_vec(), Instant::now())
+        }
+        None => estimate(net, domain, options),
+    };
+    match estimated {
         Ok(e) => Ok(e.columns(lower, upper)),
         Err(crate::Error::TimeLimit) => Ok(EstimateColumns::default()),
         Err(e) => Err(e),
