@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CNN benchmark of issue 14: for each CNN fixture, the wall time and peak memory of `regionwalk
+"""CNN benchmark of issues 14 and 34: for each CNN and ResNet fixture, the wall time and peak memory of `regionwalk
 bound` with default settings (load, interval analysis, the cheap bounds, then sampling and the
 budgeted walk within the 0.5 s budget) and of a `bound` that stops after the interval analysis
 (`--method global --samples 1 --budget 0.001`: load and analysis only), for one or more
@@ -21,11 +21,14 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CASES = [
-    # fixture, input size, centre value, L-inf radius
-    ("Convnet_avgpool.onnx", 784, None, 0.01),
-    ("cifar_base_kw.onnx", 3072, 0.5, 0.004),
-    ("cifar10_large.onnx", 3072, 0.5, 0.004),
-    ("cifar_conv18k.onnx", 3072, 0.5, 0.004),
+    # fixture (under fixtures/), input size, centre value, L-inf radius
+    ("cnn/Convnet_avgpool.onnx", 784, None, 0.01),
+    ("cnn/cifar_base_kw.onnx", 3072, 0.5, 0.004),
+    ("cnn/cifar10_large.onnx", 3072, 0.5, 0.004),
+    ("cnn/cifar_conv18k.onnx", 3072, 0.5, 0.004),
+    ("resnet/resnet_2b.onnx", 3072, 0.5, 0.004),
+    ("resnet/resnet_4b.onnx", 3072, 0.5, 0.004),
+    ("resnet/resnet_3b2_bn_mixup_adv_4.0_bs128_lr-1.onnx", 3072, 0.5, 0.004),
 ]
 MODES = {
     "analysis": ["--method", "global", "--samples", "1", "--budget", "0.001"],
@@ -74,10 +77,12 @@ def main():
     parser.add_argument("binaries", nargs="+", help="NAME=PATH")
     a = parser.parse_args()
     binaries = [b.split("=", 1) for b in a.binaries]
-    print("| network | ReLUs | mode | " + " | ".join(f"{n} s (peak MB)" for n, _ in binaries) + " |")
+    # Units: the network's ReLU units, for a ResNet with the units that carry skipped values
+    # (docs/dag.md).
+    print("| network | units | mode | " + " | ".join(f"{n} s (peak MB)" for n, _ in binaries) + " |")
     print("|---|---|---|" + "---|" * len(binaries))
     for name, n, value, radius in CASES:
-        path = ROOT / "fixtures/cnn" / name
+        path = ROOT / "fixtures" / name
         centre = first_mnist_image() if value is None else [value] * n
         domain = ["--center", ",".join(map(str, centre)), "--radius", str(radius), "--norm", "linf"]
         relus = subprocess.run([binaries[0][1], "eval", str(path), "--point", ",".join(map(str, centre)), "--json"],
