@@ -205,7 +205,7 @@ fn malformed_models_get_one_clear_message() {
         ("fixtures/malformed/size_mismatch.onnx", "weight of shape 2×3 applied to 2 values"),
         (
             "fixtures/malformed/input_skip.onnx",
-            "node 'skip' (Add): combines the graph input with a value computed after a ReLU",
+            "the graph output 'y' combines the graph input with a value computed after a ReLU",
         ),
         ("fixtures/malformed/product.onnx", "node 'gate' (Mul): Mul of two computed tensors is not piecewise linear"),
         ("fixtures/malformed/add_mismatch.onnx", "node 'skip' (Add): adds tensors of 3 and 2 values"),

@@ -347,3 +347,29 @@ def test_the_vnncomp_resnets_compute_what_onnxruntime_computes(name):
     runtime = np.concatenate([session.run(None, {session.get_inputs()[0].name: xi[None]})[0] for xi in x])
     got = np.stack([net(xi.ravel().astype(np.float64)) for xi in x])
     assert np.allclose(got, runtime, rtol=1e-4, atol=1e-4 * np.abs(runtime).max())
+
+
+class CancelledSkip(nn.Module):
+    """``c(x) + g − g`` with ``g`` computed after a ReLU: the branch cancels exactly, so the value
+    reads the input only and needs no carrying (it would otherwise be a skip from the input)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c, self.head = nn.Linear(2, 3), nn.Linear(3, 2), nn.Linear(2, 2), nn.Linear(2, 1)
+        self.act = torch.relu
+
+    def forward(self, x):
+        g = self.b(self.act(self.a(x)))
+        return self.head(self.act(self.c(x) + g - g))
+
+
+def test_a_branch_that_cancels_exactly_is_not_read(tmp_path):
+    torch.manual_seed(5)
+    module = export(CancelledSkip(), (2,), tmp_path / "c.onnx")
+    net = rw.Network.from_file(tmp_path / "c.onnx")
+    # The cancelled branch's ReLUs are computed but read by nothing: one layer of 3 + 2 units.
+    assert net.hidden_widths == [5]
+    x = np.random.default_rng(0).standard_normal((8, 2))
+    assert np.allclose(np.stack([net(xi) for xi in x]), forward(module, x, (2,)), rtol=1e-12, atol=1e-12)
+    lower, upper = np.full(2, -1.0), np.full(2, 1.0)
+    assert rw.count(net, box=(lower, upper)).regions == brute_force_count(module, lower, upper)

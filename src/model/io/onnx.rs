@@ -23,6 +23,10 @@ use rustc_hash::FxHashMap;
 const SUPPORTED: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Conv, AveragePool, GlobalAveragePool, \
     BatchNormalization, Pad, Transpose, Concat, Slice, Split, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
 
+/// Why a value that mixes the input with a ReLU output cannot be read by a ReLU or be the output.
+const MIXES_INPUT: &str = "combines the graph input with a value computed after a ReLU (a skip connection from the \
+    input): not supported yet, since the input cannot be carried through a ReLU unchanged";
+
 /// Largest tensor accepted (elements), so that a corrupt header cannot request absurd memory.
 const MAX_ELEMENTS: usize = 1 << 28;
 
@@ -63,6 +67,9 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
     let Some(value) = reader.values.remove(&output.name) else {
         return Err(format!("the graph output '{}' is not computed from the input by supported ops", output.name));
     };
+    if reader.sources.mixes_input(&value) {
+        return Err(format!("the graph output '{}' {MIXES_INPUT}", output.name));
+    }
     let layers = reader.sources.into_layers(value);
     Network::new(layers, None).map_err(|e| e.to_string())
 }
@@ -188,13 +195,6 @@ impl Reader {
             return Err(format!("{} outputs, {} expected", node.output.len(), outputs.len()));
         }
         for (name, value) in node.output.iter().zip(outputs) {
-            if self.sources.mixes_input(&value) {
-                return Err(
-                    "combines the graph input with a value computed after a ReLU (a skip connection from \
-                            the input): not supported yet, since the input cannot be carried through a ReLU unchanged"
-                        .into(),
-                );
-            }
             self.values.insert(name.clone(), value);
         }
         Ok(())
@@ -263,7 +263,12 @@ fn unary<'a>(
             };
             value.compose_lowered(onnx_image::pad(node, image(value)?, &pads, fill)?)?;
         }
-        ("Relu", false) => *value = sources.relu(std::mem::replace(value, Value::source(0, 0, None))),
+        ("Relu", false) => {
+            if sources.mixes_input(value) {
+                return Err(format!("reads a value that {MIXES_INPUT}"));
+            }
+            *value = sources.relu(std::mem::replace(value, Value::source(0, 0, None)));
+        }
         ("Gemm", false) => {
             let alpha = node.attribute_named("alpha").map_or(1.0, |a| a.f as f64);
             let beta = node.attribute_named("beta").map_or(1.0, |a| a.f as f64);

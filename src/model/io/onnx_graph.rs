@@ -164,6 +164,9 @@ impl Value {
                 }
             }
         }
+        // A source whose terms cancelled exactly (`h + g − g`) is no longer read: it must not
+        // deepen the ReLUs that read this value.
+        self.terms.retain(|(_, map)| map.entries().any(|(_, _, v)| v != 0.0));
         Ok(())
     }
 
@@ -225,8 +228,9 @@ impl Sources {
         Value::source(self.sources.len() - 1, width, image)
     }
 
-    /// Whether `value` reads both the graph input and a ReLU output, so that its readers would
-    /// need the input carried through a ReLU.
+    /// Whether `value` reads both the graph input and a ReLU output, so that a ReLU reading it, or
+    /// the output, would need the input carried through a ReLU (refused). Sums on the way may mix
+    /// them, as long as the mixture cancels before a ReLU reads it.
     pub fn mixes_input(&self, value: &Value) -> bool {
         let reads = |deep: bool| value.terms.iter().any(|(s, _)| (self.sources[*s].depth > 0) == deep);
         reads(false) && reads(true)
@@ -234,7 +238,8 @@ impl Sources {
 
     /// The layers of the network that computes `output`: hidden layer `l` holds the `Relu` nodes of
     /// depth `l` (in graph order), then the units that carry earlier sources to later layers (in
-    /// source order). No value may mix the input with a ReLU output ([`Sources::mixes_input`]).
+    /// source order). No ReLU argument and not `output` may mix the input with a ReLU output
+    /// ([`Sources::mixes_input`]).
     pub fn into_layers(self, output: Value) -> Vec<Layer> {
         let depth = self.sources.iter().map(|s| s.depth).max().unwrap_or(0);
         // The deepest layer that reads each source (the output is layer depth + 1).
@@ -245,7 +250,7 @@ impl Sources {
                 last_read[*s] = last_read[*s].max(at);
             }
         }
-        assert!(last_read[0] <= 1, "a value mixing the input with a ReLU output was refused by the reader");
+        assert!(last_read[0] <= 1, "a ReLU or output that mixes the input with a ReLU output was refused");
         // Which sources each layer's outputs hold, in order, and where each starts.
         let held = |l: usize| -> Vec<usize> {
             let own = (0..self.sources.len()).filter(|&s| self.sources[s].depth == l);

@@ -1,8 +1,8 @@
 //! The image ops of ONNX as affine maps on the feature vector: `Conv`, `AveragePool`,
 //! `GlobalAveragePool`, `BatchNormalization` (inference) and `Pad` act on one NCHW image (batch 1,
 //! stored row-major as C·H·W values), and each is linear plus a constant. The loader
-//! ([`super::onnx`]) turns each into a matrix and a bias and composes it into the current layer,
-//! so a chain of them between two ReLUs becomes one dense layer of the [`crate::model::Network`].
+//! ([`super::onnx`]) turns each into a matrix and a bias and composes it into the value it acts
+//! on, so the ops between two ReLUs become one (sparse) layer of the [`crate::model::Network`].
 //!
 //! Only 2-D images (NCHW) are handled; 1-D and 3-D kernels, dilated pooling and `MaxPool` (piecewise
 //! linear, not affine) are refused by name.
