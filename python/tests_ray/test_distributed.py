@@ -86,6 +86,16 @@ def test_distributed_equals_serial_on_a_fixture(cluster, tmp_path, fmt):
     assert rows(out) == serial(net, points, [0.05, 0.1], tmp_path, f"s.{fmt}")
 
 
+def test_distributed_equals_serial_on_a_residual_network(cluster, tmp_path):
+    # A graph that is not a chain (docs/dag.md), given by its file as the Ray workers load it.
+    path = ROOT / "fixtures" / "dag" / "residual_mlp.onnx"
+    points = np.random.default_rng(2).uniform(-0.5, 0.5, size=(20, 2))
+    out = tmp_path / "d.jsonl"
+    run = distributed.audit(path, points, [0.2, 0.5], out=out, chunk=5, progress=False)
+    assert run.rows == 40
+    assert rows(out) == serial(rw.Network.from_file(path), points, [0.2, 0.5], tmp_path)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_distributed_equals_serial_on_random_networks(cluster, tmp_path, seed):
     net = random_net(seed, [3, 10, 10, 2])
