@@ -61,6 +61,11 @@ impl Bounds {
     }
 }
 
+/// Every neuron's status under `layers` (one [`Bounds`] per hidden layer), in pattern order.
+pub fn statuses(layers: &[Bounds]) -> Vec<Status> {
+    layers.iter().flat_map(|b| (0..b.lower.len()).map(|j| b.status(j))).collect()
+}
+
 /// Stability of a neuron over the domain. A neuron with `ℓ ≥ 0` (even `= 0`) or `u ≤ 0` never splits
 /// a region (theory Lemma 4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -253,7 +253,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         samples: 0,
         exact: None,
         stability: stability_json(&stability),
-        statuses: stability.combined.iter().flat_map(|b| (0..b.lower.len()).map(|j| b.status(j))).collect(),
+        statuses: interval::statuses(&stability.combined),
     };
     let layers = layer_facts(net, &stability);
     // The cheap methods first, always; then, within the budget, the region walk (at most half of

@@ -21,7 +21,7 @@
 mod tree;
 mod volume;
 
-use crate::analysis::interval::{analyse, Status};
+use crate::analysis::interval::{analyse, statuses, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::Domain;
 use crate::exact::oracle::sample::interior_patterns_of_sample;
@@ -212,8 +212,7 @@ pub fn estimate_with(
 ) -> Result<Estimate> {
     options.check()?;
     let started = Instant::now();
-    let stability = analyse(net, &InputSet::new(domain)).combined;
-    let status = stability.iter().flat_map(|layer| (0..layer.lower.len()).map(|j| layer.status(j))).collect();
+    let status = statuses(&analyse(net, &InputSet::new(domain)).combined);
     estimate_from(net, domain, options, choice, status, started)
 }
 

@@ -15,8 +15,8 @@
 //! function of the source neuron's sign (active with a positive value, identically zero where the
 //! source is inactive): the carrying units split no region, and the network has exactly the
 //! activation regions of the graph (docs/dag.md). A chain needs no carrying and lowers to the same
-//! layers as before. The input itself cannot be carried this way (it may be negative): a value that
-//! mixes the input with a ReLU output is refused.
+//! layers as before. The input itself cannot be carried this way (it may be negative): a ReLU
+//! argument or graph output that mixes the input with a ReLU output is refused.
 
 use super::onnx_image::{Image, Lowered};
 use crate::model::{Layer, Weight};
@@ -26,7 +26,7 @@ use ndarray::Array1;
 /// it is mostly zeros (a convolution's rows have a few nonzeros; a dense padding step on a large
 /// image would not fit in memory).
 #[derive(Clone, Debug)]
-pub enum Map {
+enum Map {
     Identity(usize),
     Matrix(Weight),
 }
@@ -54,7 +54,7 @@ impl Map {
         }
     }
 
-    pub fn into_weight(self) -> Weight {
+    fn into_weight(self) -> Weight {
         match self {
             Map::Identity(n) => Weight::identity(n),
             Map::Matrix(w) => w,
@@ -150,12 +150,19 @@ impl Value {
         }
         self.image = self.image.or(other.image);
         self.bias.scaled_add(sign, &other.bias);
+        // Sources whose terms cancel exactly (`h + g − g`) are no longer read: they must not
+        // deepen the ReLUs that read this value.
+        let mut cancelled = Vec::new();
         for (source, map) in other.terms {
             let (rows, cols) = (map.rows(), map.cols());
             match self.terms.iter_mut().find(|(s, _)| *s == source) {
                 Some((_, mine)) => {
                     let entries = mine.entries().chain(map.entries().map(|(r, c, v)| (r, c, sign * v)));
-                    *mine = Map::Matrix(Weight::from_triplets(rows, cols, entries.collect::<Vec<_>>()));
+                    let sum = Weight::from_triplets(rows, cols, entries.collect::<Vec<_>>());
+                    if sum.entries().all(|(_, _, v)| v == 0.0) {
+                        cancelled.push(source);
+                    }
+                    *mine = Map::Matrix(sum);
                 }
                 None if sign == 1.0 => self.terms.push((source, map)),
                 None => {
@@ -164,9 +171,7 @@ impl Value {
                 }
             }
         }
-        // A source whose terms cancelled exactly (`h + g − g`) is no longer read: it must not
-        // deepen the ReLUs that read this value.
-        self.terms.retain(|(_, map)| map.entries().any(|(_, _, v)| v != 0.0));
+        self.terms.retain(|(s, _)| !cancelled.contains(s));
         Ok(())
     }
 
