@@ -301,6 +301,7 @@ pub fn schemas() -> BTreeMap<&'static str, schemars::Schema> {
         ("ValidateReport", schemars::schema_for!(ValidateReport)),
         ("AuditRow", schemars::schema_for!(crate::audit::Record)),
         ("EstimateReport", schemars::schema_for!(EstimateReport)),
+        ("AuditComparison", schemars::schema_for!(crate::audit::stats::Comparison)),
     ])
 }
 

@@ -189,6 +189,11 @@ pub const START_POINT_TRIES: usize = 10_000;
 /// percentiles move by well under the interval's own width from one seed to another.
 pub const ESTIMATE_BOOTSTRAP: usize = 2000;
 
+/// Bootstrap resamples behind each effect size's interval in `audit-compare` (default of
+/// `--resamples`): the percentile interval's ends then move by a few percent of its width from one
+/// seed to another.
+pub const COMPARE_BOOTSTRAP: usize = 2000;
+
 /// Effective probes (`(Σ X)² / Σ X²`) below which an estimate's interval is flagged unreliable:
 /// with fewer, a few heavy probes make the mean, and a bootstrap of them under-covers.
 pub const ESTIMATE_MIN_EFFECTIVE: f64 = 30.0;

@@ -168,6 +168,20 @@ pub(super) struct CompareArgs {
     pub(super) a: PathBuf,
     /// Second report (group B).
     pub(super) b: PathBuf,
+    /// The same points in both reports (two epochs, an example and its source, two networks on
+    /// the same inputs): pair them by point index, with the Wilcoxon signed-rank test and paired
+    /// effect sizes. Without it, the groups are independent samples (Mann–Whitney U).
+    #[arg(long)]
+    pub(super) paired: bool,
+    /// Bootstrap resamples behind each effect size's interval.
+    #[arg(long, default_value_t = regionwalk::tolerance::COMPARE_BOOTSTRAP)]
+    pub(super) resamples: usize,
+    /// Coverage of the effect sizes' intervals, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    pub(super) confidence: f64,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(super) json: bool,

@@ -80,37 +80,59 @@ pub(super) fn audit_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if a.is_empty() || b.is_empty() {
         bail!("both reports need records ({} has {}, {} has {})", args.a.display(), a.len(), args.b.display(), b.len());
     }
-    let mut report = stats::compare_reports(&a, &b);
+    let options = stats::CompareOptions {
+        paired: args.paired,
+        resamples: args.resamples,
+        confidence: args.confidence,
+        seed: args.seed,
+    };
+    let report = stats::compare_reports(&a, &b, &options)?;
     if args.json {
-        report["a"] = serde_json::json!(args.a);
-        report["b"] = serde_json::json!(args.b);
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        json["a"] = serde_json::json!(args.a);
+        json["b"] = serde_json::json!(args.b);
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("A = {}, B = {}", args.a.display(), args.b.display());
-    let row = |name: String, v: &serde_json::Value| {
-        let s = |g: &str, k: &str| v[g][k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
-        let n = |g: &str| v[g]["n"].as_u64().map_or("0".to_string(), |x| x.to_string());
-        println!(
-            "{name:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
-            n("a"),
-            s("a", "mean"),
-            s("a", "median"),
-            format!("{}-{}", s("a", "q1"), s("a", "q3")),
-            n("b"),
-            s("b", "mean"),
-            s("b", "median"),
-            format!("{}-{}", s("b", "q1"), s("b", "q3")),
-            v["p_value"].as_f64().map_or("-".into(), |p| format!("{p:.3e}"))
-        );
+    println!(
+        "{}; effect sizes of A against B with {:.0}% bootstrap intervals ({} resamples, seed {})",
+        if report.paired { "paired by point: Wilcoxon signed-rank" } else { "independent samples: Mann-Whitney U" },
+        100.0 * report.confidence,
+        report.resamples,
+        report.seed
+    );
+    let median = |s: &Option<stats::Summary>| {
+        s.as_ref().map_or("-".to_string(), |s| format!("{} [{}-{}]", short(s.median), short(s.q1), short(s.q3)))
+    };
+    let effect = |e: &Option<stats::Interval>| {
+        e.as_ref().map_or("-".to_string(), |e| format!("{} [{}, {}]", short(e.estimate), short(e.low), short(e.high)))
     };
     println!(
-        "{:<26} {:>5} {:>10} {:>10} {:>10}   {:>5} {:>10} {:>10} {:>10}   {:>9}",
-        "quantity", "n(A)", "mean", "median", "IQR", "n(B)", "mean", "median", "IQR", "p (M-W U)"
+        "{:<24} {:>5} {:>24} {:>5} {:>24} {:>9} {:>24} {:>28}",
+        "quantity", "n(A)", "median A [IQR]", "n(B)", "median B [IQR]", "p", "Cliff's delta", "shift (Hodges-Lehmann)"
     );
-    row("boundary distance".into(), &report["boundary_distance"]);
-    for v in report["per_radius"].as_array().expect("per_radius is an array") {
-        row(format!("regions at r = {}", v["radius"]), &v["regions"]);
+    let row = |name: String, c: &stats::Contrast| {
+        let n = |s: &Option<stats::Summary>| s.as_ref().map_or(0, |s| s.n);
+        println!(
+            "{name:<24} {:>5} {:>24} {:>5} {:>24} {:>9} {:>24} {:>28}",
+            n(&c.a),
+            median(&c.a),
+            n(&c.b),
+            median(&c.b),
+            c.p_value.map_or("-".into(), |p| format!("{p:.3e}")),
+            effect(&c.cliffs_delta),
+            effect(&c.shift)
+        );
+    };
+    row("boundary distance".into(), &report.boundary_distance);
+    for v in &report.per_radius {
+        row(format!("regions at r = {}", v.radius), &v.regions);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Four significant digits.
+fn short(x: f64) -> String {
+    format!("{}", format!("{x:.4e}").parse::<f64>().unwrap_or(x))
 }
