@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from findings_stats import Tests, direction, fmt, p_text  # noqa: E402
+from findings_stats import Tests, cliffs_delta, direction, fmt, p_text  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 GROUPS = ["train", "test", "uniform", "gaussian", "interpolation"]
@@ -353,7 +353,7 @@ def verdict(directions):
     return "reproduced" if good == len(directions) else "not reproduced" if good == 0 else "mixed"
 
 
-def effect_row(label, c, unit_ratio="ratio of medians"):
+def effect_row(label, c):
     ratio = "-" if c.ratio is None else str(c.ratio)
     return (f"| {label} | {c.n[0]} | {c.n[1]} | {fmt(float(np.median(c.a)))} | {fmt(float(np.median(c.b)))} | "
             f"{c.delta} | {ratio} | {p_text(c.p)} | {p_text(c.p_holm)} |")
@@ -501,7 +501,6 @@ def document(data, tests, version, seconds, quick):
         for seed, runs in info["seeds"].items():
             a, b = complete_pairs(runs[str(last)]["train"]["distance"], runs[str(first)]["train"]["distance"])
             u, v = complete_pairs(runs[str(last)]["uniform"]["distance"], runs[str(first)]["uniform"]["distance"])
-            from findings_stats import cliffs_delta
             per_seed.append(f"{seed}: {fmt(float(cliffs_delta(a / b, u / v)))}")
         dirs = [direction(T[f"{net}/F1/rho-growth/train-vs-{c}"]) for c in CONTROLS]
         f1_verdicts[arch] = verdict(dirs)

@@ -32,8 +32,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from findings_stats import Tests, direction, fmt, p_text  # noqa: E402
-from paper_findings import ROOT, audit, effect_row, pgd, random_like, table_header, verdict  # noqa: E402
+from findings_stats import Tests, direction, fmt  # noqa: E402
+from paper_findings import ROOT, audit, effect_row, pgd, predict, random_like, table_header, verdict  # noqa: E402
 
 NET = os.path.join(ROOT, "fixtures", "mnist_fc", "onnx", "mnist-net_256x2.onnx")
 IMAGES = os.path.join(ROOT, "fixtures", "datasets", "eran_mnist_test_first100.csv")
@@ -58,7 +58,6 @@ def torch_module(net):
 
 def experiment(cfg):
     import regionwalk as rw
-    from paper_findings import predict
     net = rw.Network.from_file(NET)
     m = torch_module(net)
     data = np.loadtxt(IMAGES, delimiter=",")
