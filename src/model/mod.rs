@@ -396,7 +396,8 @@ impl Network {
         let mut slope = Array1::from(direction.to_vec());
         let mut magnitude = slope.mapv(f64::abs);
         for (l, layer) in self.hidden().iter().enumerate() {
-            let (mut next, mut next_magnitude) = (layer.weight.dot(slope.view()), layer.weight.abs_dot(magnitude.view()));
+            let (mut next, mut next_magnitude) =
+                (layer.weight.dot(slope.view()), layer.weight.abs_dot(magnitude.view()));
             for j in 0..next.len() {
                 let k = self.offsets[l] + j;
                 if on_facet[k] {
