@@ -349,14 +349,15 @@ impl Effects {
         }
     }
 
-    /// Each effect size with its percentile bootstrap interval. Resample `k` draws from its own
-    /// generator (seeded by the seed and `k`), so the intervals do not depend on the threads.
+    /// Each effect size with its percentile bootstrap interval. Resample `k` draws from stream `k`
+    /// of the seed's generator, so the intervals do not depend on the threads.
     fn bootstrap(&self, a: &[f64], b: &[f64], options: &CompareOptions) -> [Option<Interval>; 3] {
         let estimates = self.of(a, b);
         let draws: Vec<[Option<f64>; 3]> = (0..options.resamples)
             .into_par_iter()
             .map(|k| {
-                let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xc0ff_ee00_0000_0000 ^ k as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                rng.set_stream(k as u64);
                 let (ra, rb): (Vec<f64>, Vec<f64>) = if self.paired {
                     (0..a.len()).map(|_| rng.gen_range(0..a.len())).map(|i| (a[i], b[i])).unzip()
                 } else {
