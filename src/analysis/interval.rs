@@ -212,9 +212,14 @@ fn relaxation(b: &Bounds) -> Relaxation {
 /// field through a convolution, and no matrix of every neuron's coefficients is formed (for a
 /// CIFAR CNN it would hold tens of millions of numbers).
 ///
-/// A neuron that reads one neuron of the layer before (a ResNet's carrying unit, docs/dag.md)
-/// takes its IBP interval `ibp`: IBP is exact on the interval of that one input, which CROWN's
-/// relaxation of it cannot beat, and back-substituting it costs as much as any other neuron.
+/// Two kinds of neuron take their IBP interval `ibp` instead:
+/// - one that reads one neuron of the layer before (a ResNet's carrying unit, docs/dag.md): IBP
+///   is exact on the interval of that one input, which CROWN's relaxation of it cannot beat;
+/// - one that IBP already proves stable: later layers' CROWN relaxes it exactly (slope 0 or 1)
+///   whatever its interval, so CROWN would only tighten the interval later IBP steps read.
+///   Measured on the ACAS Xu, MNIST, CNN and ResNet fixtures, every layer's stability and every
+///   bound came out the same, and `bound` on `resnet_4b` at L-inf 0.004 took half the time.
+/// Back-substituting either costs as much as any other neuron.
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
     let layers = net.hidden();
     let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
@@ -225,7 +230,8 @@ fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp
         .map_init(
             || vec![0.0; widest],
             |scratch, j| {
-                if layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() <= 1 {
+                if ibp.status(j) != Status::Unstable || layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() <= 1
+                {
                     return (ibp.lower[j], ibp.upper[j]);
                 }
                 let lower =
