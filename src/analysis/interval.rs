@@ -219,6 +219,7 @@ fn relaxation(b: &Bounds) -> Relaxation {
 ///   whatever its interval, so CROWN would only tighten the interval later IBP steps read.
 ///   Measured on the ACAS Xu, MNIST, CNN and ResNet fixtures, every layer's stability and every
 ///   bound came out the same, and `bound` on `resnet_4b` at L-inf 0.004 took half the time.
+///
 /// Back-substituting either costs as much as any other neuron.
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
     let layers = net.hidden();
