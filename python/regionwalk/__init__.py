@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ._common import Interrupted
 from ._native import InternalError, RegionwalkError, SolverError, TimeLimit
-from .audits import AUDIT_COLUMNS, AUDIT_METHODS, audit, load_points
+from .audits import AUDIT_COLUMNS, AUDIT_METHODS, audit, audit_compare, load_points
 from .bounds import METHODS, BoundResult, ValidateResult, bound, validate
 from .counting import CountResult, count, count_box, count_whole, read_regions
 from .estimating import EstimateResult, estimate
@@ -29,7 +29,8 @@ from .plotting import Slice, plot, slice_regions
 
 __all__ = [
     "Network", "Evaluation", "CountResult", "BoundResult", "ValidateResult", "EstimateResult", "Slice",
-    "count", "count_box", "count_whole", "read_regions", "bound", "validate", "estimate", "audit", "graph", "plot",
+    "count", "count_box", "count_whole", "read_regions", "bound", "validate", "estimate", "audit", "audit_compare",
+    "graph", "plot",
     "slice_regions",
     "load_points", "RegionwalkError", "SolverError", "InternalError", "TimeLimit", "Interrupted",
     "METHODS", "AUDIT_METHODS", "AUDIT_COLUMNS",

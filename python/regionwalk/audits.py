@@ -134,3 +134,24 @@ def audit(
     if stopped:
         raise Interrupted(result)
     return result
+
+
+def audit_compare(
+    a: PathLike,
+    b: PathLike,
+    *,
+    paired: bool = False,
+    resamples: int = _DEFAULTS["compare_resamples"],
+    confidence: float = _DEFAULTS["confidence"],
+    seed: int = 0,
+) -> Dict[str, Any]:
+    """Compares two audit reports (files written by :func:`audit` with ``out=`` or by the CLI), as
+    ``regionwalk audit-compare --json`` does: per quantity (``boundary_distance``, and
+    ``per_radius`` counts) the groups' summaries, a two-sided rank test (Mann-Whitney U; with
+    ``paired=True`` the same points matched by index and the Wilcoxon signed-rank test) and Cliff's
+    delta, the Hodges-Lehmann shift and the ratio of medians of A against B, each with a
+    percentile bootstrap interval (``resamples``, ``confidence``, ``seed``). Returns the report as
+    a dict (docs/reports.md, ``AuditComparison``)."""
+    text = _native.audit_compare(os.fspath(a), os.fspath(b), bool(paired), int(resamples), float(confidence),
+                                 int(seed))
+    return cast(Dict[str, Any], json.loads(text))

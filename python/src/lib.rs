@@ -154,6 +154,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(network::load_points, m)?)?;
     m.add_function(wrap_pyfunction!(network::read_report, m)?)?;
+    m.add_function(wrap_pyfunction!(network::audit_compare, m)?)?;
     m.add_class::<network::PyReportWriter>()?;
     questions::register(m)?;
     Ok(())

@@ -209,6 +209,33 @@ impl PyReportWriter {
     }
 }
 
+/// Two audit reports compared (`audit-compare --json`, without the paths): the comparison as JSON.
+#[pyfunction]
+#[pyo3(signature = (a, b, paired, resamples, confidence, seed))]
+pub fn audit_compare(
+    a: PathBuf,
+    b: PathBuf,
+    paired: bool,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> PyResult<String> {
+    use regionwalk::audit::{read_report, stats};
+    let (ra, rb) = (read_report(&a).map_err(py_err)?, read_report(&b).map_err(py_err)?);
+    if ra.is_empty() || rb.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "both reports need records ({} has {}, {} has {})",
+            a.display(),
+            ra.len(),
+            b.display(),
+            rb.len()
+        )));
+    }
+    let options = stats::CompareOptions { paired, resamples, confidence, seed };
+    let report = stats::compare_reports(&ra, &rb, &options).map_err(py_err)?;
+    Ok(serde_json::to_string(&report).expect("comparisons serialise"))
+}
+
 /// The complete records of a report file as a JSON array (lines cut by a kill are skipped).
 #[pyfunction]
 pub fn read_report(path: PathBuf) -> PyResult<String> {

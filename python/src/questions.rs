@@ -566,6 +566,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     defaults.set_item("probes", EstimateOptions::DEFAULT_PROBES)?;
     defaults.set_item("strata", EstimateOptions::DEFAULT_STRATA)?;
     defaults.set_item("confidence", EstimateOptions::DEFAULT_CONFIDENCE)?;
+    defaults.set_item("compare_resamples", regionwalk::tolerance::COMPARE_BOOTSTRAP)?;
     m.add("DEFAULTS", defaults)?;
     m.add_function(wrap_pyfunction!(count, m)?)?;
     m.add_function(wrap_pyfunction!(bound, m)?)?;

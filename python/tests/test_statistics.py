@@ -138,3 +138,17 @@ def test_bad_comparisons_are_clear_errors(tmp_path):
     # The text table names the test and the effect sizes.
     text = run_cli("audit-compare", str(a), str(a), "--paired").stdout
     assert "Wilcoxon signed-rank" in text and "Cliff's delta" in text
+
+
+def test_python_compares_as_the_cli_does(tmp_path):
+    import regionwalk as rw
+    rng = np.random.default_rng(9)
+    a = write_report(tmp_path / "a.jsonl", rng.lognormal(size=30), {0.1: list(rng.poisson(3, 30) + 1)})
+    b = write_report(tmp_path / "b.jsonl", rng.lognormal(size=30), {0.1: list(rng.poisson(4, 30) + 1)})
+    for paired in (False, True):
+        flags = ["--paired"] if paired else []
+        cli = cli_json("audit-compare", str(a), str(b), "--seed", "3", "--resamples", "500", *flags)
+        del cli["a"], cli["b"]
+        assert rw.audit_compare(a, b, paired=paired, seed=3, resamples=500) == cli
+    with pytest.raises(ValueError, match="same points"):
+        rw.audit_compare(a, write_report(tmp_path / "c.jsonl", [1.0], {0.1: [1]}), paired=True)
