@@ -59,6 +59,21 @@ fn count_json_reports_the_library_count_and_its_fields() {
 }
 
 #[test]
+fn a_small_frontier_memory_spills_without_changing_the_count() {
+    let args = ["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "2", "--engine", "walk", "--json"];
+    let whole: serde_json::Value = serde_json::from_str(&stdout(&regionwalk(&args))).unwrap();
+    let out = regionwalk(&[&args[..], &["--frontier-memory", "2K"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let spilled: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(whole["spilled_regions"], 0);
+    assert!(spilled["spilled_regions"].as_u64().unwrap() > 0, "{spilled}");
+    assert_eq!((&spilled["regions"], &spilled["complete"]), (&whole["regions"], &whole["complete"]));
+    let refused = regionwalk(&[&args[..], &["--frontier-memory", "0"]].concat());
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("must be positive"));
+}
+
+#[test]
 fn text_output_names_the_count_and_the_domain() {
     let out = regionwalk(&["count", EXAMPLE, "--center=0.1,-0.2", "--radius", "0.5", "--norm", "linf"]);
     assert_eq!(out.status.code(), Some(0));

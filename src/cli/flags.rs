@@ -121,6 +121,11 @@ pub(super) struct Budget {
     /// Stop cleanly before the walk's estimated memory exceeds this (e.g. 500M, 4G; exit code 2).
     #[arg(long, value_parser = parse_bytes)]
     pub(super) max_memory: Option<u64>,
+    /// Memory the walk's queue of regions to expand may hold before its newest part is written
+    /// to disk (`$TMPDIR`; e.g. 16M, 1G; default 64M, or a quarter of --max-memory when that is
+    /// less). Spilling changes neither the count nor the work.
+    #[arg(long, value_parser = parse_bytes)]
+    pub(super) frontier_memory: Option<u64>,
     /// Save the walk's state to this file when it stops early (budget or Ctrl-C) and every minute.
     #[arg(long)]
     pub(super) checkpoint: Option<PathBuf>,

@@ -41,7 +41,7 @@ impl Budget {
             engine: self.engine,
             count_only: false,
             identity: self.visited,
-            frontier_memory: None,
+            frontier_memory: self.frontier_memory,
             sink: None,
         })
     }
