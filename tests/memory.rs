@@ -102,7 +102,9 @@ fn a_spilling_frontier_changes_neither_the_count_nor_the_work() {
 fn streamed(problem: &Problem, options: &WalkOptions, dir: &Path) -> (WalkResult, Vec<regionwalk::exact::Region>) {
     let path = dir.join("regions.jsonl");
     let writer = RegionWriter::create(&path).unwrap();
-    let r = problem.walk(&WalkOptions { sink: Some(writer.sink()), ..options.clone() }, None).unwrap();
+    let r = problem
+        .walk(&WalkOptions { sink: Some(writer.sink(problem.net.graph_units().clone())), ..options.clone() }, None)
+        .unwrap();
     assert_eq!(writer.finish().unwrap() as usize, r.count());
     (r, read_regions(&path).unwrap())
 }
@@ -210,7 +212,7 @@ fn a_resumed_walk_streams_every_region_once() {
         let (stopped, _) = streamed(&problem, &first, &dir);
         assert!(!stopped.complete(), "seed {seed}");
         let writer = RegionWriter::create(&dir.join("rest.jsonl")).unwrap();
-        let sink = Some(writer.sink());
+        let sink = Some(writer.sink(problem.net.graph_units().clone()));
         let r = problem
             .walk(&WalkOptions { sink, ..count_only(Identity::Auto) }, Some(Checkpoint::load(&path).unwrap()))
             .unwrap();
@@ -231,7 +233,7 @@ fn a_resumed_walk_streams_every_region_once() {
         problem.walk(&plain, None).unwrap();
         let writer = RegionWriter::create(&dir.join("refused.jsonl")).unwrap();
         let refused = problem.walk(
-            &WalkOptions { sink: Some(writer.sink()), ..count_only(Identity::Auto) },
+            &WalkOptions { sink: Some(writer.sink(problem.net.graph_units().clone())), ..count_only(Identity::Auto) },
             Some(Checkpoint::load(&path).unwrap()),
         );
         assert!(refused.unwrap_err().to_string().contains("kept no region list"), "seed {seed}");

@@ -128,8 +128,11 @@ impl PyNetwork {
         let output = self.net.output(&x);
         let pattern = self.net.pattern(&x);
         let surrogate = self.net.surrogate(&pattern);
-        let layers = pattern
-            .by_layer(&self.net.hidden_widths())
+        // The model's own ReLUs (a graph's carrying units left out), by layer.
+        let units = self.net.graph_units();
+        let layers = units
+            .pattern(&pattern)
+            .by_layer(units.widths())
             .into_iter()
             .map(|l| l.into_iter().map(|b| b == 1).collect::<Vec<bool>>().into_pyarray(py))
             .collect();

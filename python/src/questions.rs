@@ -248,8 +248,17 @@ fn count<'py>(
     let n = result.count();
     let pattern_array = patterns
         .then(|| {
-            let neurons = problem.net.neurons();
-            let data = result.regions.iter().flat_map(|r| (0..neurons).map(|k| r.pattern.get(k))).collect();
+            // The model's own ReLUs (a graph's carrying units left out).
+            let units = problem.net.graph_units();
+            let neurons: usize = units.widths().iter().sum();
+            let data = result
+                .regions
+                .iter()
+                .flat_map(|r| {
+                    let own = units.pattern(&r.pattern);
+                    (0..neurons).map(move |k| own.get(k))
+                })
+                .collect();
             bool_matrix(py, n, neurons, data)
         })
         .transpose()?;
@@ -512,6 +521,7 @@ fn plot_slice<'py>(
     let plane = Plane::parse(plane, through).map_err(py_err)?;
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let center = center.as_array().to_vec();
+    let units = net.net.graph_units().clone();
     let net = net.net.clone();
     let (sl, ball) = run_detached(py, threads, None, move |interrupt, snapshot| {
         let problem = Problem::ball((*net).clone(), &center, radius, norm)?;
@@ -547,7 +557,9 @@ fn plot_slice<'py>(
             let flat: Vec<f64> = p.vertices.iter().flatten().copied().collect();
             let vertices =
                 ndarray::Array2::from_shape_vec((p.vertices.len(), 2), flat).expect("k × 2").into_pyarray(py);
-            let pattern: Vec<bool> = (0..p.pattern.len()).map(|k| p.pattern.get(k)).collect();
+            // The model's own ReLUs (a graph's carrying units left out).
+            let own = units.pattern(&p.pattern);
+            let pattern: Vec<bool> = (0..own.len()).map(|k| own.get(k)).collect();
             (vertices, pattern.into_pyarray(py))
         })
         .collect();

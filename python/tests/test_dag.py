@@ -129,6 +129,18 @@ def affine_units(module, signs, n0):
     return (z[1:] - z[0]).T, z[0]
 
 
+def pre_activations(module, x):
+    """Every ReLU unit's pre-activation at `x`, in call order."""
+    recorder = Recorder([])
+    module.act = recorder
+    try:
+        with torch.no_grad():
+            module(torch.from_numpy(np.asarray(x, dtype=np.float64)).reshape(1, -1))
+    finally:
+        module.act = torch.relu
+    return torch.cat(recorder.seen, dim=1).numpy().ravel()
+
+
 def brute_force_count(module, lower, upper):
     """Activation regions of the graph meeting the open box: a layer-wise splitter over its ReLU
     units in call order, each cell decided by an LP maximising the margin of every chosen sign."""
@@ -184,10 +196,19 @@ def test_counts_equal_a_brute_force_over_the_graphs_own_relus(block, tmp_path):
         radius = float(rng.uniform(0.2, 1.0))
         lower, upper = center - radius, center + radius
         reference = brute_force_count(module, lower, upper)
-        walked = rw.count(net, box=(lower, upper), engine="walk")
+        walked = rw.count(net, box=(lower, upper), engine="walk", patterns=True, witnesses=True)
         parted = rw.count(net, box=(lower, upper), engine="partition")
         what = f"seed {seed} ({', '.join(module.kinds)})"
         assert walked.complete and parted.complete, what
+        # Patterns are the graph's own ReLUs, without carrying units: one bit per unit torch
+        # computes, as many active as torch finds positive at the witness, distinct per region.
+        units = pre_activations(module, center).size
+        assert walked.patterns.shape == (walked.regions, units), what
+        assert len({row.tobytes() for row in walked.patterns}) == walked.regions, what
+        for row, x in zip(walked.patterns, walked.witnesses):
+            assert row.sum() == int(np.sum(pre_activations(module, x) > 0)), what
+        shown = net.eval(center).pattern
+        assert sum(len(layer) for layer in shown) == units, what
         assert walked.regions == reference, f"{what}: walk {walked.regions}, brute force {reference}"
         assert parted.regions == reference, f"{what}: partition {parted.regions}, brute force {reference}"
         checked += 1

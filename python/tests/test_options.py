@@ -18,7 +18,10 @@ NET = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zer
 def test_keyword_defaults_are_the_librarys():
     d = rw._native.DEFAULTS
     assert d == {"samples": 2000, "hybrid_layers": 1, "hybrid_max_regions": 2000, "budget": 0.5,
-                 "audit_max_regions": 100_000, "probes": 1000, "strata": 256, "confidence": 0.95}
+                 "audit_max_regions": 100_000, "probes": 1000, "strata": 256, "confidence": 0.95,
+                 "compare_resamples": 2000}
+    params = inspect.signature(rw.audit_compare).parameters
+    assert (params["resamples"].default, params["confidence"].default) == (d["compare_resamples"], d["confidence"])
     for fn in (rw.bound, rw.validate):
         params = inspect.signature(fn).parameters
         for name in ("samples", "hybrid_layers", "hybrid_max_regions", "budget"):
@@ -41,6 +44,10 @@ def test_the_cli_shows_the_same_defaults():
     d = rw._native.DEFAULTS
     for flag, value in (("--samples", d["samples"]), ("--hybrid-max-regions", d["hybrid_max_regions"]),
                         ("--budget", d["budget"]), ("--probes", d["probes"]), ("--strata", d["strata"])):
+        after = help_text[help_text.index(flag):]
+        assert f"[default: {value}]" in after[:after.index("\n  -")], flag
+    help_text = run_cli("audit-compare", "--help").stdout
+    for flag, value in (("--resamples", d["compare_resamples"]), ("--confidence", d["confidence"])):
         after = help_text[help_text.index(flag):]
         assert f"[default: {value}]" in after[:after.index("\n  -")], flag
 

@@ -48,7 +48,7 @@ pub(super) fn count_dataflow(args: CountArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.save_regions {
         // Gathered on process 0, then written (the dataflow walk does not stream).
         let writer = RegionWriter::create(path)?;
-        writer.write_all(&result.walk.regions)?;
+        writer.write_all(&result.walk.regions, problem.net.graph_units())?;
         writer.finish()?;
     }
     let certificate = args.certify.then(|| problem.certify(&result.walk));

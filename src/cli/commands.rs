@@ -49,9 +49,9 @@ pub(super) fn load_and_walk(
         options.identity = Identity::Patterns;
     }
     let writer = keep.save_regions.map(RegionWriter::create).transpose()?;
-    options.sink = writer.as_ref().map(RegionWriter::sink);
     let checkpoint = budget.checkpoint_to_resume()?;
     let problem = spec.load(model)?;
+    options.sink = writer.as_ref().map(|w| w.sink(problem.net.graph_units().clone()));
     let result = problem.walk(&options, checkpoint)?;
     writer.map(RegionWriter::finish).transpose()?;
     let linear = linear.then(|| problem.linear_regions(&result));
@@ -222,11 +222,13 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let surrogate = net.surrogate(&pattern);
     let all_rows: Vec<usize> = (0..surrogate.jacobian.nrows()).collect();
     let rank = regionwalk::analysis::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
-    let widths = net.hidden_widths();
+    // The model's own ReLUs (without a graph's carrying units), by layer.
+    let units = net.graph_units();
+    let shown = units.pattern(&pattern).by_layer(units.widths());
     if args.json {
         let v = serde_json::json!({
             "output": output.to_vec(),
-            "pattern": pattern.by_layer(&widths),
+            "pattern": shown,
             "on_boundary": !interior,
             "affine_map": {"rows": surrogate.jacobian.nrows(), "cols": surrogate.jacobian.ncols(), "rank": rank},
             "layers": net.layers().iter().map(|l| [l.weight.nrows(), l.weight.ncols()]).collect::<Vec<_>>(),
@@ -235,7 +237,7 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("output: {:?}", output.to_vec());
-        for (l, layer) in pattern.by_layer(&widths).iter().enumerate() {
+        for (l, layer) in shown.iter().enumerate() {
             let bits: String = layer.iter().map(|b| if *b == 1 { '1' } else { '0' }).collect();
             println!(
                 "layer {} pattern: {bits} ({} of {} active)",

@@ -1,10 +1,12 @@
 //! Region files (`count --save-regions`): JSON Lines, one region per line,
 //! `{"pattern": "0110…", "witness": [x₀, …] | null, "inradius": r | null}`, in the order the count
-//! found them. The walk streams them as it certifies each region ([`RegionWriter::sink`]), so
+//! found them; the pattern is that of the model's own ReLUs (a graph's carrying units left out,
+//! [`GraphUnits`]). The walk streams them as it certifies each region ([`RegionWriter::sink`]), so
 //! that a count of millions of regions never holds them all. `regionwalk.read_regions` reads them
 //! in Python; [`read_regions`] in Rust.
 
 use super::result::{Region, RegionSink};
+use crate::model::GraphUnits;
 use crate::{Error, Result};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -31,10 +33,18 @@ impl RegionWriter {
         })
     }
 
-    /// A sink writing each region it gets as one line.
-    pub fn sink(&self) -> RegionSink {
+    /// A sink writing each region it gets as one line, its pattern that of the model's own ReLUs
+    /// (`units`: a graph's carrying units left out).
+    pub fn sink(&self, units: GraphUnits) -> RegionSink {
         let (out, path) = (self.out.clone(), self.path.clone());
         RegionSink(Arc::new(move |region: &Region| {
+            let shown;
+            let region = if units.has_carrying() {
+                shown = Region { pattern: units.pattern(&region.pattern), ..region.clone() };
+                &shown
+            } else {
+                region
+            };
             let mut lines = out.lock().map_err(|_| Error::Internal("a region writer's lock was poisoned".into()))?;
             serde_json::to_writer(&mut lines.file, region)
                 .map_err(std::io::Error::from)
@@ -46,8 +56,8 @@ impl RegionWriter {
     }
 
     /// Writes every region of `regions` (a list held in memory: the dataflow walk's gathered one).
-    pub fn write_all(&self, regions: &[Region]) -> Result<()> {
-        let sink = self.sink();
+    pub fn write_all(&self, regions: &[Region], units: &GraphUnits) -> Result<()> {
+        let sink = self.sink(units.clone());
         regions.iter().try_for_each(|r| (sink.0)(r))
     }
 

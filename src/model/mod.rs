@@ -42,6 +42,63 @@ pub struct Network {
     /// `Σ_i |W_l[j, i]|` per hidden layer and neuron: bounds the magnitudes that cancellations
     /// are measured against (`maps::Terms`), so that the walk rarely computes them exactly.
     row_abs_sums: Vec<Array1<f64>>,
+    /// Which hidden units are the model's own ReLUs (the rest carry skipped values).
+    graph_units: GraphUnits,
+}
+
+/// Which hidden units of a [`Network`] are the model's own ReLUs. A network lowered from a graph
+/// with skip connections (docs/dag.md) also has *carrying* units, at the end of each hidden
+/// layer: their signs are functions of their sources' signs, so they split no region, and every
+/// pattern a user reads (eval, saved regions, graphs, Python arrays) leaves them out. A chain has
+/// none, and its patterns are shown whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphUnits {
+    /// Units per hidden layer.
+    layer_widths: Vec<usize>,
+    /// Own ReLUs per hidden layer: the first `own_widths[l]` units of layer `l`.
+    own_widths: Vec<usize>,
+}
+
+impl GraphUnits {
+    /// The model's own ReLUs per hidden layer (the layer of a graph's ReLU is its depth).
+    pub fn widths(&self) -> &[usize] {
+        &self.own_widths
+    }
+
+    /// Whether some units carry skipped values.
+    pub fn has_carrying(&self) -> bool {
+        self.own_widths != self.layer_widths
+    }
+
+    /// `s` without its carrying units' bits: the pattern of the model's own ReLUs.
+    pub fn pattern(&self, s: &Pattern) -> Pattern {
+        if !self.has_carrying() {
+            return s.clone();
+        }
+        let mut own = Pattern::zeros(self.own_widths.iter().sum());
+        let (mut from, mut to) = (0, 0);
+        for (&width, &own_width) in self.layer_widths.iter().zip(&self.own_widths) {
+            for j in 0..own_width {
+                own.set(to + j, s.get(from + j));
+            }
+            from += width;
+            to += own_width;
+        }
+        own
+    }
+
+    /// `(layer, index among the layer's own ReLUs)` of unit `k` of a full pattern; `None` for a
+    /// carrying unit.
+    pub fn position(&self, k: usize) -> Option<(usize, usize)> {
+        let mut start = 0;
+        for (l, (&width, &own_width)) in self.layer_widths.iter().zip(&self.own_widths).enumerate() {
+            if k < start + width {
+                return (k - start < own_width).then_some((l, k - start));
+            }
+            start += width;
+        }
+        None
+    }
 }
 
 /// How a pre-activation behaves on one activation region (its surrogate `a·x + β`).
@@ -132,7 +189,9 @@ impl Network {
             offsets.push(offsets.last().unwrap() + layer.weight.nrows());
         }
         let row_abs_sums = layers[..layers.len() - 1].iter().map(|l| l.weight.row_abs_sums()).collect();
-        Ok(Network { layers, input_box, offsets, row_abs_sums })
+        let widths: Vec<usize> = layers[..layers.len() - 1].iter().map(|l| l.weight.nrows()).collect();
+        let graph_units = GraphUnits { own_widths: widths.clone(), layer_widths: widths };
+        Ok(Network { layers, input_box, offsets, row_abs_sums, graph_units })
     }
 
     /// Convenience constructor from nested rows: `(weight rows, bias)` per layer, no input box.
@@ -217,7 +276,22 @@ impl Network {
             lower: free.iter().map(|&i| b.lower[i]).collect(),
             upper: free.iter().map(|&i| b.upper[i]).collect(),
         });
-        Network::new(layers, input_box)
+        Ok(Network { graph_units: self.graph_units.clone(), ..Network::new(layers, input_box)? })
+    }
+
+    /// The same network, with the last `carrying[l]` units of each hidden layer `l` marked as
+    /// carrying units ([`GraphUnits`]).
+    pub(crate) fn with_carrying(mut self, carrying: &[usize]) -> Self {
+        let widths = self.hidden_widths();
+        assert!(carrying.len() == widths.len() && carrying.iter().zip(&widths).all(|(c, w)| c <= w));
+        let own_widths = widths.iter().zip(carrying).map(|(w, c)| w - c).collect();
+        self.graph_units = GraphUnits { own_widths, layer_widths: widths };
+        self
+    }
+
+    /// Which hidden units are the model's own ReLUs.
+    pub fn graph_units(&self) -> &GraphUnits {
+        &self.graph_units
     }
 
     /// Widths of the hidden layers.
@@ -431,6 +505,22 @@ pub fn lift_point(free: &[f64], fixed: &[(usize, f64)]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_units_leave_out_the_carrying_units_at_each_layers_end() {
+        let units = GraphUnits { layer_widths: vec![3, 2, 2], own_widths: vec![2, 2, 1] };
+        let mut full = Pattern::zeros(7);
+        for k in [0, 2, 3, 5, 6] {
+            full.set(k, true);
+        }
+        // Units 2 and 6 carry; own units 0 1 | 3 4 | 5.
+        assert_eq!(format!("{:?}", units.pattern(&full)), "10101");
+        assert_eq!(units.widths(), &[2, 2, 1]);
+        let positions: Vec<_> = (0..7).map(|k| units.position(k)).collect();
+        assert_eq!(positions, [Some((0, 0)), Some((0, 1)), None, Some((1, 0)), Some((1, 1)), Some((2, 0)), None]);
+        let chain = GraphUnits { layer_widths: vec![3], own_widths: vec![3] };
+        assert!(!chain.has_carrying() && chain.pattern(&Pattern::zeros(3)) == Pattern::zeros(3));
+    }
 
     #[test]
     fn batched_interior_patterns_equal_the_pointwise_ones() {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 /// A node: one activation region.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RegionNode {
-    /// Activation pattern per hidden layer.
+    /// Activation pattern per hidden layer (the model's own ReLUs).
     pub pattern: Vec<Vec<u8>>,
     /// A point strictly inside region ∩ domain.
     pub witness: Vec<f64>,
@@ -43,12 +43,13 @@ pub fn region_graph(net: &Network, walk: &WalkResult) -> RegionGraph {
     let maps = output_maps(net, walk);
     let (linear, _) = linear_regions(net, walk);
     let ids = map_ids(&maps);
-    let widths = net.hidden_widths();
+    // Patterns and flips of the model's own ReLUs (a graph's carrying units left out).
+    let units = net.graph_units();
     let mut g = RegionGraph::with_capacity(walk.regions.len(), walk.edges.len());
     for (i, r) in walk.regions.iter().enumerate() {
         let map_id = ids[i];
         g.add_node(RegionNode {
-            pattern: r.pattern.by_layer(&widths),
+            pattern: units.pattern(&r.pattern).by_layer(units.widths()),
             witness: r.witness.clone().unwrap_or_default(),
             inradius: r.inradius.unwrap_or(0.0),
             map_id,
@@ -56,14 +57,7 @@ pub fn region_graph(net: &Network, walk: &WalkResult) -> RegionGraph {
         });
     }
     for e in &walk.edges {
-        let flipped = e
-            .flipped
-            .iter()
-            .map(|&k| {
-                let (l, j) = net.neuron_position(k);
-                (l + 1, j)
-            })
-            .collect();
+        let flipped = e.flipped.iter().filter_map(|&k| units.position(k)).map(|(l, j)| (l + 1, j)).collect();
         g.add_edge(NodeIndex::new(e.a), NodeIndex::new(e.b), FacetEdge { flipped });
     }
     g

@@ -70,8 +70,8 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
     if reader.sources.mixes_input(&value) {
         return Err(format!("the graph output '{}' {MIXES_INPUT}", output.name));
     }
-    let layers = reader.sources.into_layers(value);
-    Network::new(layers, None).map_err(|e| e.to_string())
+    let (layers, carrying) = reader.sources.into_layers(value);
+    Ok(Network::new(layers, None).map_err(|e| e.to_string())?.with_carrying(&carrying))
 }
 
 /// The feature count of the graph input: the product of its concrete dimensions (symbolic batch

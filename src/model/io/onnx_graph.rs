@@ -245,7 +245,8 @@ impl Sources {
     /// depth `l` (in graph order), then the units that carry earlier sources to later layers (in
     /// source order). No ReLU argument and not `output` may mix the input with a ReLU output
     /// ([`Sources::mixes_input`]).
-    pub fn into_layers(self, output: Value) -> Vec<Layer> {
+    /// The network's layers, and the number of carrying units at the end of each hidden layer.
+    pub fn into_layers(self, output: Value) -> (Vec<Layer>, Vec<usize>) {
         let depth = self.sources.iter().map(|s| s.depth).max().unwrap_or(0);
         // The deepest layer that reads each source (the output is layer depth + 1).
         let mut last_read = vec![0; self.sources.len()];
@@ -266,6 +267,9 @@ impl Sources {
                 own.chain(carried).collect()
             }
         };
+        let carrying: Vec<usize> = (1..=depth)
+            .map(|l| held(l).iter().filter(|&&s| self.sources[s].depth < l).map(|&s| self.sources[s].width).sum())
+            .collect();
         let mut layers = Vec::with_capacity(depth + 1);
         let mut previous = held(0);
         for l in 1..=depth + 1 {
@@ -295,7 +299,7 @@ impl Sources {
             layers.push(assemble(&rows, cols, &column_of));
             previous = current;
         }
-        layers
+        (layers, carrying)
     }
 }
 
