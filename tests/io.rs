@@ -113,6 +113,29 @@ fn counting_the_onnx_and_its_json_export_agree() {
 }
 
 #[test]
+fn a_graphs_json_export_keeps_its_carrying_units_and_bad_claims_are_refused() {
+    for name in ["residual_mlp", "tiny_resnet"] {
+        let net = load_network(&fixture(&format!("fixtures/dag/{name}.onnx"))).unwrap();
+        assert!(net.graph_units().has_carrying(), "{name}");
+        let text = network_to_json(&net);
+        let back = regionwalk::model::io::network_from_json_str(&text).unwrap();
+        assert_eq!(back.graph_units(), net.graph_units(), "{name}");
+        same_function(&net, &back, name);
+        // Claiming that an own unit carries is refused: it does not pass one unit on unchanged.
+        let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        doc["carrying"][1] = serde_json::json!(doc["carrying"][1].as_u64().unwrap() + 1);
+        let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
+        assert!(err.contains("does not pass one unit on unchanged"), "{name}: {err}");
+        doc["carrying"] = serde_json::json!([0]);
+        let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
+        assert!(err.contains("entries for"), "{name}: {err}");
+    }
+    // A chain writes no carrying field.
+    let chain = load_network(&fixture("fixtures/small/marabou/fc1.onnx")).unwrap();
+    assert!(!network_to_json(&chain).contains("carrying"));
+}
+
+#[test]
 fn vnnlib_boxes_are_read_and_restrict_the_domain() {
     let union = "(declare-const X_0 Real)\n(assert (or (and (<= X_0 1) (>= X_0 0)) (and (<= X_0 3) (>= X_0 2))))";
     let text = std::fs::read_to_string(fixture("fixtures/acasxu/vnnlib/prop_1.vnnlib")).unwrap();

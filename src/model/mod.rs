@@ -65,6 +65,11 @@ impl GraphUnits {
         &self.own_widths
     }
 
+    /// Carrying units at the end of each hidden layer.
+    pub fn carrying(&self) -> Vec<usize> {
+        self.layer_widths.iter().zip(&self.own_widths).map(|(w, o)| w - o).collect()
+    }
+
     /// Whether some units carry skipped values.
     pub fn has_carrying(&self) -> bool {
         self.own_widths != self.layer_widths

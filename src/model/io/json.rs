@@ -1,5 +1,8 @@
 //! The JSON interchange format of the design page:
-//! `{"layers": [{"weight": [[...], ...], "bias": [...]}, ...], "input_box": {"lower": [...], "upper": [...]}}`.
+//! `{"layers": [{"weight": [[...], ...], "bias": [...]}, ...], "input_box": {"lower": [...], "upper": [...]}}`,
+//! and for a network lowered from a graph with skip connections, `"carrying": [c_1, ...]`: the
+//! number of carrying units at the end of each hidden layer (docs/dag.md), so that a saved graph
+//! shows the same patterns when loaded again.
 
 use crate::model::{InputBox, Layer, Network};
 use ndarray::{Array1, Array2};
@@ -11,6 +14,8 @@ struct JsonNetwork {
     layers: Vec<JsonLayer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     input_box: Option<JsonBox>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    carrying: Option<Vec<usize>>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -45,7 +50,39 @@ pub fn network_from_json_str(text: &str) -> Result<Network, String> {
         layers.push(Layer { weight: weight.into(), bias: Array1::from(layer.bias) });
     }
     let input_box = parsed.input_box.map(|b| InputBox { lower: b.lower, upper: b.upper });
-    Network::new(layers, input_box).map_err(|e| e.to_string())
+    let net = Network::new(layers, input_box).map_err(|e| e.to_string())?;
+    match parsed.carrying {
+        Some(carrying) => {
+            check_carrying(&net, &carrying)?;
+            Ok(net.with_carrying(&carrying))
+        }
+        None => Ok(net),
+    }
+}
+
+/// A carrying unit passes one unit of the layer before on unchanged (weight 1, bias 0): its sign
+/// is then a function of that unit's, and leaving it out of shown patterns loses nothing.
+fn check_carrying(net: &Network, carrying: &[usize]) -> Result<(), String> {
+    let hidden = net.hidden();
+    if carrying.len() != hidden.len() {
+        return Err(format!("carrying has {} entries for {} hidden layers", carrying.len(), hidden.len()));
+    }
+    for (l, (layer, &c)) in hidden.iter().zip(carrying).enumerate() {
+        let rows = layer.weight.nrows();
+        if c > rows || (l == 0 && c > 0) {
+            return Err(format!(
+                "carrying[{l}] = {c}: layer {l} has {rows} units{}",
+                if l == 0 { " and the first layer reads the input, which cannot be carried" } else { "" }
+            ));
+        }
+        for j in rows - c..rows {
+            let entries: Vec<(usize, f64)> = layer.weight.row(j).filter(|(_, w)| *w != 0.0).collect();
+            if !matches!(entries.as_slice(), [(_, w)] if *w == 1.0) || layer.bias[j] != 0.0 {
+                return Err(format!("carrying[{l}]: unit {j} of layer {l} does not pass one unit on unchanged"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Serialises a network to the JSON format (used by tests and scripts that generate networks).
@@ -60,6 +97,7 @@ pub fn network_to_json(net: &Network) -> String {
             })
             .collect(),
         input_box: net.input_box().map(|b| JsonBox { lower: b.lower.clone(), upper: b.upper.clone() }),
+        carrying: net.graph_units().has_carrying().then(|| net.graph_units().carrying()),
     };
     serde_json::to_string(&doc).expect("a network always serialises")
 }
