@@ -189,11 +189,6 @@ pub const START_POINT_TRIES: usize = 10_000;
 /// percentiles move by well under the interval's own width from one seed to another.
 pub const ESTIMATE_BOOTSTRAP: usize = 2000;
 
-/// Keys per segment of the walk's visited set (`exact::walk::visited`): segments are allocated
-/// whole, so at most one is partly empty (≤ 1.3 MB with 40-byte keys) instead of a doubling array's
-/// up to 2× slack, and each is small next to the set at 10⁶ regions.
-pub const SEGMENT_KEYS: usize = 1 << 15;
-
 /// Bootstrap resamples behind each effect size's interval in `audit-compare` (default of
 /// `--resamples`): the percentile interval's ends then move by a few percent of its width from one
 /// seed to another.

@@ -328,8 +328,8 @@ impl Saver {
         let header = serde_json::to_vec(&header).map_err(CheckpointError::Encode)?;
         let queue = state.frontier.queued()?;
         let width = state.neurons.div_ceil(64);
-        let key_words = state.visited.len() * state.visited.width();
-        let body_words = 3 + key_words + queue.len() * (1 + width) + state.unverified.len();
+        let keys = state.visited.keys();
+        let body_words = 3 + keys.len() + queue.len() * (1 + width) + state.unverified.len();
         let file = std::fs::File::create(&tmp).map_err(write_error)?;
         let mut out = Summed { inner: std::io::BufWriter::new(file), hasher: SipHasher13::new_with_keys(0, 0) };
         let mut write = || -> std::io::Result<()> {
@@ -338,10 +338,8 @@ impl Saver {
             out.put(&(header.len() as u64).to_le_bytes())?;
             out.put(&header)?;
             out.put(&(body_words as u64).to_le_bytes())?;
-            out.words(&[key_words as u64])?;
-            for segment in state.visited.key_segments() {
-                out.words(segment)?;
-            }
+            out.words(&[keys.len() as u64])?;
+            out.words(keys)?;
             out.words(&[queue.len() as u64])?;
             for (i, pattern) in &queue {
                 out.words(&[*i as u64])?;

@@ -1,8 +1,7 @@
 //! The walk's visited set: every region found, identified by its exact pattern or by a 128-bit
 //! fingerprint of it, and numbered in the order found.
 //!
-//! Keys sit end to end in segments of [`SEGMENT_KEYS`] keys (no allocation per region, and no
-//! array that doubles: at most one segment is partly empty) and a hash table holds only their
+//! Keys sit end to end in one array (no allocation per region) and a hash table holds only their
 //! numbers, so a region costs its key plus about 12 bytes of table: an exact pattern of `n`
 //! neurons `n / 8` bytes, a fingerprint 16 bytes whatever the network.
 //!
@@ -16,7 +15,7 @@
 //! regions. Exact patterns ([`Identity::Patterns`]) drop nothing.
 
 use crate::model::Pattern;
-use crate::tolerance::{FINGERPRINT_ABOVE_NEURONS, SEGMENT_KEYS};
+use crate::tolerance::FINGERPRINT_ABOVE_NEURONS;
 use hashbrown::HashTable;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::hash::Hasher;
@@ -78,11 +77,8 @@ pub(crate) struct Visited {
     key: (u64, u64),
     /// Words per key: the pattern's words, or 2 for a fingerprint.
     width: usize,
-    /// Key of region `i` in segment `i / SEGMENT_KEYS`, at word `(i % SEGMENT_KEYS) * width`;
-    /// every segment is allocated whole, so none grows by doubling.
-    segments: Vec<Vec<u64>>,
-    /// Regions in the set.
-    len: usize,
+    /// Key of region `i` at `keys[i * width..(i + 1) * width]`.
+    keys: Vec<u64>,
     /// Region numbers, hashed by their keys.
     table: HashTable<usize>,
 }
@@ -92,7 +88,7 @@ impl Visited {
     /// fingerprinted under `key`.
     pub(crate) fn new(identity: Identity, neurons: usize, key: (u64, u64)) -> Self {
         let (identity, width) = (identity.resolve(neurons), identity.key_words(neurons));
-        Visited { identity, key, width, segments: Vec::new(), len: 0, table: HashTable::new() }
+        Visited { identity, key, width, keys: Vec::new(), table: HashTable::new() }
     }
 
     /// A fresh random fingerprint key (from the operating system's generator).
@@ -123,7 +119,7 @@ impl Visited {
     }
 
     fn slot(&self, i: usize) -> &[u64] {
-        slot(&self.segments, self.width, i)
+        &self.keys[i * self.width..(i + 1) * self.width]
     }
 
     /// The number of `pattern`'s region, if it was found.
@@ -153,25 +149,21 @@ impl Visited {
         if self.find(key).is_some() {
             return None;
         }
-        let i = self.len;
-        if i.is_multiple_of(SEGMENT_KEYS) {
-            self.segments.push(Vec::with_capacity(SEGMENT_KEYS * self.width));
-        }
-        self.segments.last_mut().expect("a segment with room").extend_from_slice(key);
-        self.len += 1;
-        let (segments, width) = (&self.segments, self.width);
-        self.table.insert_unique(table_hash(key), i, |&j| table_hash(slot(segments, width, j)));
+        let i = self.len();
+        self.keys.extend_from_slice(key);
+        let (keys, width) = (&self.keys, self.width);
+        self.table.insert_unique(table_hash(key), i, |&j| table_hash(&keys[j * width..(j + 1) * width]));
         Some(i)
     }
 
     /// Regions in the set.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.keys.len() / self.width
     }
 
-    /// Every key in order, end to end across the segments (what a checkpoint writes).
-    pub(crate) fn key_segments(&self) -> impl Iterator<Item = &[u64]> {
-        self.segments.iter().map(Vec::as_slice)
+    /// Every key, end to end (what a checkpoint writes).
+    pub(crate) fn keys(&self) -> &[u64] {
+        &self.keys
     }
 
     /// Words per key.
@@ -184,12 +176,6 @@ impl Visited {
     pub(crate) fn collision_bound(&self) -> Option<f64> {
         (self.identity == Identity::Fingerprints).then(|| collision_bound(self.len() as u64))
     }
-}
-
-/// Key `i` of the segments (`width` words per key).
-fn slot(segments: &[Vec<u64>], width: usize, i: usize) -> &[u64] {
-    let at = (i % SEGMENT_KEYS) * width;
-    &segments[i / SEGMENT_KEYS][at..at + width]
 }
 
 /// `N(N−1)/2 · 2⁻¹²⁸`: the chance, over the fingerprint key, that two of `n` distinct patterns
@@ -251,28 +237,6 @@ mod tests {
             assert_eq!(v.len(), distinct.len());
             assert!(v.get(&pattern(&[0, 1, 2, 3, 4], 130)).is_none());
             assert_eq!(v.collision_bound().is_some(), identity == Identity::Fingerprints);
-        }
-    }
-
-    #[test]
-    fn keys_span_segments_in_order() {
-        let n = 2 * SEGMENT_KEYS + SEGMENT_KEYS / 2;
-        let mut v = Visited::new(Identity::Patterns, 64, (0, 0));
-        let mut p = Pattern::zeros(64);
-        for i in 0..n {
-            for b in 0..64 {
-                p.set(b, i >> b & 1 == 1);
-            }
-            assert_eq!(v.insert(&p), i);
-        }
-        let words: Vec<u64> = v.key_segments().flatten().copied().collect();
-        assert_eq!(words, (0..n as u64).collect::<Vec<_>>());
-        assert_eq!(v.key_segments().count(), 3);
-        for i in [0, SEGMENT_KEYS - 1, SEGMENT_KEYS, n - 1] {
-            for b in 0..64 {
-                p.set(b, i >> b & 1 == 1);
-            }
-            assert_eq!(v.get(&p), Some(i));
         }
     }
 
