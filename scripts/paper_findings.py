@@ -156,7 +156,7 @@ def audit(net, points, radii, max_regions, estimate_seconds=None):
     return out
 
 
-def experiment(cfg, work):
+def experiment(cfg):
     """Trains, snapshots and audits; returns everything the document reads."""
     import regionwalk as rw
     x, y = load_digits()
@@ -184,8 +184,6 @@ def experiment(cfg, work):
                 final[name] = m
     data["security"] = security(cfg, final["shallow"], x_train, y_train, x_test, y_test)
     data["linear"] = linear_counts(cfg, final["shallow"], x_train)
-    with open(os.path.join(work, "data.json"), "w") as f:
-        json.dump(data, f)
     return data
 
 
@@ -605,33 +603,41 @@ def security_lines(data, T):
     return lines + [""]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run_document(description, doc_name, work_name, run_experiment, analyse, figures, document):
+    """What both findings scripts do: parse the options, compute (or with `--reuse` reload) the
+    data, run the tests, draw the figures and write the document `doc_name` from them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny run (tests)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="directory of the document and img/")
-    parser.add_argument("--work", default=os.path.join(ROOT, "target", "paper-findings"))
+    parser.add_argument("--work", default=os.path.join(ROOT, "target", work_name))
     parser.add_argument("--reuse", action="store_true", help="re-analyse the data.json of --work")
     args = parser.parse_args()
     from importlib.metadata import version
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
-    started = time.time()
+    data_path = os.path.join(args.work, "data.json")
     if args.reuse:
-        with open(os.path.join(args.work, "data.json")) as f:
+        with open(data_path) as f:
             data = json.load(f)
-        seconds = data.get("seconds", 0.0)
     else:
-        data = experiment(QUICK if args.quick else FULL, args.work)
-        seconds = data["seconds"] = time.time() - started
-        with open(os.path.join(args.work, "data.json"), "w") as f:
+        started = time.time()
+        data = run_experiment(args.quick)
+        data["seconds"] = time.time() - started
+        with open(data_path, "w") as f:
             json.dump(data, f)
     tests = analyse(data)
     with open(os.path.join(args.work, "tests.json"), "w") as f:
         json.dump(tests.as_dict(), f)
     figures(data, args.out)
-    with open(os.path.join(args.out, "paper-findings.md"), "w") as f:
-        f.write(document(data, tests, f"regionwalk {version('regionwalk')}", seconds, args.quick))
-    print(f"wrote {os.path.join(args.out, 'paper-findings.md')}")
+    path = os.path.join(args.out, doc_name)
+    with open(path, "w") as f:
+        f.write(document(data, tests, f"regionwalk {version('regionwalk')}", data["seconds"], args.quick))
+    print(f"wrote {path}")
+
+
+def main():
+    run_document(__doc__.split("\n")[0], "paper-findings.md", "paper-findings",
+                 lambda quick: experiment(QUICK if quick else FULL), analyse, figures, document)
 
 
 if __name__ == "__main__":

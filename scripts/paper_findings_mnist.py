@@ -23,8 +23,6 @@ Usage (from the repository root):
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -33,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from findings_stats import Tests, direction, fmt  # noqa: E402
-from paper_findings import ROOT, audit, effect_row, pgd, predict, random_like, table_header, verdict  # noqa: E402
+from paper_findings import (ROOT, audit, effect_row, pgd, predict, random_like, run_document,  # noqa: E402
+                            table_header, verdict)
 
 NET = os.path.join(ROOT, "fixtures", "mnist_fc", "onnx", "mnist-net_256x2.onnx")
 IMAGES = os.path.join(ROOT, "fixtures", "datasets", "eran_mnist_test_first100.csv")
@@ -256,31 +255,8 @@ def document(data, tests, version, seconds, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run (tests)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="directory of the document and img/")
-    parser.add_argument("--work", default=os.path.join(ROOT, "target", "paper-findings-mnist"))
-    parser.add_argument("--reuse", action="store_true", help="re-analyse the data.json of --work")
-    args = parser.parse_args()
-    from importlib.metadata import version
-    os.makedirs(args.work, exist_ok=True)
-    os.makedirs(args.out, exist_ok=True)
-    started = time.time()
-    if args.reuse:
-        with open(os.path.join(args.work, "data.json")) as f:
-            data = json.load(f)
-    else:
-        data = experiment(QUICK if args.quick else FULL)
-        data["seconds"] = time.time() - started
-        with open(os.path.join(args.work, "data.json"), "w") as f:
-            json.dump(data, f)
-    tests = analyse(data)
-    with open(os.path.join(args.work, "tests.json"), "w") as f:
-        json.dump(tests.as_dict(), f)
-    figure(data, args.out)
-    with open(os.path.join(args.out, "paper-findings-mnist.md"), "w") as f:
-        f.write(document(data, tests, f"regionwalk {version('regionwalk')}", data["seconds"], args.quick))
-    print(f"wrote {os.path.join(args.out, 'paper-findings-mnist.md')}")
+    run_document(__doc__.split("\n")[0], "paper-findings-mnist.md", "paper-findings-mnist",
+                 lambda quick: experiment(QUICK if quick else FULL), analyse, figure, document)
 
 
 if __name__ == "__main__":

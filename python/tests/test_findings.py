@@ -58,18 +58,27 @@ def test_holm_by_definition():
         assert np.all(holm(p) >= p) and holm(p).min() == pytest.approx(min(1.0, m * p.min()))
 
 
+def quick_run(tmp_path_factory, script):
+    """The script's `--quick` run: the directories of its document and of its data."""
+    out, work = tmp_path_factory.mktemp("doc"), tmp_path_factory.mktemp("work")
+    run_script(script, out, work)
+    return out, work
+
+
+def is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
-    out, work = tmp_path_factory.mktemp("doc"), tmp_path_factory.mktemp("work")
-    run_script("paper_findings.py", out, work)
-    return out, work
+    return quick_run(tmp_path_factory, "paper_findings.py")
 
 
 def test_digits_document_and_figures_are_written(digits):
     out, _ = digits
     doc = (out / "paper-findings.md").read_text()
     for name in ["findings_distance.png", "findings_growth.png", "findings_counts.png"]:
-        assert (out / "img" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert is_png(out / "img" / name)
         assert f"img/{name}" in doc
     for heading in ["## Finding 1", "## Finding 2", "## Security uses", "## Activation regions and linear regions",
                     "## Summary"]:
@@ -148,15 +157,13 @@ def test_digits_document_follows_the_data(digits, tmp_path):
 
 @pytest.fixture(scope="module")
 def mnist(tmp_path_factory):
-    out, work = tmp_path_factory.mktemp("mnist-doc"), tmp_path_factory.mktemp("mnist-work")
-    run_script("paper_findings_mnist.py", out, work)
-    return out, work
+    return quick_run(tmp_path_factory, "paper_findings_mnist.py")
 
 
 def test_mnist_document_tables_are_the_data(mnist):
     out, work = mnist
     doc = (out / "paper-findings-mnist.md").read_text()
-    assert (out / "img" / "findings_mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert is_png(out / "img" / "findings_mnist.png")
     data = json.loads((work / "data.json").read_text())
     budget = data["config"]["max_regions"]
     radii = data["config"]["radii"]
