@@ -218,7 +218,7 @@ fn relaxation(b: &Bounds) -> Relaxation {
 /// - one that IBP already proves stable: later layers' CROWN relaxes it exactly (slope 0 or 1)
 ///   whatever its interval, so CROWN would only tighten the interval later IBP steps read.
 ///   Measured on the ACAS Xu, MNIST, CNN and ResNet fixtures, every layer's stability and every
-///   bound came out the same, and `bound` on `resnet_4b` at L-inf 0.004 took half the time.
+///   bound came out the same, and the ResNets' analysis took 0.5–0.85× the time (BENCHMARKS.md).
 ///
 /// Back-substituting either costs as much as any other neuron.
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
