@@ -81,22 +81,21 @@ class Comparison:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         self.a, self.b, self.paired = a, b, paired
         self.n = (len(a), len(b))
-        if paired and len(a) == 0:
-            self.p, self.delta, self.ratio = float("nan"), Effect(float("nan"), (float("nan"),) * 2), None
-        elif paired:
-            assert len(a) == len(b), "paired samples have equal sizes"
-            d = a - b
-            self.p = float(stats.wilcoxon(d, method="approx").pvalue) if np.any(d != 0) else 1.0
-            self.delta = Effect(paired_delta(a, b), _interval((a, b), paired_delta, True, seed))
-            positive = np.all(a > 0) and np.all(b > 0)
-            self.ratio = Effect(median_growth(a, b), _interval((a, b), median_growth, True, seed)) if positive else None
-        elif len(a) == 0 or len(b) == 0:
-            self.p, self.delta, self.ratio = float("nan"), Effect(float("nan"), (float("nan"),) * 2), None
+        self.ratio = None
+        if len(a) == 0 or len(b) == 0:
+            self.p, self.delta = float("nan"), Effect(float("nan"), (float("nan"),) * 2)
         else:
-            self.p = float(stats.mannwhitneyu(a, b, method="asymptotic").pvalue)
-            self.delta = Effect(cliffs_delta(a, b), _interval((a, b), cliffs_delta, False, seed))
-            positive = np.all(a > 0) and np.all(b > 0)
-            self.ratio = Effect(median_ratio(a, b), _interval((a, b), median_ratio, False, seed)) if positive else None
+            if paired:
+                assert len(a) == len(b), "paired samples have equal sizes"
+                d = a - b
+                self.p = float(stats.wilcoxon(d, method="approx").pvalue) if np.any(d != 0) else 1.0
+                delta, ratio = paired_delta, median_growth
+            else:
+                self.p = float(stats.mannwhitneyu(a, b, method="asymptotic").pvalue)
+                delta, ratio = cliffs_delta, median_ratio
+            self.delta = Effect(delta(a, b), _interval((a, b), delta, paired, seed))
+            if np.all(a > 0) and np.all(b > 0):
+                self.ratio = Effect(ratio(a, b), _interval((a, b), ratio, paired, seed))
         self.p_holm = None  # filled by Tests.finish
 
     def as_dict(self):
