@@ -114,10 +114,9 @@ class Recorder:
         return z * mask
 
 
-def affine_units(module, signs, n0):
-    """Every unit's pre-activation as ``(A, b)`` (unit × input) with the first ``len(signs)``
-    units' signs fixed: exact for the units after them whose inputs those signs decide."""
-    points = torch.cat([torch.zeros(1, n0, dtype=torch.float64), torch.eye(n0, dtype=torch.float64)])
+def recorded(module, points, signs):
+    """Every ReLU unit's pre-activation (points × units, call order), the first ``len(signs)``
+    units' signs fixed (:class:`Recorder`)."""
     recorder = Recorder(signs)
     module.act = recorder
     try:
@@ -125,20 +124,20 @@ def affine_units(module, signs, n0):
             module(points)
     finally:
         module.act = torch.relu
-    z = torch.cat(recorder.seen, dim=1).numpy()
+    return torch.cat(recorder.seen, dim=1).numpy()
+
+
+def affine_units(module, signs, n0):
+    """Every unit's pre-activation as ``(A, b)`` (unit × input) with the first ``len(signs)``
+    units' signs fixed: exact for the units after them whose inputs those signs decide."""
+    points = torch.cat([torch.zeros(1, n0, dtype=torch.float64), torch.eye(n0, dtype=torch.float64)])
+    z = recorded(module, points, signs)
     return (z[1:] - z[0]).T, z[0]
 
 
 def pre_activations(module, x):
     """Every ReLU unit's pre-activation at `x`, in call order."""
-    recorder = Recorder([])
-    module.act = recorder
-    try:
-        with torch.no_grad():
-            module(torch.from_numpy(np.asarray(x, dtype=np.float64)).reshape(1, -1))
-    finally:
-        module.act = torch.relu
-    return torch.cat(recorder.seen, dim=1).numpy().ravel()
+    return recorded(module, torch.from_numpy(np.asarray(x, dtype=np.float64)).reshape(1, -1), [])[0]
 
 
 def brute_force_count(module, lower, upper):
