@@ -4,9 +4,11 @@ count and its time (`count --threads 1`), and the estimate, its interval, whethe
 covers the count and its time (`estimate --threads 1`, default probes, several seeds). Prints a
 markdown table for BENCHMARKS.md.
 
-    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--time-limit S] [--bin target/release/regionwalk]
+    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--time-limit S] [--width 1,8] [--bin target/release/regionwalk]
 
-With --time-limit, each estimate runs up to --probes probes within that many seconds.
+With --time-limit, each estimate runs up to --probes probes within that many seconds. --width
+lists the probe widths to compare (one row each per case, same exact count); the relative
+standard error column compares them at equal time.
 """
 
 import argparse
@@ -41,23 +43,29 @@ def main():
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--probes", type=int, default=1000)
     p.add_argument("--time-limit", type=float, default=None)
+    p.add_argument("--width", default="1", help="comma-separated probe widths")
     p.add_argument("--bin", default="target/release/regionwalk")
     a = p.parse_args()
-    print("| case | exact | count s | estimate (median over seeds) | median \\|est/exact − 1\\| | "
-          "intervals covering | flagged unreliable | probes | estimate s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    widths = [int(w) for w in a.width.split(",")]
+    print("| case | exact | count s | width | estimate (median over seeds) | median \\|est/exact − 1\\| | "
+          "median SE / estimate | intervals covering | flagged unreliable | probes | estimate s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, args in CASES:
         exact = run(a.bin, ["count", *args, "-q"])
         n = exact["regions"]
         limit = ["--time-limit", str(a.time_limit)] if a.time_limit else []
-        runs = [run(a.bin, ["estimate", *args, "--probes", str(a.probes), "--seed", str(s), "--budget", "0.001", *limit])
-                for s in range(a.seeds)]
-        errors = [abs(r["estimate"] / n - 1) for r in runs]
-        covered = sum(r["estimate_low"] <= n <= r["estimate_high"] for r in runs)
-        unreliable = sum(not r["reliable"] for r in runs)
-        print(f"| {name} | {n:,} | {exact['seconds']:.2f} | {statistics.median(r['estimate'] for r in runs):,.0f} | "
-              f"{statistics.median(errors):.1%} | {covered}/{len(runs)} | {unreliable}/{len(runs)} | "
-              f"{statistics.median(r['probes'] for r in runs):,.0f} | {statistics.median(r['seconds'] for r in runs):.2f} |", flush=True)
+        for width in widths:
+            runs = [run(a.bin, ["estimate", *args, "--probes", str(a.probes), "--seed", str(s), "--budget", "0.001",
+                                "--width", str(width), *limit]) for s in range(a.seeds)]
+            errors = [abs(r["estimate"] / n - 1) for r in runs]
+            spread = statistics.median(r["standard_error"] / r["mean"] for r in runs)
+            covered = sum(r["estimate_low"] <= n <= r["estimate_high"] for r in runs)
+            unreliable = sum(not r["reliable"] for r in runs)
+            print(f"| {name} | {n:,} | {exact['seconds']:.2f} | {width} | "
+                  f"{statistics.median(r['estimate'] for r in runs):,.0f} | {statistics.median(errors):.1%} | "
+                  f"{spread:.1%} | {covered}/{len(runs)} | {unreliable}/{len(runs)} | "
+                  f"{statistics.median(r['probes'] for r in runs):,.0f} | "
+                  f"{statistics.median(r['seconds'] for r in runs):.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -329,6 +329,9 @@ pub struct EstimateReport {
     pub standard_error: f64,
     /// Probes run.
     pub probes: usize,
+    /// Nodes each probe carried down the cut tree at once (1: Knuth's random paths; more: a
+    /// population thinned without bias, Chen's heuristic sampling).
+    pub width: usize,
     /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0: the whole
     /// tree was enumerated, and `mean` is the exact number of its leaves).
     pub strata: usize,

@@ -242,6 +242,11 @@ fn bound_rejects_bad_input() {
         "unknown method 'magic'",
     );
     assert_input_error(&["validate", EXAMPLE, "--center=0,0", "--radius=-2"], "radius must be a positive");
+    for (flag, value, needle) in
+        [("--probes", "0", "at least one probe"), ("--strata", "0", "stratum"), ("--width", "0", "width")]
+    {
+        assert_input_error(&["estimate", EXAMPLE, "--center=0,0", "--radius", "1", flag, value], needle);
+    }
 }
 
 #[test]

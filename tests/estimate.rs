@@ -34,6 +34,11 @@ fn options(seed: u64, strata: usize) -> EstimateOptions {
     EstimateOptions { probes: 400, strata, seed, ..Default::default() }
 }
 
+/// 100 probes of width 4 (about the work of 400 of width 1) below at most `strata` strata.
+fn wide(seed: u64, strata: usize) -> EstimateOptions {
+    EstimateOptions { probes: 100, width: 4, ..options(seed, strata) }
+}
+
 /// The z-scores of the estimates against the exact counts, and how many intervals cover them.
 fn check(estimates: &[(String, Estimate, usize)]) -> (Vec<f64>, usize) {
     let mut z = Vec::new();
@@ -63,13 +68,18 @@ fn unbiased(z: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-/// Estimates every case with at most `strata` strata; checks the certified lower bound on the way.
-fn estimate_all(cases: &[(String, Network, Domain, usize)], strata: usize) -> Vec<(String, Estimate, usize)> {
+/// Estimates every case with the options `with(seed)`; checks the certified lower bound on the way.
+fn estimate_all(
+    cases: &[(String, Network, Domain, usize)],
+    with: impl Fn(u64) -> EstimateOptions,
+) -> Vec<(String, Estimate, usize)> {
     cases
         .iter()
         .enumerate()
         .map(|(i, (what, net, domain, exact))| {
-            let e = estimate(net, domain, &options(i as u64, strata)).unwrap();
+            let options = with(i as u64);
+            let strata = options.strata;
+            let e = estimate(net, domain, &options).unwrap();
             assert!(e.certified_regions <= *exact, "{what}: {} certified of {exact}", e.certified_regions);
             assert!(e.certified_regions >= 1 && e.strata <= strata, "{what}");
             (what.clone(), e, *exact)
@@ -88,16 +98,30 @@ fn unbiased_and_covering(estimates: &[(String, Estimate, usize)]) {
 
 #[test]
 fn plain_probes_are_unbiased_and_their_intervals_cover() {
-    let estimates = estimate_all(&cases(), 1);
+    let estimates = estimate_all(&cases(), |seed| options(seed, 1));
     assert!(estimates.iter().all(|(_, e, _)| e.strata == 1 && e.probes == 400));
     unbiased_and_covering(&estimates);
+}
+
+#[test]
+fn wide_probes_are_unbiased_and_their_intervals_cover() {
+    let cases = cases();
+    let estimates = estimate_all(&cases, |seed| wide(seed, 1));
+    assert!(estimates.iter().all(|(_, e, _)| e.strata == 1 && e.probes == 100));
+    unbiased_and_covering(&estimates);
+    // Below a prefix too, where the strata leave trees to probe.
+    let probed: Vec<_> =
+        estimate_all(&cases, |seed| wide(seed, 8)).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
+    assert!(probed.len() >= 120, "only {} cases probed below a prefix", probed.len());
+    unbiased(&check(&probed).0).unwrap();
 }
 
 #[test]
 fn probes_below_an_exact_prefix_are_unbiased_and_their_intervals_cover() {
     // Only the cases the prefix leaves strata in test the probes below it (smaller trees are
     // enumerated whole, and exact: the next test).
-    let probed: Vec<_> = estimate_all(&cases(), 8).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
+    let probed: Vec<_> =
+        estimate_all(&cases(), |seed| options(seed, 8)).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
     assert!(probed.len() >= 120, "only {} cases probed below a prefix", probed.len());
     let (z, covered) = check(&probed);
     unbiased(&z).unwrap();
@@ -150,44 +174,54 @@ fn reported_estimates_lie_in_the_certified_bracket() {
     }
 }
 
-/// Reports every feasible child with probability 0.6 whatever their number: the probes then
-/// weigh a two-way choice 1/0.6 instead of 2, the mistake of dropping part of a child's weight.
-struct Biased;
+/// Treats a child that none of the sample's points reach as empty when its sibling has some:
+/// probability 0, the mistake of dropping a child's weight (thin parts of a node hold regions the
+/// sample misses).
+struct DropsUnsampled;
 
-impl ChildChoice for Biased {
+impl ChildChoice for DropsUnsampled {
     fn probabilities(&self, feasible: &[Child]) -> Vec<f64> {
-        vec![if feasible.len() == 1 { 1.0 } else { 0.6 }; feasible.len()]
+        let sampled = feasible.iter().filter(|c| c.patterns > 0).count();
+        match sampled {
+            0 => vec![1.0 / feasible.len() as f64; feasible.len()],
+            _ => feasible.iter().map(|c| if c.patterns > 0 { 1.0 / sampled as f64 } else { 0.0 }).collect(),
+        }
     }
 }
 
 #[test]
 fn a_biased_estimator_fails_the_same_test() {
     let cases = cases();
-    let estimates: Vec<(String, Estimate, usize)> = cases
-        .iter()
-        .take(40)
-        .enumerate()
-        .map(|(i, (what, net, domain, exact))| {
-            (what.clone(), estimate_with(net, domain, &options(i as u64, 1), &Biased).unwrap(), *exact)
-        })
-        .collect();
-    let (z, _) = check(&estimates);
-    assert!(unbiased(&z).is_err(), "the biased variant passed: {z:?}");
+    for with in [options, wide] {
+        let estimates: Vec<(String, Estimate, usize)> = cases
+            .iter()
+            .take(40)
+            .enumerate()
+            .map(|(i, (what, net, domain, exact))| {
+                (what.clone(), estimate_with(net, domain, &with(i as u64, 1), &DropsUnsampled).unwrap(), *exact)
+            })
+            .collect();
+        let (z, _) = check(&estimates);
+        assert!(unbiased(&z).is_err(), "the biased variant passed: {z:?}");
+    }
 }
 
 #[test]
 fn the_same_seed_gives_the_same_estimate_on_any_thread_count() {
     let cases = cases();
     let (_, net, domain, _) = cases.iter().find(|c| c.3 >= 100).expect("a case of 100 regions");
-    let on = |threads: usize| {
+    let on = |threads: usize, options: EstimateOptions| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| estimate(net, domain, &options(11, 8)).unwrap())
+        pool.install(|| estimate(net, domain, &options).unwrap())
     };
-    let (one, two) = (on(1), on(2));
+    let (one, two) = (on(1, options(11, 8)), on(2, options(11, 8)));
     assert_eq!(
         (one.estimate, one.low, one.high, one.certified_regions),
         (two.estimate, two.low, two.high, two.certified_regions)
     );
+    let (one_wide, two_wide) = (on(1, wide(11, 8)), on(2, wide(11, 8)));
+    assert_eq!((one_wide.estimate, one_wide.low, one_wide.high), (two_wide.estimate, two_wide.low, two_wide.high));
+    assert_ne!(one_wide.estimate, one.estimate);
     assert!(one.strata > 1, "the case must be probed below a prefix");
     assert_ne!(estimate(net, domain, &options(12, 8)).unwrap().estimate, one.estimate);
 }

@@ -60,7 +60,7 @@ def validate(net: Network, domain: Domain, *, methods: Optional[List[str]] = Non
              progress: Progress = None, estimate: bool = True, probes: int = ..., strata: int = ..., confidence: float = ...,
              seed: int = 0) -> str: ...
 def estimate(net: Network, domain: Domain, *, probes: int = ..., strata: int = ..., confidence: float = ..., seed: int = 0,
-             time_limit: Optional[float] = None, methods: Optional[List[str]] = None, samples: int = ...,
+             width: int = ..., time_limit: Optional[float] = None, methods: Optional[List[str]] = None, samples: int = ...,
              hybrid_layers: int = ..., hybrid_max_regions: int = ..., budget: Optional[float] = ...,
              threads: Optional[int] = None) -> str: ...
 def audit(net: Network, points: np.ndarray, radii: List[float], *, norm: str = "l2", exact: bool = True,

@@ -30,6 +30,7 @@ class EstimateResult:
     confidence: float
     standard_error: float
     probes: int
+    width: int
     strata: int
     effective_probes: float
     max_share: float
@@ -67,14 +68,15 @@ def estimate(
     strata: int = _DEFAULTS["strata"],
     confidence: float = _DEFAULTS["confidence"],
     seed: int = 0,
+    width: int = _DEFAULTS["width"],
     time_limit: Optional[float] = None,
     methods: Optional[Sequence[str]] = None,
     budget: Optional[float] = _DEFAULTS["budget"],
     threads: Optional[int] = None,
 ) -> EstimateResult:
     """Estimates the regions meeting the domain (the keywords of :func:`count`): the top of the
-    neuron cut tree is enumerated exactly (up to ``strata`` nodes) and ``probes`` Knuth probes run
-    below it (unbiased; the same ``seed`` gives the same answer on any number of threads;
+    neuron cut tree is enumerated exactly (up to ``strata`` nodes) and ``probes`` probes run
+    below it, each carrying ``width`` nodes down at once (1: Knuth's random paths; unbiased; the same ``seed`` gives the same answer on any number of threads;
     ``time_limit`` stops starting probes). Computes the certified bracket with the bounds of
     :func:`bound` (``methods``, ``budget``).
 
@@ -86,7 +88,7 @@ def estimate(
     """
     report = _native.estimate(
         _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
-        probes=probes, strata=strata, confidence=confidence, seed=seed, time_limit=time_limit,
+        probes=probes, strata=strata, confidence=confidence, seed=seed, width=width, time_limit=time_limit,
         methods=None if methods is None else list(methods), budget=budget, threads=threads,
     )
     return EstimateResult._from(json.loads(report))

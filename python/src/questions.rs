@@ -321,7 +321,8 @@ fn estimate_options(
     seed: u64,
     time_limit: Option<Duration>,
 ) -> PyResult<EstimateOptions> {
-    let options = EstimateOptions { probes, strata, seed, confidence, time_limit, interrupt: None };
+    let options =
+        EstimateOptions { probes, strata, seed, confidence, time_limit, interrupt: None, ..Default::default() };
     options.check().map_err(py_err)?;
     Ok(options)
 }
@@ -378,7 +379,7 @@ fn validate(
 /// The statistical estimate beside the certified bracket: the CLI's `estimate --json`.
 #[pyfunction]
 #[pyo3(signature = (net, domain, *, probes = EstimateOptions::DEFAULT_PROBES, strata = EstimateOptions::DEFAULT_STRATA, confidence = EstimateOptions::DEFAULT_CONFIDENCE,
-                    seed = 0, time_limit = None, methods = None, samples = BoundOptions::DEFAULT_SAMPLES,
+                    seed = 0, width = EstimateOptions::DEFAULT_WIDTH, time_limit = None, methods = None, samples = BoundOptions::DEFAULT_SAMPLES,
                     hybrid_layers = BoundOptions::DEFAULT_HYBRID_LAYERS,
                     hybrid_max_regions = BoundOptions::DEFAULT_HYBRID_MAX_REGIONS,
                     budget = Some(BoundOptions::DEFAULT_BUDGET_SECONDS), threads = None))]
@@ -391,6 +392,7 @@ fn estimate(
     strata: usize,
     confidence: f64,
     seed: u64,
+    width: usize,
     time_limit: Option<f64>,
     methods: Option<Vec<String>>,
     samples: usize,
@@ -403,7 +405,8 @@ fn estimate(
     // The time limit checked as every walk's is.
     let time_limit = Budget::from_kwargs(None, time_limit, None, None)?.time_limit;
     let net = net.clone();
-    let options = estimate_options(probes, strata, confidence, seed, time_limit)?;
+    let options = EstimateOptions { width, ..estimate_options(probes, strata, confidence, seed, time_limit)? };
+    options.check().map_err(py_err)?;
     run_detached(py, threads, None, move |interrupt, _| {
         let options = EstimateOptions { interrupt: Some(interrupt), ..options };
         let problem = domain.problem(&net)?;
@@ -577,6 +580,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     defaults.set_item("audit_max_regions", AuditOptions::DEFAULT_MAX_REGIONS)?;
     defaults.set_item("probes", EstimateOptions::DEFAULT_PROBES)?;
     defaults.set_item("strata", EstimateOptions::DEFAULT_STRATA)?;
+    defaults.set_item("width", EstimateOptions::DEFAULT_WIDTH)?;
     defaults.set_item("confidence", EstimateOptions::DEFAULT_CONFIDENCE)?;
     defaults.set_item("compare_resamples", regionwalk::tolerance::COMPARE_BOOTSTRAP)?;
     m.add("DEFAULTS", defaults)?;

@@ -28,6 +28,12 @@ def test_estimate_is_labelled_bracketed_and_matches_the_cli(tmp_path):
             assert cli[key] == e.report[key], key
     again = rw.estimate(net, x, 0.6, probes=300, strata=4, seed=5, threads=1)
     assert (again.estimate, again.estimate_low, again.estimate_high) == (e.estimate, e.estimate_low, e.estimate_high)
+    # Wide probes: the same numbers as the CLI's too, and not those of Knuth's probes.
+    wide = rw.estimate(net, x, 0.6, probes=60, strata=4, seed=5, width=4)
+    cli = cli_json("estimate", str(model), point_arg(x), "--radius", "0.6", "--probes", "60", "--strata", "4",
+                   "--seed", "5", "--width", "4")
+    assert wide.width == 4 and wide.estimate != e.estimate
+    assert {k: v for k, v in cli.items() if k != "seconds"} == {k: v for k, v in wide.report.items() if k != "seconds"}
 
 
 def test_estimates_average_to_the_exact_count():
@@ -48,6 +54,8 @@ def test_bad_estimate_options_are_refused():
         rw.estimate(net, [0.0, 0.0], 1.0, probes=0)
     with pytest.raises(ValueError, match="confidence"):
         rw.estimate(net, [0.0, 0.0], 1.0, confidence=1.5)
+    with pytest.raises(ValueError, match="width"):
+        rw.estimate(net, [0.0, 0.0], 1.0, width=0)
     with pytest.raises(ValueError, match="stratum"):
         rw.bound(net, [0.0, 0.0], 1.0, strata=0)
     with pytest.raises(ValueError, match="at least one probe"):

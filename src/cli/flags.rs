@@ -42,6 +42,10 @@ pub(super) struct EstimateSettings {
     /// on its own); 1 for plain probes from the root.
     #[arg(long, default_value_t = EstimateOptions::DEFAULT_STRATA)]
     pub(super) strata: usize,
+    /// Estimate: nodes each probe carries down the cut tree at once (1: Knuth's random path;
+    /// more: one probe pools many paths, lower variance at about that many times the cost).
+    #[arg(long, default_value_t = EstimateOptions::DEFAULT_WIDTH)]
+    pub(super) width: usize,
     /// Estimate: coverage of the interval, between 0 and 1.
     #[arg(long, default_value_t = EstimateOptions::DEFAULT_CONFIDENCE)]
     pub(super) confidence: f64,
@@ -57,6 +61,7 @@ impl EstimateSettings {
         let options = EstimateOptions {
             probes: self.probes,
             strata: self.strata,
+            width: self.width,
             seed: self.seed,
             confidence: self.confidence,
             time_limit,

@@ -13,7 +13,8 @@
 //! probability [`ChildChoice`] gives it, and returns `X = Π 1/q` over its choices (0 if it reaches
 //! a node with no child: a sliver the count leaves out too). A leaf ℓ is reached with probability
 //! `Π q(ℓ)`, so `E[X]` is the number of leaves below the node, whatever the probabilities (as long
-//! as every feasible child has `q > 0`). The probes run below the strata of an exactly enumerated
+//! as every feasible child has `q > 0`). A probe of width w > 1 carries up to w nodes down at once
+//! and thins them without bias (Chen's heuristic sampling; `tree::Tree::probe`). The probes run below the strata of an exactly enumerated
 //! prefix ([`estimate_with`]), steered by a sample of the domain ([`RegionShare`]); the interval
 //! comes from a stratified bootstrap (heavy tails: see [`Estimate::reliable`]), and every leaf a
 //! probe reaches whose witness a forward pass confirms adds a region to a certified lower bound.
@@ -52,9 +53,11 @@ pub struct Child {
     pub patterns: usize,
 }
 
-/// How a probe picks among a node's feasible children: each gets a probability, all positive and
-/// summing to 1. The estimate is unbiased for any such rule; a rule closer to the subtree sizes
-/// has a smaller variance.
+/// How a probe picks among a node's feasible children: each gets a probability `q`, meant to be
+/// its share of the node's leaves. A probe divides each weight by the probability it actually
+/// kept the child with (the `q` normalised, for one node at a time), so the estimate is unbiased
+/// for any rule that gives every feasible child `q > 0`; a rule closer to the subtree sizes has a
+/// smaller variance. A child given `q = 0` is never explored: its leaves are lost.
 pub trait ChildChoice: Sync {
     /// The probabilities of a node's `feasible` children.
     fn probabilities(&self, feasible: &[Child]) -> Vec<f64>;
@@ -100,6 +103,10 @@ pub struct EstimateOptions {
     /// passes this many nodes (or `probes / ESTIMATE_PROBES_PER_STRATUM`). 1: plain Knuth probes
     /// from the root.
     pub strata: usize,
+    /// Nodes a probe carries down the tree at once (`tree::Tree::probe`): 1 is Knuth's probe, more
+    /// pool the weights of many paths into one lower-variance probe that costs about `width`
+    /// of Knuth's.
+    pub width: usize,
     /// Seed of the probes and the bootstrap: the same seed gives the same estimate on any number
     /// of threads.
     pub seed: u64,
@@ -116,6 +123,8 @@ impl EstimateOptions {
     pub const DEFAULT_PROBES: usize = 1000;
     /// Coverage by default.
     pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+    /// Probe width by default.
+    pub const DEFAULT_WIDTH: usize = 1;
     /// Strata at most, by default.
     pub const DEFAULT_STRATA: usize = ESTIMATE_MAX_STRATA;
 
@@ -124,6 +133,9 @@ impl EstimateOptions {
     pub fn check(&self) -> Result<()> {
         if self.probes == 0 {
             return Err(crate::Error::Settings("an estimate needs at least one probe".into()));
+        }
+        if self.width == 0 {
+            return Err(crate::Error::Settings("an estimate's probes need a width of at least one node".into()));
         }
         if self.strata == 0 {
             return Err(crate::Error::Settings("an estimate needs at least one stratum (1: plain probes)".into()));
@@ -143,6 +155,7 @@ impl Default for EstimateOptions {
         EstimateOptions {
             probes: Self::DEFAULT_PROBES,
             strata: Self::DEFAULT_STRATA,
+            width: Self::DEFAULT_WIDTH,
             seed: 0,
             confidence: Self::DEFAULT_CONFIDENCE,
             time_limit: None,
@@ -166,6 +179,8 @@ pub struct Estimate {
     pub standard_error: f64,
     /// Probes run.
     pub probes: usize,
+    /// Nodes each probe carried down at once (1: Knuth's probes).
+    pub width: usize,
     /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0 when the whole
     /// tree was enumerated and the estimate is the exact count of its leaves).
     pub strata: usize,
@@ -244,7 +259,7 @@ fn estimate_from(
     let (affordable, batch) = match options.time_limit {
         Some(limit) => {
             let (affordable, seconds_per_probe) =
-                affordable_probes(&tree, started + limit, options.seed, &mut counters)?;
+                affordable_probes(&tree, started + limit, options.width, options.seed, &mut counters)?;
             // Batches of about half a second, so that the time limit is checked often.
             (affordable, ((0.5 / seconds_per_probe) as usize * threads).clamp(threads, 64))
         }
@@ -267,7 +282,7 @@ fn estimate_from(
         let range = probes.len()..(probes.len() + batch).min(order.len());
         let found: Vec<Probe> = range
             .into_par_iter()
-            .map(|i| tree.probe(&strata[order[i]], options.seed, i as u64))
+            .map(|i| tree.probe(&strata[order[i]], options.width, options.seed, i as u64))
             .collect::<Result<_>>()?;
         probes.extend(found);
     }
@@ -275,7 +290,7 @@ fn estimate_from(
     probes.iter().zip(&order).for_each(|(p, &s)| by_stratum[s].push(p.weight));
     probes.iter().for_each(|p| counters.add(&p.counters));
     let mut leaves: Vec<&Pattern> =
-        exact_leaves.iter().flatten().chain(probes.iter().filter_map(|p| p.leaf.as_ref())).collect();
+        exact_leaves.iter().flatten().chain(probes.iter().flat_map(|p| &p.leaves)).collect();
     leaves.sort();
     leaves.dedup();
     let mut estimate = summarise(exact_leaves.len() as f64, &by_stratum, options);
@@ -337,13 +352,21 @@ fn enumerate_prefix(
 /// from the root, timed. The pilot's probes are discarded: the design chosen from them (how many
 /// strata) is then independent of the probes the estimate averages, which keeps it unbiased.
 /// Returns the probes that fit and the seconds one probe takes on one thread.
-fn affordable_probes(tree: &Tree, deadline: Instant, seed: u64, counters: &mut LpCounters) -> Result<(usize, f64)> {
+fn affordable_probes(
+    tree: &Tree,
+    deadline: Instant,
+    width: usize,
+    seed: u64,
+    counters: &mut LpCounters,
+) -> Result<(usize, f64)> {
     let Some(root) = tree.root(counters)? else { return Ok((0, 0.0)) };
     let threads = rayon::current_num_threads();
     let started = Instant::now();
     // Streams from the top of the range, apart from the probes' own (0, 1, 2, ...).
-    let pilot: Vec<Probe> =
-        (0..threads as u64).into_par_iter().map(|i| tree.probe(&root, seed, u64::MAX - i)).collect::<Result<_>>()?;
+    let pilot: Vec<Probe> = (0..threads as u64)
+        .into_par_iter()
+        .map(|i| tree.probe(&root, width, seed, u64::MAX - i))
+        .collect::<Result<_>>()?;
     pilot.iter().for_each(|p| counters.add(&p.counters));
     let per_round = started.elapsed().max(Duration::from_micros(1)).as_secs_f64();
     // Half of what is left goes to the probes (the enumeration takes some of the rest).
@@ -380,6 +403,7 @@ fn summarise(exact: f64, strata: &[Vec<f64>], options: &EstimateOptions) -> Esti
         confidence: options.confidence,
         standard_error: variance.sqrt(),
         probes,
+        width: options.width,
         strata: strata.len(),
         effective_probes: effective,
         max_share,

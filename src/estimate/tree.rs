@@ -68,11 +68,59 @@ pub(super) enum Expansion {
     Empty,
 }
 
-/// What one probe found: its weight `X`, and the leaf it reached when a forward pass confirms it.
+/// What one probe found: its weight `X`, and the leaves it reached that a forward pass confirms.
 pub(super) struct Probe {
     pub(super) weight: f64,
-    pub(super) leaf: Option<Pattern>,
+    pub(super) leaves: Vec<Pattern>,
     pub(super) counters: LpCounters,
+}
+
+/// A node of a probe's population, with its weight and its guide: the product of the choice
+/// rule's probabilities `q` on its path from the probe's start, which the rule means to be its
+/// share of the start's leaves.
+struct Particle {
+    node: Node,
+    weight: f64,
+    guide: f64,
+}
+
+/// Which nodes of a population to keep so that at most `width` remain, without bias: node i,
+/// which the choice rule expects to add `expected[i]` (its weight times its guide) to the probe, is
+/// kept with probability `p_i = min(1, c · expected[i])`, `c` such that `Σ p_i = width`; returns the
+/// kept nodes with their `p_i`, by which their weights are divided, so that `E[kept weight_i] =
+/// weight_i` for each. The nodes expected to matter most are kept for certain and the others come
+/// out with equal expected shares. They are drawn by systematic sampling (one uniform `u`, the
+/// points `u + j` over the cumulated `p`), which keeps exactly `width` of them (up to rounding)
+/// with exactly those probabilities. With one node to keep among one node's children, this
+/// chooses child i with probability `q_i / Σ q`.
+fn thin(expected: &[f64], width: usize, u: f64) -> Vec<(usize, f64)> {
+    if expected.len() <= width {
+        return expected.iter().enumerate().map(|(i, _)| (i, 1.0)).collect();
+    }
+    let mut sorted = expected.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    // Water-filling: the largest are kept for certain while `c` would give them p ≥ 1. Fewer than
+    // `width` can be (the rest would need c = 0), so `c` stays positive.
+    let mut rest: f64 = sorted.iter().sum();
+    let mut certain = 0;
+    let mut c = width as f64 / rest;
+    while certain + 1 < width && sorted[certain] * c >= 1.0 {
+        rest -= sorted[certain];
+        certain += 1;
+        c = (width - certain) as f64 / rest;
+    }
+    let mut cumulated = 0.0;
+    let mut kept = Vec::with_capacity(width + 1);
+    for (i, e) in expected.iter().enumerate() {
+        let p = (c * e).min(1.0);
+        let (before, after) = (cumulated, cumulated + p);
+        cumulated = after;
+        // One of the points u + j lies in [before, after) with probability p (p ≤ 1: at most one).
+        if (after - u).ceil() > (before - u).ceil() {
+            kept.push((i, p));
+        }
+    }
+    kept
 }
 
 impl<'a> Tree<'a> {
@@ -192,36 +240,56 @@ impl<'a> Tree<'a> {
         Ok((Expansion::Leaf(node), counters))
     }
 
-    /// One probe from `start` to a leaf, with the random choices of probe `index` of `seed`.
-    pub(super) fn probe(&self, start: &Node, seed: u64, index: u64) -> Result<Probe> {
+    /// One probe from `start`, with the random choices of probe `index` of `seed`: a population
+    /// of at most `width` nodes descends the tree one split per round (Chen's heuristic sampling,
+    /// in the form of stochastic enumeration). Each round every node of the population is
+    /// expanded to its next split; its children inherit its weight, and when they are more than
+    /// `width`, [`thin`] keeps each with a probability and divides its weight by it. Every step
+    /// keeps `E[Σ weight · leaves below]` unchanged, so the weight of the leaves reached, `X`, has
+    /// `E[X]` = the leaves below `start`. Width 1 is Knuth's probe: one child, chosen with the
+    /// choice rule's probability `q`, weight `Π 1/q`.
+    pub(super) fn probe(&self, start: &Node, width: usize, seed: u64, index: u64) -> Result<Probe> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);
         let mut counters = LpCounters::default();
-        let mut node = start.clone();
-        let mut weight = 1.0;
-        loop {
-            let (expansion, spent) = self.expand(node)?;
-            counters.add(&spent);
-            match expansion {
-                Expansion::Leaf(leaf) => return Ok(Probe { weight, leaf: self.certified(&leaf), counters }),
-                Expansion::Empty => return Ok(Probe { weight: 0.0, leaf: None, counters }),
-                Expansion::Split(mut children) => {
-                    let described: Vec<Child> = children.iter().map(|(c, _)| *c).collect();
-                    let q = self.choice.probabilities(&described);
-                    let mut u = rng.gen::<f64>();
-                    let mut pick = children.len() - 1;
-                    for (i, qi) in q.iter().enumerate() {
-                        if u < *qi {
-                            pick = i;
-                            break;
-                        }
-                        u -= qi;
+        let mut population = vec![Particle { node: start.clone(), weight: 1.0, guide: 1.0 }];
+        let (mut weight, mut leaves) = (0.0, Vec::new());
+        while !population.is_empty() {
+            let mut children = Vec::with_capacity(2 * population.len());
+            for particle in population {
+                let (expansion, spent) = self.expand(particle.node)?;
+                counters.add(&spent);
+                match expansion {
+                    Expansion::Leaf(leaf) => {
+                        weight += particle.weight;
+                        leaves.extend(self.certified(&leaf));
                     }
-                    weight /= q[pick];
-                    node = children.swap_remove(pick).1;
+                    Expansion::Empty => {}
+                    Expansion::Split(split) => {
+                        let described: Vec<Child> = split.iter().map(|(c, _)| *c).collect();
+                        let q = self.choice.probabilities(&described);
+                        children.extend(split.into_iter().zip(q).map(|((_, node), q)| Particle {
+                            node,
+                            weight: particle.weight,
+                            guide: particle.guide * q,
+                        }));
+                    }
+                }
+            }
+            // Every node keeps a positive probability (a product that underflowed would drop it).
+            let expected: Vec<f64> = children.iter().map(|p| (p.weight * p.guide).max(f64::MIN_POSITIVE)).collect();
+            let mut kept = thin(&expected, width, rng.gen()).into_iter().peekable();
+            population = Vec::with_capacity(width.min(children.len()));
+            for (i, mut particle) in children.into_iter().enumerate() {
+                if kept.next_if(|&(k, _)| k == i).is_some_and(|(_, p)| {
+                    particle.weight /= p;
+                    true
+                }) {
+                    population.push(particle);
                 }
             }
         }
+        Ok(Probe { weight, leaves, counters })
     }
 
     /// A leaf's pattern if a forward pass at its witness gives it (the walk's certificate): then
@@ -279,5 +347,51 @@ impl<'a> Tree<'a> {
             Decision::Meets { witness, slack } => Some((witness, slack)),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thin;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Over a fine grid of `u`, each node is kept with its probability (so its weight divided by
+    /// it is unbiased; a grid of `g` points measures a probability `p` to within `1/g`, a relative
+    /// `1/(p g)`), and exactly `width` nodes are kept each time.
+    #[test]
+    fn thinning_keeps_each_node_with_its_probability_and_width_nodes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let grid = 20_000;
+        for case in 0..200 {
+            let n = rng.gen_range(1..40);
+            let width = rng.gen_range(1..12);
+            // Spread over orders of magnitude, as weights times guides are.
+            let expected: Vec<f64> = (0..n).map(|_| 10f64.powf(rng.gen_range(-3.0..3.0))).collect();
+            let mut kept_weight = vec![0.0; n];
+            let mut probability = vec![None; n];
+            for k in 0..grid {
+                let kept = thin(&expected, width, (k as f64 + 0.5) / grid as f64);
+                assert_eq!(kept.len(), width.min(n), "case {case}");
+                for (i, p) in kept {
+                    kept_weight[i] += 1.0 / p / grid as f64;
+                    probability[i] = Some(p);
+                }
+            }
+            let total: f64 = probability.iter().flatten().sum();
+            for (i, p) in probability.iter().enumerate() {
+                match p {
+                    Some(p) => {
+                        let w = kept_weight[i];
+                        assert!((w - 1.0).abs() <= 1.0 / (p * grid as f64) + 1e-9, "case {case}: node {i} weight {w}");
+                    }
+                    // Never kept: its probability was below the grid's resolution.
+                    None => {
+                        assert!(width < n && expected[i] < expected.iter().sum::<f64>() / grid as f64 * width as f64)
+                    }
+                }
+            }
+            assert!(total <= width as f64 + 1e-9, "case {case}: probabilities sum to {total}");
+        }
     }
 }
