@@ -135,9 +135,10 @@ impl Checkpoint {
         take(1).is_none().then_some(Checkpoint { header, keys, queue, unverified })
     }
 
-    /// Regions found when it was written.
+    /// Regions counted when it was written: the keys it holds, less those of regions entered but
+    /// not certified (`unverified`, kept so that the walk does not enter them again).
     pub fn regions(&self) -> usize {
-        self.keys.len() / self.header.identity.key_words(self.header.neurons)
+        (self.keys.len() / self.header.identity.key_words(self.header.neurons)).saturating_sub(self.unverified.len())
     }
 
     /// Checks that this checkpoint was written by this version for this network, domain and edge
