@@ -192,6 +192,36 @@ fn a_large_count_only_walk_resumes_from_its_checkpoint_to_the_same_count() {
 }
 
 #[test]
+fn a_walk_of_a_million_regions_resumes_from_its_checkpoint_to_the_same_count() {
+    // 4 inputs, one layer of 86 neurons in general position, the box [-1, 1]⁴: over 10⁶ regions.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(86);
+    let n = 86;
+    let rows: Vec<Vec<f64>> = (0..n).map(|_| (0..4).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+    let bias: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.5..0.5)).collect();
+    let net = common::net(&[(rows, bias), (vec![vec![1.0; n]], vec![0.0])]);
+    let domain = Domain::ball(&[0.0; 4], 1.0, Norm::Linf).unwrap();
+    let walk = WalkOptions { engine: Engine::Walk, ..count_only(Identity::Auto) };
+    let full = count(&net, &domain, &walk).unwrap();
+    assert!(full.count() >= 1_000_000, "{} regions", full.count());
+    // The partition, an independent engine, agrees.
+    let partitioned = count(&net, &domain, &count_only(Identity::Auto)).unwrap();
+    assert_eq!((partitioned.engine, partitioned.count()), (Engine::Partition, full.count()));
+    let dir = Scratch::new("million");
+    let path = dir.join("walk.ck");
+    let half = WalkOptions { max_regions: Some(full.count() / 2), checkpoint: Some(path.clone()), ..walk.clone() };
+    let first = count(&net, &domain, &half).unwrap();
+    assert!(!first.complete() && first.count() >= full.count() / 2);
+    let saved = Checkpoint::load(&path).unwrap();
+    assert_eq!(saved.regions(), first.count());
+    let finished = resume(&net, &domain, &walk, saved).unwrap();
+    assert_eq!(
+        (finished.count(), finished.complete(), finished.unverified),
+        (full.count(), full.complete(), full.unverified)
+    );
+}
+
+#[test]
 fn a_resumed_walk_streams_every_region_once() {
     // With a sink and a checkpoint the walk keeps its list, and the resumed walk writes the regions
     // certified before the checkpoint first: the two files together are the uninterrupted list.
