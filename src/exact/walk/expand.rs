@@ -414,10 +414,12 @@ pub(crate) fn prepare(
             }
         }
     };
-    // Facet candidates, as indices into `kept`. On a line (1-D and 2-D inputs) a facet test is
-    // interval arithmetic and needs no screen. In 3–8 inputs drop the hyperplanes that miss the
-    // propagated box of region ∩ domain, then, from the corners of region ∩ box, those whose
-    // corners span less than a facet. Constraints that miss the box hold strictly on all of it, so
+    // Facet candidates, as indices into `kept`. In up to 8 inputs drop the hyperplanes that miss
+    // the propagated box of region ∩ domain, then, from the corners of region ∩ box, those whose
+    // corners span less than a facet. On a line (1-D and 2-D inputs) a facet test is interval
+    // arithmetic over every other constraint, so testing every hyperplane is quadratic in the
+    // neurons (400 lines in a disc: 600 regions/s unscreened, 16,000 screened); the whole space
+    // has no box to take corners in, and its 1-/2-D walks test every hyperplane. Constraints that miss the box hold strictly on all of it, so
     // the corners need only the others. With more inputs, each constraint bounds a coordinate only
     // through the ranges of all the others, and propagation screens next to nothing (MNIST 10x10
     // in 784-D boxes: 95 of 434,394 screened hyperplanes, 16–64-D suite cases: none) at a tenth of
@@ -428,7 +430,7 @@ pub(crate) fn prepare(
     let mut candidates: Vec<usize> = (0..kept.len()).collect();
     let mut corners = None;
     let mut bounds = None;
-    if domain.dim() > 2 {
+    if domain.dim() > 2 || domain.is_bounded() {
         let (lo, hi) = if domain.dim() <= MAX_DIM {
             let (lo, hi) = propagated_box(domain, &kept_refs, BOX_SLACK);
             candidates.retain(|&c| !misses_box(&kept[c].1, &lo, &hi));
@@ -609,7 +611,7 @@ struct Region<'a> {
 
 /// Does the candidate's hyperplane bound a facet of region ∩ domain? The cheapest exact test that
 /// applies (docs/exact.md): interval arithmetic on a line (1-/2-D), a corner-derived point or a
-/// separation of the corners from the ball (3–8-D), the entering region's multipliers for the same
+/// separation of the corners from the ball (up to 8-D), the entering region's multipliers for the same
 /// facet, checked, the dual solver, else the facet LP in the region's warm model (loaded into `lp`
 /// on first use) with the distance QP for a ball. With a "disjoint" proved by multipliers, the
 /// certificate to hand on to the neighbours.
