@@ -34,7 +34,23 @@ CASES = {
                    [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.3", "--max-regions", "1000000"]),
     "acas-box-200s": ("ACAS Xu 1_1, L-inf 0.3 box partition, stopped at 200 s",
                       [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.3", "--norm", "linf", "--time-limit", "200"]),
+    "arrangement-10m": ("4 inputs, one layer of 200 neurons (seeded), L2 1 walk, stopped at 10^7",
+                        ["{arrangement}", "--center=0,0,0,0", "--radius", "1", "--max-regions", "10000000"]),
+    "arrangement-10m-fingerprints": ("same, 128-bit fingerprints", ["{arrangement}", "--center=0,0,0,0", "--radius", "1",
+                                                                     "--max-regions", "10000000", "--visited", "fingerprints"]),
 }
+
+
+def arrangement(path, neurons=200, inputs=4, seed=11):
+    """A one-hidden-layer network whose hyperplanes are in general position (seeded uniform normals
+    and offsets): ~C(n, 4) regions meet the unit ball, a walk of 10^7 regions in 4-D."""
+    import random
+    r = random.Random(seed)
+    weight = [[r.uniform(-1, 1) for _ in range(inputs)] for _ in range(neurons)]
+    bias = [r.uniform(-0.5, 0.5) for _ in range(neurons)]
+    layers = [{"weight": weight, "bias": bias}, {"weight": [[1.0] * neurons], "bias": [0.0]}]
+    with open(path, "w") as f:
+        json.dump({"layers": layers}, f)
 
 
 def run(binary, args):
@@ -66,8 +82,12 @@ def main():
     builds = [b.split("=", 1) for b in a.builds] or [("this build", "target/release/regionwalk")]
     print("| case | build | regions | complete | s | peak MiB | one-region MiB | bytes/region | spilled |")
     print("|---|---|---|---|---|---|---|---|---|")
+    generated = tempfile.mkdtemp()
     for key in a.cases.split(","):
         name, args = CASES[key]
+        if "{arrangement}" in args:
+            arrangement(os.path.join(generated, "arrangement.json"))
+            args = [os.path.join(generated, "arrangement.json") if x == "{arrangement}" else x for x in args]
         for build, binary in builds:
             report, seconds, kib = run(binary, args)
             _, _, base = run(binary, one_region(args))
