@@ -140,8 +140,8 @@ pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     let e = match estimate(&problem.net, &problem.domain, &options) {
         Err(regionwalk::Error::TimeLimit) => bail!(
-            "no estimate: the probes did not finish within twice the time limit (one probe takes longer; \
-             raise --time-limit)"
+            "no estimate: the probes do not finish in time (a probe from the root took longer than the \
+             time limit, or the probes started were not done by twice it; raise --time-limit)"
         ),
         e => e?,
     };

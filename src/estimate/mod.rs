@@ -248,7 +248,11 @@ fn estimate_from(
     // Probes that have started are finished (dropping the slow ones would bias the estimate), up
     // to twice the time limit; past that the estimate is abandoned with `Error::TimeLimit`.
     let hard_deadline = options.time_limit.map(|t| started + 2 * t);
-    let tree = Tree::new(net, domain, status, choice, sample, options.seed, hard_deadline);
+    // The pilot gets the time limit itself: a probe from the root that does not finish within it
+    // leaves no time for two probes per stratum, so the estimate is abandoned then, not at twice
+    // the limit (on a CIFAR ResNet a probe takes seconds: `bound` would wait for nothing).
+    let mut tree =
+        Tree::new(net, domain, status, choice, sample, options.seed, options.time_limit.map(|t| started + t));
     let walk_options =
         WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
     let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
@@ -260,6 +264,7 @@ fn estimate_from(
         Some(limit) => {
             let (affordable, seconds_per_probe) =
                 affordable_probes(&tree, started + limit, options.width, options.seed, &mut counters)?;
+            tree.set_deadline(hard_deadline);
             // Batches of about half a second, so that the time limit is checked often.
             (affordable, ((0.5 / seconds_per_probe) as usize * threads).clamp(threads, 64))
         }

@@ -136,6 +136,11 @@ impl<'a> Tree<'a> {
         Tree { net, domain, status, choice, sample, seed, deadline }
     }
 
+    /// Moves the deadline past which every expansion fails.
+    pub(super) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     /// [`Error::TimeLimit`] once past the deadline.
     fn in_time(&self) -> Result<()> {
         match self.deadline.is_some_and(|d| Instant::now() >= d) {
