@@ -69,3 +69,33 @@ fn incremental_maps_equal_recomputed_maps_along_random_walks() {
     }
     assert!(updates > 1000, "only {updates} incremental steps");
 }
+
+/// The output map alone (`Network::output_map`, which drops each layer's map once the next is
+/// computed) is the surrogate's output map and kinds, bit for bit: on random and degenerate
+/// networks, ACAS Xu, a CNN and a ResNet (with carrying units), at random points' patterns.
+#[test]
+fn the_output_map_alone_is_the_surrogates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut nets: Vec<Network> = (0..80).map(|seed| common::random_case_up_to(seed, 8).net).collect();
+    for fixture in ["fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx", "fixtures/cnn/cifar_base_kw.onnx"] {
+        nets.push(regionwalk::model::io::load_network(&root.join(fixture)).unwrap());
+    }
+    nets.push(regionwalk::model::io::load_network(&root.join("fixtures/resnet/resnet_2b.onnx")).unwrap());
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut varying_outputs = 0;
+    for (i, net) in nets.iter().enumerate() {
+        for _ in 0..3 {
+            let x: Vec<f64> = (0..net.input_dim()).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let pattern = net.pattern(&x);
+            let (jacobian, offset, kind) = net.output_map(&pattern);
+            let surrogate = net.surrogate(&pattern);
+            assert_eq!(
+                (&jacobian, &offset, &kind),
+                (&surrogate.jacobian, &surrogate.offset, &surrogate.kind),
+                "net {i}"
+            );
+            varying_outputs += usize::from(jacobian.iter().any(|v| *v != 0.0));
+        }
+    }
+    assert!(varying_outputs > 100, "only {varying_outputs} nonzero output maps");
+}

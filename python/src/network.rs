@@ -127,7 +127,7 @@ impl PyNetwork {
         self.net.check_point(&x, "the point").map_err(py_err)?;
         let output = self.net.output(&x);
         let pattern = self.net.pattern(&x);
-        let surrogate = self.net.surrogate(&pattern);
+        let (jacobian, offset, _) = self.net.output_map(&pattern);
         // The model's own ReLUs (a graph's carrying units left out), by layer.
         let units = self.net.graph_units();
         let layers = units
@@ -137,13 +137,7 @@ impl PyNetwork {
             .map(|l| l.into_iter().map(|b| b == 1).collect::<Vec<bool>>().into_pyarray(py))
             .collect();
         let on_boundary = self.net.interior_pattern(&x).is_none();
-        Ok((
-            output.into_pyarray(py),
-            layers,
-            surrogate.jacobian.into_pyarray(py),
-            surrogate.offset.into_pyarray(py),
-            on_boundary,
-        ))
+        Ok((output.into_pyarray(py), layers, jacobian.into_pyarray(py), offset.into_pyarray(py), on_boundary))
     }
 
     fn __repr__(&self) -> String {

@@ -219,9 +219,9 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let output = net.output(&x);
     let pattern = net.pattern(&x);
     let interior = net.interior_pattern(&x).is_some();
-    let surrogate = net.surrogate(&pattern);
-    let all_rows: Vec<usize> = (0..surrogate.jacobian.nrows()).collect();
-    let rank = regionwalk::analysis::linalg::rank_upper(surrogate.jacobian.view(), &all_rows);
+    let (jacobian, _, _) = net.output_map(&pattern);
+    let all_rows: Vec<usize> = (0..jacobian.nrows()).collect();
+    let rank = regionwalk::analysis::linalg::rank_upper(jacobian.view(), &all_rows);
     // The model's own ReLUs (without a graph's carrying units), by layer.
     let units = net.graph_units();
     let shown = units.pattern(&pattern).by_layer(units.widths());
@@ -230,7 +230,7 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "output": output.to_vec(),
             "pattern": shown,
             "on_boundary": !interior,
-            "affine_map": {"rows": surrogate.jacobian.nrows(), "cols": surrogate.jacobian.ncols(), "rank": rank},
+            "affine_map": {"rows": jacobian.nrows(), "cols": jacobian.ncols(), "rank": rank},
             "layers": net.layers().iter().map(|l| [l.weight.nrows(), l.weight.ncols()]).collect::<Vec<_>>(),
             "units": args.model.units(),
         });
@@ -248,8 +248,8 @@ pub(super) fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         println!(
             "local affine map: {}×{} of rank {rank}{}",
-            surrogate.jacobian.nrows(),
-            surrogate.jacobian.ncols(),
+            jacobian.nrows(),
+            jacobian.ncols(),
             if interior { "" } else { " (the point lies on a region boundary)" }
         );
         if let Some(units) = args.model.units() {

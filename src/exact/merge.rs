@@ -13,8 +13,8 @@ pub fn output_maps(net: &Network, walk: &WalkResult) -> Vec<(Array2<f64>, Array1
     walk.regions
         .iter()
         .map(|r| {
-            let s = net.surrogate(&r.pattern);
-            (s.jacobian, s.offset)
+            let (jacobian, offset, _) = net.output_map(&r.pattern);
+            (jacobian, offset)
         })
         .collect()
 }

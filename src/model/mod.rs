@@ -404,7 +404,7 @@ impl Network {
             dead_before = dead;
         }
         if !near_zero.is_empty() {
-            let kind = self.surrogate(&p).kind;
+            let (_, _, kind) = self.output_map(&p);
             if near_zero.iter().any(|&k| kind[k] != NeuronKind::Zero) {
                 return None;
             }
@@ -455,7 +455,7 @@ impl Network {
 
     /// The affine surrogates of pattern `s` (theory §1).
     pub fn surrogate(&self, s: &Pattern) -> Surrogate {
-        self.assemble(&self.layer_maps(s, None))
+        self.assemble(&self.layer_maps(s, None, maps::Keep::Every))
     }
 
     /// The pattern on the far side of a facet of region `s`, found without any LP.
