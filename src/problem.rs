@@ -34,9 +34,9 @@ pub struct Problem {
 }
 
 /// How `estimate` reports its method.
-pub const ESTIMATE_METHOD: &str = "probes down the neuron cut tree (Knuth's paths, or populations of `width` nodes \
-     thinned without bias) below an exactly enumerated prefix (strata), children by their share of a domain sample; \
-     stratified bootstrap percentile interval";
+pub const ESTIMATE_METHOD: &str = "probes down the neuron cut tree (`tree`: the box partition's or the certified \
+     LP one; Knuth's paths, or populations of `width` nodes thinned without bias) below an exactly enumerated prefix \
+     (strata), children by their share of a domain sample; stratified bootstrap percentile interval";
 
 impl Problem {
     /// The open ball `B(center, radius)` of `net`'s input space.
@@ -304,6 +304,7 @@ impl Problem {
             standard_error: e.standard_error,
             probes: e.probes,
             width: e.width,
+            tree: e.tree,
             strata: e.strata,
             effective_probes: e.effective_probes,
             max_share: e.max_share,

@@ -332,6 +332,9 @@ pub struct EstimateReport {
     /// Nodes each probe carried down the cut tree at once (1: Knuth's random paths; more: a
     /// population thinned without bias, Chen's heuristic sampling).
     pub width: usize,
+    /// The cut tree probed: `box partition` (boxes of up to 8 inputs, width 1: cells cut on their
+    /// corners) or `certified LP` (cuts decided by the dual path and HiGHS).
+    pub tree: &'static str,
     /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0: the whole
     /// tree was enumerated, and `mean` is the exact number of its leaves).
     pub strata: usize,

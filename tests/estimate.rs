@@ -7,7 +7,7 @@
 mod common;
 
 use regionwalk::domain::{Domain, Norm};
-use regionwalk::estimate::{estimate, estimate_with, Child, ChildChoice, Estimate, EstimateOptions};
+use regionwalk::estimate::{estimate, estimate_with, Child, ChildChoice, Estimate, EstimateOptions, BOX_TREE};
 use regionwalk::exact::{count, WalkOptions};
 use regionwalk::model::Network;
 use regionwalk::problem::Problem;
@@ -100,7 +100,32 @@ fn unbiased_and_covering(estimates: &[(String, Estimate, usize)]) {
 fn plain_probes_are_unbiased_and_their_intervals_cover() {
     let estimates = estimate_all(&cases(), |seed| options(seed, 1));
     assert!(estimates.iter().all(|(_, e, _)| e.strata == 1 && e.probes == 400));
+    // L-inf balls are boxes: the partition's cut tree; L2 balls: the LP one.
+    let on_boxes = estimates.iter().filter(|(_, e, _)| e.tree == BOX_TREE).count();
+    assert!(on_boxes >= 80 && estimates.len() - on_boxes >= 80, "{on_boxes} of {} on boxes", estimates.len());
     unbiased_and_covering(&estimates);
+}
+
+#[test]
+fn probes_on_the_partitions_cut_tree_are_unbiased_on_acas_xu() {
+    // A real network in 5-D: ACAS Xu 1_1's 864 regions in an L-inf ball, 40 estimates of 300
+    // plain probes each against the partition's count.
+    let acas =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx");
+    let net = regionwalk::model::io::load_network(&acas).unwrap();
+    let domain = Domain::ball(&[0.1; 5], 0.05, Norm::Linf).unwrap();
+    let exact = count(&net, &domain, &WalkOptions::default()).unwrap().count();
+    let estimates: Vec<(String, Estimate, usize)> = (0..40)
+        .map(|seed| {
+            let e = estimate(&net, &domain, &EstimateOptions { probes: 300, ..options(seed, 1) }).unwrap();
+            assert_eq!((e.tree, e.probes), (BOX_TREE, 300));
+            assert!(e.certified_regions <= exact);
+            (format!("seed {seed}"), e, exact)
+        })
+        .collect();
+    let (z, covered) = check(&estimates);
+    unbiased(&z).unwrap();
+    assert!(covered >= 32, "the 95% intervals cover {covered} of 40");
 }
 
 #[test]

@@ -31,6 +31,7 @@ class EstimateResult:
     standard_error: float
     probes: int
     width: int
+    tree: str
     strata: int
     effective_probes: float
     max_share: float

@@ -132,13 +132,15 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
         problem.describe()
     );
     println!(
-        "  {:.0}% interval [{:.4e}, {:.4e}], standard error {:.3e}, from {} probes below {} strata ({:.0} effective)",
+        "  {:.0}% interval [{:.4e}, {:.4e}], standard error {:.3e}, from {} probes below {} strata of the {} cut \
+         tree ({:.0} effective)",
         100.0 * r.confidence,
         r.estimate_low,
         r.estimate_high,
         r.standard_error,
         r.probes,
         r.strata,
+        r.tree,
         r.effective_probes,
     );
     println!("  method: {}", r.method);

@@ -25,7 +25,8 @@ mod volume;
 use crate::analysis::interval::{analyse, statuses, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::Domain;
-use crate::exact::oracle::sample::interior_patterns_of_sample;
+use crate::exact::oracle::sample::{interior_patterns_of_sample, interior_sample};
+use crate::exact::partition::{self, Descent};
 use crate::exact::result::Budget;
 use crate::exact::WalkOptions;
 use crate::lp::LpCounters;
@@ -38,6 +39,7 @@ use crate::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -181,6 +183,9 @@ pub struct Estimate {
     pub probes: usize,
     /// Nodes each probe carried down at once (1: Knuth's probes).
     pub width: usize,
+    /// The cut tree probed: [`BOX_TREE`] in boxes of up to 8 inputs (with width 1), else
+    /// [`LP_TREE`].
+    pub tree: &'static str,
     /// Strata probed: the frontier of the exactly enumerated top of the cut tree (0 when the whole
     /// tree was enumerated and the estimate is the exact count of its leaves).
     pub strata: usize,
@@ -241,6 +246,9 @@ fn estimate_from(
     status: Vec<Status>,
     started: Instant,
 ) -> Result<Estimate> {
+    if options.width == 1 && partition::applies(net, domain, &WalkOptions::default()) {
+        return estimate_on_box(net, domain, options, choice, started);
+    }
     // The children's measure: seeded random points of the domain with their patterns (none when
     // the domain cannot be sampled, e.g. the whole space; the choice is then uniform).
     let sample_deadline = options.time_limit.map(|t| started + t / 4);
@@ -304,6 +312,123 @@ fn estimate_from(
     estimate.seconds = started.elapsed().as_secs_f64();
     Ok(estimate)
 }
+
+/// [`estimate_from`] on a box of at most 8 inputs: plain Knuth probes down the box partition's cut
+/// tree (`partition::descend`), whose leaves with a checked witness are exactly the regions the
+/// count counts. A cut there is one step of the double description on the cell's corners, not a
+/// dual solve, so a probe costs tens of microseconds: enough probes run in a second that the
+/// prefix and strata of the LP tree are not needed. Children are chosen by `choice` from the
+/// distinct patterns of the domain sample's points in each part.
+fn estimate_on_box(
+    net: &Network,
+    domain: &Domain,
+    options: &EstimateOptions,
+    choice: &dyn ChildChoice,
+    started: Instant,
+) -> Result<Estimate> {
+    let sample_deadline = options.time_limit.map(|t| started + t / 4);
+    let (_, sample) = interior_sample(net, domain, ESTIMATE_SAMPLE_POINTS, options.seed, sample_deadline, true);
+    // Points in one flat array, patterns as small ids: a part's distinct patterns are then
+    // counted without hashing.
+    let mut numbered: FxHashMap<Pattern, u32> = FxHashMap::default();
+    let (mut points, mut ids) = (Vec::with_capacity(sample.len() * domain.dim()), Vec::with_capacity(sample.len()));
+    for (y, p) in sample {
+        points.extend(y);
+        let next = numbered.len() as u32;
+        ids.push(*numbered.entry(p).or_insert(next));
+    }
+    let choose = |minus: usize, plus: usize| {
+        let q = choice.probabilities(&[Child { side: false, patterns: minus }, Child { side: true, patterns: plus }]);
+        q[0] / (q[0] + q[1])
+    };
+    let walk_options =
+        WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
+    let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
+    let prefix_budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t / 2), 0, 0);
+    let mut counters = LpCounters::default();
+    let descend = |route: &[bool], choose: Option<&dyn Fn(usize, usize) -> f64>, stream: u64| {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        rng.set_stream(stream);
+        partition::descend(net, domain, &points, &ids, route, choose, &mut rng)
+    };
+    // The strata: the top of the cut tree enumerated breadth first (each node by its route from
+    // the root) while the frontier stays within the cap, as on the LP tree.
+    let cap = (options.probes / ESTIMATE_PROBES_PER_STRATUM).clamp(1, options.strata);
+    let mut exact_leaves: Vec<Pattern> = Vec::new();
+    let mut exact = 0usize;
+    let mut frontier: Vec<(Vec<bool>, usize)> = vec![(Vec::new(), 0)];
+    while !frontier.is_empty() && 2 * frontier.len() <= cap && prefix_budget.late_or_interrupted().is_none() {
+        let expanded: Vec<(Descent, LpCounters)> =
+            frontier.par_iter().map(|(route, _)| descend(route, None, 0)).collect::<Result<_>>()?;
+        let mut next = Vec::with_capacity(2 * frontier.len());
+        for ((route, _), (descent, spent)) in frontier.into_iter().zip(expanded) {
+            counters.add(&spent);
+            match descent {
+                Descent::Leaf { leaf, .. } => {
+                    exact += usize::from(leaf.is_some());
+                    exact_leaves.extend(leaf);
+                }
+                Descent::Split { minus, plus } => {
+                    for (side, hits) in [(false, minus), (true, plus)] {
+                        let mut child = route.clone();
+                        child.push(side);
+                        next.push((child, hits));
+                    }
+                }
+                Descent::Empty => {}
+            }
+        }
+        frontier = next;
+    }
+    // Before any expansion the root is the one stratum (its hits are not needed).
+    let strata: Vec<&[bool]> = frontier.iter().map(|(route, _)| route.as_slice()).collect();
+    let hits: Vec<usize> = frontier.iter().map(|(_, hits)| *hits).collect();
+    let order = if strata.is_empty() { Vec::new() } else { allocation(&hits, options.probes) };
+    let must = order.len().min(2 * strata.len());
+    let mut by_stratum: Vec<Vec<f64>> = vec![Vec::new(); strata.len()];
+    let mut leaves: Vec<Pattern> = exact_leaves;
+    let mut done = 0;
+    while done < order.len() {
+        if done >= must && budget.late_or_interrupted().is_some() {
+            break;
+        }
+        let range = done..(done + BOX_PROBE_BATCH).min(order.len());
+        let found: Vec<(Descent, LpCounters)> = range
+            .clone()
+            .into_par_iter()
+            .map(|i| descend(strata[order[i]], Some(&choose), i as u64))
+            .collect::<Result<_>>()?;
+        for (i, (descent, spent)) in range.zip(found) {
+            counters.add(&spent);
+            let weight = match descent {
+                Descent::Leaf { weight, leaf } => {
+                    leaves.extend(leaf);
+                    weight
+                }
+                Descent::Empty | Descent::Split { .. } => 0.0,
+            };
+            by_stratum[order[i]].push(weight);
+        }
+        done += BOX_PROBE_BATCH;
+    }
+    leaves.sort();
+    leaves.dedup();
+    let mut estimate = summarise(exact as f64, &by_stratum, options);
+    estimate.tree = BOX_TREE;
+    estimate.certified_regions = leaves.len();
+    estimate.counters = counters;
+    estimate.seconds = started.elapsed().as_secs_f64();
+    Ok(estimate)
+}
+
+/// The estimate's cut tree in boxes of up to 8 inputs: the box partition's, cut on the cells'
+/// corners.
+pub const BOX_TREE: &str = "box partition";
+/// The estimate's cut tree elsewhere: cut by certified feasibility questions (dual path, HiGHS).
+pub const LP_TREE: &str = "certified LP";
+
+/// Probes run between two checks of the time limit on a box (each takes tens of microseconds).
+const BOX_PROBE_BATCH: usize = 256;
 
 /// The stratum of each probe, in the order they run: two rounds of one probe per stratum (every
 /// stratum has a variance before a time limit may stop the probes), then the rest dealt in
@@ -409,6 +534,7 @@ fn summarise(exact: f64, strata: &[Vec<f64>], options: &EstimateOptions) -> Esti
         standard_error: variance.sqrt(),
         probes,
         width: options.width,
+        tree: LP_TREE,
         strata: strata.len(),
         effective_probes: effective,
         max_share,

@@ -152,37 +152,11 @@ fn run(
     mode: Mode<'_>,
     started: Instant,
 ) -> Result<(Leaves, Option<StopReason>)> {
-    let n = domain.dim();
-    let neurons = net.neurons();
-    let search = Search {
-        net,
-        domain,
-        n,
-        options,
-        mode,
-        // The partition checks the budgets at every leaf: no headroom.
-        budget: Budget::new(options, options.time_limit.map(|t| started + t), memory_per_region(net, options), 0),
-        listing: keeps_regions(options) || options.sink.is_some(),
-        found: AtomicUsize::new(0),
-        lp_solves: AtomicUsize::new(0),
-        stop: AtomicBool::new(false),
-        reason: Mutex::new(None),
-    };
-    let mut path = Path {
-        normals: Polytope::box_normals(n),
-        offsets: vec![0.0; neurons],
-        to_distance: vec![0.0; neurons],
-        varying: vec![false; neurons],
-    };
-    path.normals.resize((2 * n + neurons) * n, 0.0);
-    let round = domain.is_round();
-    let lower: Vec<f64> = domain.lower().iter().map(|&v| if round { v.max(-1.0) } else { v }).collect();
-    let upper: Vec<f64> = domain.upper().iter().map(|&v| if round { v.min(1.0) } else { v }).collect();
-    let cell = Cell::new(Polytope::boxed(&lower, &upper, 2 * n + neurons), Pattern::zeros(neurons));
+    let search = Search::new(net, domain, options, mode, started);
+    let (mut path, cell) = search.root();
     let mut out = Leaves::default();
     if !net.hidden().is_empty() {
-        let input = Step::input(n);
-        let first = Step::next(net, 0, &cell.pattern, &input).with_planes(domain);
+        let first = search.first_step(&cell);
         search.explore(&mut path, cell, 0, 0, &first, 0, &mut out)?;
     } else {
         search.leaf(&path, cell, &mut out)?;
@@ -198,6 +172,16 @@ enum Mode<'a> {
     Count,
     /// Count those not proven to miss the domain, and bound the cells a budget leaves uncut.
     Bound(&'a dyn UncutCells),
+}
+
+/// What deciding one neuron leaves of a cell.
+enum Decided {
+    /// One cell: the neuron's side is fixed on it (or the neuron does not vary).
+    One(Cell),
+    /// The hyperplane crosses the cell: its inactive and active parts.
+    Two(Cell, Cell),
+    /// Both parts miss the domain (an L2 ball, bound mode).
+    Gone,
 }
 
 /// What one branch of the cut tree found: its counted leaves in order, the solver work of their
@@ -316,6 +300,165 @@ struct Search<'a> {
     reason: Mutex<Option<StopReason>>,
 }
 
+/// Where a descent of the partition's cut tree ended ([`descend`]), for the estimate
+/// (`crate::estimate`).
+pub enum Descent {
+    /// At a leaf.
+    Leaf {
+        /// `Π 1/q` over the random choices on the way when the leaf has a checked witness (a
+        /// region the count counts), else 0.
+        weight: f64,
+        /// The leaf's pattern when its witness checks.
+        leaf: Option<Pattern>,
+    },
+    /// At the first cell cut in two past the route, when no choice rule was given.
+    Split {
+        /// Distinct sample patterns in its inactive part.
+        minus: usize,
+        /// Distinct sample patterns in its active part.
+        plus: usize,
+    },
+    /// Both parts of a cut missed the domain.
+    Empty,
+}
+
+/// A descent of the cut tree of `net` over the box `domain` ([`applies`] must hold) from the
+/// whole box: at the first `route.len()` cells cut in two it takes the part `route` says (true:
+/// active); past them, with a rule `choose`, it takes the inactive part with probability
+/// `choose(m, p)` (strictly between 0 and 1), `m` and `p` the distinct patterns among the sample
+/// points inside each part (`points`: frame coordinates, `n` per point; `ids`: their patterns as
+/// small numbers), and divides its weight by the probability of the part taken; without a rule it
+/// stops there ([`Descent::Split`]). The leaves with a checked witness are exactly the regions
+/// [`partition`] counts, each reached from the route's node with the product of the
+/// probabilities on its path, so `E[weight]` is the count below that node (Knuth's estimator).
+/// Also returns the solver work (a leaf whose corners' centroid lacks the margin needs an LP).
+pub fn descend(
+    net: &Network,
+    domain: &Domain,
+    points: &[f64],
+    ids: &[u32],
+    route: &[bool],
+    choose: Option<&dyn Fn(usize, usize) -> f64>,
+    rng: &mut dyn rand::RngCore,
+) -> Result<(Descent, LpCounters)> {
+    use rand::Rng;
+    let options = WalkOptions::default();
+    let search = Search::new(net, domain, &options, Mode::Count, Instant::now());
+    let (n, hidden) = (domain.dim(), net.hidden().len());
+    let (mut path, mut cell) = search.root();
+    let mut counters = LpCounters::default();
+    let (mut weight, mut taken) = (1.0, 0);
+    let (mut values, mut cut) = (Vec::new(), Cut::default());
+    let mut inside: Vec<u32> = (0..ids.len() as u32).collect();
+    let mut seen = vec![false; ids.iter().map(|&id| id as usize + 1).max().unwrap_or(0)];
+    let mut distinct = |part: &[u32]| {
+        let count = part.iter().filter(|&&i| !std::mem::replace(&mut seen[ids[i as usize] as usize], true)).count();
+        part.iter().for_each(|&i| seen[ids[i as usize] as usize] = false);
+        count
+    };
+    let mut step = (hidden > 0).then(|| search.first_step(&cell));
+    for l in 0..hidden {
+        let layer = step.as_ref().expect("a step per hidden layer");
+        let first = net.neuron_index(l, 0);
+        for j in 0..layer.kind.len() {
+            let (minus, plus) = match search.decide(&mut path, cell, first + j, j, layer, &mut values, &mut cut) {
+                Decided::One(decided) => {
+                    cell = decided;
+                    continue;
+                }
+                Decided::Gone => return Ok((Descent::Empty, counters)),
+                Decided::Two(minus, plus) => (minus, plus),
+            };
+            let plane = &layer.planes[j * (n + 1)..(j + 1) * (n + 1)];
+            let above = |i: u32| {
+                let y = &points[i as usize * n..(i as usize + 1) * n];
+                plane[..n].iter().zip(y).map(|(a, v)| a * v).sum::<f64>() + plane[n] > 0.0
+            };
+            // In place: the points of the inactive part first, then the active part's.
+            let (mut i, mut end) = (0, inside.len());
+            while i < end {
+                if above(inside[i]) {
+                    end -= 1;
+                    inside.swap(i, end);
+                } else {
+                    i += 1;
+                }
+            }
+            let active = match (route.get(taken), choose) {
+                (Some(&active), _) => {
+                    taken += 1;
+                    active
+                }
+                (None, None) => {
+                    let split = Descent::Split { minus: distinct(&inside[..end]), plus: distinct(&inside[end..]) };
+                    return Ok((split, counters));
+                }
+                (None, Some(choose)) => {
+                    let q = choose(distinct(&inside[..end]), distinct(&inside[end..]));
+                    let active = rng.gen::<f64>() >= q;
+                    weight /= if active { 1.0 - q } else { q };
+                    active
+                }
+            };
+            if active {
+                inside.drain(..end);
+                cell = plus;
+            } else {
+                inside.truncate(end);
+                cell = minus;
+            }
+        }
+        if l + 1 < hidden {
+            step = Some(Step::next(net, l + 1, &cell.pattern, layer).with_planes(domain));
+        }
+    }
+    let leaf = match search.witness(&path, &cell, &mut counters)? {
+        Witness::Found(..) => Some(cell.pattern),
+        Witness::Sliver | Witness::Inconsistent => None,
+    };
+    Ok((Descent::Leaf { weight: if leaf.is_some() { weight } else { 0.0 }, leaf }, counters))
+}
+
+impl<'a> Search<'a> {
+    fn new(net: &'a Network, domain: &'a Domain, options: &'a WalkOptions, mode: Mode<'a>, started: Instant) -> Self {
+        Search {
+            net,
+            domain,
+            n: domain.dim(),
+            options,
+            mode,
+            // The partition checks the budgets at every leaf: no headroom.
+            budget: Budget::new(options, options.time_limit.map(|t| started + t), memory_per_region(net, options), 0),
+            listing: keeps_regions(options) || options.sink.is_some(),
+            found: AtomicUsize::new(0),
+            lp_solves: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            reason: Mutex::new(None),
+        }
+    }
+
+    /// The root of the cut tree: the domain's box (an L2 ball's bounding cube), nothing decided.
+    fn root(&self) -> (Path, Cell) {
+        let (n, neurons) = (self.n, self.net.neurons());
+        let mut path = Path {
+            normals: Polytope::box_normals(n),
+            offsets: vec![0.0; neurons],
+            to_distance: vec![0.0; neurons],
+            varying: vec![false; neurons],
+        };
+        path.normals.resize((2 * n + neurons) * n, 0.0);
+        let round = self.domain.is_round();
+        let lower: Vec<f64> = self.domain.lower().iter().map(|&v| if round { v.max(-1.0) } else { v }).collect();
+        let upper: Vec<f64> = self.domain.upper().iter().map(|&v| if round { v.min(1.0) } else { v }).collect();
+        (path, Cell::new(Polytope::boxed(&lower, &upper, 2 * n + neurons), Pattern::zeros(neurons)))
+    }
+
+    /// The first hidden layer's step on the root cell.
+    fn first_step(&self, root: &Cell) -> Step {
+        Step::next(self.net, 0, &root.pattern, &Step::input(self.n)).with_planes(self.domain)
+    }
+}
+
 impl Search<'_> {
     /// Decides neurons `j..` of layer `l` on `cell` (cutting it where a hyperplane crosses it),
     /// then the later layers, and records the leaves into `out`. `depth`: cuts on the branch.
@@ -330,7 +473,7 @@ impl Search<'_> {
         depth: usize,
         out: &mut Leaves,
     ) -> Result<()> {
-        let (n, first) = (self.n, self.net.neuron_index(l, 0));
+        let first = self.net.neuron_index(l, 0);
         let mut values = Vec::new();
         let mut cut = Cut::default();
         for j in j..step.kind.len() {
@@ -341,53 +484,13 @@ impl Search<'_> {
                 }
                 return Ok(());
             }
-            let k = first + j;
-            path.varying[k] = step.kind[j] == NeuronKind::Varying;
-            match step.kind[j] {
-                NeuronKind::Zero => continue,
-                NeuronKind::Constant => {
-                    cell.pattern.set(k, step.zeta[j] > 0.0);
+            let (minus, plus) = match self.decide(path, cell, first + j, j, step, &mut values, &mut cut) {
+                Decided::One(decided) => {
+                    cell = decided;
                     continue;
                 }
-                NeuronKind::Varying => {}
-            }
-            let plane = &step.planes[j * (n + 1)..(j + 1) * (n + 1)];
-            let bit = 2 * n + k;
-            path.normals[bit * n..(bit + 1) * n].copy_from_slice(&plane[..n]);
-            path.offsets[k] = plane[n];
-            path.to_distance[k] = 1.0 / (step.norms[j] * self.domain.scale());
-            if let Some(active) = cell.side_by_box(&plane[..n], plane[n]) {
-                cell.pattern.set(k, active);
-                continue;
-            }
-            cell.corners.values(&plane[..n], plane[n], &mut values);
-            let above = values.iter().any(|&v| v > CORNER_ON);
-            let below = values.iter().any(|&v| v < -CORNER_ON);
-            if !(above && below) {
-                // One side holds the cell (a cell within CORNER_ON of the hyperplane throughout
-                // is a sliver its leaf's witness check rejects).
-                cell.corners.mark_on(&values, bit);
-                cell.pattern.set(k, above || !below && values.iter().sum::<f64>() > 0.0);
-                continue;
-            }
-            cell.corners.crossings(&values, bit, &path.normals, &mut cut);
-            let minus = Cell::new(cell.corners.side(&values, bit, false, &cut), cell.pattern.clone());
-            let plus = cell.corners.side(&values, bit, true, &cut);
-            let mut pattern = cell.pattern;
-            pattern.set(k, true);
-            let plus = Cell::new(plus, pattern);
-            // In an L2 ball (bound mode), a side beyond the sphere is dropped.
-            let minus = match (self.outside(&minus), self.outside(&plus)) {
-                (false, false) => minus,
-                (true, false) => {
-                    cell = plus;
-                    continue;
-                }
-                (false, true) => {
-                    cell = minus;
-                    continue;
-                }
-                (true, true) => return Ok(()),
+                Decided::Gone => return Ok(()),
+                Decided::Two(minus, plus) => (minus, plus),
             };
             cell = plus;
             if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
@@ -409,6 +512,64 @@ impl Search<'_> {
             self.explore(path, cell, l + 1, 0, &next, depth, out)
         } else {
             self.leaf(path, cell, out)
+        }
+    }
+
+    /// Decides neuron `k` (number `j` of the current layer, `step`) on `cell`: records its
+    /// hyperplane in `path` and cuts the cell where the hyperplane crosses it. `values` and `cut`
+    /// are scratch space.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        path: &mut Path,
+        mut cell: Cell,
+        k: usize,
+        j: usize,
+        step: &Step,
+        values: &mut Vec<f64>,
+        cut: &mut Cut,
+    ) -> Decided {
+        let n = self.n;
+        path.varying[k] = step.kind[j] == NeuronKind::Varying;
+        match step.kind[j] {
+            NeuronKind::Zero => return Decided::One(cell),
+            NeuronKind::Constant => {
+                cell.pattern.set(k, step.zeta[j] > 0.0);
+                return Decided::One(cell);
+            }
+            NeuronKind::Varying => {}
+        }
+        let plane = &step.planes[j * (n + 1)..(j + 1) * (n + 1)];
+        let bit = 2 * n + k;
+        path.normals[bit * n..(bit + 1) * n].copy_from_slice(&plane[..n]);
+        path.offsets[k] = plane[n];
+        path.to_distance[k] = 1.0 / (step.norms[j] * self.domain.scale());
+        if let Some(active) = cell.side_by_box(&plane[..n], plane[n]) {
+            cell.pattern.set(k, active);
+            return Decided::One(cell);
+        }
+        cell.corners.values(&plane[..n], plane[n], values);
+        let above = values.iter().any(|&v| v > CORNER_ON);
+        let below = values.iter().any(|&v| v < -CORNER_ON);
+        if !(above && below) {
+            // One side holds the cell (a cell within CORNER_ON of the hyperplane throughout
+            // is a sliver its leaf's witness check rejects).
+            cell.corners.mark_on(values, bit);
+            cell.pattern.set(k, above || !below && values.iter().sum::<f64>() > 0.0);
+            return Decided::One(cell);
+        }
+        cell.corners.crossings(values, bit, &path.normals, cut);
+        let minus = Cell::new(cell.corners.side(values, bit, false, cut), cell.pattern.clone());
+        let plus = cell.corners.side(values, bit, true, cut);
+        let mut pattern = cell.pattern;
+        pattern.set(k, true);
+        let plus = Cell::new(plus, pattern);
+        // In an L2 ball (bound mode), a side beyond the sphere is dropped.
+        match (self.outside(&minus), self.outside(&plus)) {
+            (false, false) => Decided::Two(minus, plus),
+            (true, false) => Decided::One(plus),
+            (false, true) => Decided::One(minus),
+            (true, true) => Decided::Gone,
         }
     }
 
