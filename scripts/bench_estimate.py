@@ -4,7 +4,7 @@ count and its time (`count --threads 1`), and the estimate, its interval, whethe
 covers the count and its time (`estimate --threads 1`, default probes, several seeds). Prints a
 markdown table for BENCHMARKS.md.
 
-    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--time-limit S] [--width 1,8] [--bin target/release/regionwalk]
+    python3 scripts/bench_estimate.py [--seeds 5] [--probes 1000] [--time-limit S] [--width 1,8] [--only TEXT] [--bin target/release/regionwalk]
 
 With --time-limit, each estimate runs up to --probes probes within that many seconds. --width
 lists the probe widths to compare (one row each per case, same exact count); the relative
@@ -44,6 +44,7 @@ def main():
     p.add_argument("--probes", type=int, default=1000)
     p.add_argument("--time-limit", type=float, default=None)
     p.add_argument("--width", default="1", help="comma-separated probe widths")
+    p.add_argument("--only", default="", help="only cases whose name contains this text")
     p.add_argument("--bin", default="target/release/regionwalk")
     a = p.parse_args()
     widths = [int(w) for w in a.width.split(",")]
@@ -51,6 +52,8 @@ def main():
           "median SE / estimate | intervals covering | flagged unreliable | probes | estimate s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, args in CASES:
+        if a.only not in name:
+            continue
         exact = run(a.bin, ["count", *args, "-q"])
         n = exact["regions"]
         limit = ["--time-limit", str(a.time_limit)] if a.time_limit else []
