@@ -174,12 +174,13 @@ enum Mode<'a> {
     Bound(&'a dyn UncutCells),
 }
 
-/// What deciding one neuron leaves of a cell.
+/// What deciding one neuron leaves of a cell (decided in place).
 enum Decided {
-    /// One cell: the neuron's side is fixed on it (or the neuron does not vary).
-    One(Cell),
-    /// The hyperplane crosses the cell: its inactive and active parts.
-    Two(Cell, Cell),
+    /// The cell, its pattern now fixing the neuron's side (or the neuron does not vary; or one
+    /// part of a cut, the other missing an L2 ball in bound mode).
+    Kept,
+    /// The hyperplane crosses the cell: the cell is now its active part, and this its inactive one.
+    Two(Cell),
     /// Both parts miss the domain (an L2 ball, bound mode).
     Gone,
 }
@@ -361,13 +362,10 @@ pub fn descend(
         let layer = step.as_ref().expect("a step per hidden layer");
         let first = net.neuron_index(l, 0);
         for j in 0..layer.kind.len() {
-            let (minus, plus) = match search.decide(&mut path, cell, first + j, j, layer, &mut values, &mut cut) {
-                Decided::One(decided) => {
-                    cell = decided;
-                    continue;
-                }
+            let minus = match search.decide(&mut path, &mut cell, first + j, j, layer, &mut values, &mut cut) {
+                Decided::Kept => continue,
                 Decided::Gone => return Ok((Descent::Empty, counters)),
-                Decided::Two(minus, plus) => (minus, plus),
+                Decided::Two(minus) => minus,
             };
             let plane = &layer.planes[j * (n + 1)..(j + 1) * (n + 1)];
             let above = |i: u32| {
@@ -402,7 +400,6 @@ pub fn descend(
             };
             if active {
                 inside.drain(..end);
-                cell = plus;
             } else {
                 inside.truncate(end);
                 cell = minus;
@@ -484,15 +481,11 @@ impl Search<'_> {
                 }
                 return Ok(());
             }
-            let (minus, plus) = match self.decide(path, cell, first + j, j, step, &mut values, &mut cut) {
-                Decided::One(decided) => {
-                    cell = decided;
-                    continue;
-                }
+            let minus = match self.decide(path, &mut cell, first + j, j, step, &mut values, &mut cut) {
+                Decided::Kept => continue,
                 Decided::Gone => return Ok(()),
-                Decided::Two(minus, plus) => (minus, plus),
+                Decided::Two(minus) => minus,
             };
-            cell = plus;
             if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
                 let mut other = path.clone();
                 let mut right = Leaves::default();
@@ -517,12 +510,14 @@ impl Search<'_> {
 
     /// Decides neuron `k` (number `j` of the current layer, `step`) on `cell`: records its
     /// hyperplane in `path` and cuts the cell where the hyperplane crosses it. `values` and `cut`
-    /// are scratch space.
+    /// are scratch space. Inlined into the partition's loop: as a call it measured 2% slower on
+    /// ACAS Xu boxes.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn decide(
         &self,
         path: &mut Path,
-        mut cell: Cell,
+        cell: &mut Cell,
         k: usize,
         j: usize,
         step: &Step,
@@ -532,10 +527,10 @@ impl Search<'_> {
         let n = self.n;
         path.varying[k] = step.kind[j] == NeuronKind::Varying;
         match step.kind[j] {
-            NeuronKind::Zero => return Decided::One(cell),
+            NeuronKind::Zero => return Decided::Kept,
             NeuronKind::Constant => {
                 cell.pattern.set(k, step.zeta[j] > 0.0);
-                return Decided::One(cell);
+                return Decided::Kept;
             }
             NeuronKind::Varying => {}
         }
@@ -546,7 +541,7 @@ impl Search<'_> {
         path.to_distance[k] = 1.0 / (step.norms[j] * self.domain.scale());
         if let Some(active) = cell.side_by_box(&plane[..n], plane[n]) {
             cell.pattern.set(k, active);
-            return Decided::One(cell);
+            return Decided::Kept;
         }
         cell.corners.values(&plane[..n], plane[n], values);
         let above = values.iter().any(|&v| v > CORNER_ON);
@@ -556,19 +551,21 @@ impl Search<'_> {
             // is a sliver its leaf's witness check rejects).
             cell.corners.mark_on(values, bit);
             cell.pattern.set(k, above || !below && values.iter().sum::<f64>() > 0.0);
-            return Decided::One(cell);
+            return Decided::Kept;
         }
         cell.corners.crossings(values, bit, &path.normals, cut);
         let minus = Cell::new(cell.corners.side(values, bit, false, cut), cell.pattern.clone());
-        let plus = cell.corners.side(values, bit, true, cut);
-        let mut pattern = cell.pattern;
-        pattern.set(k, true);
-        let plus = Cell::new(plus, pattern);
+        cell.corners = cell.corners.side(values, bit, true, cut);
+        (cell.lower, cell.upper) = cell.corners.bounding_box();
+        cell.pattern.set(k, true);
         // In an L2 ball (bound mode), a side beyond the sphere is dropped.
-        match (self.outside(&minus), self.outside(&plus)) {
-            (false, false) => Decided::Two(minus, plus),
-            (true, false) => Decided::One(plus),
-            (false, true) => Decided::One(minus),
+        match (self.outside(&minus), self.outside(cell)) {
+            (false, false) => Decided::Two(minus),
+            (true, false) => Decided::Kept,
+            (false, true) => {
+                *cell = minus;
+                Decided::Kept
+            }
             (true, true) => Decided::Gone,
         }
     }
