@@ -18,8 +18,8 @@ NET = rw.Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zer
 def test_keyword_defaults_are_the_librarys():
     d = rw._native.DEFAULTS
     assert d == {"samples": 2000, "hybrid_layers": 1, "hybrid_max_regions": 2000, "budget": 0.5,
-                 "audit_max_regions": 100_000, "probes": 1000, "strata": 256, "confidence": 0.95,
-                 "compare_resamples": 2000}
+                 "audit_max_regions": 100_000, "probes": 1000, "strata": 256, "width": 1,
+                 "confidence": 0.95, "compare_resamples": 2000}
     params = inspect.signature(rw.audit_compare).parameters
     assert (params["resamples"].default, params["confidence"].default) == (d["compare_resamples"], d["confidence"])
     for fn in (rw.bound, rw.validate):
@@ -27,7 +27,7 @@ def test_keyword_defaults_are_the_librarys():
         for name in ("samples", "hybrid_layers", "hybrid_max_regions", "budget"):
             assert params[name].default == d[name], (fn.__name__, name)
     params = inspect.signature(rw.estimate).parameters
-    for name in ("probes", "strata", "confidence", "budget"):
+    for name in ("probes", "strata", "width", "confidence", "budget"):
         assert params[name].default == d[name], ("estimate", name)
     for fn in (rw.bound, rw.validate, rw.audit, distributed.audit):
         params = inspect.signature(fn).parameters
