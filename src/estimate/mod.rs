@@ -287,20 +287,10 @@ fn estimate_from(
     let planned = options.probes.min(affordable.saturating_mul(16).max(2 * strata.len()));
     let hits: Vec<usize> = strata.iter().map(|node| tree.distinct_patterns(node)).collect();
     let order = allocation(&hits, planned);
-    let must = order.len().min(2 * strata.len());
     // Each probe has its own seed, so the result is the same for any thread count.
-    let mut probes: Vec<Probe> = Vec::new();
-    while probes.len() < order.len() {
-        if probes.len() >= must && budget.late_or_interrupted().is_some() {
-            break;
-        }
-        let range = probes.len()..(probes.len() + batch).min(order.len());
-        let found: Vec<Probe> = range
-            .into_par_iter()
-            .map(|i| tree.probe(&strata[order[i]], options.width, options.seed, i as u64))
-            .collect::<Result<_>>()?;
-        probes.extend(found);
-    }
+    let probes: Vec<Probe> = run_probes(&order, strata.len(), batch, &budget, |i| {
+        tree.probe(&strata[order[i]], options.width, options.seed, i as u64)
+    })?;
     let mut by_stratum: Vec<Vec<f64>> = vec![Vec::new(); strata.len()];
     probes.iter().zip(&order).for_each(|(p, &s)| by_stratum[s].push(p.weight));
     probes.iter().for_each(|p| counters.add(&p.counters));
@@ -382,33 +372,22 @@ fn estimate_on_box(
     let strata: Vec<&[bool]> = frontier.iter().map(|(route, _)| route.as_slice()).collect();
     let hits: Vec<usize> = frontier.iter().map(|(_, hits)| *hits).collect();
     let order = if strata.is_empty() { Vec::new() } else { allocation(&hits, options.probes) };
-    let must = order.len().min(2 * strata.len());
+    let found = run_probes(&order, strata.len(), BOX_PROBE_BATCH, &budget, |i| {
+        descend(strata[order[i]], Some(&choose), i as u64)
+    })?;
     let mut by_stratum: Vec<Vec<f64>> = vec![Vec::new(); strata.len()];
     let exact = exact_leaves.len();
     let mut leaves: Vec<Pattern> = exact_leaves;
-    let mut done = 0;
-    while done < order.len() {
-        if done >= must && budget.late_or_interrupted().is_some() {
-            break;
-        }
-        let range = done..(done + BOX_PROBE_BATCH).min(order.len());
-        let found: Vec<(Descent, LpCounters)> = range
-            .clone()
-            .into_par_iter()
-            .map(|i| descend(strata[order[i]], Some(&choose), i as u64))
-            .collect::<Result<_>>()?;
-        for (i, (descent, spent)) in range.zip(found) {
-            counters.add(&spent);
-            let weight = match descent {
-                Descent::Leaf { weight, leaf } => {
-                    leaves.extend(leaf);
-                    weight
-                }
-                Descent::Empty | Descent::Split { .. } => 0.0,
-            };
-            by_stratum[order[i]].push(weight);
-        }
-        done += BOX_PROBE_BATCH;
+    for (&s, (descent, spent)) in order.iter().zip(found) {
+        counters.add(&spent);
+        let weight = match descent {
+            Descent::Leaf { weight, leaf } => {
+                leaves.extend(leaf);
+                weight
+            }
+            Descent::Empty | Descent::Split { .. } => 0.0,
+        };
+        by_stratum[s].push(weight);
     }
     leaves.sort();
     leaves.dedup();
@@ -428,6 +407,29 @@ pub const LP_TREE: &str = "certified LP";
 
 /// Probes run between two checks of the time limit on a box (each takes tens of microseconds).
 const BOX_PROBE_BATCH: usize = 256;
+
+/// Runs probe `i` (`probe(i)`) for the `i` of `order` in parallel batches of `batch`, until all
+/// have run or, once every stratum has two probes (the first `2 · strata` of `order`), the
+/// budget says stop; returns them in order.
+fn run_probes<T: Send>(
+    order: &[usize],
+    strata: usize,
+    batch: usize,
+    budget: &Budget,
+    probe: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let must = order.len().min(2 * strata);
+    let mut probes: Vec<T> = Vec::with_capacity(order.len().min(1 << 16));
+    while probes.len() < order.len() {
+        if probes.len() >= must && budget.late_or_interrupted().is_some() {
+            break;
+        }
+        let range = probes.len()..(probes.len() + batch).min(order.len());
+        let found: Vec<T> = range.into_par_iter().map(&probe).collect::<Result<_>>()?;
+        probes.extend(found);
+    }
+    Ok(probes)
+}
 
 /// The stratum of each probe, in the order they run: two rounds of one probe per stratum (every
 /// stratum has a variance before a time limit may stop the probes), then the rest dealt in
