@@ -297,8 +297,9 @@ fn bound(
     seed: u64,
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?;
-    let estimate_options =
-        estimate.then(|| estimate_options(probes, strata, confidence, seed, options.budget)).transpose()?;
+    let estimate_options = estimate
+        .then(|| estimate_options(probes, strata, EstimateOptions::DEFAULT_WIDTH, confidence, seed, options.budget))
+        .transpose()?;
     let net = net.clone();
     run_detached(py, threads, None, move |interrupt, _| {
         let problem = domain.problem(&net)?;
@@ -317,12 +318,12 @@ fn bound(
 fn estimate_options(
     probes: usize,
     strata: usize,
+    width: usize,
     confidence: f64,
     seed: u64,
     time_limit: Option<Duration>,
 ) -> PyResult<EstimateOptions> {
-    let options =
-        EstimateOptions { probes, strata, seed, confidence, time_limit, interrupt: None, ..Default::default() };
+    let options = EstimateOptions { probes, strata, width, seed, confidence, time_limit, interrupt: None };
     options.check().map_err(py_err)?;
     Ok(options)
 }
@@ -353,8 +354,9 @@ fn validate(
     seed: u64,
 ) -> PyResult<String> {
     let options = bound_options(methods, samples, hybrid_layers, hybrid_max_regions, budget)?.without_walk();
-    let estimate_options =
-        estimate.then(|| estimate_options(probes, strata, confidence, seed, options.budget)).transpose()?;
+    let estimate_options = estimate
+        .then(|| estimate_options(probes, strata, EstimateOptions::DEFAULT_WIDTH, confidence, seed, options.budget))
+        .transpose()?;
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
@@ -405,8 +407,7 @@ fn estimate(
     // The time limit checked as every walk's is.
     let time_limit = Budget::from_kwargs(None, time_limit, None, None)?.time_limit;
     let net = net.clone();
-    let options = EstimateOptions { width, ..estimate_options(probes, strata, confidence, seed, time_limit)? };
-    options.check().map_err(py_err)?;
+    let options = estimate_options(probes, strata, width, confidence, seed, time_limit)?;
     run_detached(py, threads, None, move |interrupt, _| {
         let options = EstimateOptions { interrupt: Some(interrupt), ..options };
         let problem = domain.problem(&net)?;
@@ -444,7 +445,9 @@ fn audit(
     seed: u64,
 ) -> PyResult<(String, bool)> {
     let bound_budget = bound_options(None, 0, 1, 0, budget)?.budget;
-    let estimate = estimate.then(|| estimate_options(probes, strata, confidence, seed, None)).transpose()?;
+    let estimate = estimate
+        .then(|| estimate_options(probes, strata, EstimateOptions::DEFAULT_WIDTH, confidence, seed, None))
+        .transpose()?;
     let methods = methods_of(Some(methods))?;
     let points = rows(&points);
     let norm = norm_of(norm)?;
