@@ -208,9 +208,9 @@ fn relaxation(b: &Bounds) -> Relaxation {
 }
 
 /// CROWN bounds of hidden layer `k` by back-substitution through the relaxed layers `k-1, …, 0`,
-/// one neuron (and direction) at a time: a neuron's coefficients stay as sparse as its receptive
-/// field through a convolution, and no matrix of every neuron's coefficients is formed (for a
-/// CIFAR CNN it would hold tens of millions of numbers).
+/// a block of [`CROWN_BLOCK`] neurons (both directions of each) at a time ([`back_substitute`]):
+/// no matrix of every neuron's coefficients is formed (for a CIFAR CNN it would hold tens of
+/// millions of numbers), and the block's rows share each weight they read.
 ///
 /// Two kinds of neuron take their IBP interval `ibp` instead:
 /// - one that reads one neuron of the layer before (a ResNet's carrying unit, docs/dag.md): IBP
@@ -224,80 +224,229 @@ fn relaxation(b: &Bounds) -> Relaxation {
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
     let layers = net.hidden();
     let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
-    let widest = layers[..=k].iter().map(|l| l.weight.ncols()).max().unwrap_or(0);
-    let n = layers[k].weight.nrows();
-    let ranges: Vec<(f64, f64)> = (0..n)
-        .into_par_iter()
-        .map_init(
-            || vec![0.0; widest],
-            |scratch, j| {
-                if ibp.status(j) != Status::Unstable || layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() <= 1
-                {
-                    return (ibp.lower[j], ibp.upper[j]);
-                }
-                let lower =
-                    back_substitute(&layers[..=k], &relaxations, j, true, scratch, |a, c| set.affine_range(a, c).0);
-                let upper =
-                    back_substitute(&layers[..=k], &relaxations, j, false, scratch, |a, c| set.affine_range(a, c).1);
-                (lower, upper)
-            },
-        )
+    let mut out = ibp.clone();
+    let relaxed: Vec<usize> = (0..layers[k].weight.nrows())
+        .filter(|&j| {
+            ibp.status(j) == Status::Unstable && layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() > 1
+        })
         .collect();
-    let (lower, upper): (Vec<f64>, Vec<f64>) = ranges.into_iter().unzip();
-    Bounds { lower: Array1::from(lower), upper: Array1::from(upper) }
+    let ranges: Vec<(f64, f64)> = relaxed
+        .par_chunks(CROWN_BLOCK)
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(coefficients, next), block| back_substitute(&layers[..=k], &relaxations, block, set, coefficients, next),
+        )
+        .flatten_iter()
+        .collect();
+    for (&j, (lower, upper)) in relaxed.iter().zip(ranges) {
+        out.lower[j] = lower;
+        out.upper[j] = upper;
+    }
+    out
 }
 
-/// One side of neuron `j` of the last of `layers`: its pre-activation `Λ h + c` is carried back
-/// through each earlier layer's ReLU relaxation (the lower line where the coefficient helps the
-/// bound, the upper line where it hurts) and affine map, down to the input, where `range` gives
-/// the side's value over the set; widened by [`ROUNDING`] times the magnitude of the terms summed
-/// into `c`.
+/// Neurons back-substituted together by [`crown_layer`]: their `2·CROWN_BLOCK` rows of
+/// coefficients are stored side by side, so that each weight read updates all of them in one
+/// vectorised pass (neighbouring neurons of a convolution read overlapping receptive fields).
+/// On the CIFAR ResNets' analysis (one thread) 64 measured 1.15 s against 1.22 s for 16, 1.37 s
+/// for 4, and 1.4–1.7 s for the one-neuron form.
+const CROWN_BLOCK: usize = 64;
+
+/// The lower and upper bounds of neurons `block` of the last of `layers`: each one's
+/// pre-activation `Λ h + c` is carried back through each earlier layer's ReLU relaxation (the
+/// lower line where the coefficient helps the bound, the upper line where it hurts) and affine
+/// map, down to the input, where the set gives the side's value; widened by [`ROUNDING`] times
+/// the magnitude of the terms summed into `c`. Row `2b` is neuron `block[b]`'s lower side, row
+/// `2b + 1` its upper; coefficients are stored by layer neuron, the rows side by side. Each row's
+/// sums are formed in the order a one-neuron back-substitution forms them (layer neurons in index
+/// order; a zero coefficient adds nothing), so the bounds are the same to the bit (tested).
+/// `coefficients` and `next` are scratch space, reused between blocks: allocated afresh, their
+/// megabytes cost more in page faults than the products.
 fn back_substitute(
     layers: &[crate::model::Layer],
     relaxations: &[Relaxation],
-    j: usize,
-    is_lower: bool,
-    scratch: &mut [f64],
-    range: impl Fn(std::iter::Copied<std::slice::Iter<(usize, f64)>>, f64) -> f64,
-) -> f64 {
+    block: &[usize],
+    set: &InputSet,
+    coefficients: &mut Vec<f64>,
+    next: &mut Vec<f64>,
+) -> Vec<(f64, f64)> {
+    let rows = 2 * block.len();
     let last = layers.last().expect("at least one layer");
-    let mut coefficients: Vec<(usize, f64)> = last.weight.row(j).filter(|(_, v)| *v != 0.0).collect();
-    let (mut constant, mut magnitude) = (last.bias[j], last.bias[j].abs());
+    coefficients.clear();
+    coefficients.resize(last.weight.ncols() * rows, 0.0);
+    let (mut constant, mut magnitude) = (vec![0.0; rows], vec![0.0; rows]);
+    for (b, &j) in block.iter().enumerate() {
+        for (i, v) in last.weight.row(j).filter(|(_, v)| *v != 0.0) {
+            coefficients[i * rows + 2 * b] = v;
+            coefficients[i * rows + 2 * b + 1] = v;
+        }
+        constant[2 * b..2 * b + 2].fill(last.bias[j]);
+        magnitude[2 * b..2 * b + 2].fill(last.bias[j].abs());
+    }
+    let mut scaled = vec![0.0; rows];
     for (layer, r) in layers.iter().zip(relaxations).rev() {
-        for &(i, lambda) in &coefficients {
-            // For a lower bound, a positive coefficient takes the lower line, a negative the upper.
-            let scaled = if (lambda < 0.0) == is_lower {
-                constant += lambda * r.icpt[i];
-                magnitude += (lambda * r.icpt[i]).abs();
-                lambda * r.slope_hi[i]
-            } else {
-                lambda * r.slope_lo[i]
-            };
-            if scaled != 0.0 {
-                constant += scaled * layer.bias[i];
-                magnitude += (scaled * layer.bias[i]).abs();
-                layer.weight.add_row_scaled(i, scaled, &mut scratch[..layer.weight.ncols()]);
+        next.clear();
+        next.resize(layer.weight.ncols() * rows, 0.0);
+        for (i, lambdas) in coefficients.chunks_exact(rows).enumerate() {
+            if lambdas.iter().all(|l| *l == 0.0) {
+                continue;
+            }
+            for (row, (&lambda, s)) in lambdas.iter().zip(scaled.iter_mut()).enumerate() {
+                // For a lower bound, a positive coefficient takes the lower line, a negative the upper.
+                *s = if lambda == 0.0 {
+                    0.0
+                } else if (lambda < 0.0) == (row % 2 == 0) {
+                    constant[row] += lambda * r.icpt[i];
+                    magnitude[row] += (lambda * r.icpt[i]).abs();
+                    lambda * r.slope_hi[i]
+                } else {
+                    lambda * r.slope_lo[i]
+                };
+                if *s != 0.0 {
+                    constant[row] += *s * layer.bias[i];
+                    magnitude[row] += (*s * layer.bias[i]).abs();
+                }
+            }
+            if scaled.iter().all(|s| *s == 0.0) {
+                continue;
+            }
+            for (c, w) in layer.weight.row(i) {
+                for (t, s) in next[c * rows..(c + 1) * rows].iter_mut().zip(&scaled) {
+                    *t += s * w;
+                }
             }
         }
-        coefficients = drain(&mut scratch[..layer.weight.ncols()]);
+        std::mem::swap(coefficients, next);
     }
-    let value = range(coefficients.iter().copied(), constant);
-    if is_lower {
-        value - ROUNDING * magnitude
-    } else {
-        value + ROUNDING * magnitude
-    }
+    (0..block.len())
+        .map(|b| {
+            let side = |row: usize| {
+                let a = coefficients
+                    .chunks_exact(rows)
+                    .enumerate()
+                    .map(move |(i, c)| (i, c[row]))
+                    .filter(|(_, v)| *v != 0.0);
+                set.affine_range(a, constant[row])
+            };
+            let lower = side(2 * b).0 - ROUNDING * magnitude[2 * b];
+            let upper = side(2 * b + 1).1 + ROUNDING * magnitude[2 * b + 1];
+            (lower, upper)
+        })
+        .collect()
 }
 
-/// The nonzero entries of `values` in index order, leaving it zero. Coefficients are summed into a
-/// dense scratch and drained by one scan: cheaper than remembering which entries were touched,
-/// since a neuron's coefficients spread over much of each earlier layer.
-fn drain(values: &mut [f64]) -> Vec<(usize, f64)> {
-    let mut out = Vec::new();
-    for (i, v) in values.iter_mut().enumerate() {
-        if *v != 0.0 {
-            out.push((i, std::mem::take(v)));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Domain, Norm};
+    use crate::model::Layer;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The one-neuron back-substitution the block form replaced: one side of neuron `j`, its
+    /// coefficients summed into a dense scratch and drained to their nonzero entries per layer.
+    fn one_neuron(layers: &[Layer], relaxations: &[Relaxation], j: usize, is_lower: bool, set: &InputSet) -> f64 {
+        let last = layers.last().expect("at least one layer");
+        let mut coefficients: Vec<(usize, f64)> = last.weight.row(j).filter(|(_, v)| *v != 0.0).collect();
+        let (mut constant, mut magnitude) = (last.bias[j], last.bias[j].abs());
+        for (layer, r) in layers.iter().zip(relaxations).rev() {
+            let mut scratch = vec![0.0; layer.weight.ncols()];
+            for &(i, lambda) in &coefficients {
+                let scaled = if (lambda < 0.0) == is_lower {
+                    constant += lambda * r.icpt[i];
+                    magnitude += (lambda * r.icpt[i]).abs();
+                    lambda * r.slope_hi[i]
+                } else {
+                    lambda * r.slope_lo[i]
+                };
+                if scaled != 0.0 {
+                    constant += scaled * layer.bias[i];
+                    magnitude += (scaled * layer.bias[i]).abs();
+                    layer.weight.add_row_scaled(i, scaled, &mut scratch);
+                }
+            }
+            coefficients = drain(&mut scratch);
+        }
+        let (lo, hi) = set.affine_range(coefficients.iter().copied(), constant);
+        if is_lower {
+            lo - ROUNDING * magnitude
+        } else {
+            hi + ROUNDING * magnitude
         }
     }
-    out
+
+    /// The block back-substitution gives every neuron's bounds to the bit of the one-neuron
+    /// form, on random networks with dense and sparse layers (zeros, duplicated rows, blocks of
+    /// every size), over balls and boxes.
+    #[test]
+    fn blocks_give_the_one_neuron_bounds_to_the_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut compared = 0;
+        for case in 0..60 {
+            let n0 = rng.gen_range(1..6);
+            let depth = rng.gen_range(2..5);
+            let mut widths = vec![n0];
+            widths.extend((0..depth).map(|_| rng.gen_range(1..40)));
+            let layers: Vec<Layer> = widths
+                .windows(2)
+                .map(|w| {
+                    let mut m = ndarray::Array2::from_shape_fn((w[1], w[0]), |_| match rng.gen_range(0..4) {
+                        0 => 0.0,
+                        _ => rng.gen_range(-1.0..1.0),
+                    });
+                    if w[1] > 1 {
+                        let row = m.row(0).to_owned();
+                        m.row_mut(w[1] - 1).assign(&row);
+                    }
+                    let bias = Array1::from_shape_fn(w[1], |_| rng.gen_range(-0.5..0.5));
+                    let weight = Weight::from(m);
+                    Layer { weight: if rng.gen_bool(0.5) { weight.csr() } else { weight }, bias }
+                })
+                .collect();
+            let mut all = layers.clone();
+            all.push(Layer {
+                weight: Weight::from(ndarray::Array2::ones((1, *widths.last().unwrap()))),
+                bias: Array1::zeros(1),
+            });
+            let net = Network::new(all, None).expect("a valid network");
+            let centre: Vec<f64> = (0..n0).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let norm = if case % 2 == 0 { Norm::L2 } else { Norm::Linf };
+            let domain = Domain::ball(&centre, rng.gen_range(0.1..2.0), norm).expect("a ball");
+            let set = InputSet::new(&domain);
+            let st = analyse(&net, &set);
+            for k in 1..net.hidden().len() {
+                let relaxations: Vec<Relaxation> = st.combined[..k].iter().map(relaxation).collect();
+                let ibp = ibp_layer(&net.hidden()[k].weight, &net.hidden()[k].bias, &st.combined[k - 1]);
+                let crown = crown_layer(&net, &set, &st.combined, k, &ibp);
+                for j in 0..net.hidden()[k].weight.nrows() {
+                    if ibp.status(j) != Status::Unstable {
+                        continue;
+                    }
+                    let layers = &net.hidden()[..=k];
+                    let lower = one_neuron(layers, &relaxations, j, true, &set);
+                    let upper = one_neuron(layers, &relaxations, j, false, &set);
+                    if layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() > 1 {
+                        assert_eq!(
+                            (crown.lower[j].to_bits(), crown.upper[j].to_bits()),
+                            (lower.to_bits(), upper.to_bits()),
+                            "case {case}, layer {k}, neuron {j}"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared >= 300, "only {compared} neurons compared");
+    }
+
+    /// The nonzero entries of `values` in index order, leaving it zero.
+    fn drain(values: &mut [f64]) -> Vec<(usize, f64)> {
+        let mut out = Vec::new();
+        for (i, v) in values.iter_mut().enumerate() {
+            if *v != 0.0 {
+                out.push((i, std::mem::take(v)));
+            }
+        }
+        out
+    }
 }
