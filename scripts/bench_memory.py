@@ -23,6 +23,8 @@ CASES = {
     "mnist-linf-0.01": ("MNIST 256x2 (784 inputs), L-inf 0.01, complete", [*MNIST, "--radius", "0.01", "--norm", "linf"]),
     "mnist-linf-0.02": ("MNIST 256x2 (784 inputs), L-inf 0.02, stopped at 10^5",
                         [*MNIST, "--radius", "0.02", "--norm", "linf", "--max-regions", "100000"]),
+    "mnist-1m": ("MNIST 256x2 (784 inputs), L-inf 0.03, stopped at 10^6",
+                 [*MNIST, "--radius", "0.03", "--norm", "linf", "--max-regions", "1000000"]),
     "acas-l2": ("ACAS Xu 1_1 (5 inputs), L2 0.15 walk, stopped at 10^6",
                 [ACAS, "--center=0.1,0.1,0.1,0.1,0.1", "--radius", "0.15", "--max-regions", "1000000"]),
     "acas-box": ("ACAS Xu 1_1 (5 inputs), L-inf 0.14 box partition, complete",

@@ -190,7 +190,9 @@ impl<'a> Tree<'a> {
                 (Status::Inactive, _) | (_, NeuronKind::Zero) => false,
                 (_, NeuronKind::Constant) => step.zeta[j] > 0.0,
                 (Status::Unstable, NeuronKind::Varying) => {
-                    let Some(active) = self.domain.halfspace(step.z.row(j).iter().copied(), step.zeta[j]) else {
+                    let mut row = vec![0.0; step.z.ncols()];
+                    step.z.row(j).for_each(|(i, a)| row[i] = a);
+                    let Some(active) = self.domain.halfspace(row, step.zeta[j]) else {
                         unreachable!("a varying neuron has a nonzero row")
                     };
                     // A hyperplane that misses the whole domain leaves the node on the

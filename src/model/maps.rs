@@ -206,14 +206,23 @@ impl Network {
     pub(crate) fn layer_map<'a>(
         &'a self,
         l: usize,
-        prev_z: &Array2<f64>,
+        prev_z: &Weight,
         prev_norms: ArrayView1<'a, f64>,
         prev_off: ArrayView1<f64>,
-    ) -> (Array2<f64>, Vec<f64>, Array1<f64>, Vec<NeuronKind>) {
+    ) -> (Weight, Vec<f64>, Array1<f64>, Vec<NeuronKind>) {
         let layer = &self.hidden()[l];
-        let z = if l == 0 { layer.weight.to_dense().into_owned() } else { layer.weight.dot_mat(prev_z) };
+        // Stored as the layer is: dense rows through dense layers (as the walk's maps), sparse
+        // ones through convolutions (`crate::exact::layer_step`).
+        let z = match (l, prev_z) {
+            (0, _) => layer.weight.clone(),
+            (_, Weight::Dense(prev)) => Weight::Dense(layer.weight.dot_mat(prev)),
+            (_, sparse) => layer.weight.compose(sparse),
+        };
         let zo = layer.weight.dot(prev_off) + &layer.bias;
-        let row_norms: Vec<f64> = z.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
+        let row_norms: Vec<f64> = match &z {
+            Weight::Dense(d) => d.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
+            sparse => sparse.row_norms().to_vec(),
+        };
         let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], prev_norms, None);
         let abs_off = prev_off.mapv(f64::abs);
         let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));

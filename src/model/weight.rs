@@ -301,6 +301,23 @@ impl Weight {
         product.compact()
     }
 
+    /// The same matrix with the rows not in `keep` zeroed, in the same storage.
+    pub fn mask_rows(&self, keep: &[bool]) -> Weight {
+        match self {
+            Weight::Dense(d) => {
+                let mut masked = d.clone();
+                for (mut row, _) in masked.rows_mut().into_iter().zip(keep).filter(|(_, k)| !**k) {
+                    row.fill(0.0);
+                }
+                Weight::Dense(masked)
+            }
+            Weight::Sparse(_) => Weight::from_rows(
+                self.ncols(),
+                (0..self.nrows()).map(|j| if keep[j] { self.row(j).collect() } else { Vec::new() }).collect(),
+            ),
+        }
+    }
+
     /// The rows `rows`, in that order, in the same storage.
     pub fn select_rows(&self, rows: &[usize]) -> Weight {
         match self {
