@@ -60,7 +60,10 @@ impl Step {
             if self.kind[j] != NeuronKind::Varying {
                 continue;
             }
-            self.z.row(j).for_each(|(i, a)| plane[i] = a);
+            match &self.z {
+                Weight::Dense(z) => plane[..n].iter_mut().zip(z.row(j)).for_each(|(p, a)| *p = *a),
+                sparse => sparse.row(j).for_each(|(i, a)| plane[i] = a),
+            }
             plane[n] = self.zeta[j];
             let nonzero = domain.to_frame_plane(plane);
             debug_assert!(nonzero, "a varying neuron has a nonzero row");

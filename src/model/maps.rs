@@ -21,13 +21,17 @@
 use super::{Network, NeuronKind, Pattern, Surrogate, Weight};
 use crate::tolerance::{CANCEL, NEAR_CANCEL};
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
+use std::borrow::Cow;
 
 /// The maps of one pattern, layer by layer: what [`Network::surrogate_near`] keeps between calls.
 #[derive(Clone, Debug)]
 pub struct LayerMaps {
     pattern: Pattern,
-    /// `Z_l` per hidden layer (`width_l × n0`), before snapping cancellations.
-    z: Vec<Array2<f64>>,
+    /// `Z_l` per hidden layer (`width_l × n0`), before snapping cancellations: dense through
+    /// dense layers, sparse through convolutions (a row reads its receptive field only), as
+    /// [`Weight::compose`] stores the product. Dense, the first map of a CIFAR CNN alone holds
+    /// 400 MB (16,384 neurons × 3,072 inputs).
+    z: Vec<Weight>,
     /// Neuron kinds on the region (all layers).
     kind: Vec<NeuronKind>,
     /// Per hidden layer, whether each neuron passes its linear part on (active and varying).
@@ -70,11 +74,20 @@ impl Network {
         near.insert(self.layer_maps(s, base, Keep::Every))
     }
 
-    /// Neuron `k`'s surrogate `(a_k, β_k)` on the region of `maps` (`a_k` as computed: meaningful
-    /// for a varying neuron, see [`LayerMaps::kind`]).
-    pub fn surrogate_of<'a>(&self, maps: &'a LayerMaps, k: usize) -> (ArrayView1<'a, f64>, f64) {
+    /// Neuron `k`'s surrogate `(a_k, β_k)` on the region of `maps`, `a_k` as its `n0` dense
+    /// coefficients (as computed: meaningful for a varying neuron, see [`LayerMaps::kind`]):
+    /// borrowed from a dense map, spread out from a sparse one.
+    pub fn surrogate_of<'a>(&self, maps: &'a LayerMaps, k: usize) -> (Cow<'a, [f64]>, f64) {
         let (l, j) = self.neuron_position(k);
-        (maps.z[l].row(j), maps.zeta[k])
+        let row = match &maps.z[l] {
+            Weight::Dense(d) => d.row(j).to_slice().map_or_else(|| Cow::Owned(d.row(j).to_vec()), Cow::Borrowed),
+            sparse => {
+                let mut row = vec![0.0; sparse.ncols()];
+                sparse.row(j).for_each(|(i, v)| row[i] = v);
+                Cow::Owned(row)
+            }
+        };
+        (row, maps.zeta[k])
     }
 
     /// The output map `(J, c)` of pattern `s` (`f(x) = J x + c` on its region), and each neuron's
@@ -95,7 +108,7 @@ impl Network {
         debug_assert!(keep == Keep::Every || base.is_none(), "an update needs every layer's map");
         let n0 = self.input_dim();
         let hidden = self.hidden();
-        let mut z: Vec<Array2<f64>> = Vec::with_capacity(hidden.len());
+        let mut z: Vec<Weight> = Vec::with_capacity(hidden.len());
         let mut kind = vec![NeuronKind::Varying; self.neurons()];
         let mut pass: Vec<Vec<bool>> = Vec::with_capacity(hidden.len());
         let mut zeta = Array1::zeros(self.neurons());
@@ -110,21 +123,29 @@ impl Network {
             let abs_off = off.mapv(f64::abs);
             let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
             let mut zl = match (base.as_mut(), l) {
-                (Some(b), 0) => std::mem::take(&mut b.z[0]),
-                (None, 0) => layer.weight.to_dense().into_owned(),
-                (None, _) => layer.weight.masked_product(&z[l - 1], &pass[l - 1]),
+                (Some(b), 0) => std::mem::replace(&mut b.z[0], empty(n0)),
+                (None, 0) if layer.weight.is_sparse() => layer.weight.clone(),
+                (None, 0) => Weight::Dense(layer.weight.to_dense().into_owned()),
+                (None, _) => match &z[l - 1] {
+                    Weight::Dense(prev) => Weight::Dense(layer.weight.masked_product(prev, &pass[l - 1])),
+                    sparse => layer.weight.compose(&sparse.mask_rows(&pass[l - 1])),
+                },
                 (Some(b), _) => {
-                    let mut zl = std::mem::take(&mut b.z[l]);
-                    if let Some((u, v)) = &correction {
-                        ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, &mut zl);
+                    let mut zl = std::mem::replace(&mut b.z[l], empty(n0));
+                    if let (Some((u, v)), Weight::Dense(dense)) = (&correction, &mut zl) {
+                        ndarray::linalg::general_mat_mul(1.0, u, v, 1.0, dense);
                     }
                     zl
                 }
             };
             // Row norms, once: they classify the neurons and scale the next layer's terms.
-            let mut row_norms: Vec<f64> = zl.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
-            if l > 0 && correction.is_some() {
-                recompute_cancelled_rows(&mut zl, &mut row_norms, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
+            let mut row_norms: Vec<f64> = match &zl {
+                Weight::Dense(d) => d.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
+                sparse => sparse.row_norms().to_vec(),
+            };
+            // (A correction exists from the second layer on, and only through dense maps.)
+            if let (Some(_), Weight::Dense(dense), Some(Weight::Dense(prev))) = (&correction, &mut zl, z.last()) {
+                recompute_cancelled_rows(dense, &mut row_norms, &layer.weight, prev, &pass[l - 1], &row_terms);
             }
             let zo = layer.weight.dot(off.view()) + &layer.bias;
             let mut layer_pass = vec![false; layer.weight.nrows()];
@@ -140,22 +161,27 @@ impl Network {
                 }
             }
             norms = row_norms.iter().zip(&layer_pass).map(|(r, p)| if *p { *r } else { 0.0 }).collect();
-            if let (Some(b), Some(next)) = (&base, hidden.get(l + 1)) {
-                correction = next_correction(&next.weight, &zl, &b.pass[l], &layer_pass, correction);
+            if let (Some(b), Some(next), Weight::Dense(dense)) = (&base, hidden.get(l + 1), &zl) {
+                correction = next_correction(&next.weight, dense, &b.pass[l], &layer_pass, correction);
             }
             off = next_off;
             z.push(zl);
             pass.push(layer_pass);
             if keep == Keep::Last && l > 0 {
-                z[l - 1] = Array2::zeros((0, n0));
+                z[l - 1] = empty(n0);
             }
         }
         LayerMaps { pattern: s.clone(), z, kind, pass, zeta, last_offset: off }
     }
 
     /// Whether updating `near`'s maps to `s` is cheaper than a recomputation: not when the
-    /// correction's rank passes a quarter of the smaller of `n0` and the widest layer (and 4).
+    /// correction's rank passes a quarter of the smaller of `n0` and the widest layer (and 4), and
+    /// never through sparse maps (a convolution's are recomputed from its stored entries, which
+    /// costs less than a dense correction).
     fn worth_updating(&self, near: &LayerMaps, s: &Pattern) -> bool {
+        if near.z.iter().any(Weight::is_sparse) {
+            return false;
+        }
         let widest = self.hidden_widths().into_iter().max().unwrap_or(0);
         let cap = (self.input_dim().min(widest) / 4).max(4);
         (0..s.len()).filter(|&k| s.get(k) != near.pattern.get(k)).count() <= cap
@@ -171,9 +197,14 @@ impl Network {
     /// The output map from the maps (the last hidden layer's is all it reads).
     fn output_of(&self, maps: &LayerMaps) -> (Array2<f64>, Array1<f64>) {
         let output = self.layers().last().expect("a network has an output layer");
+        let pass = maps.pass.last();
         match maps.z.last() {
-            Some(last) => (
-                output.weight.masked_product(last, maps.pass.last().unwrap()),
+            Some(Weight::Dense(last)) => (
+                output.weight.masked_product(last, pass.unwrap()),
+                output.weight.dot(maps.last_offset.view()) + &output.bias,
+            ),
+            Some(sparse) => (
+                output.weight.compose(&sparse.mask_rows(pass.unwrap())).to_dense().into_owned(),
                 output.weight.dot(maps.last_offset.view()) + &output.bias,
             ),
             None => (output.weight.to_dense().into_owned(), output.bias.clone()),
@@ -186,7 +217,10 @@ impl Network {
         let mut a = Array2::zeros((self.neurons(), self.input_dim()));
         for (l, zl) in maps.z.iter().enumerate() {
             let first = self.offsets[l];
-            a.slice_mut(s![first..first + zl.nrows(), ..]).assign(zl);
+            match zl {
+                Weight::Dense(d) => a.slice_mut(s![first..first + zl.nrows(), ..]).assign(d),
+                sparse => sparse.entries().for_each(|(j, i, v)| a[[first + j, i]] = v),
+            }
             for j in 0..zl.nrows() {
                 if maps.kind[first + j] != NeuronKind::Varying {
                     a.row_mut(first + j).fill(0.0);
@@ -230,6 +264,11 @@ impl Network {
         classify(&row_terms, &offset_terms, &row_norms, &zo, &mut kind);
         (z, row_norms, zo, kind)
     }
+}
+
+/// An empty map of `n0` columns (what a map moved out or dropped leaves behind).
+fn empty(n0: usize) -> Weight {
+    Weight::Dense(Array2::zeros((0, n0)))
 }
 
 /// Each neuron's kind from the norm of its surrogate row and its offset: varying unless the row

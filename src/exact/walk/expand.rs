@@ -264,7 +264,8 @@ pub fn region_constraints(
     a: &ndarray::Array2<f64>,
     beta: &ndarray::Array1<f64>,
 ) -> Option<Vec<(usize, Halfspace)>> {
-    constraints_where(domain, pattern, kind, |k| (a.row(k), beta[k]), |_| true)
+    let row = |k: usize| a.row(k).to_slice().map_or_else(|| a.row(k).to_vec().into(), Into::into);
+    constraints_where(domain, pattern, kind, |k| (row(k), beta[k]), |_| true)
 }
 
 /// [`region_constraints`] for the varying neurons that `wanted` selects (the walk leaves out
@@ -275,7 +276,7 @@ fn constraints_where<'a>(
     domain: &Domain,
     pattern: &Pattern,
     kind: &[NeuronKind],
-    surrogate: impl Fn(usize) -> (ndarray::ArrayView1<'a, f64>, f64),
+    surrogate: impl Fn(usize) -> (std::borrow::Cow<'a, [f64]>, f64),
     wanted: impl Fn(usize) -> bool,
 ) -> Option<Vec<(usize, Halfspace)>> {
     let mut out = Vec::with_capacity(kind.len());
