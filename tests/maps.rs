@@ -5,7 +5,7 @@ mod common;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use regionwalk::model::{Network, Pattern, Surrogate};
+use regionwalk::model::{Layer, Network, Pattern, Surrogate, Weight};
 
 fn relative_gap(a: &Surrogate, b: &Surrogate) -> f64 {
     let scale = a.a.iter().chain(&a.beta).chain(&a.jacobian).chain(&a.offset).fold(1.0_f64, |m, v| m.max(v.abs()));
@@ -68,6 +68,38 @@ fn incremental_maps_equal_recomputed_maps_along_random_walks() {
         updates += walk_and_compare(&case.net, seed, 40);
     }
     assert!(updates > 1000, "only {updates} incremental steps");
+}
+
+/// A network of banded layers, as a convolution's (each neuron reads `reach` neighbours), stored
+/// sparse, then a dense layer: its layer maps stay sparse for two layers (recomputed from their
+/// stored entries) while the correction's factors pass through them to the dense ones.
+fn banded(n0: usize, reach: usize, seed: u64) -> Network {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut layers = Vec::new();
+    for _ in 0..2 {
+        let entries: Vec<(usize, usize, f64)> = (0..n0)
+            .flat_map(|j| (j.saturating_sub(reach)..(j + reach + 1).min(n0)).map(move |i| (j, i)))
+            .map(|(j, i)| (j, i, rng.gen_range(-1.0..1.0)))
+            .collect();
+        let bias = (0..n0).map(|_| rng.gen_range(-0.3..0.3)).collect();
+        layers.push(Layer { weight: Weight::from_triplets(n0, n0, entries), bias });
+    }
+    let w = ndarray::Array2::from_shape_fn((24, n0), |_| rng.gen_range(-0.1..0.1));
+    layers.push(Layer { weight: Weight::from(w), bias: ndarray::Array1::zeros(24) });
+    let w = ndarray::Array2::from_shape_fn((2, 24), |_| rng.gen_range(-1.0..1.0));
+    layers.push(Layer { weight: Weight::from(w), bias: ndarray::Array1::zeros(2) });
+    Network::new(layers, None).unwrap()
+}
+
+#[test]
+fn incremental_maps_through_sparse_layers_equal_recomputed_maps() {
+    let mut updates = 0;
+    for seed in 0..3 {
+        let net = banded(300, 2, seed);
+        assert!(net.hidden()[0].weight.is_sparse() && net.hidden()[1].weight.is_sparse());
+        updates += walk_and_compare(&net, seed, 60);
+    }
+    assert!(updates > 100, "only {updates} incremental steps");
 }
 
 /// The output map alone (`Network::output_map`, which drops each layer's map once the next is
