@@ -117,14 +117,21 @@ impl Network {
         let mut norms: Array1<f64> = Array1::ones(n0);
         // The low-rank correction of Z_l relative to `base` (update path only).
         let mut correction: Option<(Array2<f64>, Array2<f64>)> = None;
+        // Which rows of the previous layer's map differ from `base`'s, when known row by row (its
+        // map was `base`'s own or updated row by row): the next sparse map is then updated there.
+        let mut changed: Option<Vec<bool>> = None;
         for (l, layer) in hidden.iter().enumerate() {
             // Magnitudes of the terms of each neuron's surrogate row and offset.
             let row_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], norms.view(), None);
             let abs_off = off.mapv(f64::abs);
             let offset_terms = Terms::new(&layer.weight, &self.row_abs_sums[l], abs_off.view(), Some(&layer.bias));
             let mut corrected = false;
+            let mut now_changed = None;
             let mut zl = match (base.as_mut(), l) {
-                (Some(b), 0) => std::mem::replace(&mut b.z[0], empty(n0)),
+                (Some(b), 0) => {
+                    now_changed = Some(vec![false; layer.weight.nrows()]);
+                    std::mem::replace(&mut b.z[0], empty(n0))
+                }
                 (None, 0) if layer.weight.is_sparse() => layer.weight.clone(),
                 (None, 0) => Weight::Dense(layer.weight.to_dense().into_owned()),
                 (None, _) => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
@@ -138,7 +145,17 @@ impl Network {
                         }
                         Weight::Dense(dense)
                     }
-                    Weight::Sparse(_) => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
+                    Weight::Sparse(old) => match &changed {
+                        Some(prev_changed) => {
+                            let dirty: Vec<bool> = (0..prev_changed.len())
+                                .map(|i| pass[l - 1][i] != b.pass[l - 1][i] || pass[l - 1][i] && prev_changed[i])
+                                .collect();
+                            let (map, rows) = update_rows(&layer.weight, old, &z[l - 1], &pass[l - 1], &dirty);
+                            now_changed = Some(rows);
+                            map
+                        }
+                        None => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
+                    },
                 },
             };
             // Row norms, once: they classify the neurons and scale the next layer's terms.
@@ -166,6 +183,7 @@ impl Network {
             if let (Some(b), Some(next)) = (&base, hidden.get(l + 1)) {
                 correction = next_correction(&next.weight, &zl, &b.pass[l], &layer_pass, correction);
             }
+            changed = now_changed;
             off = next_off;
             z.push(zl);
             pass.push(layer_pass);
@@ -278,6 +296,46 @@ fn scratch(w: &Weight, prev: &Weight, pass: &[bool]) -> Weight {
             product => product,
         },
     }
+}
+
+/// `old` (the sparse map `W diag(pass_old) Z_prev_old` of a nearby pattern) made the map
+/// `W diag(pass) Z_prev` by recomputing only the rows that read a `dirty` neuron of the previous
+/// layer (one whose pass-through or map row changed); the others are copied. A flipped neuron of
+/// a convolution is read by a few dozen rows of the next one, so this costs a small part of the
+/// whole product. Returns the map and which of its rows were recomputed. Each recomputed row
+/// sums its terms in the order the whole product does.
+fn update_rows(w: &Weight, old: sprs::CsMat<f64>, prev: &Weight, pass: &[bool], dirty: &[bool]) -> (Weight, Vec<bool>) {
+    let n0 = old.cols();
+    let (mut indptr, mut indices, mut data) =
+        (Vec::with_capacity(old.rows() + 1), Vec::with_capacity(old.nnz()), Vec::with_capacity(old.nnz()));
+    indptr.push(0);
+    let mut recomputed = vec![false; old.rows()];
+    let (mut sums, mut touched, mut seen) = (vec![0.0; n0], Vec::new(), vec![false; n0]);
+    for (j, row) in old.outer_iterator().enumerate() {
+        if w.row(j).any(|(i, _)| dirty[i]) {
+            recomputed[j] = true;
+            for (i, wi) in w.row(j).filter(|&(i, _)| pass[i]) {
+                prev.row(i).for_each(|(c, v)| {
+                    if !std::mem::replace(&mut seen[c], true) {
+                        touched.push(c);
+                    }
+                    sums[c] += wi * v;
+                });
+            }
+            touched.sort_unstable();
+            for &c in &touched {
+                indices.push(c);
+                data.push(std::mem::take(&mut sums[c]));
+                seen[c] = false;
+            }
+            touched.clear();
+        } else {
+            indices.extend_from_slice(row.indices());
+            data.extend_from_slice(row.data());
+        }
+        indptr.push(indices.len());
+    }
+    (Weight::Sparse(sprs::CsMat::new((old.rows(), n0), indptr, indices, data)), recomputed)
 }
 
 /// The largest share of nonzeros a layer map is kept sparse with. A sparse map is recomputed
