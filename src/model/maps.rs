@@ -56,6 +56,15 @@ impl LayerMaps {
     pub fn kind(&self) -> &[NeuronKind] {
         &self.kind
     }
+
+    /// The bytes the layer maps' entries hold (sparse ones with their column indices).
+    pub fn bytes(&self) -> usize {
+        let stored = |z: &Weight| match z {
+            Weight::Dense(d) => d.len() * 8,
+            sparse => sparse.nnz() * 16 + sparse.nrows() * 8,
+        };
+        self.z.iter().map(stored).sum()
+    }
 }
 
 impl Network {

@@ -213,7 +213,7 @@ impl WalkState {
             keep,
             neurons: net.neurons(),
             sink: options.sink.clone(),
-            expander: Expander::new(net),
+            expander: Expander::new(),
         }
     }
 
@@ -365,18 +365,14 @@ struct Expander {
     refuted: Refuted,
     /// Each block position's layer maps, carried from chunk to chunk: the next chunk's block starts
     /// from a region near the last one (in 784-D a whole walk varies few neurons), so it updates
-    /// the maps by a low-rank correction instead of computing them from scratch.
+    /// the maps by a low-rank correction instead of computing them from scratch. Maps of more
+    /// than `CARRIED_MAPS` bytes are dropped at the block's end instead.
     block_maps: Vec<Option<LayerMaps>>,
-    carry: bool,
 }
 
 impl Expander {
-    fn new(net: &Network) -> Self {
-        Expander {
-            refuted: Refuted::default(),
-            block_maps: (0..CHUNK / BLOCK).map(|_| None).collect(),
-            carry: net.hidden_widths().iter().sum::<usize>() * net.input_dim() * 8 <= CARRIED_MAPS,
-        }
+    fn new() -> Self {
+        Expander { refuted: Refuted::default(), block_maps: (0..CHUNK / BLOCK).map(|_| None).collect() }
     }
 
     /// Expands the regions of `chunk` (indices into `regions`, each with the way it was entered,
@@ -392,7 +388,6 @@ impl Expander {
         // Blocks of consecutive regions (often siblings) share layer maps: each region's maps are
         // a low-rank update of the previous one's. Blocks, not threads, fix what is updated from
         // what, so the work does not depend on the thread count.
-        let carry = self.carry;
         let prepared: Vec<Option<Prepared>> = chunk
             .par_chunks(BLOCK)
             .zip(self.block_maps.par_iter_mut())
@@ -407,7 +402,7 @@ impl Expander {
                         prepare(context, pattern, entry.as_ref(), &known, near).map(Some)
                     })
                     .collect::<Result<Vec<_>>>();
-                if !carry {
+                if near.as_ref().is_some_and(|maps| maps.bytes() > CARRIED_MAPS) {
                     *near = None;
                 }
                 prepared
