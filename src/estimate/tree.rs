@@ -191,7 +191,7 @@ impl<'a> Tree<'a> {
                 (_, NeuronKind::Constant) => step.zeta[j] > 0.0,
                 (Status::Unstable, NeuronKind::Varying) => {
                     let mut row = vec![0.0; step.z.ncols()];
-                    step.z.row(j).for_each(|(i, a)| row[i] = a);
+                    step.z.add_row_scaled(j, 1.0, &mut row);
                     let Some(active) = self.domain.halfspace(row, step.zeta[j]) else {
                         unreachable!("a varying neuron has a nonzero row")
                     };

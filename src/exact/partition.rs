@@ -328,8 +328,9 @@ pub enum Descent {
 /// active); past them, with a rule `choose`, it takes the inactive part with probability
 /// `choose(m, p)` (strictly between 0 and 1), `m` and `p` the distinct patterns among the sample
 /// points inside each part (`points`: frame coordinates, `n` per point; `ids`: their patterns as
-/// small numbers), or [`later_cells`] of each part when no point is left in either, and divides its weight by the probability of the part taken; without a rule it
-/// stops there ([`Descent::Split`]). The leaves with a checked witness are exactly the regions
+/// small numbers), or [`later_cells`] of each part when no point is left in either, and divides
+/// its weight by the probability of the part taken; without a rule it stops there
+/// ([`Descent::Split`]). The leaves with a checked witness are exactly the regions
 /// [`partition`] counts, each reached from the route's node with the product of the
 /// probabilities on its path, so `E[weight]` is the count below that node (Knuth's estimator).
 /// Also returns the solver work (a leaf whose corners' centroid lacks the margin needs an LP).

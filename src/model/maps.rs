@@ -92,7 +92,7 @@ impl Network {
             Weight::Dense(d) => d.row(j).to_slice().map_or_else(|| Cow::Owned(d.row(j).to_vec()), Cow::Borrowed),
             sparse => {
                 let mut row = vec![0.0; sparse.ncols()];
-                sparse.row(j).for_each(|(i, v)| row[i] = v);
+                sparse.add_row_scaled(j, 1.0, &mut row);
                 Cow::Owned(row)
             }
         };
@@ -141,8 +141,7 @@ impl Network {
                     now_changed = Some(vec![false; layer.weight.nrows()]);
                     std::mem::replace(&mut b.z[0], empty(n0))
                 }
-                (None, 0) if layer.weight.is_sparse() => layer.weight.clone(),
-                (None, 0) => Weight::Dense(layer.weight.to_dense().into_owned()),
+                (None, 0) => layer.weight.clone(),
                 (None, _) => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
                 // A sparse map is recomputed from its stored entries (cheaper than a dense
                 // correction); the correction's factors still pass through it to later layers.
@@ -221,18 +220,14 @@ impl Network {
     /// The output map from the maps (the last hidden layer's is all it reads).
     fn output_of(&self, maps: &LayerMaps) -> (Array2<f64>, Array1<f64>) {
         let output = self.layers().last().expect("a network has an output layer");
-        let pass = maps.pass.last();
-        match maps.z.last() {
-            Some(Weight::Dense(last)) => (
-                output.weight.masked_product(last, pass.unwrap()),
-                output.weight.dot(maps.last_offset.view()) + &output.bias,
-            ),
-            Some(sparse) => (
-                output.weight.compose(&sparse.mask_rows(pass.unwrap())).to_dense().into_owned(),
-                output.weight.dot(maps.last_offset.view()) + &output.bias,
-            ),
-            None => (output.weight.to_dense().into_owned(), output.bias.clone()),
-        }
+        let (Some(last), Some(pass)) = (maps.z.last(), maps.pass.last()) else {
+            return (output.weight.to_dense().into_owned(), output.bias.clone());
+        };
+        let jacobian = match last {
+            Weight::Dense(last) => output.weight.masked_product(last, pass),
+            sparse => output.weight.compose(&sparse.mask_rows(pass)).to_dense().into_owned(),
+        };
+        (jacobian, output.weight.dot(maps.last_offset.view()) + &output.bias)
     }
 
     /// The hidden neurons' surrogates from the maps, as one matrix: `a_k` is `Z`'s row for a
@@ -395,7 +390,7 @@ fn recompute_cancelled_rows(
             if pass_prev[i] && wi != 0.0 {
                 match z_prev {
                     Weight::Dense(prev) => exact.scaled_add(wi, &prev.row(i)),
-                    sparse => sparse.row(i).for_each(|(c, v)| exact[c] += wi * v),
+                    sparse => sparse.add_row_scaled(i, wi, exact.as_slice_mut().expect("a new array is contiguous")),
                 }
             }
         }
@@ -468,7 +463,9 @@ fn next_correction(
         u.column_mut(c).assign(&(w_next.column(j) * sign));
         match z_new {
             Weight::Dense(z) => v.row_mut(c).assign(&z.row(j)),
-            sparse => sparse.row(j).for_each(|(i, x)| v[[c, i]] = x),
+            sparse => {
+                sparse.add_row_scaled(j, 1.0, v.row_mut(c).into_slice().expect("rows of a new array are contiguous"))
+            }
         }
     }
     if let Some((u_old, v_old)) = correction {
