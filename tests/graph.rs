@@ -55,7 +55,7 @@ fn linear_regions_reproduce_the_theory_fixtures() {
 /// Oriented constraints of a pattern in frame coordinates.
 fn constraints(net: &Network, domain: &Domain, p: &Pattern) -> Vec<(usize, Halfspace)> {
     let s = net.surrogate(p);
-    region_constraints(domain, p, &s.kind, &s.a, &s.beta).unwrap()
+    region_constraints(net, domain, p, &s).unwrap()
 }
 
 fn same_hyperplane(a: &Halfspace, b: &Halfspace) -> bool {

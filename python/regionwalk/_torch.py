@@ -4,7 +4,8 @@ A chain of Linear maps and ReLUs becomes ``[(W, b), ...]``: consecutive affine m
 Flatten, Identity, Dropout in eval mode) are composed in float64; a ReLU closes a layer. A module
 that ends with a ReLU gets an identity output layer, which is exact.
 
-Any other module (residual blocks, convolutions, BatchNorm, pooling, ``torch.cat``) is traced with
+Any other module (residual blocks, convolutions, BatchNorm, average and max pooling, ``torch.cat``)
+is traced with
 ``torch.fx``; every module, function and method of the trace must be one regionwalk represents
 (an unsupported one is refused by name), and the module is then exported to ONNX in float64 and
 read by the same loader as ``Network.from_file``. Either way the result is checked against the
@@ -41,7 +42,7 @@ def _leaves(module: Any) -> List[Tuple[str, Any]]:
 
 
 #: Modules only the traced path handles (their outputs are images, or they are not in a chain).
-GRAPH_MODULES = ("Conv2d", "BatchNorm2d", "AvgPool2d", "AdaptiveAvgPool2d")
+GRAPH_MODULES = ("Conv2d", "BatchNorm2d", "AvgPool2d", "AdaptiveAvgPool2d", "MaxPool2d", "AdaptiveMaxPool2d")
 #: Modules a chain may hold (composed directly, without ONNX).
 CHAIN_MODULES = ("Linear", "ReLU", "Flatten", "Identity", "Dropout")
 #: Methods a traced forward may call on a tensor.
@@ -127,15 +128,17 @@ def _check_supported(graph: Any, module: Any, nn: Any) -> None:
     functions = {
         operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, operator.getitem,
         torch.add, torch.sub, torch.cat, torch.concat, torch.flatten, torch.relu, torch.reshape,
-        torch.split, torch.chunk, F.relu, F.avg_pool2d, F.adaptive_avg_pool2d, getattr,
+        torch.split, torch.chunk, F.relu, F.avg_pool2d, F.adaptive_avg_pool2d, F.max_pool2d, getattr,
     }
     for node in graph.nodes:
         if node.op == "call_module":
             m = module.get_submodule(node.target)
             kind = type(m).__name__
             where = f"{kind} '{node.target}'"
-            if kind == "MaxPool2d" or kind == "AdaptiveMaxPool2d":
-                raise ValueError(f"unsupported module {where}: max pooling is not supported yet (average pooling is)")
+            if kind == "MaxPool2d" and m.return_indices:
+                raise ValueError(f"{where} returns indices: only the pooled values are supported")
+            if kind == "AdaptiveMaxPool2d" and m.output_size not in (1, (1, 1)):
+                raise ValueError(f"{where} has output size {m.output_size}: only 1 (global max pooling) is supported")
             if kind not in CHAIN_MODULES + GRAPH_MODULES:
                 raise ValueError(
                     f"unsupported module {where}: supported are {', '.join(CHAIN_MODULES + GRAPH_MODULES)}"

@@ -27,7 +27,10 @@ class Evaluation:
 
 
 class Network:
-    """A ReLU network: ``h = ReLU(W h + b)`` for every layer but the last, which is affine."""
+    """A ReLU network: ``h = ReLU(W h + b)`` for every layer but the last, which is affine. Some
+    hidden units may be max units instead (``max_windows``): each window of consecutive units
+    passes on its maximum, at its argmax, and zero at its other units (theory §11); the next layer
+    reads every unit of a window with the same weights, so that it reads the window's maximum."""
 
     def __init__(self, native: "_native.Network"):
         self._native = native
@@ -37,9 +40,12 @@ class Network:
         cls,
         layers: Sequence[Tuple[Any, Any]],
         input_box: Optional[Tuple[Any, Any]] = None,
+        max_windows: Optional[Sequence[Sequence[Tuple[int, int]]]] = None,
     ) -> "Network":
         """From ``[(W, b), ...]`` with ``W`` shaped out×in (any real dtype float64 holds
-        exactly; any memory layout). ``input_box`` is an optional ``(lower, upper)``.
+        exactly; any memory layout). ``input_box`` is an optional ``(lower, upper)``;
+        ``max_windows`` optionally lists each hidden layer's max windows as ``(start, end)``
+        ranges of its units (``Network.max_windows`` gives them back).
 
         >>> import numpy as np
         >>> Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
@@ -51,7 +57,8 @@ class Network:
         box = None
         if input_box is not None:
             box = (floats(input_box[0], "input_box lower", 1), floats(input_box[1], "input_box upper", 1))
-        return cls(_native.Network.from_layers(converted, box))
+        windows = None if max_windows is None else [[(int(s), int(e)) for s, e in layer] for layer in max_windows]
+        return cls(_native.Network.from_layers(converted, box, windows))
 
     @classmethod
     def from_file(cls, path: PathLike, *, raw_units: bool = False) -> "Network":
@@ -64,9 +71,10 @@ class Network:
         """From a PyTorch module. A chain of ``Linear``, ``ReLU``, ``Flatten``, ``Identity`` and
         ``Dropout`` (eval mode) is composed directly. Any other module is traced with
         ``torch.fx``: residual blocks (``+``/``-`` of computed tensors), ``Conv2d``,
-        ``BatchNorm2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d(1)``, ``torch.cat``, slices and
-        splits are accepted and exported to ONNX (the ``onnx`` package is then needed); any
-        other module, function or method (``MaxPool2d`` included) is refused with its name.
+        ``BatchNorm2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d(1)``, ``MaxPool2d``,
+        ``AdaptiveMaxPool2d(1)``, ``torch.cat``, slices and splits are accepted and exported to
+        ONNX (the ``onnx`` package is then needed); any other module, function or method is
+        refused with its name.
         With ``check`` (the default), the result is compared with the module's own forward pass
         on random inputs of ``input_shape`` (default: the first ``Linear``'s ``in_features``;
         needed for images). torch is needed only here."""
@@ -83,6 +91,12 @@ class Network:
     def hidden_widths(self) -> List[int]:
         """Widths of the hidden (ReLU) layers."""
         return list(self._native.hidden_widths)
+
+    @property
+    def max_windows(self) -> List[List[Tuple[int, int]]]:
+        """Each hidden layer's max windows as ``(start, end)`` ranges of its units (all empty for
+        a ReLU network); ``from_layers(net.layers(), max_windows=net.max_windows)`` rebuilds it."""
+        return [list(layer) for layer in self._native.max_windows]
 
     @property
     def output_dim(self) -> int:

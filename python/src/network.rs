@@ -36,20 +36,26 @@ type Evaluation<'py> = (
 
 #[pymethods]
 impl PyNetwork {
-    /// Builds a network from `[(W, b), ...]` (float64 arrays, `W` out×in) and an optional input
-    /// box `(lower, upper)`.
+    /// Builds a network from `[(W, b), ...]` (float64 arrays, `W` out×in), an optional input
+    /// box `(lower, upper)` and optional max windows (per hidden layer, `(start, end)` ranges of
+    /// its units).
     #[staticmethod]
-    #[pyo3(signature = (layers, input_box = None))]
+    #[pyo3(signature = (layers, input_box = None, max_windows = None))]
     fn from_layers(
         layers: Vec<(PyReadonlyArray2<'_, f64>, PyReadonlyArray1<'_, f64>)>,
         input_box: Option<(PyReadonlyArray1<'_, f64>, PyReadonlyArray1<'_, f64>)>,
+        max_windows: Option<Vec<Vec<(usize, usize)>>>,
     ) -> PyResult<Self> {
         let layers = layers
             .iter()
             .map(|(w, b)| Layer { weight: w.as_array().to_owned().into(), bias: b.as_array().to_owned() })
             .collect();
         let input_box = input_box.map(|(l, u)| InputBox { lower: l.as_array().to_vec(), upper: u.as_array().to_vec() });
-        let net = Network::new(layers, input_box).map_err(py_err)?;
+        let mut net = Network::new(layers, input_box).map_err(py_err)?;
+        if let Some(windows) = max_windows {
+            let ranges = windows.iter().map(|layer| layer.iter().map(|&(start, end)| start..end).collect()).collect();
+            net = net.with_max_windows(ranges).map_err(py_err)?;
+        }
         Ok(PyNetwork { net: Arc::new(net), units: None })
     }
 
@@ -92,6 +98,14 @@ impl PyNetwork {
     }
 
     /// Number of outputs.
+    /// Each hidden layer's max windows, as `(start, end)` ranges of its units (empty lists for a
+    /// ReLU network).
+    #[getter]
+    fn max_windows(&self) -> Vec<Vec<(usize, usize)>> {
+        let windows = self.net.max_windows();
+        (0..self.net.hidden().len()).map(|l| windows.in_layer(l).iter().map(|w| (w.start, w.end)).collect()).collect()
+    }
+
     #[getter]
     fn output_dim(&self) -> usize {
         self.net.layers().last().map_or(0, |l| l.weight.nrows())

@@ -56,3 +56,31 @@ def point_arg(x) -> str:
 
 def without_time(report: dict) -> dict:
     return {k: v for k, v in report.items() if k != "seconds"}
+
+
+def meets_with_margin(rows, rhs, lower, upper) -> bool:
+    """Whether the open box holds a point with every ``row[:-1]·x + row[-1]·t ≤ rhs`` for some
+    margin ``t > 0``: an LP maximising ``t`` (scipy's HiGHS; ``t`` capped by the box's size)."""
+    from scipy import optimize
+
+    if not rows:
+        return True
+    scale = float(np.abs(np.asarray(upper) - np.asarray(lower)).max())
+    bounds = [(lo, hi) for lo, hi in zip(lower, upper)] + [(None, scale)]
+    c = np.zeros(len(lower) + 1)
+    c[-1] = -1.0
+    res = optimize.linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds, method="highs")
+    return res.status == 0 and -res.fun > 1e-9 * scale
+
+
+def count_leaves(branches, feasible) -> int:
+    """Leaves of a depth-first search over choice lists: ``branches(choices)`` gives the options
+    of the next unit (none at a leaf), and a child is kept if ``feasible(child)``."""
+    count, stack = 0, [[]]
+    while stack:
+        choices = stack.pop()
+        options = branches(choices)
+        if not options:
+            count += 1
+        stack.extend(choices + [c] for c in options if feasible(choices + [c]))
+    return count

@@ -169,11 +169,6 @@ def test_vnncomp_avgpool_cnn_matches_the_onnx_reference_evaluator():
         assert np.allclose(net(x), expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
-def test_vnncomp_maxpool_cnn_is_refused_naming_maxpool():
-    with pytest.raises(ValueError, match="\\(MaxPool\\): MaxPool is piecewise linear"):
-        rw.Network.from_file(FIXTURES / "Convnet_maxpool.onnx")
-
-
 def test_cnn_regions_equal_those_of_its_dense_copy(tmp_path):
     # The CNN and an MLP written with the same dense weights are the same function: same counts.
     torch.manual_seed(5)
@@ -201,7 +196,6 @@ def test_cnn_regions_equal_those_of_its_dense_copy(tmp_path):
 @pytest.mark.parametrize(
     "module, message",
     [
-        (nn.Sequential(nn.Conv2d(1, 2, 2), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 1)), "MaxPool is piecewise linear"),
         (nn.Sequential(nn.Conv2d(1, 2, 2), nn.Sigmoid(), nn.Flatten(), nn.Linear(32, 1)), "unsupported op 'Sigmoid'"),
     ],
 )

@@ -96,6 +96,9 @@ pub struct Stability {
 /// Computes every method's intervals over `set`, layer by layer, each layer's methods fed by the
 /// intersected intervals of the earlier layers.
 pub fn analyse(net: &Network, set: &InputSet) -> Stability {
+    if !net.max_windows().is_empty() {
+        return analyse_with_max(net, set);
+    }
     let widths = net.hidden_widths();
     let mut st = Stability { paper: vec![], lipschitz: vec![], ibp: vec![], crown: vec![], combined: vec![] };
     let radius = if set.is_bounded() { set.enclosing_radius() } else { None };
@@ -149,6 +152,40 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
     st
 }
 
+/// [`analyse`] for a network with max units (theory §11): exact ranges on layer 1, then IBP, whose
+/// interval of a window's output is `[max ℓ_i, max u_i]`. The Lipschitz chains and CROWN relax
+/// ReLUs only, so every method's intervals are IBP's.
+fn analyse_with_max(net: &Network, set: &InputSet) -> Stability {
+    let mut combined: Vec<Bounds> = Vec::new();
+    for (l, layer) in net.hidden().iter().enumerate() {
+        let bounds = match combined.last() {
+            _ if !set.is_bounded() => Bounds::unbounded(layer.weight.nrows()),
+            None => first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b)),
+            Some(prev) => {
+                let (mut h_lo, mut h_hi) = (prev.lower.mapv(|v| v.max(0.0)), prev.upper.mapv(|v| v.max(0.0)));
+                // The next layer reads each candidate of a window with the same weights: the
+                // window's output interval at its first candidate and zero at the others
+                // computes the same sums.
+                for w in net.max_windows().in_layer(l - 1) {
+                    let max = |v: &Array1<f64>| w.clone().map(|i| v[i]).fold(f64::NEG_INFINITY, f64::max);
+                    let (lo, hi) = (max(&prev.lower), max(&prev.upper));
+                    w.clone().for_each(|i| (h_lo[i], h_hi[i]) = (0.0, 0.0));
+                    (h_lo[w.start], h_hi[w.start]) = (lo, hi);
+                }
+                ibp_from(&layer.weight, &layer.bias, &h_lo, &h_hi)
+            }
+        };
+        combined.push(bounds);
+    }
+    Stability {
+        paper: combined.clone(),
+        lipschitz: combined.clone(),
+        ibp: combined.clone(),
+        crown: combined.clone(),
+        combined,
+    }
+}
+
 /// Layer 1 is affine in the input: its exact range per neuron by `range` (over the ball, or the
 /// ball and the box), from each row's stored entries.
 fn first_layer(w: &Weight, b: &Array1<f64>, range: impl Fn(crate::model::Row, f64) -> (f64, f64) + Sync) -> Bounds {
@@ -158,8 +195,11 @@ fn first_layer(w: &Weight, b: &Array1<f64>, range: impl Fn(crate::model::Row, f6
 
 /// IBP in lower/upper form, `ℓ = W⁺ ReLU(ℓ_prev) + W⁻ ReLU(u_prev) + b`, so that exact zeros stay exact.
 pub(crate) fn ibp_layer(w: &Weight, b: &Array1<f64>, prev: &Bounds) -> Bounds {
-    let h_lo = prev.lower.mapv(|v| v.max(0.0));
-    let h_hi = prev.upper.mapv(|v| v.max(0.0));
+    ibp_from(w, b, &prev.lower.mapv(|v| v.max(0.0)), &prev.upper.mapv(|v| v.max(0.0)))
+}
+
+/// IBP from the previous layer's output intervals `[h_lo, h_hi]`.
+fn ibp_from(w: &Weight, b: &Array1<f64>, h_lo: &Array1<f64>, h_hi: &Array1<f64>) -> Bounds {
     let n = w.nrows();
     let mut out = Bounds { lower: Array1::zeros(n), upper: Array1::zeros(n) };
     for j in 0..n {

@@ -27,16 +27,25 @@ pub fn boundary_distance(net: &Network, x: &[f64], norm: Norm) -> (f64, Option<(
     let sur = net.surrogate(&pattern);
     let on_boundary = net.interior_pattern(x).is_none();
     let mut best = (f64::INFINITY, None);
+    let unit = |k: usize| (sur.a.row(k).to_slice().expect("standard layout"), sur.beta[k], sur.kind[k]);
     for k in 0..sur.kind.len() {
-        if sur.kind[k] != crate::model::NeuronKind::Varying {
-            continue;
-        }
-        let a = sur.a.row(k);
+        // A max-window candidate's boundary is where it ties with its window's argmax.
+        let (a, beta) = match net.max_windows().of(k) {
+            Some(window) => match crate::model::chosen(|i| pattern.get(i), window) {
+                Some(j) if j != k => match crate::model::difference(unit(j), unit(k)) {
+                    crate::model::Difference::Varying(a, beta) => (ndarray::Array1::from(a), beta),
+                    _ => continue,
+                },
+                _ => continue,
+            },
+            None if sur.kind[k] == crate::model::NeuronKind::Varying => (sur.a.row(k).to_owned(), sur.beta[k]),
+            None => continue,
+        };
         let dual = match norm {
             Norm::L2 => a.dot(&a).sqrt(),
             Norm::Linf => a.iter().map(|v| v.abs()).sum(),
         };
-        let z = a.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() + sur.beta[k];
+        let z = a.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() + beta;
         let d = if on_boundary && z.abs() <= crate::tolerance::WITNESS * dual.max(1.0) { 0.0 } else { z.abs() / dual };
         if d < best.0 {
             let (l, j) = net.neuron_position(k);

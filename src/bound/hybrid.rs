@@ -88,8 +88,8 @@ pub fn hybrid(
         }
         let sur = prefix.surrogate(&region.pattern);
         let rank = crate::analysis::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
-        let constraints = region_constraints(domain, &region.pattern, &sur.kind, &sur.a, &sur.beta)
-            .expect("a walked region is consistent");
+        let constraints =
+            region_constraints(&prefix, domain, &region.pattern, &sur).expect("a walked region is consistent");
         let mut ranges = RegionRanges {
             domain,
             set: &set,

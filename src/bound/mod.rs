@@ -256,9 +256,18 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         statuses: interval::statuses(&stability.combined),
     };
     let layers = layer_facts(net, &stability);
+    let max_units = !net.max_windows().is_empty();
     // The cheap methods first, always; then, within the budget, the region walk (at most half of
     // what is left: it stops early when it finishes), the partition and hybrid.
     for &method in options.methods.iter().filter(|m| !m.budgeted()) {
+        if max_units {
+            match method {
+                Method::Global => report.bounds.push(with_max_units(net, None)),
+                Method::Product => report.bounds.push(with_max_units(net, Some(&stability))),
+                _ => report.skipped.push((method, NOT_FOR_MAX_UNITS.into())),
+            }
+            continue;
+        }
         report.bounds.push(match method {
             Method::Global => global(net),
             Method::Paper => paper(net, &stability, &set),
@@ -273,7 +282,10 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     if options.methods.contains(&Method::Walk) {
         walk_within_budget(net, domain, deadline, analysis, &mut report)?;
     }
-    if options.methods.contains(&Method::Partition) {
+    for method in [Method::Partition, Method::Hybrid].into_iter().filter(|m| max_units && options.methods.contains(m)) {
+        report.skipped.push((method, NOT_FOR_MAX_UNITS.into()));
+    }
+    if options.methods.contains(&Method::Partition) && !max_units {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             report
                 .skipped
@@ -303,7 +315,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             }
         }
     }
-    if options.methods.contains(&Method::Hybrid) {
+    if options.methods.contains(&Method::Hybrid) && !max_units {
         match hybrid::hybrid(net, domain, &stability, options, deadline)? {
             hybrid::Outcome::Bound { bound, prefix_regions } => {
                 report.raise_lower(prefix_regions, "hybrid prefix walk");
@@ -363,6 +375,64 @@ fn walk_within_budget(
         report.skipped.push((Method::Walk, why));
     }
     Ok(())
+}
+
+/// Why a method is skipped on a network with max units.
+const NOT_FOR_MAX_UNITS: &str = "not derived for max units yet (theory §11); `global` and `product` count each max \
+    window by the hyperplanes of its candidates' pairwise differences";
+
+/// `global` (`stability` none) or `product` for a network with max units (theory §11). On a
+/// region of the layers before `l`, layer `l`'s pattern (its ReLUs' signs and its windows'
+/// argmaxes) is decided by the signs of its ReLU pre-activations and of the pairwise differences
+/// of each window's candidates: at most `m_l` hyperplanes, all units and pairs (`global`) or those
+/// whose interval holds 0 (`product`; the others keep one sign on the domain). They are affine in
+/// the previous layer's output, which varies in at most `δ_l` dimensions: `n0`, and what each
+/// earlier layer passes on (its ReLUs that may be active, one value per window). So each region
+/// splits into at most `Σ_{i ≤ δ_l} C(m_l, i)` (an arrangement pulled back), and the product over
+/// layers bounds the count.
+fn with_max_units(net: &Network, stability: Option<&Stability>) -> BoundValue {
+    let windows = net.max_windows();
+    let mut value = BigUint::from(1u32);
+    let mut per_layer = Vec::new();
+    let mut dim = net.input_dim();
+    for l in 0..net.hidden().len() {
+        let bounds = stability.map(|st| &st.combined[l]);
+        let in_window: Vec<bool> = {
+            let mut v = vec![false; net.hidden_widths()[l]];
+            windows.in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| v[i] = true);
+            v
+        };
+        let relus: Vec<usize> = (0..in_window.len()).filter(|&j| !in_window[j]).collect();
+        let status = |j: usize| bounds.map_or(Status::Unstable, |b| b.status(j));
+        let unstable_relus = relus.iter().filter(|&&j| status(j) == Status::Unstable).count();
+        let live_relus = relus.iter().filter(|&&j| status(j) != Status::Inactive).count();
+        // A pair splits a region only where its difference can vanish on the domain.
+        let crossing = |i: usize, j: usize| bounds.is_none_or(|b| b.lower[i] <= b.upper[j] && b.lower[j] <= b.upper[i]);
+        let pairs: usize = windows
+            .in_layer(l)
+            .iter()
+            .map(|w| {
+                w.clone().flat_map(|i| (i + 1..w.end).map(move |j| (i, j))).filter(|&(i, j)| crossing(i, j)).count()
+            })
+            .sum();
+        let hyperplanes = unstable_relus + pairs;
+        let factor = binomial_sum(hyperplanes, dim);
+        per_layer.push(factor_json(
+            l,
+            json!({"relus": relus.len(), "unstable_relus": unstable_relus, "max_windows": windows.in_layer(l).len(),
+                   "crossing_pairs": pairs, "dim_cap": dim}),
+            &factor,
+        ));
+        value *= factor;
+        dim = dim.min(live_relus + windows.in_layer(l).len());
+    }
+    let (method, note) = match stability {
+        None => (Method::Global, "max windows counted by all their candidates' pairwise differences (theory §11)"),
+        Some(_) => {
+            (Method::Product, "max windows counted by the pairwise differences whose intervals hold 0 (theory §11)")
+        }
+    };
+    BoundValue { method, value, per_layer, note: Some(note.into()) }
 }
 
 /// What the L2/L3 rungs need to know about one hidden layer.

@@ -248,6 +248,7 @@ fn estimate_from(
     status: Vec<Status>,
     started: Instant,
 ) -> Result<Estimate> {
+    net.require_relu_only("the estimate")?;
     if options.width == 1 && partition::applies(net, domain, &WalkOptions::default()) {
         return estimate_on_box(net, domain, options, choice, started);
     }
@@ -612,6 +613,10 @@ pub fn estimate_columns(
     upper: Option<&num_bigint::BigUint>,
     statuses: Option<&[Status]>,
 ) -> Result<EstimateColumns> {
+    // The cut tree has no max units yet: the reports keep their bracket alone.
+    if !net.max_windows().is_empty() {
+        return Ok(EstimateColumns::default());
+    }
     let estimated = match statuses {
         Some(s) => {
             options.check()?;

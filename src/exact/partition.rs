@@ -59,12 +59,13 @@ pub fn applies(net: &Network, domain: &Domain, options: &WalkOptions) -> bool {
 /// bounded domain (a box, or a ball cut within its bounding cube).
 fn within_reach(net: &Network, domain: &Domain) -> bool {
     let n = domain.dim();
-    (1..=MAX_DIM).contains(&n) && net.input_dim() == n && domain.is_bounded()
+    (1..=MAX_DIM).contains(&n) && net.input_dim() == n && domain.is_bounded() && net.max_windows().is_empty()
 }
 
 /// Counts the activation regions of `net` in the box `domain` by partitioning it ([`applies`]
 /// must hold). Regions come in the order of the cut tree, each with its witness.
 pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    net.require_relu_only("the box partition")?;
     let started = Instant::now();
     let (out, reason) = run(net, domain, options, Mode::Count, started)?;
     // Leaves come from parallel branches: the sink gets them in the cut tree's order at the end.

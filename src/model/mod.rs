@@ -5,6 +5,7 @@ pub mod io;
 mod maps;
 mod pattern;
 mod weight;
+mod windows;
 
 use crate::tolerance::CANCEL;
 use crate::{Error, Result};
@@ -13,6 +14,8 @@ use ndarray::{Array1, Array2, Axis};
 pub(crate) use pattern::packed;
 pub use pattern::Pattern;
 pub use weight::{Row, Weight};
+pub use windows::MaxWindows;
+pub(crate) use windows::{argmax, chosen, difference, Difference};
 
 /// One affine layer `z = W h + b`. ReLU follows every layer of a [`Network`] but the last.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +35,8 @@ pub struct InputBox {
     pub upper: Vec<f64>,
 }
 
-/// A ReLU network: hidden layers `h_l = ReLU(W_l h_{l-1} + b_l)`, then an affine output layer.
+/// A ReLU network: hidden layers `h_l = ReLU(W_l h_{l-1} + b_l)`, then an affine output layer; some
+/// hidden units may instead be grouped into max windows ([`MaxWindows`]).
 #[derive(Clone, Debug)]
 pub struct Network {
     layers: Vec<Layer>,
@@ -44,6 +48,8 @@ pub struct Network {
     row_abs_sums: Vec<Array1<f64>>,
     /// Which hidden units are the model's own ReLUs (the rest carry skipped values).
     graph_units: GraphUnits,
+    /// Hidden units whose activation is a window's maximum instead of a ReLU (none by default).
+    windows: MaxWindows,
 }
 
 /// Which hidden units of a [`Network`] are the model's own ReLUs. A network lowered from a graph
@@ -196,7 +202,7 @@ impl Network {
         let row_abs_sums = layers[..layers.len() - 1].iter().map(|l| l.weight.row_abs_sums()).collect();
         let widths: Vec<usize> = layers[..layers.len() - 1].iter().map(|l| l.weight.nrows()).collect();
         let graph_units = GraphUnits { own_widths: widths.clone(), layer_widths: widths };
-        Ok(Network { layers, input_box, offsets, row_abs_sums, graph_units })
+        Ok(Network { layers, input_box, offsets, row_abs_sums, graph_units, windows: MaxWindows::default() })
     }
 
     /// Convenience constructor from nested rows: `(weight rows, bias)` per layer, no input box.
@@ -271,17 +277,28 @@ impl Network {
         if free.is_empty() {
             return Err(Error::network("every input is fixed: the domain is a single point (use eval)"));
         }
-        let mut layers = self.layers.clone();
-        let first = &mut layers[0];
+        let mut bias = self.layers[0].bias.clone();
         for &(i, v) in fixed {
-            first.bias.scaled_add(v, &self.layers[0].weight.column(i));
+            bias.scaled_add(v, &self.layers[0].weight.column(i));
         }
-        first.weight = self.layers[0].weight.select_columns(&free);
+        let first = Layer { weight: self.layers[0].weight.select_columns(&free), bias };
         let input_box = self.input_box.as_ref().map(|b| InputBox {
             lower: free.iter().map(|&i| b.lower[i]).collect(),
             upper: free.iter().map(|&i| b.upper[i]).collect(),
         });
-        Ok(Network { graph_units: self.graph_units.clone(), ..Network::new(layers, input_box)? })
+        self.with_first_layer(first, input_box)
+    }
+
+    /// The same network (its hidden units, carrying units and max windows) on other inputs: the
+    /// first layer replaced by `first`, which has the same rows.
+    pub(crate) fn with_first_layer(&self, first: Layer, input_box: Option<InputBox>) -> Result<Network> {
+        let mut layers = self.layers.clone();
+        layers[0] = first;
+        Ok(Network {
+            graph_units: self.graph_units.clone(),
+            windows: self.windows.clone(),
+            ..Network::new(layers, input_box)?
+        })
     }
 
     /// The same network, with the last `carrying[l]` units of each hidden layer `l` marked as
@@ -297,6 +314,82 @@ impl Network {
     /// Which hidden units are the model's own ReLUs.
     pub fn graph_units(&self) -> &GraphUnits {
         &self.graph_units
+    }
+
+    /// The same network with max units: `per_layer[l]` lists windows of hidden layer `l` as
+    /// ranges of its units (theory §11); the other units stay ReLUs. Errors unless the windows are
+    /// non-empty, disjoint, in order and inside their layer, and the next layer reads every
+    /// candidate of a window with the same weights (so that it reads the window's maximum).
+    pub fn with_max_windows(self, per_layer: Vec<Vec<std::ops::Range<usize>>>) -> Result<Self> {
+        let widths = self.hidden_widths();
+        if per_layer.len() > widths.len() {
+            return Err(Error::network(format!(
+                "max windows for {} hidden layers, but the network has {}",
+                per_layer.len(),
+                widths.len()
+            )));
+        }
+        for (l, windows) in per_layer.iter().enumerate() {
+            let mut end = 0;
+            for w in windows {
+                if w.start < end || w.start >= w.end || w.end > widths[l] {
+                    return Err(Error::network(format!(
+                        "hidden layer {l}: max window {}..{} is empty, overlaps the one before or leaves the \
+                         layer's {} units",
+                        w.start, w.end, widths[l]
+                    )));
+                }
+                end = w.end;
+            }
+            if windows.is_empty() {
+                continue;
+            }
+            let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); widths[l]];
+            for (r, c, v) in self.layers[l + 1].weight.entries().filter(|e| e.2 != 0.0) {
+                columns[c].push((r, v));
+            }
+            columns.iter_mut().for_each(|c| c.sort_by_key(|e| e.0));
+            if let Some(w) = windows.iter().find(|w| (w.start..w.end).any(|i| columns[i] != columns[w.start])) {
+                return Err(Error::network(format!(
+                    "layer {} reads the candidates {}..{} of a max window of hidden layer {l} with different weights",
+                    l + 1,
+                    w.start,
+                    w.end
+                )));
+            }
+        }
+        let mut per_layer = per_layer;
+        per_layer.resize(widths.len(), Vec::new());
+        let windows = MaxWindows::new(per_layer, &self.offsets, self.neurons());
+        Ok(Network { windows, ..self })
+    }
+
+    /// The hidden units whose activation is a window's maximum.
+    pub fn max_windows(&self) -> &MaxWindows {
+        &self.windows
+    }
+
+    /// An error naming `what` if the network has max units, for the engines that count ReLU
+    /// networks only.
+    pub fn require_relu_only(&self, what: &str) -> Result<()> {
+        if self.windows.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Settings(format!("{what} does not support max units (MaxPool) yet; the region walk (`count`) does")))
+    }
+
+    /// The outputs of hidden layer `l` for its pre-activations `z`: the ReLU of each unit, and in
+    /// each max window the maximum at its argmax (the lowest index among equal values), zero at
+    /// the other candidates.
+    fn activate(&self, l: usize, z: &Array1<f64>) -> Array1<f64> {
+        let mut h = z.mapv(|v| v.max(0.0));
+        for w in self.windows.in_layer(l) {
+            let j = argmax(|i| z[i], w.clone());
+            for i in w.clone() {
+                h[i] = if i == j { z[i] } else { 0.0 };
+            }
+        }
+        h
     }
 
     /// Widths of the hidden layers.
@@ -345,10 +438,10 @@ impl Network {
     pub fn pre_activations(&self, x: &[f64]) -> Vec<(Array1<f64>, Array1<f64>)> {
         let mut h = Array1::from(x.to_vec());
         let mut out = Vec::with_capacity(self.hidden().len());
-        for layer in self.hidden() {
+        for (l, layer) in self.hidden().iter().enumerate() {
             let z = layer.weight.dot(h.view()) + &layer.bias;
             let mag = layer.weight.abs_dot(h.mapv(f64::abs).view()) + layer.bias.mapv(f64::abs);
-            h = z.mapv(|v| v.max(0.0));
+            h = self.activate(l, &z);
             out.push((z, mag));
         }
         out
@@ -360,18 +453,23 @@ impl Network {
         for (l, layer) in self.layers.iter().enumerate() {
             h = layer.weight.dot(h.view()) + &layer.bias;
             if l + 1 < self.layers.len() {
-                h.mapv_inplace(|v| v.max(0.0));
+                h = self.activate(l, &h);
             }
         }
         h
     }
 
-    /// The activation pattern at `x` (a neuron is active iff its pre-activation is `> 0`).
+    /// The activation pattern at `x` (a neuron is active iff its pre-activation is `> 0`; a max
+    /// window sets the bit of its argmax, the lowest index among equal values).
     pub fn pattern(&self, x: &[f64]) -> Pattern {
         let mut p = Pattern::zeros(self.neurons());
         for (l, (z, _)) in self.pre_activations(x).iter().enumerate() {
             for (j, &v) in z.iter().enumerate() {
                 p.set(self.offsets[l] + j, v > 0.0);
+            }
+            for w in self.windows.in_layer(l) {
+                let j = argmax(|i| z[i], w.clone());
+                w.clone().for_each(|i| p.set(self.offsets[l] + i, i == j));
             }
         }
         p
@@ -388,10 +486,28 @@ impl Network {
         // CNN, a carried copy of an inactive unit, docs/dag.md). Only other near-zero neurons need
         // the region's maps, which for a CNN are hundreds of MB.
         let mut dead_before: Vec<bool> = Vec::new();
+        // Max-window candidates too close to their window's argmax to tell apart at `x`: certified
+        // only if the two are the same function on the region (theory §11).
+        let mut near_ties = Vec::new();
         for (l, (z, mag)) in self.pre_activations(x).iter().enumerate() {
             let mut dead = vec![false; z.len()];
+            for w in self.windows.in_layer(l) {
+                let zero: Vec<bool> = w.clone().map(|i| self.identically_zero(l, i, |c| dead_before[c])).collect();
+                let j = argmax(|i| z[i], w.clone());
+                for i in w.clone() {
+                    let both_zero = zero[i - w.start] && zero[j - w.start];
+                    if i != j && !both_zero && z[j] - z[i] <= crate::tolerance::WITNESS * (mag[j] + mag[i]) {
+                        near_ties.push((self.offsets[l] + j, self.offsets[l] + i));
+                    }
+                    p.set(self.offsets[l] + i, i == j);
+                    dead[i] = i != j || zero[j - w.start];
+                }
+            }
             for j in 0..z.len() {
                 let k = self.offsets[l] + j;
+                if self.windows.of(k).is_some() {
+                    continue;
+                }
                 if z[j].abs() > crate::tolerance::WITNESS * mag[j] {
                     p.set(k, z[j] > 0.0);
                     dead[j] = z[j] < 0.0;
@@ -403,7 +519,15 @@ impl Network {
             }
             dead_before = dead;
         }
-        if !near_zero.is_empty() {
+        if !near_ties.is_empty() {
+            let sur = self.surrogate(&p);
+            let unit = |k: usize| (sur.a.row(k).to_slice().expect("standard layout"), sur.beta[k], sur.kind[k]);
+            if near_ties.iter().any(|&(j, i)| i < j || difference(unit(j), unit(i)) != Difference::Identical)
+                || near_zero.iter().any(|&k| sur.kind[k] != NeuronKind::Zero)
+            {
+                return None;
+            }
+        } else if !near_zero.is_empty() {
             let (_, _, kind) = self.output_map(&p);
             if near_zero.iter().any(|&k| kind[k] != NeuronKind::Zero) {
                 return None;
@@ -416,6 +540,9 @@ impl Network {
     /// their magnitudes come from matrix products; a point with any pre-activation near zero is
     /// decided by `interior_pattern` itself, so the answers are the same.
     pub fn interior_patterns(&self, points: &Array2<f64>) -> Vec<Option<Pattern>> {
+        if !self.windows.is_empty() {
+            return points.rows().into_iter().map(|x| self.interior_pattern(&x.to_vec())).collect();
+        }
         let mut h = points.t().as_standard_layout().into_owned();
         let mut patterns = vec![Pattern::zeros(self.neurons()); points.nrows()];
         let mut clear = vec![true; points.nrows()];
@@ -477,11 +604,30 @@ impl Network {
         for (l, layer) in self.hidden().iter().enumerate() {
             let (mut next, mut next_magnitude) =
                 (layer.weight.dot(slope.view()), layer.weight.abs_dot(magnitude.view()));
+            let first = self.offsets[l];
             for j in 0..next.len() {
-                let k = self.offsets[l] + j;
-                if on_facet[k] {
-                    far.set(k, next[j] > CANCEL * next_magnitude[j]);
+                if on_facet[first + j] && self.windows.of(first + j).is_none() {
+                    far.set(first + j, next[j] > CANCEL * next_magnitude[j]);
                 }
+            }
+            // In a window with candidates on the facet, those and the argmax are equal on the
+            // facet: beyond it the one that grows fastest is the argmax (lowest index if equal).
+            for w in self.windows.in_layer(l) {
+                if !w.clone().any(|i| on_facet[first + i]) {
+                    continue;
+                }
+                let Some(mut best) = chosen(|i| far.get(first + i), w.clone()) else { continue };
+                let contenders: Vec<usize> = w.clone().filter(|&i| on_facet[first + i] && i != best).collect();
+                for i in contenders {
+                    let margin = CANCEL * (next_magnitude[i] + next_magnitude[best]);
+                    if next[i] - next[best] > margin || (i < best && (next[i] - next[best]).abs() <= margin) {
+                        best = i;
+                    }
+                }
+                w.clone().for_each(|i| far.set(first + i, i == best));
+            }
+            for j in 0..next.len() {
+                let k = first + j;
                 if !far.get(k) {
                     next[j] = 0.0;
                     next_magnitude[j] = 0.0;

@@ -74,6 +74,7 @@ pub struct Slice {
 
 /// Computes the exact regions of `net` in the plane through `center` inside the ball.
 pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Plane) -> Result<Slice> {
+    net.require_relu_only("plot")?;
     let n0 = net.input_dim();
     if n0 < 2 {
         return Err(Error::Settings("a 2-D slice needs a network with at least 2 inputs".into()));

@@ -3,12 +3,13 @@
 //! ball test with Kelley's cutting planes ([`meets_by_cuts`]) instead of the distance QP.
 //!
 //! Cells are convex pieces with a pattern prefix; each neuron either keeps one sign on a cell or
-//! splits it in two, and a piece survives only if its interior meets the domain. Slow (a test per
+//! splits it in two (a max window splits it into one piece per candidate), and a piece survives
+//! only if its interior meets the domain. Slow (a test per
 //! cell and neuron), so it is for small networks only.
 
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{meets_by_cuts, Decision, LpCounters};
-use crate::model::{Network, Pattern};
+use crate::model::{difference, Difference, Network, NeuronKind, Pattern};
 use crate::tolerance::{CANCEL, DECIDE};
 use crate::Result;
 use ndarray::{Array1, Array2};
@@ -45,6 +46,12 @@ pub fn split_patterns(net: &Network, domain: &Domain) -> Result<(Vec<Pattern>, L
         let weight = layer.weight.to_dense();
         for j in 0..weight.nrows() {
             let k = net.neuron_index(l, j);
+            if let Some(window) = net.max_windows().in_layer(l).iter().find(|w| w.contains(&j)) {
+                if j == window.start {
+                    cells = split_window(net, domain, &weight, &layer.bias, l, window.clone(), cells, &mut counters)?;
+                }
+                continue;
+            }
             let w = weight.row(j);
             let mut next = Vec::with_capacity(cells.len());
             for mut cell in cells {
@@ -99,4 +106,69 @@ pub fn split_patterns(net: &Network, domain: &Domain) -> Result<(Vec<Pattern>, L
     let mut patterns: Vec<Pattern> = cells.into_iter().map(|c| c.pattern).collect();
     patterns.sort();
     Ok((patterns, counters))
+}
+
+/// Splits every cell at a max window of hidden layer `l` (theory §11): one piece per candidate
+/// `c`, cut by `z_c − z_i > 0` for every other candidate `i`, kept if it meets the domain. Ties
+/// between the same function go to the lowest index.
+#[allow(clippy::too_many_arguments)]
+fn split_window(
+    net: &Network,
+    domain: &Domain,
+    weight: &Array2<f64>,
+    bias: &Array1<f64>,
+    l: usize,
+    window: std::ops::Range<usize>,
+    cells: Vec<Cell>,
+    counters: &mut LpCounters,
+) -> Result<Vec<Cell>> {
+    let mut next = Vec::with_capacity(cells.len());
+    for cell in cells {
+        // Each candidate's surrogate on the cell, with its kind by the magnitudes of its terms.
+        let units: Vec<(Vec<f64>, f64, NeuronKind)> = window
+            .clone()
+            .map(|j| {
+                let w = weight.row(j);
+                let a = w.dot(&cell.jac);
+                let beta = w.dot(&cell.off) + bias[j];
+                let mag_a: f64 = w.iter().zip(cell.jac.rows()).map(|(wi, r)| wi.abs() * r.dot(&r).sqrt()).sum();
+                let mag_b: f64 = w.iter().zip(&cell.off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + bias[j].abs();
+                let kind = if a.dot(&a).sqrt() > CANCEL * mag_a {
+                    NeuronKind::Varying
+                } else if beta.abs() > CANCEL * mag_b {
+                    NeuronKind::Constant
+                } else {
+                    NeuronKind::Zero
+                };
+                (a.to_vec(), beta, kind)
+            })
+            .collect();
+        let unit = |c: usize| (units[c].0.as_slice(), units[c].1, units[c].2);
+        'candidates: for c in 0..units.len() {
+            let mut piece = cell.clone();
+            for i in (0..units.len()).filter(|&i| i != c) {
+                match difference(unit(c), unit(i)) {
+                    Difference::Varying(a, beta) => {
+                        piece.constraints.push(domain.halfspace(a, beta).expect("non-zero normal"))
+                    }
+                    Difference::Constant(d) if d < 0.0 => continue 'candidates,
+                    Difference::Identical if i < c => continue 'candidates,
+                    _ => {}
+                }
+            }
+            for i in 0..units.len() {
+                piece.pattern.set(net.neuron_index(l, window.start + i), i == c);
+            }
+            let refs: Vec<&Halfspace> = piece.constraints.iter().collect();
+            if refs.iter().all(|h| h.eval(&piece.witness) > DECIDE) {
+                next.push(piece);
+                continue;
+            }
+            if let Decision::Meets { witness, .. } = meets_by_cuts(domain, &refs, None, counters)? {
+                piece.witness = witness;
+                next.push(piece);
+            }
+        }
+    }
+    Ok(next)
 }

@@ -370,7 +370,7 @@ pub(crate) fn fingerprint(net: &Network, domain: &Domain, edges: bool) -> u64 {
     h.finish()
 }
 
-/// A hash of every weight and bias, bit for bit.
+/// A hash of every weight and bias, bit for bit, and of the max windows.
 pub(crate) fn network_fingerprint(net: &Network) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     hash_network(net, &mut h);
@@ -391,5 +391,9 @@ fn hash_network(net: &Network, h: &mut impl Hasher) {
             (r, c, v.to_bits()).hash(h);
         }
         layer.bias.iter().for_each(|v| v.to_bits().hash(h));
+    }
+    // A chain's hash is unchanged by max units it does not have.
+    if !net.max_windows().is_empty() {
+        net.max_windows().per_layer().hash(h);
     }
 }

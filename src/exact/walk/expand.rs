@@ -15,7 +15,7 @@ use crate::analysis::interval::{analyse, Bounds, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::lp::{decide_by_dual, decide_in, refutes, Decision, LpCounters, Refutation, RegionLp};
-use crate::model::{LayerMaps, Network, NeuronKind, Pattern};
+use crate::model::{chosen, difference, Difference, LayerMaps, MaxWindows, Network, NeuronKind, Pattern, Surrogate};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
 use crate::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -204,7 +204,7 @@ impl<'a> Context<'a> {
         deadline: Option<Instant>,
         interrupt: Option<Arc<AtomicBool>>,
     ) -> Self {
-        let stable = bounds
+        let mut stable = bounds
             .iter()
             .flat_map(|b| {
                 (0..b.lower.len()).map(move |j| match b.status(j) {
@@ -214,6 +214,26 @@ impl<'a> Context<'a> {
                 })
             })
             .collect::<Vec<Option<bool>>>();
+        // A max-window candidate is stably a loser where some candidate is always larger, and
+        // stably the argmax where it is always larger than every other one.
+        let mut first = 0;
+        for (l, b) in bounds.iter().enumerate() {
+            for w in net.max_windows().in_layer(l) {
+                let best_lower = w.clone().map(|i| b.lower[i]).fold(f64::NEG_INFINITY, f64::max);
+                for i in w.clone() {
+                    let others_upper =
+                        w.clone().filter(|&o| o != i).map(|o| b.upper[o]).fold(f64::NEG_INFINITY, f64::max);
+                    stable[first + i] = if b.upper[i] < best_lower {
+                        Some(false)
+                    } else if b.lower[i] > others_upper {
+                        Some(true)
+                    } else {
+                        None
+                    };
+                }
+            }
+            first += b.lower.len();
+        }
         let (mut stable_mask, mut stable_signs) = (Pattern::zeros(stable.len()), Pattern::zeros(stable.len()));
         for (k, s) in stable.iter().enumerate() {
             if let Some(active) = s {
@@ -255,34 +275,64 @@ impl<'a> Context<'a> {
 }
 
 /// The region's constraints in frame coordinates: `(neuron, halfspace)` for every varying neuron,
-/// oriented so that the region is the positive side. `None` if the pattern contradicts a constant
-/// neuron (an empty region).
+/// oriented so that the region is the positive side, and for every max-window candidate that is
+/// not its window's argmax `j`, the constraint `z_j − z_k > 0` keyed by the candidate `k`. `None`
+/// if the pattern contradicts a constant neuron or difference (an empty region).
 pub fn region_constraints(
+    net: &Network,
     domain: &Domain,
     pattern: &Pattern,
-    kind: &[NeuronKind],
-    a: &ndarray::Array2<f64>,
-    beta: &ndarray::Array1<f64>,
+    sur: &Surrogate,
 ) -> Option<Vec<(usize, Halfspace)>> {
-    let row = |k: usize| a.row(k).to_slice().map_or_else(|| a.row(k).to_vec().into(), Into::into);
-    constraints_where(domain, pattern, kind, |k| (row(k), beta[k]), |_| true)
+    let row = |k: usize| sur.a.row(k).to_slice().map_or_else(|| sur.a.row(k).to_vec().into(), Into::into);
+    let windows = net.max_windows();
+    constraints_where(domain, pattern, &sur.kind, windows, |k| (row(k), sur.beta[k]), |_| true).map(|(c, _)| c)
 }
+
+/// A region's constraints `(unit, halfspace)` in unit order, and the max-window candidates tied
+/// with their window's argmax ([`constraints_where`]).
+type Constraints = (Vec<(usize, Halfspace)>, Vec<usize>);
 
 /// [`region_constraints`] for the varying neurons that `wanted` selects (the walk leaves out
 /// neurons proved stable over the domain: their hyperplanes bound nothing inside it), with each
 /// neuron's surrogate `(a_k, β_k)` read through `surrogate` (the walk reads the layer maps in
-/// place instead of copying them into one matrix).
+/// place instead of copying them into one matrix); also the candidates that are the same function
+/// as their window's argmax (ties that split nothing, but may beyond a facet).
 fn constraints_where<'a>(
     domain: &Domain,
     pattern: &Pattern,
     kind: &[NeuronKind],
+    windows: &MaxWindows,
     surrogate: impl Fn(usize) -> (std::borrow::Cow<'a, [f64]>, f64),
     wanted: impl Fn(usize) -> bool,
-) -> Option<Vec<(usize, Halfspace)>> {
+) -> Option<Constraints> {
     let mut out = Vec::with_capacity(kind.len());
-    for (k, kind) in kind.iter().enumerate() {
+    let mut ties = Vec::new();
+    // The surrogate of the current window's argmax, read once per window.
+    let mut argmax: Option<(usize, std::borrow::Cow<'a, [f64]>, f64)> = None;
+    for (k, kind_k) in kind.iter().enumerate() {
+        if let Some(window) = windows.of(k) {
+            let j = chosen(|i| pattern.get(i), window)?;
+            if k == j || !wanted(k) {
+                continue;
+            }
+            if argmax.as_ref().is_none_or(|(at, _, _)| *at != j) {
+                let (a, beta) = surrogate(j);
+                argmax = Some((j, a, beta));
+            }
+            let (_, aj, beta_j) = argmax.as_ref().expect("just read");
+            let (ak, beta_k) = surrogate(k);
+            match difference((aj, *beta_j, kind[j]), (&ak, beta_k, *kind_k)) {
+                Difference::Varying(a, beta) => out.push((k, domain.halfspace(a, beta)?)),
+                Difference::Constant(c) if c < 0.0 => return None,
+                Difference::Identical if k < j => return None,
+                Difference::Identical => ties.push(k),
+                Difference::Constant(_) => {}
+            }
+            continue;
+        }
         let sign = if pattern.get(k) { 1.0 } else { -1.0 };
-        match kind {
+        match kind_k {
             NeuronKind::Varying if !wanted(k) => {}
             NeuronKind::Varying => {
                 let (a, beta) = surrogate(k);
@@ -294,7 +344,7 @@ fn constraints_where<'a>(
             _ => {}
         }
     }
-    Some(out)
+    Some((out, ties))
 }
 
 /// What the walk knew when a chunk started: found regions and, when edges are recorded, the
@@ -380,7 +430,8 @@ pub(crate) fn prepare(
     let stable = (0..kind.len()).filter(|&k| ctx.stable[k].is_some() && kind[k] == NeuronKind::Varying).count();
     let unstable = |k: usize| ctx.stable[k].is_none();
     let surrogate = |k: usize| net.surrogate_of(maps, k);
-    let Some(all) = constraints_where(domain, pattern, kind, surrogate, unstable) else {
+    let windows = net.max_windows();
+    let Some((all, ties)) = constraints_where(domain, pattern, kind, windows, surrogate, unstable) else {
         return finished(prepared, e);
     };
     // A region of a wide CNN can have thousands of constraints: the budget is checked between
@@ -451,7 +502,10 @@ pub(crate) fn prepare(
         bounds = Some((lo, hi));
     }
     e.screened += (kept.len() - candidates.len()) as u64;
-    let zero: Vec<usize> = (0..kind.len()).filter(|&k| kind[k] == NeuronKind::Zero).collect();
+    // Units that vanish on every facet: ReLUs identically zero on the region, and max-window
+    // candidates identical to their window's argmax.
+    let zero: Vec<usize> =
+        (0..kind.len()).filter(|&k| kind[k] == NeuronKind::Zero && windows.of(k).is_none()).chain(ties).collect();
     let mut in_class = vec![false; kept.len()];
     let mut seen: FxHashSet<Pattern> = FxHashSet::default();
     let mut pending = Vec::new();
@@ -676,11 +730,22 @@ fn loaded<'a>(lp: &'a mut Option<RegionLp>, domain: &Domain, constraints: &[&Hal
 fn beyond(net: &Network, pattern: &Pattern, class: &[usize], zero: &[usize], normal: &[f64]) -> Pattern {
     let layer = |k: usize| net.neuron_position(k).0;
     if zero.is_empty() && class.iter().all(|&k| layer(k) == layer(class[0])) {
+        // A candidate on the facet becomes its window's argmax, unless the window has several.
         let mut far = pattern.clone();
+        let mut windows_crossed = Vec::new();
         for &k in class {
-            far.set(k, !pattern.get(k));
+            match net.max_windows().of(k) {
+                None => far.set(k, !pattern.get(k)),
+                Some(w) => {
+                    windows_crossed.push(w.start);
+                    w.for_each(|i| far.set(i, i == k));
+                }
+            }
         }
-        return far;
+        windows_crossed.sort_unstable();
+        if windows_crossed.windows(2).all(|p| p[0] != p[1]) {
+            return far;
+        }
     }
     let direction: Vec<f64> = normal.iter().map(|v| -v).collect();
     net.pattern_beyond(pattern, &on_facet(net.neurons(), zero, class), &direction)

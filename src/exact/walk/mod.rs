@@ -527,7 +527,7 @@ fn start_at(
         return Ok(Some(x));
     }
     let sur = net.surrogate(&pattern);
-    let Some(constraints) = region_constraints(domain, &pattern, &sur.kind, &sur.a, &sur.beta) else {
+    let Some(constraints) = region_constraints(net, domain, &pattern, &sur) else {
         return Ok(None);
     };
     let rows: Vec<&crate::domain::Halfspace> = constraints.iter().map(|(_, h)| h).collect();

@@ -70,13 +70,12 @@ impl Reduced {
         }
         let Some(basis) = row_space_basis(&first.weight, d) else { return Ok(None) };
         let q = Array2::from_shape_fn((d, basis.len()), |(i, j)| basis[j][i]);
-        let mut layers = net.layers().to_vec();
-        layers[0] = Layer {
+        let first = Layer {
             weight: Weight::from(first.weight.dot_mat(&q)),
             bias: &first.bias + &first.weight.dot(ndarray::ArrayView1::from(center.as_slice())),
         };
         let domain = Domain::ball(&vec![0.0; basis.len()], *radius, Norm::L2)?;
-        Ok(Some(Reduced { net: Network::new(layers, None)?, domain, center: center.clone(), basis }))
+        Ok(Some(Reduced { net: net.with_first_layer(first, None)?, domain, center: center.clone(), basis }))
     }
 
     /// The model's input `c + Qt` of a reduced point `t`.

@@ -2,7 +2,8 @@
 //! `{"layers": [{"weight": [[...], ...], "bias": [...]}, ...], "input_box": {"lower": [...], "upper": [...]}}`,
 //! and for a network lowered from a graph with skip connections, `"carrying": [c_1, ...]`: the
 //! number of carrying units at the end of each hidden layer (docs/dag.md), so that a saved graph
-//! shows the same patterns when loaded again.
+//! shows the same patterns when loaded again; for a network with max units (theory §11),
+//! `"max_windows": [[[start, end], ...], ...]`: each hidden layer's windows as ranges of its units.
 
 use crate::model::{InputBox, Layer, Network};
 use ndarray::{Array1, Array2};
@@ -16,6 +17,8 @@ struct JsonNetwork {
     input_box: Option<JsonBox>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     carrying: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_windows: Option<Vec<Vec<[usize; 2]>>>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -50,14 +53,16 @@ pub fn network_from_json_str(text: &str) -> Result<Network, String> {
         layers.push(Layer { weight: weight.into(), bias: Array1::from(layer.bias) });
     }
     let input_box = parsed.input_box.map(|b| InputBox { lower: b.lower, upper: b.upper });
-    let net = Network::new(layers, input_box).map_err(|e| e.to_string())?;
-    match parsed.carrying {
-        Some(carrying) => {
-            check_carrying(&net, &carrying)?;
-            Ok(net.with_carrying(&carrying))
-        }
-        None => Ok(net),
+    let mut net = Network::new(layers, input_box).map_err(|e| e.to_string())?;
+    if let Some(carrying) = parsed.carrying {
+        check_carrying(&net, &carrying)?;
+        net = net.with_carrying(&carrying);
     }
+    if let Some(windows) = parsed.max_windows {
+        let ranges = windows.iter().map(|layer| layer.iter().map(|&[start, end]| start..end).collect()).collect();
+        net = net.with_max_windows(ranges).map_err(|e| format!("max_windows: {e}"))?;
+    }
+    Ok(net)
 }
 
 /// A carrying unit passes one unit of the layer before on unchanged (weight 1, bias 0): its sign
@@ -98,6 +103,9 @@ pub fn network_to_json(net: &Network) -> String {
             .collect(),
         input_box: net.input_box().map(|b| JsonBox { lower: b.lower.clone(), upper: b.upper.clone() }),
         carrying: net.graph_units().has_carrying().then(|| net.graph_units().carrying()),
+        max_windows: (!net.max_windows().is_empty()).then(|| {
+            net.max_windows().per_layer().iter().map(|layer| layer.iter().map(|w| [w.start, w.end]).collect()).collect()
+        }),
     };
     serde_json::to_string(&doc).expect("a network always serialises")
 }

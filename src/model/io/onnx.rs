@@ -8,9 +8,10 @@
 //! `Transpose` of [`super::onnx_image`]) compose into it; `Add` and `Sub` of two computed tensors
 //! (residual connections), `Concat`, `Slice` and `Split` combine or select its rows; each `Relu`
 //! starts a new source. Shape-only ops (`Flatten`, `Reshape`, `Identity`, `Squeeze`, `Unsqueeze`)
-//! keep the feature vector (row-major) unchanged. The image ops need the value's NCHW shape: it is
-//! known from a 4-D graph input and kept through image ops, ReLUs and 4-D reshapes. Anything else
-//! (`MaxPool` included) is refused with the op, the node and what is supported.
+//! keep the feature vector (row-major) unchanged. `MaxPool` starts a source of max units (theory
+//! §11), as a `Relu` starts one of ReLUs. The image ops need the value's NCHW shape: it is known
+//! from a 4-D graph input and kept through image ops, ReLUs, max pooling and 4-D reshapes. Anything
+//! else is refused with the op, the node and what is supported.
 
 use super::onnx_graph::{Sources, Value};
 use super::onnx_image::{self, Image};
@@ -20,7 +21,8 @@ use ndarray::{Array1, Array2};
 use prost::Message;
 use rustc_hash::FxHashMap;
 
-const SUPPORTED: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Conv, AveragePool, GlobalAveragePool, \
+const SUPPORTED: &str =
+    "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, GlobalMaxPool, Conv, AveragePool, GlobalAveragePool, \
     BatchNormalization, Pad, Transpose, Concat, Slice, Split, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
 
 /// Why a value that mixes the input with a ReLU output cannot be read by a ReLU or be the output.
@@ -70,8 +72,9 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
     if reader.sources.mixes_input(&value) {
         return Err(format!("the graph output '{}' {MIXES_INPUT}", output.name));
     }
-    let (layers, carrying) = reader.sources.into_layers(value);
-    Ok(Network::new(layers, None).map_err(|e| e.to_string())?.with_carrying(&carrying))
+    let (layers, carrying, windows) = reader.sources.into_layers(value)?;
+    let net = Network::new(layers, None).map_err(|e| e.to_string())?.with_carrying(&carrying);
+    net.with_max_windows(windows).map_err(|e| e.to_string())
 }
 
 /// The feature count of the graph input: the product of its concrete dimensions (symbolic batch
@@ -173,9 +176,6 @@ impl Reader {
             ("Mul" | "Div" | "MatMul" | "Gemm", [true, true, ..]) => {
                 return Err(format!("{op} of two computed tensors is not piecewise linear in the input"));
             }
-            ("MaxPool", _) => {
-                return Err("MaxPool is piecewise linear, not affine: not supported yet (AveragePool is)".into());
-            }
             (op, _) if !SUPPORTED.split(", ").any(|supported| supported == op) => {
                 return Err(format!("unsupported op '{op}' (supported: {SUPPORTED})"));
             }
@@ -268,6 +268,15 @@ fn unary<'a>(
                 return Err(format!("reads a value that {MIXES_INPUT}"));
             }
             *value = sources.relu(std::mem::replace(value, Value::source(0, 0, None)));
+        }
+        ("MaxPool" | "GlobalMaxPool", false) => {
+            if sources.mixes_input(value) {
+                return Err(format!("reads a value that {MIXES_INPUT}"));
+            }
+            let (select, windows, output) = onnx_image::max_pool(node, image(value)?)?;
+            let mut candidates = std::mem::replace(value, Value::source(0, 0, None));
+            candidates.compose(select.into_weight())?;
+            *value = sources.max(candidates, windows, Some(output));
         }
         ("Gemm", false) => {
             let alpha = node.attribute_named("alpha").map_or(1.0, |a| a.f as f64);

@@ -21,6 +21,7 @@
 use super::onnx_image::{Image, Lowered};
 use crate::model::{Layer, Weight};
 use ndarray::Array1;
+use std::ops::Range;
 
 /// The linear part of one term: the identity until the first op, then one matrix, kept sparse while
 /// it is mostly zeros (a convolution's rows have a few nonzeros; a dense padding step on a large
@@ -203,14 +204,17 @@ impl Value {
     }
 }
 
-/// One source of the graph's values: the input (source 0) or a `Relu` node.
+/// One source of the graph's values: the input (source 0), a `Relu` node or a `MaxPool` node.
 #[derive(Debug)]
 struct Source {
-    /// 0 for the input; for a `Relu`, one more than the deepest source its argument reads.
+    /// 0 for the input; for a `Relu` or `MaxPool`, one more than the deepest source its argument
+    /// reads.
     depth: usize,
     width: usize,
-    /// The `Relu`'s argument (none for the input).
+    /// The `Relu`'s argument, or the `MaxPool`'s candidates (none for the input).
     pre_activation: Option<Value>,
+    /// A `MaxPool`'s windows, as ranges of its candidates (its units).
+    windows: Vec<Range<usize>>,
 }
 
 /// The sources of a graph being read, in graph order.
@@ -222,15 +226,28 @@ pub struct Sources {
 impl Sources {
     /// The graph input, of `width` values, as source 0.
     pub fn new(width: usize) -> Self {
-        Sources { sources: vec![Source { depth: 0, width, pre_activation: None }] }
+        Sources { sources: vec![Source { depth: 0, width, pre_activation: None, windows: Vec::new() }] }
     }
 
     /// A `Relu` node applied to `argument`: a new source; returns its output.
     pub fn relu(&mut self, argument: Value) -> Value {
         let depth = 1 + argument.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0);
         let (width, image) = (argument.width(), argument.image);
-        self.sources.push(Source { depth, width, pre_activation: Some(argument) });
+        self.sources.push(Source { depth, width, pre_activation: Some(argument), windows: Vec::new() });
         Value::source(self.sources.len() - 1, width, image)
+    }
+
+    /// A `MaxPool` node: a new source of max units whose units are `candidates` (one row per
+    /// candidate, each window's candidates consecutive, `windows`); returns its output, each
+    /// window's maximum, read as the sum of the window's units (all but the argmax pass zero).
+    pub fn max(&mut self, candidates: Value, windows: Vec<Range<usize>>, image: Option<Image>) -> Value {
+        let depth = 1 + candidates.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0);
+        let width = candidates.width();
+        let sum = windows.iter().enumerate().flat_map(|(w, range)| range.clone().map(move |i| (w, i, 1.0)));
+        let read = Weight::from_triplets(windows.len(), width, sum);
+        self.sources.push(Source { depth, width, pre_activation: Some(candidates), windows });
+        let source = self.sources.len() - 1;
+        Value { terms: vec![(source, Map::Matrix(read.clone()))], bias: Array1::zeros(read.nrows()), image }
     }
 
     /// Whether `value` reads both the graph input and a ReLU output, so that a ReLU reading it, or
@@ -241,12 +258,14 @@ impl Sources {
         reads(false) && reads(true)
     }
 
-    /// The layers of the network that computes `output`: hidden layer `l` holds the `Relu` nodes of
-    /// depth `l` (in graph order), then the units that carry earlier sources to later layers (in
-    /// source order). No ReLU argument and not `output` may mix the input with a ReLU output
-    /// ([`Sources::mixes_input`]).
-    /// The network's layers, and the number of carrying units at the end of each hidden layer.
-    pub fn into_layers(self, output: Value) -> (Vec<Layer>, Vec<usize>) {
+    /// The layers of the network that computes `output`: hidden layer `l` holds the `Relu` and
+    /// `MaxPool` nodes of depth `l` (in graph order), then the units that carry earlier sources to
+    /// later layers (in source order). No ReLU argument and not `output` may mix the input with a
+    /// ReLU output ([`Sources::mixes_input`]).
+    /// The network's layers, the number of carrying units at the end of each hidden layer, and
+    /// each hidden layer's max windows (ranges of its units). Errors if a `MaxPool` output would
+    /// need carrying (its units pass negative values, which a carrying ReLU would not).
+    pub fn into_layers(self, output: Value) -> Result<Lowering, String> {
         let depth = self.sources.iter().map(|s| s.depth).max().unwrap_or(0);
         // The deepest layer that reads each source (the output is layer depth + 1).
         let mut last_read = vec![0; self.sources.len()];
@@ -257,6 +276,13 @@ impl Sources {
             }
         }
         assert!(last_read[0] <= 1, "a ReLU or output that mixes the input with a ReLU output was refused");
+        let carried_max =
+            |s: &usize| !self.sources[*s].windows.is_empty() && last_read[*s] > self.sources[*s].depth + 1;
+        if (1..self.sources.len()).any(|s| carried_max(&s)) {
+            return Err("a MaxPool output is read past the next layer of ReLUs (a skip connection over a MaxPool): \
+                        not supported yet"
+                .into());
+        }
         // Which sources each layer's outputs hold, in order, and where each starts.
         let held = |l: usize| -> Vec<usize> {
             let own = (0..self.sources.len()).filter(|&s| self.sources[s].depth == l);
@@ -271,6 +297,7 @@ impl Sources {
             .map(|l| held(l).iter().filter(|&&s| self.sources[s].depth < l).map(|&s| self.sources[s].width).sum())
             .collect();
         let mut layers = Vec::with_capacity(depth + 1);
+        let mut windows = Vec::with_capacity(depth);
         let mut previous = held(0);
         for l in 1..=depth + 1 {
             let columns: Vec<(usize, usize)> = previous
@@ -297,11 +324,24 @@ impl Sources {
                 vec![Row::Value(&output)]
             };
             layers.push(assemble(&rows, cols, &column_of));
+            if l <= depth {
+                let mut at = 0;
+                let mut layer_windows = Vec::new();
+                for &s in &current {
+                    layer_windows.extend(self.sources[s].windows.iter().map(|w| at + w.start..at + w.end));
+                    at += self.sources[s].width;
+                }
+                windows.push(layer_windows);
+            }
             previous = current;
         }
-        (layers, carrying)
+        Ok((layers, carrying, windows))
     }
 }
+
+/// A graph lowered to a network: its layers, the carrying units at the end of each hidden layer,
+/// and each hidden layer's max windows.
+pub type Lowering = (Vec<Layer>, Vec<usize>, Vec<Vec<Range<usize>>>);
 
 /// One block of a layer's rows: a `Relu`'s argument (or the output), or the units carrying a source.
 enum Row<'a> {

@@ -4,8 +4,11 @@
 //! ([`super::onnx`]) turns each into a matrix and a bias and composes it into the value it acts
 //! on, so the ops between two ReLUs become one (sparse) layer of the [`crate::model::Network`].
 //!
-//! Only 2-D images (NCHW) are handled; 1-D and 3-D kernels, dilated pooling and `MaxPool` (piecewise
-//! linear, not affine) are refused by name.
+//! `MaxPool` is piecewise linear, not affine: it becomes a selection of its windows' inputs, which
+//! the network's max units take the maximum of ([`max_pool`]).
+//!
+//! Only 2-D images (NCHW) are handled; 1-D and 3-D kernels and dilated average pooling are refused
+//! by name.
 
 use super::onnx_proto::NodeProto;
 use crate::model::Weight;
@@ -233,6 +236,40 @@ pub fn average_pool(node: &NodeProto, input: Image) -> Result<Lowered, String> {
         }
     }
     Ok(Lowered { matrix, bias: Array1::zeros(output.len()), output })
+}
+
+/// `MaxPool` (every attribute: `kernel_shape`, `strides`, `pads`, `auto_pad`, `dilations`,
+/// `ceil_mode`) and `GlobalMaxPool` as max units (theory §11): a selection of the input values, one row per window tap
+/// that lies in the input (padding counts as −∞ and is never chosen), the taps of each output
+/// value consecutive; the windows as ranges of those rows; and the output shape.
+pub fn max_pool(node: &NodeProto, input: Image) -> Result<(Sparse, Vec<std::ops::Range<usize>>, Image), String> {
+    let [ay, ax] = if node.op_type == "GlobalMaxPool" {
+        // One window per channel, over the whole image.
+        [input.height, input.width].map(|size| Axis { size, kernel: size, stride: 1, dilation: 1, begin: 0, end: 0 })
+    } else {
+        axes(node, input, None)?
+    };
+    let ceil = node.attribute_named("ceil_mode").is_some_and(|a| a.i != 0);
+    let output = Image { channels: input.channels, height: ay.output(ceil)?, width: ax.output(ceil)? };
+    let mut select = Sparse::zeros(0, input.len());
+    let mut windows = Vec::with_capacity(output.len());
+    for c in 0..input.channels {
+        for oy in 0..output.height {
+            for ox in 0..output.width {
+                let start = select.rows.len();
+                for iy in (0..ay.kernel).filter_map(|ky| ay.source(oy, ky)) {
+                    for ix in (0..ax.kernel).filter_map(|kx| ax.source(ox, kx)) {
+                        select.rows.push(vec![(input.index(c, iy, ix), 1.0)]);
+                    }
+                }
+                if select.rows.len() == start {
+                    return Err(format!("the max-pooling window of output ({c}, {oy}, {ox}) covers no input"));
+                }
+                windows.push(start..select.rows.len());
+            }
+        }
+    }
+    Ok((select, windows, output))
 }
 
 /// `GlobalAveragePool`: each channel's mean.
