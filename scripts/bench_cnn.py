@@ -23,6 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CASES = [
     # fixture (under fixtures/), input size, centre value, L-inf radius
     ("cnn/Convnet_avgpool.onnx", 784, None, 0.01),
+    ("cnn/Convnet_maxpool.onnx", 784, None, 0.01),
     ("cnn/cifar_base_kw.onnx", 3072, 0.5, 0.004),
     ("cnn/cifar10_large.onnx", 3072, 0.5, 0.004),
     ("cnn/cifar_conv18k.onnx", 3072, 0.5, 0.004),
