@@ -2,7 +2,8 @@
 //! forward pass against a direct computation of the maxima, and the walk's regions against the
 //! layer-wise splitter (which branches on each window's candidates), dense sampling and the exact
 //! rational re-check, on hundreds of random and degenerate networks: dead candidates (ties
-//! everywhere), duplicated candidates, windows of one unit, and max layers before and after ReLUs.
+//! everywhere), duplicated candidates, windows of one unit, and max layers before and after ReLUs;
+//! the dataflow walk against the single walk; every bound against the count; every command.
 
 mod common;
 
@@ -11,10 +12,11 @@ use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::bound::{bounds, BoundOptions};
+use regionwalk::cluster::{walk_dataflow, Cluster};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::exact::certify::certify;
 use regionwalk::exact::oracle::{sample::sample_patterns, split::split_patterns};
-use regionwalk::exact::{count, WalkOptions};
+use regionwalk::exact::{count, Engine, WalkOptions};
 use regionwalk::model::{Network, Pattern};
 use std::ops::Range;
 
@@ -209,6 +211,23 @@ fn walks_of_max_networks_find_the_splitters_regions() {
     }
     // The cases are not all trivial.
     assert!(regions > 1000 && ties > 20, "{regions} regions, {ties} degenerate cases with several");
+}
+
+#[test]
+fn the_dataflow_walk_finds_the_single_walks_regions_on_max_networks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut regions = 0;
+    for case in 0..20 {
+        let n0 = rng.gen_range(2..=3);
+        let (net, ..) = random_net(&mut rng, n0, case % 2 == 1);
+        let domain = domain(&mut rng, n0);
+        let options = WalkOptions { engine: Engine::Walk, ..Default::default() };
+        let single = count(&net, &domain, &options).unwrap();
+        let flow = walk_dataflow(&net, &domain, &options, &Cluster::local(2), None, true).unwrap().expect("process 0");
+        assert_eq!(exact_patterns(&flow.walk), exact_patterns(&single), "case {case}");
+        regions += single.count();
+    }
+    assert!(regions > 60, "{regions} regions");
 }
 
 #[test]
