@@ -123,6 +123,20 @@ pub enum NeuronKind {
     Zero,
 }
 
+impl NeuronKind {
+    /// The kind of a surrogate `a·x + β` from `‖a‖`, `β` and the magnitudes of the terms that
+    /// formed each: a part within [`CANCEL`] of its terms is an exact cancellation.
+    pub(crate) fn of(norm_a: f64, terms_a: f64, beta: f64, terms_beta: f64) -> Self {
+        if norm_a > CANCEL * terms_a {
+            NeuronKind::Varying
+        } else if beta.abs() > CANCEL * terms_beta {
+            NeuronKind::Constant
+        } else {
+            NeuronKind::Zero
+        }
+    }
+}
+
 /// The affine surrogates of every hidden neuron for one pattern `s` (theory §1): on the region of
 /// `s`, neuron `k` computes exactly `a_k · x + β_k`. Exact cancellations are snapped to zero.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 //! network; its regions are found by layer-wise splitting of convex polygons (theory §6.1 in 2-D).
 
 use crate::domain::Norm;
-use crate::model::{Network, Pattern};
+use crate::model::{difference, Difference, Network, NeuronKind, Pattern};
 use crate::tolerance::{CANCEL, PLANE_DEGENERATE, SLICE_AREA};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2};
@@ -74,7 +74,6 @@ pub struct Slice {
 
 /// Computes the exact regions of `net` in the plane through `center` inside the ball.
 pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Plane) -> Result<Slice> {
-    net.require_relu_only("plot")?;
     let n0 = net.input_dim();
     if n0 < 2 {
         return Err(Error::Settings("a 2-D slice needs a network with at least 2 inputs".into()));
@@ -95,20 +94,49 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
         Array1::from(center.to_vec()),
         Pattern::zeros(net.neurons()),
     )];
+    // A piece is kept if it has area and meets the disc (a square's pieces all meet the square).
+    let kept = |piece: &[[f64; 2]]| {
+        area(piece) > SLICE_AREA * radius * radius && (norm == Norm::Linf || distance_to_origin(piece) < radius)
+    };
     for (l, layer) in net.hidden().iter().enumerate() {
+        // Unit `j`'s pre-activation on a cell, `a·(s, t) + c`, with the magnitudes of its terms.
+        let unit = |j: usize, jac: &Array2<f64>, off: &Array1<f64>| {
+            let (mut a, mut c) = (Array1::zeros(2), layer.bias[j]);
+            let (mut mag_a, mut mag_c) = (0.0, layer.bias[j].abs());
+            for (i, wi) in layer.weight.row(j) {
+                let r = jac.row(i);
+                a.scaled_add(wi, &r);
+                c += wi * off[i];
+                mag_a += wi.abs() * r.dot(&r).sqrt();
+                mag_c += (wi * off[i]).abs();
+            }
+            (a, c, mag_a, mag_c)
+        };
         for j in 0..layer.weight.nrows() {
             let k = net.neuron_index(l, j);
+            if let Some(window) = net.max_windows().of(k) {
+                // A window splits a cell once, at its first candidate: one piece per candidate.
+                if k == window.start {
+                    cells = cells
+                        .into_iter()
+                        .flat_map(|(poly, jac, off, pattern)| {
+                            split_window(&poly, window.clone(), |k| unit(k - net.neuron_index(l, 0), &jac, &off))
+                                .into_iter()
+                                .filter(|(piece, _)| kept(piece))
+                                .map(|(piece, chosen)| {
+                                    let mut p = pattern.clone();
+                                    window.clone().for_each(|i| p.set(i, i == chosen));
+                                    (piece, jac.clone(), off.clone(), p)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                }
+                continue;
+            }
             let mut next = Vec::with_capacity(cells.len());
             for (poly, jac, off, pattern) in cells {
-                let (mut a, mut c) = (Array1::zeros(2), layer.bias[j]);
-                let (mut mag_a, mut mag_c) = (0.0, layer.bias[j].abs());
-                for (i, wi) in layer.weight.row(j) {
-                    let r = jac.row(i);
-                    a.scaled_add(wi, &r);
-                    c += wi * off[i];
-                    mag_a += wi.abs() * r.dot(&r).sqrt();
-                    mag_c += (wi * off[i]).abs();
-                }
+                let (a, c, mag_a, mag_c) = unit(j, &jac, &off);
                 if (a[0] * a[0] + a[1] * a[1]).sqrt() <= CANCEL * mag_a {
                     let mut p = pattern;
                     p.set(k, c > CANCEL * mag_c);
@@ -117,9 +145,7 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
                 }
                 for (sign, active) in [(1.0, true), (-1.0, false)] {
                     let piece = clip(&poly, [sign * a[0], sign * a[1], sign * c]);
-                    if area(&piece) > SLICE_AREA * radius * radius
-                        && (norm == Norm::Linf || distance_to_origin(&piece) < radius)
-                    {
+                    if kept(&piece) {
                         let mut p = pattern.clone();
                         p.set(k, active);
                         next.push((piece, jac.clone(), off.clone(), p));
@@ -145,6 +171,38 @@ pub fn slice(net: &Network, center: &[f64], radius: f64, norm: Norm, plane: &Pla
     }
     let polygons = cells.into_iter().map(|(vertices, _, _, pattern)| SlicePolygon { vertices, pattern }).collect();
     Ok(Slice { u, v, radius, norm, polygons })
+}
+
+/// The pieces of `poly` where each candidate of a max window (pattern indices `window`; `unit`
+/// gives a candidate's `(a, c, |terms of a|, |terms of c|)`) is the argmax: `z_c − z_i ≥ 0` for
+/// every other candidate, ties between the same function to the lowest index (theory §11).
+fn split_window(
+    poly: &[[f64; 2]],
+    window: std::ops::Range<usize>,
+    unit: impl Fn(usize) -> (Array1<f64>, f64, f64, f64),
+) -> Vec<(Vec<[f64; 2]>, usize)> {
+    let units: Vec<(Vec<f64>, f64, NeuronKind)> = window
+        .clone()
+        .map(|k| {
+            let (a, c, mag_a, mag_c) = unit(k);
+            (a.to_vec(), c, NeuronKind::of(a.dot(&a).sqrt(), mag_a, c, mag_c))
+        })
+        .collect();
+    let at = |i: usize| (units[i].0.as_slice(), units[i].1, units[i].2);
+    let mut pieces = Vec::new();
+    'candidates: for chosen in 0..units.len() {
+        let mut piece = poly.to_vec();
+        for other in (0..units.len()).filter(|&o| o != chosen) {
+            match difference(at(chosen), at(other)) {
+                Difference::Varying(a, c) => piece = clip(&piece, [a[0], a[1], c]),
+                Difference::Constant(d) if d < 0.0 => continue 'candidates,
+                Difference::Identical if other < chosen => continue 'candidates,
+                _ => {}
+            }
+        }
+        pieces.push((piece, window.start + chosen));
+    }
+    pieces
 }
 
 /// Orthonormal `(u, v)` spanning the plane.

@@ -133,14 +133,7 @@ fn split_window(
                 let beta = w.dot(&cell.off) + bias[j];
                 let mag_a: f64 = w.iter().zip(cell.jac.rows()).map(|(wi, r)| wi.abs() * r.dot(&r).sqrt()).sum();
                 let mag_b: f64 = w.iter().zip(&cell.off).map(|(wi, o)| (wi * o).abs()).sum::<f64>() + bias[j].abs();
-                let kind = if a.dot(&a).sqrt() > CANCEL * mag_a {
-                    NeuronKind::Varying
-                } else if beta.abs() > CANCEL * mag_b {
-                    NeuronKind::Constant
-                } else {
-                    NeuronKind::Zero
-                };
-                (a.to_vec(), beta, kind)
+                (a.to_vec(), beta, NeuronKind::of(a.dot(&a).sqrt(), mag_a, beta, mag_b))
             })
             .collect();
         let unit = |c: usize| (units[c].0.as_slice(), units[c].1, units[c].2);
