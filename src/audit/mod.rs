@@ -9,7 +9,7 @@ use crate::bound::{bounds, BoundOptions, Method};
 use crate::domain::{Domain, Norm};
 use crate::estimate::{estimate_columns, EstimateColumns, EstimateOptions};
 use crate::exact::{count, WalkOptions};
-use crate::model::Network;
+use crate::model::{chosen, difference, Difference, Network, NeuronKind};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,14 +31,14 @@ pub fn boundary_distance(net: &Network, x: &[f64], norm: Norm) -> (f64, Option<(
     for k in 0..sur.kind.len() {
         // A max-window candidate's boundary is where it ties with its window's argmax.
         let (a, beta) = match net.max_windows().of(k) {
-            Some(window) => match crate::model::chosen(|i| pattern.get(i), window) {
-                Some(j) if j != k => match crate::model::difference(unit(j), unit(k)) {
-                    crate::model::Difference::Varying(a, beta) => (ndarray::Array1::from(a), beta),
+            Some(window) => match chosen(|i| pattern.get(i), window) {
+                Some(j) if j != k => match difference(unit(j), unit(k)) {
+                    Difference::Varying(a, beta) => (ndarray::Array1::from(a), beta),
                     _ => continue,
                 },
                 _ => continue,
             },
-            None if sur.kind[k] == crate::model::NeuronKind::Varying => (sur.a.row(k).to_owned(), sur.beta[k]),
+            None if sur.kind[k] == NeuronKind::Varying => (sur.a.row(k).to_owned(), sur.beta[k]),
             None => continue,
         };
         let dual = match norm {

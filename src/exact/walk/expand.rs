@@ -308,19 +308,20 @@ fn constraints_where<'a>(
 ) -> Option<Constraints> {
     let mut out = Vec::with_capacity(kind.len());
     let mut ties = Vec::new();
-    // The surrogate of the current window's argmax, read once per window.
-    let mut argmax: Option<(usize, std::borrow::Cow<'a, [f64]>, f64)> = None;
+    // The current window's start, its argmax and the argmax's surrogate, read once per window.
+    let mut argmax: Option<(usize, usize, std::borrow::Cow<'a, [f64]>, f64)> = None;
     for (k, kind_k) in kind.iter().enumerate() {
         if let Some(window) = windows.of(k) {
-            let j = chosen(|i| pattern.get(i), window)?;
+            if argmax.as_ref().is_none_or(|(start, ..)| *start != window.start) {
+                let j = chosen(|i| pattern.get(i), window.clone())?;
+                let (a, beta) = surrogate(j);
+                argmax = Some((window.start, j, a, beta));
+            }
+            let (_, j, aj, beta_j) = argmax.as_ref().expect("just read");
+            let j = *j;
             if k == j || !wanted(k) {
                 continue;
             }
-            if argmax.as_ref().is_none_or(|(at, _, _)| *at != j) {
-                let (a, beta) = surrogate(j);
-                argmax = Some((j, a, beta));
-            }
-            let (_, aj, beta_j) = argmax.as_ref().expect("just read");
             let (ak, beta_k) = surrogate(k);
             match difference((aj, *beta_j, kind[j]), (&ak, beta_k, *kind_k)) {
                 Difference::Varying(a, beta) => out.push((k, domain.halfspace(a, beta)?)),

@@ -231,7 +231,7 @@ impl Sources {
 
     /// A `Relu` node applied to `argument`: a new source; returns its output.
     pub fn relu(&mut self, argument: Value) -> Value {
-        let depth = 1 + argument.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0);
+        let depth = self.depth_after(&argument);
         let (width, image) = (argument.width(), argument.image);
         self.sources.push(Source { depth, width, pre_activation: Some(argument), windows: Vec::new() });
         Value::source(self.sources.len() - 1, width, image)
@@ -241,13 +241,18 @@ impl Sources {
     /// candidate, each window's candidates consecutive, `windows`); returns its output, each
     /// window's maximum, read as the sum of the window's units (all but the argmax pass zero).
     pub fn max(&mut self, candidates: Value, windows: Vec<Range<usize>>, image: Option<Image>) -> Value {
-        let depth = 1 + candidates.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0);
+        let depth = self.depth_after(&candidates);
         let width = candidates.width();
         let sum = windows.iter().enumerate().flat_map(|(w, range)| range.clone().map(move |i| (w, i, 1.0)));
         let read = Weight::from_triplets(windows.len(), width, sum);
         self.sources.push(Source { depth, width, pre_activation: Some(candidates), windows });
         let source = self.sources.len() - 1;
         Value { terms: vec![(source, Map::Matrix(read.clone()))], bias: Array1::zeros(read.nrows()), image }
+    }
+
+    /// The depth of a source whose argument is `value`: one more than the deepest source it reads.
+    fn depth_after(&self, value: &Value) -> usize {
+        1 + value.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0)
     }
 
     /// Whether `value` reads both the graph input and a ReLU output, so that a ReLU reading it, or
@@ -276,9 +281,8 @@ impl Sources {
             }
         }
         assert!(last_read[0] <= 1, "a ReLU or output that mixes the input with a ReLU output was refused");
-        let carried_max =
-            |s: &usize| !self.sources[*s].windows.is_empty() && last_read[*s] > self.sources[*s].depth + 1;
-        if (1..self.sources.len()).any(|s| carried_max(&s)) {
+        let carried_max = |s: usize| !self.sources[s].windows.is_empty() && last_read[s] > self.sources[s].depth + 1;
+        if (1..self.sources.len()).any(carried_max) {
             return Err("a MaxPool output is read past the next layer of ReLUs (a skip connection over a MaxPool): \
                         not supported yet"
                 .into());
