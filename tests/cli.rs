@@ -173,9 +173,6 @@ fn bad_input_gets_a_clear_error_and_exit_code_1() {
     assert_input_error(&with(&no_layers, &ball), "at least one layer");
     assert_input_error(&with(&onnx, &ball), "not a valid ONNX protobuf");
     assert_input_error(&with(&h5, &ball), "unsupported model format '.h5'");
-    let maxpool = format!("{}/fixtures/cnn/Convnet_maxpool.onnx", env!("CARGO_MANIFEST_DIR"));
-    let grey = format!("--center={}", ["0.5"; 784].join(","));
-    assert_input_error(&["estimate", &maxpool, &grey, "--radius=0.001"], "the estimate does not support max units");
     assert_input_error(
         &["count", &ok, "--center=0,0,0", "--radius", "1"],
         "3 coordinates but the network has 2 inputs",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::{unbiased, z_scores};
 use regionwalk::domain::{Domain, Norm};
 use regionwalk::estimate::{estimate, estimate_with, Child, ChildChoice, Estimate, EstimateOptions, BOX_TREE};
 use regionwalk::exact::{count, WalkOptions};
@@ -39,35 +40,6 @@ fn wide(seed: u64, strata: usize) -> EstimateOptions {
     EstimateOptions { probes: 100, width: 4, ..options(seed, strata) }
 }
 
-/// The z-scores of the estimates against the exact counts, and how many intervals cover them.
-fn check(estimates: &[(String, Estimate, usize)]) -> (Vec<f64>, usize) {
-    let mut z = Vec::new();
-    let mut covered = 0;
-    for (_, e, exact) in estimates {
-        let n = *exact as f64;
-        covered += usize::from(e.low <= n && n <= e.high);
-        if e.standard_error > 0.0 {
-            z.push((e.estimate - n) / e.standard_error);
-        } else {
-            z.push(if e.estimate == n { 0.0 } else { f64::INFINITY });
-        }
-    }
-    (z, covered)
-}
-
-/// Unbiased: the mean z-score over the cases is near 0 (each is approximately standard normal),
-/// and no case is far off.
-fn unbiased(z: &[f64]) -> Result<(), String> {
-    let mean = z.iter().sum::<f64>() / z.len() as f64;
-    let worst = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-    // The mean of k standard normals has standard deviation 1/sqrt(k); allow 4 of them.
-    let allowed = 4.0 / (z.len() as f64).sqrt();
-    if mean.abs() > allowed || worst > 6.0 {
-        return Err(format!("mean z {mean:.3} (allowed ±{allowed:.3}), worst |z| {worst:.2}"));
-    }
-    Ok(())
-}
-
 /// Estimates every case with the options `with(seed)`; checks the certified lower bound on the way.
 fn estimate_all(
     cases: &[(String, Network, Domain, usize)],
@@ -90,7 +62,7 @@ fn estimate_all(
 /// Unbiased, and the intervals cover the count in at least 90% of 200+ cases.
 fn unbiased_and_covering(estimates: &[(String, Estimate, usize)]) {
     assert!(estimates.len() >= 200, "{} cases", estimates.len());
-    let (z, covered) = check(estimates);
+    let (z, covered) = z_scores(estimates);
     unbiased(&z).unwrap();
     let coverage = covered as f64 / estimates.len() as f64;
     assert!(coverage >= 0.9, "the 95% intervals cover {covered} of {} counts", estimates.len());
@@ -123,7 +95,7 @@ fn probes_on_the_partitions_cut_tree_are_unbiased_on_acas_xu() {
             (format!("seed {seed}"), e, exact)
         })
         .collect();
-    let (z, covered) = check(&estimates);
+    let (z, covered) = z_scores(&estimates);
     unbiased(&z).unwrap();
     assert!(covered >= 32, "the 95% intervals cover {covered} of 40");
 }
@@ -138,7 +110,7 @@ fn wide_probes_are_unbiased_and_their_intervals_cover() {
     let probed: Vec<_> =
         estimate_all(&cases, |seed| wide(seed, 8)).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
     assert!(probed.len() >= 120, "only {} cases probed below a prefix", probed.len());
-    unbiased(&check(&probed).0).unwrap();
+    unbiased(&z_scores(&probed).0).unwrap();
 }
 
 #[test]
@@ -148,7 +120,7 @@ fn probes_below_an_exact_prefix_are_unbiased_and_their_intervals_cover() {
     let probed: Vec<_> =
         estimate_all(&cases(), |seed| options(seed, 8)).into_iter().filter(|(_, e, _)| e.strata > 1).collect();
     assert!(probed.len() >= 120, "only {} cases probed below a prefix", probed.len());
-    let (z, covered) = check(&probed);
+    let (z, covered) = z_scores(&probed);
     unbiased(&z).unwrap();
     assert!(covered as f64 >= 0.9 * probed.len() as f64, "the 95% intervals cover {covered} of {}", probed.len());
 }
@@ -226,7 +198,7 @@ fn a_biased_estimator_fails_the_same_test() {
                 (what.clone(), estimate_with(net, domain, &with(i as u64, 1), &DropsUnsampled).unwrap(), *exact)
             })
             .collect();
-        let (z, _) = check(&estimates);
+        let (z, _) = z_scores(&estimates);
         assert!(unbiased(&z).is_err(), "the biased variant passed: {z:?}");
     }
 }

@@ -7,13 +7,14 @@
 
 mod common;
 
-use common::exact_patterns;
+use common::{exact_patterns, unbiased, z_scores};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regionwalk::bound::{bounds, BoundOptions};
 use regionwalk::cluster::{walk_dataflow, Cluster};
 use regionwalk::domain::{Domain, Norm};
+use regionwalk::estimate::{estimate_with, Child, ChildChoice, EstimateOptions, RegionShare};
 use regionwalk::exact::certify::certify;
 use regionwalk::exact::oracle::{sample::sample_patterns, split::split_patterns};
 use regionwalk::exact::{count, Engine, WalkOptions};
@@ -184,7 +185,7 @@ fn walks_of_max_networks_find_the_splitters_regions() {
         let degenerate = case % 3 == 2;
         let (net, ..) = random_net(&mut rng, n0, degenerate);
         let domain = domain(&mut rng, n0);
-        let walk = count(&net, &domain, &WalkOptions::default()).unwrap();
+        let walk = count(&net, &domain, &WalkOptions { engine: Engine::Walk, ..Default::default() }).unwrap();
         let found = exact_patterns(&walk);
         let (split, _) = split_patterns(&net, &domain).unwrap();
         assert_eq!(found, split, "case {case}: the walk and the splitter found different regions");
@@ -214,6 +215,37 @@ fn walks_of_max_networks_find_the_splitters_regions() {
     assert!(regions > 1000 && ties > 20, "{regions} regions, {ties} degenerate cases with several");
 }
 
+/// The box partition cuts a cell at a window into one part per candidate: its leaves are the
+/// walk's regions on boxes of random and degenerate max networks of up to 8 inputs, each witness
+/// re-checked in exact arithmetic.
+#[test]
+fn the_box_partition_finds_the_walks_regions_on_max_networks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let mut regions = 0;
+    for case in 0..200 {
+        let n0 = rng.gen_range(1..=if case % 4 == 0 { 8 } else { 3 });
+        let (net, ..) = random_net(&mut rng, n0, case % 3 == 2);
+        let center: Vec<f64> = (0..n0).map(|_| rng.gen_range(-0.5..0.5)).collect();
+        let domain = match case % 2 {
+            0 => Domain::ball(&center, rng.gen_range(0.3..1.5), Norm::Linf).unwrap(),
+            _ => Domain::boxed(
+                &center.iter().map(|c| c - 1.0).collect::<Vec<_>>(),
+                &center.iter().map(|c| c + 0.5).collect::<Vec<_>>(),
+            )
+            .unwrap(),
+        };
+        let engine = |engine| count(&net, &domain, &WalkOptions { engine, ..Default::default() }).unwrap();
+        let (walk, partition) = (engine(Engine::Walk), engine(Engine::Partition));
+        assert_eq!(partition.engine, Engine::Partition);
+        assert_eq!(exact_patterns(&partition), exact_patterns(&walk), "case {case}");
+        assert_eq!(partition.unverified, 0, "case {case}");
+        let certified = certify(&net, &domain, &partition);
+        assert!(certified.failures.is_empty(), "case {case}: {:?}", certified.failures);
+        regions += partition.count();
+    }
+    assert!(regions > 1000, "{regions} regions");
+}
+
 #[test]
 fn slice_polygons_of_two_input_max_networks_are_the_walked_regions() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
@@ -232,6 +264,63 @@ fn slice_polygons_of_two_input_max_networks_are_the_walked_regions() {
         }
     }
     assert!(regions > 300, "{regions} regions");
+}
+
+/// Random and degenerate max networks with their exact counts (2–400 regions: enough for the
+/// cut tree to branch at windows, few enough to count).
+fn counted_max_cases(seed: u64, cases: usize) -> Vec<(String, Network, Domain, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for case in 0..cases {
+        let n0 = rng.gen_range(1..=3);
+        let (net, ..) = random_net(&mut rng, n0, case % 3 == 2);
+        let domain = domain(&mut rng, n0);
+        let exact = count(&net, &domain, &WalkOptions::default()).unwrap();
+        if (2..=400).contains(&exact.count()) {
+            out.push((format!("case {case}"), net, domain, exact.count()));
+        }
+    }
+    out
+}
+
+/// Gives a window's last feasible argmax probability 0 when it has more than two: the mistake of
+/// dropping a child's weight at a k-way cut (a binary cut is left alone, so only the windows'
+/// cuts are biased).
+struct DropsLastCandidate;
+
+impl ChildChoice for DropsLastCandidate {
+    fn probabilities(&self, feasible: &[Child]) -> Vec<f64> {
+        match feasible.len() {
+            k if k > 2 => (0..k).map(|i| if i + 1 < k { 1.0 / (k - 1) as f64 } else { 0.0 }).collect(),
+            k => vec![1.0 / k as f64; k],
+        }
+    }
+}
+
+#[test]
+fn estimates_on_max_networks_are_unbiased_and_their_intervals_cover() {
+    // The cut tree decides a window at once, one child per feasible argmax.
+    let cases = counted_max_cases(21, 330);
+    assert!(cases.len() >= 200, "{} cases", cases.len());
+    let estimate_case = |i: usize, choice: &dyn ChildChoice| {
+        let (what, net, domain, exact) = &cases[i];
+        let options = EstimateOptions {
+            probes: 300,
+            strata: if i.is_multiple_of(2) { 1 } else { 16 },
+            seed: i as u64,
+            ..Default::default()
+        };
+        let e = estimate_with(net, domain, &options, choice).unwrap();
+        assert!(e.certified_regions >= 1 && e.certified_regions <= *exact, "{what}: {} certified", e.certified_regions);
+        (what.clone(), e, *exact)
+    };
+    let estimates: Vec<_> = (0..cases.len()).map(|i| estimate_case(i, &RegionShare)).collect();
+    let (z, covered) = z_scores(&estimates);
+    unbiased(&z).unwrap();
+    assert!(covered as f64 >= 0.9 * estimates.len() as f64, "the intervals cover {covered} of {}", estimates.len());
+    // Windows of three or more feasible argmaxes are common enough that dropping one is caught.
+    let biased: Vec<_> = (0..cases.len()).map(|i| estimate_case(i, &DropsLastCandidate)).collect();
+    assert!(unbiased(&z_scores(&biased).0).is_err(), "the biased variant passed");
 }
 
 #[test]
@@ -283,11 +372,6 @@ fn malformed_windows_are_refused() {
     assert!(err(vec![vec![], vec![]]).contains("2 hidden layers"));
     let ok = net().with_max_windows(vec![vec![0..1, 2..3]]).unwrap();
     assert_eq!(ok.max_windows().count(), 2);
-    let domain = Domain::boxed(&[-1.0], &[1.0]).unwrap();
-    let estimate = regionwalk::estimate::estimate(&ok, &domain, &regionwalk::estimate::EstimateOptions::default());
-    assert!(estimate.unwrap_err().to_string().contains("the estimate does not support max units"));
-    let partition = regionwalk::exact::partition::partition(&ok, &domain, &WalkOptions::default());
-    assert!(partition.unwrap_err().to_string().contains("the box partition does not support max units"));
 }
 
 /// Every command runs on a network with max units (or says it does not support them yet), and
@@ -367,7 +451,9 @@ fn every_command_runs_on_a_max_network() {
         run(&["plot", model, "--center=0.1,-0.2", "--radius", "0.8", "--out", picture.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(std::fs::metadata(&picture).unwrap().len() > 0);
-    let (code, _, err) = run(&["estimate", model, "--center=0.1,-0.2", "--radius", "0.8"]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("does not support max units (MaxPool) yet"), "{err}");
+    let (code, out, err) = run(&["estimate", model, "--center=0.1,-0.2", "--radius", "0.8", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let estimate: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lower = estimate["lower"].as_u64().unwrap();
+    assert!(lower >= 1 && lower <= exact, "{estimate}");
 }

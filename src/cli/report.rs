@@ -90,8 +90,7 @@ pub(super) fn print_bounds(report: &BoundReport, exact: Option<usize>) {
         if exact.is_some() { "  bound/exact" } else { "" }
     );
     for b in &report.bounds {
-        let digits = b.value.to_string();
-        let shown = if digits.len() > 24 { format!("{}…e{}", &digits[..8], digits.len() - 1) } else { digits };
+        let shown = short_integer(&b.value.to_string());
         let r = exact.map(|e| format!("  {:>11.3}", regionwalk::bound::ratio(&b.value, e))).unwrap_or_default();
         println!("{:<12} {:>24} {:>9.3}{r}", b.method.name(), shown, regionwalk::bound::log10(&b.value));
         if let Some(note) = &b.note {
@@ -153,7 +152,9 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
         );
     }
     match (&r.upper, &r.upper_method) {
-        (Some(upper), Some(method)) => println!("certified: {} ≤ regions ≤ {upper} (upper: {method})", r.lower),
+        (Some(upper), Some(method)) => {
+            println!("certified: {} ≤ regions ≤ {} (upper: {method})", r.lower, short_integer(upper))
+        }
         _ => println!("certified: {} ≤ regions (no upper bound: every method asked for was skipped)", r.lower),
     }
 }
@@ -167,5 +168,14 @@ pub(super) fn print_estimate_columns(e: &regionwalk::estimate::EstimateColumns, 
             100.0 * confidence,
             if e.estimate_reliable == Some(false) { " (flagged unreliable: heavy tails)" } else { "" }
         );
+    }
+}
+
+/// A decimal integer as printed in tables: whole up to 24 digits, else its first 8 digits and
+/// its exponent (a bound of 10³⁰⁰⁰ would fill the screen; `--json` keeps every digit).
+fn short_integer(digits: &str) -> String {
+    match digits.len() > 24 {
+        true => format!("{}…e{}", &digits[..8], digits.len() - 1),
+        false => digits.to_string(),
     }
 }

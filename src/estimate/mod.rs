@@ -6,8 +6,11 @@
 //! first k neurons, in topological order (layer by layer). Its children are the sides of neuron
 //! k + 1 whose part still meets the open domain, decided as the walk decides a region: by a
 //! certified witness with more than [`DECIDE`](crate::tolerance::DECIDE) of room, or a certified
-//! refutation. A neuron proved stable over the domain, or constant on the node, has one child.
-//! The leaves are therefore exactly the activation regions that `count` counts.
+//! refutation. A neuron proved stable over the domain, or constant on the node, has one child. A
+//! max window (theory §11) is decided at once, with one child per candidate that can be its
+//! argmax on the node (`z_c − z_i > 0` for the others, ties between the same function to the
+//! lowest index, as the walk decides them); the box partition's tree has no such cut, so max
+//! networks are probed on this tree in boxes too. The leaves are therefore exactly the activation regions that `count` counts.
 //!
 //! **Knuth's estimator.** A probe walks from a node, choosing one child at random with the
 //! probability [`ChildChoice`] gives it, and returns `X = Π 1/q` over its choices (0 if it reaches
@@ -47,11 +50,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tree::{Expansion, Node, Probe, Tree};
 
-/// What a probe knows of one feasible child when it chooses.
+/// What a probe knows of one feasible child (a ReLU's side, or a max window's argmax) when it
+/// chooses.
 #[derive(Clone, Copy, Debug)]
 pub struct Child {
-    /// The side of the neuron (true: active).
-    pub side: bool,
     /// Distinct patterns among the node's sample points (the domain's, or drawn inside the node)
     /// that lie in the child: regions of the child that they hit.
     pub patterns: usize,
@@ -248,8 +250,8 @@ fn estimate_from(
     status: Vec<Status>,
     started: Instant,
 ) -> Result<Estimate> {
-    net.require_relu_only("the estimate")?;
-    if options.width == 1 && partition::applies(net, domain, &WalkOptions::default()) {
+    // The box partition's descents have no k-way cut for a max window: max networks take the LP tree.
+    if options.width == 1 && net.max_windows().is_empty() && partition::applies(net, domain, &WalkOptions::default()) {
         return estimate_on_box(net, domain, options, choice, started);
     }
     // The children's measure: seeded random points of the domain with their patterns (none when
@@ -331,7 +333,7 @@ fn estimate_on_box(
         ids.push(*numbered.entry(p).or_insert(next));
     }
     let choose = |minus: usize, plus: usize| {
-        let q = choice.probabilities(&[Child { side: false, patterns: minus }, Child { side: true, patterns: plus }]);
+        let q = choice.probabilities(&[Child { patterns: minus }, Child { patterns: plus }]);
         q[0] / (q[0] + q[1])
     };
     let walk_options =
@@ -613,10 +615,6 @@ pub fn estimate_columns(
     upper: Option<&num_bigint::BigUint>,
     statuses: Option<&[Status]>,
 ) -> Result<EstimateColumns> {
-    // The cut tree has no max units yet: the reports keep their bracket alone.
-    if !net.max_windows().is_empty() {
-        return Ok(EstimateColumns::default());
-    }
     let estimated = match statuses {
         Some(s) => {
             options.check()?;

@@ -7,7 +7,7 @@ use crate::analysis::interval::Status;
 use crate::domain::{Domain, Halfspace};
 use crate::exact::layer_step::Step;
 use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
-use crate::model::{Network, NeuronKind, Pattern};
+use crate::model::{difference, Difference, Network, NeuronKind, Pattern};
 use crate::tolerance::{DECIDE, ESTIMATE_REFRESH_BELOW, ESTIMATE_REFRESH_MAX_INPUTS};
 use crate::{Error, Result};
 use ndarray::Array2;
@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -66,6 +67,33 @@ pub(super) enum Expansion {
     Split(Vec<(Child, Node)>),
     /// A sliver thinner than the decision margin: no region the count counts.
     Empty,
+}
+
+/// One feasible part of a node at its next question: a ReLU's side, or a max window's argmax.
+struct Part {
+    /// The units the question decides (pattern indices): one ReLU, or a window's candidates.
+    units: Range<usize>,
+    /// The unit among them whose bit is set (the active ReLU, the window's argmax), if any.
+    set: Option<usize>,
+    /// The part's constraints beyond the node's (frame).
+    rows: Vec<Halfspace>,
+    /// A witness inside the part, and the room around it.
+    witness: (Vec<f64>, f64),
+}
+
+impl Part {
+    /// Whether `pattern` (a sample point's) lies in the part.
+    fn holds(&self, pattern: &Pattern) -> bool {
+        self.units.clone().all(|i| pattern.get(i) == (Some(i) == self.set))
+    }
+
+    /// Moves `node` into the part: its pattern, constraints and witness, and its next question.
+    fn enter(self, node: &mut Node) {
+        self.units.clone().for_each(|i| node.pattern.set(i, Some(i) == self.set));
+        node.rows.extend(self.rows);
+        (node.witness, node.room) = self.witness;
+        node.next = self.units.end;
+    }
 }
 
 /// What one probe found: its weight `X`, and the leaves it reached that a forward pass confirms.
@@ -170,8 +198,8 @@ impl<'a> Tree<'a> {
         Ok(Some(Node { next: 0, layer: 0, step, pattern, rows: Vec::new(), witness, room, inside, local: None }))
     }
 
-    /// Decides the node's neurons in order while each has one feasible side, and stops at the
-    /// first with two (or at a leaf, or at a sliver).
+    /// Decides the node's units in order while each has one feasible side (a max window: one
+    /// feasible argmax), and stops at the first with more (or at a leaf, or at a sliver).
     pub(super) fn expand(&self, mut node: Node) -> Result<(Expansion, LpCounters)> {
         let net = self.net;
         let mut counters = LpCounters::default();
@@ -183,68 +211,143 @@ impl<'a> Tree<'a> {
                 node.step = Arc::new(Step::next(net, l, &node.pattern, &node.step));
                 node.layer = l;
             }
-            node.next += 1;
-            let step = &node.step;
-            let side = match (self.status[k], step.kind[j]) {
-                (Status::Active, _) => true,
-                (Status::Inactive, _) | (_, NeuronKind::Zero) => false,
-                (_, NeuronKind::Constant) => step.zeta[j] > 0.0,
-                (Status::Unstable, NeuronKind::Varying) => {
-                    let mut row = vec![0.0; step.z.ncols()];
-                    step.z.add_row_scaled(j, 1.0, &mut row);
-                    let Some(active) = self.domain.halfspace(row, step.zeta[j]) else {
-                        unreachable!("a varying neuron has a nonzero row")
-                    };
-                    // A hyperplane that misses the whole domain leaves the node on the
-                    // witness's side: no question to ask.
-                    let misses = self.domain.misses(&active);
-                    let mut feasible = Vec::with_capacity(2);
-                    for (side, h) in [(false, active.negated()), (true, active)] {
-                        let distance = h.eval(&node.witness);
-                        let found = if misses && distance <= 0.0 {
-                            None
-                        } else if distance > 0.0 && node.room.min(distance) > DECIDE {
-                            Some((node.witness.clone(), node.room.min(distance)))
-                        } else {
-                            self.in_time()?;
-                            self.meets(&node.rows, &h, &mut counters)?
-                        };
-                        if let Some((witness, room)) = found {
-                            feasible.push((side, witness, room, h));
-                        }
+            let mut parts = match net.max_windows().of(k) {
+                Some(window) => self.window_parts(&node, j, window, &mut counters)?,
+                None => match self.settled(&node, k, j) {
+                    Some(side) => {
+                        node.pattern.set(k, side);
+                        node.next += 1;
+                        continue;
                     }
-                    match feasible.len() {
-                        0 => return Ok((Expansion::Empty, counters)),
-                        1 => {
-                            let (side, witness, room, h) = feasible.pop().expect("one side");
-                            node.rows.push(h);
-                            (node.witness, node.room) = (witness, room);
-                            side
-                        }
-                        _ => {
-                            if node.inside.len() < ESTIMATE_REFRESH_BELOW {
-                                self.refresh(&mut node, k);
-                            }
-                            let children = feasible
-                                .into_iter()
-                                .map(|(side, witness, room, h)| {
-                                    let mut child = node.clone();
-                                    child.pattern.set(k, side);
-                                    child.inside.retain(|&i| self.point(&node, i).get(k) == side);
-                                    child.rows.push(h);
-                                    (child.witness, child.room) = (witness, room);
-                                    let patterns = self.distinct_patterns(&child);
-                                    (Child { side, patterns }, child)
-                                })
-                                .collect();
-                            return Ok((Expansion::Split(children), counters));
-                        }
-                    }
-                }
+                    None => self.relu_parts(&node, k, j, &mut counters)?,
+                },
             };
-            node.pattern.set(k, side);
+            match parts.len() {
+                0 => return Ok((Expansion::Empty, counters)),
+                1 => parts.pop().expect("one part").enter(&mut node),
+                _ => {
+                    if node.inside.len() < ESTIMATE_REFRESH_BELOW {
+                        self.refresh(&mut node, k);
+                    }
+                    let children = parts
+                        .into_iter()
+                        .map(|part| {
+                            let mut child = node.clone();
+                            child.inside.retain(|&i| part.holds(self.point(&node, i)));
+                            part.enter(&mut child);
+                            let patterns = self.distinct_patterns(&child);
+                            (Child { patterns }, child)
+                        })
+                        .collect();
+                    return Ok((Expansion::Split(children), counters));
+                }
+            }
         }
         Ok((Expansion::Leaf(node), counters))
+    }
+
+    /// The side of ReLU `k` (number `j` of its layer) on `node` when it needs no question: proved
+    /// stable over the domain, or not varying on the node.
+    fn settled(&self, node: &Node, k: usize, j: usize) -> Option<bool> {
+        match (self.status[k], node.step.kind[j]) {
+            (Status::Active, _) => Some(true),
+            (Status::Inactive, _) | (_, NeuronKind::Zero) => Some(false),
+            (_, NeuronKind::Constant) => Some(node.step.zeta[j] > 0.0),
+            (Status::Unstable, NeuronKind::Varying) => None,
+        }
+    }
+
+    /// The feasible sides of ReLU `k` (number `j` of its layer), varying on `node`.
+    fn relu_parts(&self, node: &Node, k: usize, j: usize, counters: &mut LpCounters) -> Result<Vec<Part>> {
+        let step = &node.step;
+        let mut row = vec![0.0; step.z.ncols()];
+        step.z.add_row_scaled(j, 1.0, &mut row);
+        let Some(active) = self.domain.halfspace(row, step.zeta[j]) else {
+            unreachable!("a varying neuron has a nonzero row")
+        };
+        // A hyperplane that misses the whole domain leaves the node on the witness's side: no
+        // question to ask.
+        let misses = self.domain.misses(&active);
+        let mut parts = Vec::with_capacity(2);
+        for (side, h) in [(false, active.negated()), (true, active)] {
+            if misses && h.eval(&node.witness) <= 0.0 {
+                continue;
+            }
+            if let Some(part) = self.part(node, k..k + 1, side.then_some(k), vec![h], counters)? {
+                parts.push(part);
+            }
+        }
+        Ok(parts)
+    }
+
+    /// The feasible argmaxes of the max `window` (pattern indices; its first unit is number `j`
+    /// of its layer) on `node`: candidate `c` with `z_c − z_i > 0` for every other candidate `i`,
+    /// ties between the same function going to the lowest index (theory §11, as the walk and the
+    /// splitter decide them).
+    fn window_parts(
+        &self,
+        node: &Node,
+        j: usize,
+        window: Range<usize>,
+        counters: &mut LpCounters,
+    ) -> Result<Vec<Part>> {
+        let step = &node.step;
+        let rows: Vec<Vec<f64>> = (j..j + window.len())
+            .map(|u| {
+                let mut row = vec![0.0; step.z.ncols()];
+                if step.kind[u] == NeuronKind::Varying {
+                    step.z.add_row_scaled(u, 1.0, &mut row);
+                }
+                row
+            })
+            .collect();
+        let unit = |c: usize| (rows[c].as_slice(), step.zeta[j + c], step.kind[j + c]);
+        let mut parts = Vec::new();
+        'candidates: for c in 0..window.len() {
+            let mut constraints = Vec::with_capacity(window.len() - 1);
+            for i in (0..window.len()).filter(|&i| i != c) {
+                match difference(unit(c), unit(i)) {
+                    Difference::Varying(a, beta) => match self.domain.halfspace(a, beta) {
+                        // A difference whose hyperplane misses the domain has one sign on it.
+                        Some(h) if self.domain.misses(&h) => match h.eval(&node.witness) > 0.0 {
+                            true => {}
+                            false => continue 'candidates,
+                        },
+                        Some(h) => constraints.push(h),
+                        None => unreachable!("a varying difference has a nonzero row"),
+                    },
+                    Difference::Constant(d) if d < 0.0 => continue 'candidates,
+                    Difference::Identical if i < c => continue 'candidates,
+                    Difference::Constant(_) | Difference::Identical => {}
+                }
+            }
+            let chosen = window.start + c;
+            if let Some(part) = self.part(node, window.clone(), Some(chosen), constraints, counters)? {
+                parts.push(part);
+            }
+        }
+        Ok(parts)
+    }
+
+    /// The part of `node` where `rows` hold, setting the bit of `set` (if any) among `units` and
+    /// clearing the others, if it meets the domain by more than the decision margin: the node's
+    /// witness when it keeps the margin, else a certified solver witness.
+    fn part(
+        &self,
+        node: &Node,
+        units: Range<usize>,
+        set: Option<usize>,
+        rows: Vec<Halfspace>,
+        counters: &mut LpCounters,
+    ) -> Result<Option<Part>> {
+        let distance = rows.iter().fold(f64::INFINITY, |m, h| m.min(h.eval(&node.witness)));
+        let found = if distance > 0.0 && node.room.min(distance) > DECIDE {
+            Some((node.witness.clone(), node.room.min(distance)))
+        } else {
+            self.in_time()?;
+            self.meets(&node.rows, &rows, counters)?
+        };
+        Ok(found.map(|found| Part { units, set, rows, witness: found }))
     }
 
     /// One probe from `start`, with the random choices of probe `index` of `seed`: a population
@@ -339,10 +442,15 @@ impl<'a> Tree<'a> {
         node.local = Some(Arc::new(classified));
     }
 
-    /// A witness of the node `rows` on side `h`, with its room, if that part meets the domain by
+    /// A witness of the node `rows` where `more` holds too, with its room, if that part meets the domain by
     /// more than the decision margin: the dual path's certified answer, else HiGHS.
-    fn meets(&self, rows: &[Halfspace], h: &Halfspace, counters: &mut LpCounters) -> Result<Option<(Vec<f64>, f64)>> {
-        let all: Vec<&Halfspace> = rows.iter().chain([h]).collect();
+    fn meets(
+        &self,
+        rows: &[Halfspace],
+        more: &[Halfspace],
+        counters: &mut LpCounters,
+    ) -> Result<Option<(Vec<f64>, f64)>> {
+        let all: Vec<&Halfspace> = rows.iter().chain(more).collect();
         let decision = match decide_by_dual(self.domain, &all, None) {
             Some((decision, _)) => {
                 counters.dual_solves += 1;

@@ -28,11 +28,13 @@ use super::walk::vertices::{facet_misses_ball, Cut, Polytope, MAX_DIM};
 use super::{WalkOptions, WalkResult};
 use crate::domain::{Domain, Halfspace};
 use crate::lp::{margin, meets, Decision, LpCounters};
-use crate::model::{Network, NeuronKind, Pattern};
+use crate::model::{chosen, difference, Difference, Network, NeuronKind, Pattern};
 use crate::tolerance::{BALL_MISS, BOX_SIDE, CORNER_ON, DECIDE};
 use crate::Result;
 use ndarray::Array1;
 use num_bigint::BigUint;
+use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -59,13 +61,12 @@ pub fn applies(net: &Network, domain: &Domain, options: &WalkOptions) -> bool {
 /// bounded domain (a box, or a ball cut within its bounding cube).
 fn within_reach(net: &Network, domain: &Domain) -> bool {
     let n = domain.dim();
-    (1..=MAX_DIM).contains(&n) && net.input_dim() == n && domain.is_bounded() && net.max_windows().is_empty()
+    (1..=MAX_DIM).contains(&n) && net.input_dim() == n && domain.is_bounded()
 }
 
 /// Counts the activation regions of `net` in the box `domain` by partitioning it ([`applies`]
 /// must hold). Regions come in the order of the cut tree, each with its witness.
 pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
-    net.require_relu_only("the box partition")?;
     let started = Instant::now();
     let (out, reason) = run(net, domain, options, Mode::Count, started)?;
     // Leaves come from parallel branches: the sink gets them in the cut tree's order at the end.
@@ -133,7 +134,8 @@ pub fn bound_tree(
     max_leaves: Option<usize>,
     deadline: Option<Instant>,
 ) -> Result<Option<TreeBound>> {
-    if !within_reach(net, domain) {
+    // The uncut cells' bounds are derived for ReLU layers only.
+    if !within_reach(net, domain) || !net.max_windows().is_empty() {
         return Ok(None);
     }
     let options = WalkOptions {
@@ -345,6 +347,8 @@ pub fn descend(
     rng: &mut dyn rand::RngCore,
 ) -> Result<(Descent, LpCounters)> {
     use rand::Rng;
+    // A descent takes one side per cut: it has no k-way cut for a window.
+    net.require_relu_only("the box partition's descents")?;
     let options = WalkOptions::default();
     let search = Search::new(net, domain, &options, Mode::Count, Instant::now());
     let (n, hidden) = (domain.dim(), net.hidden().len());
@@ -501,6 +505,7 @@ impl Search<'_> {
         out: &mut Leaves,
     ) -> Result<()> {
         let first = self.net.neuron_index(l, 0);
+        let windows = self.net.max_windows().in_layer(l);
         let mut values = Vec::new();
         let mut cut = Cut::default();
         for j in j..step.kind.len() {
@@ -510,6 +515,9 @@ impl Search<'_> {
                     out.cut_short += 1;
                 }
                 return Ok(());
+            }
+            if let Some(window) = windows.iter().find(|w| w.start == j) {
+                return self.explore_window(path, &cell, l, window.clone(), step, depth, out);
             }
             let minus = match self.decide(path, &mut cell, first + j, j, step, &mut values, &mut cut) {
                 Decided::Kept => continue,
@@ -536,6 +544,114 @@ impl Search<'_> {
         } else {
             self.leaf(path, cell, out)
         }
+    }
+
+    /// Decides the max `window` (units of layer `l`) on `cell`: one part per candidate `c` that
+    /// can be its argmax there ([`Self::window_part`]), each explored from the unit after the
+    /// window, in the candidates' order.
+    #[allow(clippy::too_many_arguments)]
+    fn explore_window(
+        &self,
+        path: &mut Path,
+        cell: &Cell,
+        l: usize,
+        window: Range<usize>,
+        step: &Step,
+        depth: usize,
+        out: &mut Leaves,
+    ) -> Result<()> {
+        let explore =
+            |c: usize, path: &mut Path, out: &mut Leaves| match self.window_part(path, cell, l, &window, c, step) {
+                Some(part) => self.explore(path, part, l, window.end, step, depth + 1, out),
+                None => Ok(()),
+            };
+        if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
+            let found: Vec<Leaves> = window
+                .clone()
+                .into_par_iter()
+                .map(|c| {
+                    let (mut path, mut found) = (path.clone(), Leaves::default());
+                    explore(c, &mut path, &mut found).map(|()| found)
+                })
+                .collect::<Result<_>>()?;
+            found.into_iter().for_each(|found| out.append(found));
+            return Ok(());
+        }
+        window.clone().try_for_each(|c| explore(c, path, out))
+    }
+
+    /// The part of `cell` where candidate `c` is the argmax of the max `window` (units of layer
+    /// `l`), if it is not proven empty: `cell` cut by `z_c − z_i > 0` for every other candidate
+    /// `i`, whose hyperplane `path` records as unit `i`'s; ties between the same function go to
+    /// the lowest index, as in the walk (theory §11). A difference whose hyperplane only touches
+    /// the cell within [`CORNER_ON`] leaves it on the side its corners lean to, as a neuron's
+    /// does ([`Self::decide`]), so exactly one of two candidates keeps such a sliver.
+    fn window_part(
+        &self,
+        path: &mut Path,
+        cell: &Cell,
+        l: usize,
+        window: &Range<usize>,
+        c: usize,
+        step: &Step,
+    ) -> Option<Cell> {
+        let (n, first) = (self.n, self.net.neuron_index(l, 0));
+        let row = |u: usize| -> Vec<f64> {
+            let mut row = vec![0.0; n];
+            if step.kind[u] == NeuronKind::Varying {
+                step.z.add_row_scaled(u, 1.0, &mut row);
+            }
+            row
+        };
+        let rows: Vec<Vec<f64>> = window.clone().map(row).collect();
+        let unit = |u: usize| (rows[u - window.start].as_slice(), step.zeta[u], step.kind[u]);
+        let mut part = Cell {
+            corners: cell.corners.clone(),
+            lower: cell.lower.clone(),
+            upper: cell.upper.clone(),
+            pattern: cell.pattern.clone(),
+        };
+        let (mut values, mut cut) = (Vec::new(), Cut::default());
+        path.varying[first + c] = false;
+        for i in window.clone().filter(|&i| i != c) {
+            let k = first + i;
+            path.varying[k] = false;
+            let (a, beta) = match difference(unit(c), unit(i)) {
+                Difference::Varying(a, beta) => (a, beta),
+                Difference::Constant(d) if d < 0.0 => return None,
+                Difference::Identical if i < c => return None,
+                Difference::Constant(_) | Difference::Identical => continue,
+            };
+            let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let mut plane: Vec<f64> = a.into_iter().chain([beta]).collect();
+            let nonzero = self.domain.to_frame_plane(&mut plane);
+            debug_assert!(nonzero, "a varying difference has a nonzero row");
+            let bit = 2 * n + k;
+            path.varying[k] = true;
+            path.normals[bit * n..(bit + 1) * n].copy_from_slice(&plane[..n]);
+            path.offsets[k] = plane[n];
+            path.to_distance[k] = 1.0 / (norm * self.domain.scale());
+            match part.side_by_box(&plane[..n], plane[n]) {
+                Some(true) => continue,
+                Some(false) => return None,
+                None => {}
+            }
+            part.corners.values(&plane[..n], plane[n], &mut values);
+            let above = values.iter().any(|&v| v > CORNER_ON);
+            let below = values.iter().any(|&v| v < -CORNER_ON);
+            if !(above && below) {
+                if above || !below && values.iter().sum::<f64>() > 0.0 {
+                    part.corners.mark_on(&values, bit);
+                    continue;
+                }
+                return None;
+            }
+            part.corners.crossings(&values, bit, &path.normals, &mut cut);
+            part.corners = part.corners.side(&values, bit, true, &cut);
+            (part.lower, part.upper) = part.corners.bounding_box();
+        }
+        window.clone().for_each(|i| part.pattern.set(first + i, i == c));
+        (!self.outside(&part)).then_some(part)
     }
 
     /// Decides neuron `k` (number `j` of the current layer, `step`) on `cell`: records its
@@ -727,7 +843,9 @@ impl Search<'_> {
         let constraints: Vec<Halfspace> = (0..path.varying.len())
             .filter(|&k| path.varying[k])
             .map(|k| {
-                let sign = if cell.pattern.get(k) { 1.0 } else { -1.0 };
+                // A window's loser keeps `z_c − z_i > 0` (its recorded hyperplane) on either side.
+                let positive = cell.pattern.get(k) || self.net.max_windows().of(k).is_some();
+                let sign = if positive { 1.0 } else { -1.0 };
                 let bit = 2 * n + k;
                 let normal = path.normals[bit * n..(bit + 1) * n].iter().map(|a| sign * a).collect();
                 Halfspace { normal, offset: sign * path.offsets[k] }
@@ -753,17 +871,27 @@ impl Search<'_> {
     fn margin_at(&self, y: &[f64], path: &Path, pattern: &Pattern) -> f64 {
         let mut slack = margin(self.domain, &[], y);
         let mut h = Array1::from(self.domain.from_frame(y));
+        let windows = self.net.max_windows();
         for (l, layer) in self.net.hidden().iter().enumerate() {
             let z = layer.weight.dot(h.view()) + &layer.bias;
             let first = self.net.neuron_index(l, 0);
             for (j, &v) in z.iter().enumerate() {
                 let k = first + j;
                 if path.varying[k] {
-                    let side = if pattern.get(k) { v } else { -v };
+                    // A window's loser is bounded by its gap to the window's argmax.
+                    let side = match windows.of(k) {
+                        Some(w) => z[chosen(|u| pattern.get(u), w).expect("one argmax per window") - first] - v,
+                        None if pattern.get(k) => v,
+                        None => -v,
+                    };
                     slack = slack.min(side * path.to_distance[k]);
                 }
             }
             h = z.mapv(|v| v.max(0.0));
+            // A window passes its argmax's value on, the others nothing.
+            for w in windows.in_layer(l) {
+                w.clone().for_each(|j| h[j] = if pattern.get(first + j) { z[j] } else { 0.0 });
+            }
         }
         slack
     }

@@ -267,3 +267,32 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The z-scores of the estimates against the exact counts, and how many intervals cover them.
+pub fn z_scores(estimates: &[(String, regionwalk::estimate::Estimate, usize)]) -> (Vec<f64>, usize) {
+    let mut z = Vec::new();
+    let mut covered = 0;
+    for (_, e, exact) in estimates {
+        let n = *exact as f64;
+        covered += usize::from(e.low <= n && n <= e.high);
+        if e.standard_error > 0.0 {
+            z.push((e.estimate - n) / e.standard_error);
+        } else {
+            z.push(if e.estimate == n { 0.0 } else { f64::INFINITY });
+        }
+    }
+    (z, covered)
+}
+
+/// Unbiased: the mean z-score over the cases is near 0 (each is approximately standard normal),
+/// and no case is far off.
+pub fn unbiased(z: &[f64]) -> Result<(), String> {
+    let mean = z.iter().sum::<f64>() / z.len() as f64;
+    let worst = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    // The mean of k standard normals has standard deviation 1/sqrt(k); allow 4 of them.
+    let allowed = 4.0 / (z.len() as f64).sqrt();
+    if mean.abs() > allowed || worst > 6.0 {
+        return Err(format!("mean z {mean:.3} (allowed ±{allowed:.3}), worst |z| {worst:.2}"));
+    }
+    Ok(())
+}
