@@ -11,6 +11,7 @@ use common::{exact_patterns, unbiased, z_scores};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use regionwalk::bound::partition::upper_bound;
 use regionwalk::bound::{bounds, BoundOptions};
 use regionwalk::cluster::{walk_dataflow, Cluster};
 use regionwalk::domain::{Domain, Norm};
@@ -198,7 +199,13 @@ fn walks_of_max_networks_find_the_splitters_regions() {
         // Every upper bound holds the count; the certified lower bound is below it.
         let report = bounds(&net, &domain, &BoundOptions::default().without_walk()).unwrap();
         assert!(report.lower <= found.len(), "case {case}: lower bound {} > {}", report.lower, found.len());
-        assert_eq!(report.bounds.len(), 2, "case {case}: global and product");
+        // `partition` where its cut tree reaches (bounded domains of ≤ 8 inputs).
+        let methods: Vec<&str> = report.bounds.iter().map(|b| b.method.name()).collect();
+        assert_eq!(methods, ["global", "product", "partition"], "case {case}");
+        // Stopped after a few leaves, the cut tree bounds each uncut cell by its box's product.
+        let short = upper_bound(&net, &domain, None, Some(3), None).unwrap().unwrap();
+        assert!(short.value >= BigUint::from(found.len()), "case {case}: cut short {} < {}", short.value, found.len());
+        assert!(short.cut_short > 0 || short.leaves as usize >= found.len(), "case {case}");
         for b in &report.bounds {
             assert!(
                 b.value >= BigUint::from(found.len()),

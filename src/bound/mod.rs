@@ -264,7 +264,8 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             match method {
                 Method::Global => report.bounds.push(with_max_units(net, None)),
                 Method::Product => report.bounds.push(with_max_units(net, Some(&stability))),
-                _ => report.skipped.push((method, NOT_FOR_MAX_UNITS.into())),
+                Method::Paper | Method::LocalSerra => report.skipped.push((method, NOT_FOR_MAX_UNITS.into())),
+                Method::Hybrid | Method::Partition | Method::Walk => unreachable!("filtered out"),
             }
             continue;
         }
@@ -282,10 +283,10 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     if options.methods.contains(&Method::Walk) {
         walk_within_budget(net, domain, deadline, analysis, &mut report)?;
     }
-    for method in [Method::Partition, Method::Hybrid].into_iter().filter(|m| max_units && options.methods.contains(m)) {
-        report.skipped.push((method, NOT_FOR_MAX_UNITS.into()));
+    if max_units && options.methods.contains(&Method::Hybrid) {
+        report.skipped.push((Method::Hybrid, NOT_FOR_MAX_UNITS.into()));
     }
-    if options.methods.contains(&Method::Partition) && !max_units {
+    if options.methods.contains(&Method::Partition) {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             report
                 .skipped
@@ -379,7 +380,7 @@ fn walk_within_budget(
 
 /// Why a method is skipped on a network with max units.
 const NOT_FOR_MAX_UNITS: &str = "not derived for max units yet (theory §11); `global` and `product` count each max \
-    window by the hyperplanes of its candidates' pairwise differences";
+    window by the hyperplanes of its candidates' pairwise differences, `partition` cuts it by them";
 
 /// `global` (`stability` none) or `product` for a network with max units (theory §11). On a
 /// region of the layers before `l`, layer `l`'s pattern (its ReLUs' signs and its windows'

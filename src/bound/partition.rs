@@ -1,10 +1,12 @@
 //! The bound method `partition` (docs/bounds.md): the box partition's cut tree without the
 //! witness checks ([`crate::exact::partition::bound_tree`]). Every leaf not proven to miss the
 //! domain counts once; where the budget stops the tree, each uncut cell is bounded by a product
-//! from its own intervals ([`IntervalProduct`]).
+//! from its own intervals ([`IntervalProduct`]; on a network with max units, the `product` bound
+//! of its bounding box).
 
 use super::binomial_sum;
-use crate::analysis::interval::{ibp_layer, Bounds};
+use crate::analysis::interval::{analyse, ibp_layer, Bounds};
+use crate::analysis::set::InputSet;
 use crate::domain::Domain;
 use crate::exact::partition::{bound_tree, LayerRanges, UncutCells};
 use crate::model::Network;
@@ -53,6 +55,9 @@ struct IntervalProduct<'a> {
 
 impl UncutCells for IntervalProduct<'_> {
     fn bound(&self, layer: usize, ranges: LayerRanges) -> BigUint {
+        if !self.net.max_windows().is_empty() {
+            return self.with_max_units(&ranges);
+        }
         let mut bound = binomial_sum(ranges.unstable, ranges.dim);
         let mut dim = ranges.dim.min(ranges.active + ranges.unstable);
         let mut previous = Bounds { lower: Array1::from(ranges.lower), upper: Array1::from(ranges.upper) };
@@ -68,5 +73,18 @@ impl UncutCells for IntervalProduct<'_> {
             previous = b;
         }
         bound
+    }
+}
+
+impl IntervalProduct<'_> {
+    /// An uncut cell of a network with max units: its regions all meet its bounding box, so the
+    /// `product` bound of the box (theory §11: ReLUs and windows' pairwise differences whose
+    /// intervals over the box hold 0) bounds them. Looser than following the cell's own ranges
+    /// down its layers, which are derived for ReLU layers only.
+    fn with_max_units(&self, ranges: &LayerRanges) -> BigUint {
+        let domain = Domain::boxed(&ranges.input_lower, &ranges.input_upper)
+            .expect("a cell's box widened by CORNER_ON is a finite box with lower < upper");
+        let stability = analyse(self.net, &InputSet::new(&domain));
+        super::with_max_units(self.net, Some(&stability)).value
     }
 }

@@ -107,6 +107,11 @@ pub struct LayerRanges {
     pub active: usize,
     /// Input dimensions.
     pub dim: usize,
+    /// The cell's bounding box in input coordinates (widened by [`CORNER_ON`]): what a bound that
+    /// does not follow the layers' ranges (max units) starts from.
+    pub input_lower: Vec<f64>,
+    /// Its upper corner.
+    pub input_upper: Vec<f64>,
 }
 
 /// What [`bound_tree`] found: leaves not proven to miss the domain, and the bounds of the cells a
@@ -134,8 +139,7 @@ pub fn bound_tree(
     max_leaves: Option<usize>,
     deadline: Option<Instant>,
 ) -> Result<Option<TreeBound>> {
-    // The uncut cells' bounds are derived for ReLU layers only.
-    if !within_reach(net, domain) || !net.max_windows().is_empty() {
+    if !within_reach(net, domain) {
         return Ok(None);
     }
     let options = WalkOptions {
@@ -774,7 +778,9 @@ impl Search<'_> {
             lower.push(lo);
             upper.push(hi);
         }
-        LayerRanges { lower, upper, unstable, active, dim: n }
+        let input_lower = self.domain.from_frame(&cell.lower.iter().map(|v| v - CORNER_ON).collect::<Vec<_>>());
+        let input_upper = self.domain.from_frame(&cell.upper.iter().map(|v| v + CORNER_ON).collect::<Vec<_>>());
+        LayerRanges { lower, upper, unstable, active, dim: n, input_lower, input_upper }
     }
 
     /// Counts a leaf if it has a checked witness ([`Self::witness`]), and applies the budgets.
