@@ -66,6 +66,37 @@ pub fn statuses(layers: &[Bounds]) -> Vec<Status> {
     layers.iter().flat_map(|b| (0..b.lower.len()).map(|j| b.status(j))).collect()
 }
 
+/// Each max-window candidate's fate over the domain under `layers` (pattern order; `None` for a
+/// ReLU and for a candidate that may or may not win): `Some(false)` for a stable loser, always
+/// below some other candidate (`u_i < max_c ℓ_c`), and `Some(true)` for a stable argmax, always
+/// above every other (`ℓ_i > max_{c≠i} u_c`). A stable loser is never the argmax, and its
+/// difference to the argmax never bounds a region (the argmax is at least the candidate that
+/// beats it), so the walk and the estimate's cut tree leave both out. Empty for a network
+/// without max units.
+pub fn window_fates(net: &Network, layers: &[Bounds]) -> Vec<Option<bool>> {
+    if net.max_windows().is_empty() {
+        return Vec::new();
+    }
+    let mut fates = vec![None; net.neurons()];
+    for (l, b) in layers.iter().enumerate() {
+        let first = net.neuron_index(l, 0);
+        for w in net.max_windows().in_layer(l) {
+            let best_lower = w.clone().map(|i| b.lower[i]).fold(f64::NEG_INFINITY, f64::max);
+            for i in w.clone() {
+                let others_upper = w.clone().filter(|&o| o != i).map(|o| b.upper[o]).fold(f64::NEG_INFINITY, f64::max);
+                fates[first + i] = if b.upper[i] < best_lower {
+                    Some(false)
+                } else if b.lower[i] > others_upper {
+                    Some(true)
+                } else {
+                    None
+                };
+            }
+        }
+    }
+    fates
+}
+
 /// Stability of a neuron over the domain. A neuron with `ℓ ≥ 0` (even `= 0`) or `u ≤ 0` never splits
 /// a region (theory Lemma 4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 
 use super::volume::hit_and_run;
 use super::{Child, ChildChoice};
-use crate::analysis::interval::Status;
+use crate::analysis::interval::{analyse, window_fates, Status};
+use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
 use crate::exact::layer_step::Step;
 use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
@@ -25,6 +26,9 @@ pub(super) struct Tree<'a> {
     domain: &'a Domain,
     /// Each neuron's stability over the whole domain.
     status: Vec<Status>,
+    /// Each max-window candidate's fate over the whole domain (`analysis::interval::window_fates`;
+    /// empty without max units): stable losers and stable argmaxes need no question.
+    fates: Vec<Option<bool>>,
     choice: &'a dyn ChildChoice,
     /// The patterns of random points of the domain: they measure how a node's regions split
     /// between its children.
@@ -161,7 +165,13 @@ impl<'a> Tree<'a> {
         seed: u64,
         deadline: Option<Instant>,
     ) -> Self {
-        Tree { net, domain, status, choice, sample, seed, deadline }
+        // The windows' stable losers and winners (interval analysis again: `status` holds the
+        // ReLUs' only).
+        let fates = match net.max_windows().is_empty() {
+            true => Vec::new(),
+            false => window_fates(net, &analyse(net, &InputSet::new(domain)).combined),
+        };
+        Tree { net, domain, status, fates, choice, sample, seed, deadline }
     }
 
     /// Moves the deadline past which every expansion fails.
@@ -283,7 +293,7 @@ impl<'a> Tree<'a> {
     /// The feasible argmaxes of the max `window` (pattern indices; its first unit is number `j`
     /// of its layer) on `node`: candidate `c` with `z_c − z_i > 0` for every other candidate `i`,
     /// ties between the same function going to the lowest index (theory §11, as the walk and the
-    /// splitter decide them).
+    /// splitter decide them). Stable losers over the domain are neither children nor constraints.
     fn window_parts(
         &self,
         node: &Node,
@@ -302,10 +312,20 @@ impl<'a> Tree<'a> {
             })
             .collect();
         let unit = |c: usize| (rows[c].as_slice(), step.zeta[j + c], step.kind[j + c]);
+        let fate = |c: usize| self.fates[window.start + c];
+        if let Some(winner) = (0..window.len()).find(|&c| fate(c) == Some(true)) {
+            let part = Part {
+                units: window.clone(),
+                set: Some(window.start + winner),
+                rows: Vec::new(),
+                witness: (node.witness.clone(), node.room),
+            };
+            return Ok(vec![part]);
+        }
         let mut parts = Vec::new();
-        'candidates: for c in 0..window.len() {
+        'candidates: for c in (0..window.len()).filter(|&c| fate(c) != Some(false)) {
             let mut constraints = Vec::with_capacity(window.len() - 1);
-            for i in (0..window.len()).filter(|&i| i != c) {
+            for i in (0..window.len()).filter(|&i| i != c && fate(i) != Some(false)) {
                 match difference(unit(c), unit(i)) {
                     Difference::Varying(a, beta) => match self.domain.halfspace(a, beta) {
                         // A difference whose hyperplane misses the domain has one sign on it.

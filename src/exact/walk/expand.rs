@@ -11,7 +11,7 @@
 
 use super::geometry::{facet_on_line, propagated_box, separated, separation_applies, witness_beside};
 use super::vertices::{corners_on, facet_misses_ball, facet_point, may_bound_facet, vertices, Corners, MAX_DIM};
-use crate::analysis::interval::{analyse, Bounds, Status};
+use crate::analysis::interval::{analyse, window_fates, Bounds, Status};
 use crate::analysis::set::InputSet;
 use crate::domain::{misses_box, Domain, Halfspace};
 use crate::lp::{decide_by_dual, decide_in, refutes, Decision, LpCounters, Refutation, RegionLp};
@@ -216,23 +216,10 @@ impl<'a> Context<'a> {
             .collect::<Vec<Option<bool>>>();
         // A max-window candidate is stably a loser where some candidate is always larger, and
         // stably the argmax where it is always larger than every other one.
-        let mut first = 0;
-        for (l, b) in bounds.iter().enumerate() {
-            for w in net.max_windows().in_layer(l) {
-                let best_lower = w.clone().map(|i| b.lower[i]).fold(f64::NEG_INFINITY, f64::max);
-                for i in w.clone() {
-                    let others_upper =
-                        w.clone().filter(|&o| o != i).map(|o| b.upper[o]).fold(f64::NEG_INFINITY, f64::max);
-                    stable[first + i] = if b.upper[i] < best_lower {
-                        Some(false)
-                    } else if b.lower[i] > others_upper {
-                        Some(true)
-                    } else {
-                        None
-                    };
-                }
+        for (k, fate) in window_fates(net, bounds).into_iter().enumerate() {
+            if net.max_windows().of(k).is_some() {
+                stable[k] = fate;
             }
-            first += b.lower.len();
         }
         let (mut stable_mask, mut stable_signs) = (Pattern::zeros(stable.len()), Pattern::zeros(stable.len()));
         for (k, s) in stable.iter().enumerate() {
