@@ -240,6 +240,7 @@ enum Witness {
 
 /// A cell of the partition: its corners (frame coordinates), their bounding box, and the pattern
 /// decided so far.
+#[derive(Clone)]
 struct Cell {
     corners: Polytope,
     lower: Vec<f64>,
@@ -550,9 +551,9 @@ impl Search<'_> {
         }
     }
 
-    /// Decides the max `window` (units of layer `l`) on `cell`: one part per candidate `c` that
-    /// can be its argmax there ([`Self::window_part`]), each explored from the unit after the
-    /// window, in the candidates' order.
+    /// Decides the max `window` (units of layer `l`) on `cell`: one part per candidate that can
+    /// be its argmax there ([`Self::window_part`]), each explored from the unit after the window,
+    /// in the candidates' order.
     #[allow(clippy::too_many_arguments)]
     fn explore_window(
         &self,
@@ -564,14 +565,27 @@ impl Search<'_> {
         depth: usize,
         out: &mut Leaves,
     ) -> Result<()> {
+        // The candidates as `difference` takes them: row (input coordinates, zero where the
+        // candidate does not vary), offset, kind.
+        let units: Vec<(Vec<f64>, f64, NeuronKind)> = window
+            .clone()
+            .map(|u| {
+                let mut row = vec![0.0; self.n];
+                if step.kind[u] == NeuronKind::Varying {
+                    step.z.add_row_scaled(u, 1.0, &mut row);
+                }
+                (row, step.zeta[u], step.kind[u])
+            })
+            .collect();
+        let first = self.net.neuron_index(l, 0);
+        let candidates = first + window.start..first + window.end;
         let explore =
-            |c: usize, path: &mut Path, out: &mut Leaves| match self.window_part(path, cell, l, &window, c, step) {
+            |c: usize, path: &mut Path, out: &mut Leaves| match self.window_part(path, cell, &candidates, &units, c) {
                 Some(part) => self.explore(path, part, l, window.end, step, depth + 1, out),
                 None => Ok(()),
             };
         if depth < PARALLEL_DEPTH && rayon::current_num_threads() > 1 {
-            let found: Vec<Leaves> = window
-                .clone()
+            let found: Vec<Leaves> = (0..units.len())
                 .into_par_iter()
                 .map(|c| {
                     let (mut path, mut found) = (path.clone(), Leaves::default());
@@ -581,44 +595,31 @@ impl Search<'_> {
             found.into_iter().for_each(|found| out.append(found));
             return Ok(());
         }
-        window.clone().try_for_each(|c| explore(c, path, out))
+        (0..units.len()).try_for_each(|c| explore(c, path, out))
     }
 
-    /// The part of `cell` where candidate `c` is the argmax of the max `window` (units of layer
-    /// `l`), if it is not proven empty: `cell` cut by `z_c − z_i > 0` for every other candidate
-    /// `i`, whose hyperplane `path` records as unit `i`'s; ties between the same function go to
-    /// the lowest index, as in the walk (theory §11). A difference whose hyperplane only touches
-    /// the cell within [`CORNER_ON`] leaves it on the side its corners lean to, as a neuron's
-    /// does ([`Self::decide`]), so exactly one of two candidates keeps such a sliver.
+    /// The part of `cell` where candidate `c` (an index into `units`) is the argmax of the max
+    /// window `candidates` (pattern indices; `units`: each candidate's row, offset and kind), if
+    /// it is not proven empty: `cell` cut by `z_c − z_i > 0` for every other candidate `i`, whose
+    /// hyperplane `path` records as unit `i`'s; ties between the same function go to the lowest
+    /// index, as in the walk (theory §11). A difference whose hyperplane only touches the cell
+    /// within [`CORNER_ON`] leaves it on the side its corners lean to, as a neuron's does
+    /// ([`Self::decide`]), so exactly one of two candidates keeps such a sliver.
     fn window_part(
         &self,
         path: &mut Path,
         cell: &Cell,
-        l: usize,
-        window: &Range<usize>,
+        candidates: &Range<usize>,
+        units: &[(Vec<f64>, f64, NeuronKind)],
         c: usize,
-        step: &Step,
     ) -> Option<Cell> {
-        let (n, first) = (self.n, self.net.neuron_index(l, 0));
-        let row = |u: usize| -> Vec<f64> {
-            let mut row = vec![0.0; n];
-            if step.kind[u] == NeuronKind::Varying {
-                step.z.add_row_scaled(u, 1.0, &mut row);
-            }
-            row
-        };
-        let rows: Vec<Vec<f64>> = window.clone().map(row).collect();
-        let unit = |u: usize| (rows[u - window.start].as_slice(), step.zeta[u], step.kind[u]);
-        let mut part = Cell {
-            corners: cell.corners.clone(),
-            lower: cell.lower.clone(),
-            upper: cell.upper.clone(),
-            pattern: cell.pattern.clone(),
-        };
+        let n = self.n;
+        let unit = |i: usize| (units[i].0.as_slice(), units[i].1, units[i].2);
+        let mut part = cell.clone();
         let (mut values, mut cut) = (Vec::new(), Cut::default());
-        path.varying[first + c] = false;
-        for i in window.clone().filter(|&i| i != c) {
-            let k = first + i;
+        path.varying[candidates.start + c] = false;
+        for i in (0..units.len()).filter(|&i| i != c) {
+            let k = candidates.start + i;
             path.varying[k] = false;
             let (a, beta) = match difference(unit(c), unit(i)) {
                 Difference::Varying(a, beta) => (a, beta),
@@ -654,7 +655,7 @@ impl Search<'_> {
             part.corners = part.corners.side(&values, bit, true, &cut);
             (part.lower, part.upper) = part.corners.bounding_box();
         }
-        window.clone().for_each(|i| part.pattern.set(first + i, i == c));
+        candidates.clone().for_each(|k| part.pattern.set(k, k == candidates.start + c));
         (!self.outside(&part)).then_some(part)
     }
 
