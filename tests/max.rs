@@ -201,7 +201,7 @@ fn walks_of_max_networks_find_the_splitters_regions() {
         assert!(report.lower <= found.len(), "case {case}: lower bound {} > {}", report.lower, found.len());
         // `partition` where its cut tree reaches (bounded domains of ≤ 8 inputs).
         let methods: Vec<&str> = report.bounds.iter().map(|b| b.method.name()).collect();
-        assert_eq!(methods, ["global", "product", "partition"], "case {case}");
+        assert_eq!(methods, ["global", "paper", "product", "local-serra", "partition"], "case {case}");
         // Stopped after a few leaves, the cut tree bounds each uncut cell by its box's product.
         let short = upper_bound(&net, &domain, None, Some(3), None).unwrap().unwrap();
         assert!(short.value >= BigUint::from(found.len()), "case {case}: cut short {} < {}", short.value, found.len());

@@ -355,7 +355,7 @@ def test_bounds_and_the_estimate_hold_the_count():
     exact = rw.count(net, center=center, radius=1e-4, norm="linf")
     assert exact.complete
     bounds = rw.bound(net, center=center, radius=1e-4, norm="linf")
-    assert set(bounds.bounds) == {"global", "product"}
+    assert set(bounds.bounds) == {"global", "paper", "product", "local-serra"}
     assert bounds.lower <= exact.regions <= min(bounds.bounds.values())
     # The estimate's cut tree decides each window at once (one child per feasible argmax).
     estimate = rw.estimate(net, center=center, radius=1e-4, norm="linf", probes=200, seed=1)

@@ -4,12 +4,14 @@
 use num_bigint::BigUint;
 use num_traits::{One, ToPrimitive, Zero};
 
-/// `C(n, 0..=n)`.
-pub fn binomial_row(n: usize) -> Vec<BigUint> {
-    let mut row = Vec::with_capacity(n + 1);
+/// `C(n, 0..=min(n, up_to))`: a recursion in `n0` dimensions reads no term past `j = n0`, and a
+/// max-pooling layer's `n` (pairwise differences) runs to 10⁵, whose whole row would take
+/// gigabytes.
+pub fn binomial_row(n: usize, up_to: usize) -> Vec<BigUint> {
+    let mut row = Vec::with_capacity(n.min(up_to) + 1);
     let mut c = BigUint::one();
     row.push(c.clone());
-    for j in 0..n {
+    for j in 0..n.min(up_to) {
         c = c * BigUint::from(n - j) / BigUint::from(j + 1);
         row.push(c.clone());
     }
@@ -54,7 +56,9 @@ pub fn serra(layers: &[SerraLayer], n0: usize) -> BigUint {
     let mut next: Vec<BigUint> = vec![BigUint::one(); n0 + 1];
     for layer in layers.iter().rev() {
         let (u, reach) = (layer.unstable, layer.alpha + layer.unstable);
-        let row = binomial_row(u);
+        // No `N_l(d)` reads a term past `j = min(d, u) ≤ cap`.
+        let cap = u.min(n0);
+        let row = binomial_row(u, cap);
         // prefix[t] = Σ_{j<t} C(u, j).
         let mut prefix = Vec::with_capacity(u + 2);
         prefix.push(BigUint::zero());
@@ -62,10 +66,10 @@ pub fn serra(layers: &[SerraLayer], n0: usize) -> BigUint {
             let last = prefix.last().expect("starts with 0").clone();
             prefix.push(last + c);
         }
-        // suffix[j - low] = Σ_{i=j}^{u} C(u, i) N_{l+1}(α + u − i), for the j whose α + u − j ≤ n0.
-        let low = reach.saturating_sub(n0).min(u + 1);
-        let mut suffix = vec![BigUint::zero(); u + 2 - low];
-        for j in (low..=u).rev() {
+        // suffix[j - low] = Σ_{i=j}^{cap} C(u, i) N_{l+1}(α + u − i), for the j whose α + u − j ≤ n0.
+        let low = reach.saturating_sub(n0).min(cap + 1);
+        let mut suffix = vec![BigUint::zero(); cap + 2 - low];
+        for j in (low..=cap).rev() {
             suffix[j - low] = &suffix[j + 1 - low] + &row[j] * &next[reach - j];
         }
         let current: Vec<BigUint> = (0..=n0)
@@ -112,12 +116,13 @@ mod tests {
         assert_eq!(binomial_sum(3, 5), BigUint::from(8u32));
         assert_eq!(binomial_sum(0, 2), BigUint::from(1u32));
         for k in 0..40 {
-            let row = binomial_row(k);
+            let row = binomial_row(k, k);
             for d in 0..45 {
                 assert_eq!(binomial_sum(k, d), row.iter().take(d.min(k) + 1).sum::<BigUint>(), "k {k}, d {d}");
             }
         }
-        assert_eq!(binomial_row(60)[30], "118264581564861424".parse::<BigUint>().unwrap());
+        assert_eq!(binomial_row(60, 30).len(), 31);
+        assert_eq!(binomial_row(60, 60)[30], "118264581564861424".parse::<BigUint>().unwrap());
     }
 
     /// The recursion as theory §5 states it, memoised: the reference for [`serra`].
@@ -134,7 +139,7 @@ mod tests {
             return v.clone();
         }
         let layer = layers[l];
-        let row = binomial_row(layer.unstable);
+        let row = binomial_row(layer.unstable, layer.unstable);
         let mut total = BigUint::zero();
         for (j, c) in row.iter().enumerate().take(d.min(layer.unstable) + 1) {
             let next = d.min(layer.alpha + layer.unstable - j).min(layer.beta);

@@ -18,7 +18,7 @@ mod count;
 pub mod hybrid;
 pub mod partition;
 
-use crate::analysis::interval::{self, Stability, Status};
+use crate::analysis::interval::{self, Bounds, Stability, Status};
 use crate::analysis::linalg;
 use crate::analysis::set::InputSet;
 use crate::exact::{count, WalkOptions};
@@ -261,12 +261,13 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     // what is left: it stops early when it finishes), the partition and hybrid.
     for &method in options.methods.iter().filter(|m| !m.budgeted()) {
         if max_units {
-            match method {
-                Method::Global => report.bounds.push(with_max_units(net, None)),
-                Method::Product => report.bounds.push(with_max_units(net, Some(&stability))),
-                Method::Paper | Method::LocalSerra => report.skipped.push((method, NOT_FOR_MAX_UNITS.into())),
+            report.bounds.push(match method {
+                Method::Global => with_max_units(net, method, None, false),
+                Method::Paper => with_max_units(net, method, Some(&stability.paper), true),
+                Method::Product => with_max_units(net, method, Some(&stability.combined), false),
+                Method::LocalSerra => local_serra_with_max_units(net, &stability),
                 Method::Hybrid | Method::Partition | Method::Walk => unreachable!("filtered out"),
-            }
+            });
             continue;
         }
         report.bounds.push(match method {
@@ -379,61 +380,132 @@ fn walk_within_budget(
 }
 
 /// Why a method is skipped on a network with max units.
-const NOT_FOR_MAX_UNITS: &str = "not derived for max units yet (theory §11); `global` and `product` count each max \
+const NOT_FOR_MAX_UNITS: &str = "not derived for max units yet (theory §11); the other methods count each max \
     window by the hyperplanes of its candidates' pairwise differences, `partition` cuts it by them";
 
-/// `global` (`stability` none) or `product` for a network with max units (theory §11). On a
-/// region of the layers before `l`, layer `l`'s pattern (its ReLUs' signs and its windows'
-/// argmaxes) is decided by the signs of its ReLU pre-activations and of the pairwise differences
-/// of each window's candidates: at most `m_l` hyperplanes, all units and pairs (`global`) or those
-/// whose interval holds 0 (`product`; the others keep one sign on the domain). They are affine in
-/// the previous layer's output, which varies in at most `δ_l` dimensions: `n0`, and what each
-/// earlier layer passes on (its ReLUs that may be active, one value per window). So each region
-/// splits into at most `Σ_{i ≤ δ_l} C(m_l, i)` (an arrangement pulled back), and the product over
-/// layers bounds the count.
-fn with_max_units(net: &Network, stability: Option<&Stability>) -> BoundValue {
+/// One hidden layer of a network with max units as the bounds see it (theory §11): its ReLUs,
+/// and each window's pairwise differences as virtual neurons.
+struct MaxLayer {
+    relus: usize,
+    /// ReLUs whose interval holds 0 (all of them without intervals).
+    unstable_relus: usize,
+    /// ReLUs that may be active.
+    live_relus: usize,
+    windows: usize,
+    /// Pairs of candidates of one window whose difference can vanish on the domain (all pairs
+    /// without intervals).
+    crossing_pairs: usize,
+}
+
+/// The layers of a network with max units under `bounds` (per hidden layer; `None`: every unit
+/// and pair may split).
+fn max_layers(net: &Network, bounds: Option<&[Bounds]>) -> Vec<MaxLayer> {
     let windows = net.max_windows();
+    (0..net.hidden().len())
+        .map(|l| {
+            let b = bounds.map(|b| &b[l]);
+            let mut in_window = vec![false; net.hidden_widths()[l]];
+            windows.in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| in_window[i] = true);
+            let relus: Vec<usize> = (0..in_window.len()).filter(|&j| !in_window[j]).collect();
+            let status = |j: usize| b.map_or(Status::Unstable, |b| b.status(j));
+            // A pair splits a region only where its difference can vanish on the domain.
+            let crossing = |i: usize, j: usize| b.is_none_or(|b| b.lower[i] <= b.upper[j] && b.lower[j] <= b.upper[i]);
+            let crossing_pairs = windows
+                .in_layer(l)
+                .iter()
+                .map(|w| {
+                    w.clone().flat_map(|i| (i + 1..w.end).map(move |j| (i, j))).filter(|&(i, j)| crossing(i, j)).count()
+                })
+                .sum();
+            MaxLayer {
+                relus: relus.len(),
+                unstable_relus: relus.iter().filter(|&&j| status(j) == Status::Unstable).count(),
+                live_relus: relus.iter().filter(|&&j| status(j) != Status::Inactive).count(),
+                windows: windows.in_layer(l).len(),
+                crossing_pairs,
+            }
+        })
+        .collect()
+}
+
+/// `global` (`bounds` none), `product` (the combined intervals) or `paper` (the paper's, with the
+/// dimension capped by each layer's width as the paper caps it: `by_width`) for a network with
+/// max units (theory §11). On a region of the layers before `l`, layer `l`'s pattern (its ReLUs'
+/// signs and its windows' argmaxes) is decided by the signs of its ReLU pre-activations and of
+/// the pairwise differences of each window's candidates: at most `m_l` hyperplanes, those whose
+/// interval holds 0 (the others keep one sign on the domain). They are affine in the previous
+/// layer's output, which varies in at most `δ_l` dimensions: `n0`, and what each earlier layer
+/// passes on (its ReLUs that may be active, or all of them, and one value per window). So each
+/// region splits into at most `Σ_{i ≤ δ_l} C(m_l, i)` (an arrangement pulled back), and the
+/// product over layers bounds the count.
+fn with_max_units(net: &Network, method: Method, bounds: Option<&[Bounds]>, by_width: bool) -> BoundValue {
     let mut value = BigUint::from(1u32);
     let mut per_layer = Vec::new();
     let mut dim = net.input_dim();
-    for l in 0..net.hidden().len() {
-        let bounds = stability.map(|st| &st.combined[l]);
-        let in_window: Vec<bool> = {
-            let mut v = vec![false; net.hidden_widths()[l]];
-            windows.in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| v[i] = true);
-            v
-        };
-        let relus: Vec<usize> = (0..in_window.len()).filter(|&j| !in_window[j]).collect();
-        let status = |j: usize| bounds.map_or(Status::Unstable, |b| b.status(j));
-        let unstable_relus = relus.iter().filter(|&&j| status(j) == Status::Unstable).count();
-        let live_relus = relus.iter().filter(|&&j| status(j) != Status::Inactive).count();
-        // A pair splits a region only where its difference can vanish on the domain.
-        let crossing = |i: usize, j: usize| bounds.is_none_or(|b| b.lower[i] <= b.upper[j] && b.lower[j] <= b.upper[i]);
-        let pairs: usize = windows
-            .in_layer(l)
-            .iter()
-            .map(|w| {
-                w.clone().flat_map(|i| (i + 1..w.end).map(move |j| (i, j))).filter(|&(i, j)| crossing(i, j)).count()
-            })
-            .sum();
-        let hyperplanes = unstable_relus + pairs;
-        let factor = binomial_sum(hyperplanes, dim);
+    for (l, layer) in max_layers(net, bounds).iter().enumerate() {
+        let factor = binomial_sum(layer.unstable_relus + layer.crossing_pairs, dim);
         per_layer.push(factor_json(
             l,
-            json!({"relus": relus.len(), "unstable_relus": unstable_relus, "max_windows": windows.in_layer(l).len(),
-                   "crossing_pairs": pairs, "dim_cap": dim}),
+            json!({"relus": layer.relus, "unstable_relus": layer.unstable_relus, "max_windows": layer.windows,
+                   "crossing_pairs": layer.crossing_pairs, "dim_cap": dim}),
             &factor,
         ));
         value *= factor;
-        dim = dim.min(live_relus + windows.in_layer(l).len());
+        dim = dim.min(if by_width { layer.relus } else { layer.live_relus } + layer.windows);
     }
-    let (method, note) = match stability {
-        None => (Method::Global, "max windows counted by all their candidates' pairwise differences (theory §11)"),
-        Some(_) => {
-            (Method::Product, "max windows counted by the pairwise differences whose intervals hold 0 (theory §11)")
-        }
+    let note = match bounds {
+        None => "max windows counted by all their candidates' pairwise differences (theory §11)",
+        Some(_) => "max windows counted by the pairwise differences whose intervals hold 0 (theory §11)",
     };
     BoundValue { method, value, per_layer, note: Some(note.into()) }
+}
+
+/// `local-serra` for a network with max units (theory §11): a layer without windows is an L3
+/// layer as in a ReLU network; in a layer with windows the unstable hyperplanes are its distinct
+/// unstable ReLUs and its crossing pairs, and what the layer passes on is its active ReLUs plus
+/// one value per window. So `α` and `β` gain the windows (a piece's image has dimension at most
+/// `rank(active ReLU rows) + windows ≤ α + |S|` for its active unstable ReLUs `S`, and `≤ β`),
+/// and counting a pair's "active" side toward `α + u − j` only overstates the dimension, which
+/// `N_{l+1}`, non-decreasing in it, turns into a larger bound: Lemma 5.2 and Theorem 5.4 hold
+/// with the pairs as extra neurons.
+fn local_serra_with_max_units(net: &Network, stability: &Stability) -> BoundValue {
+    let max = max_layers(net, Some(&stability.combined));
+    let layers: Vec<SerraLayer> = net
+        .hidden()
+        .iter()
+        .zip(&stability.combined)
+        .enumerate()
+        .map(|(l, (layer, b))| {
+            let mut in_window = vec![false; b.lower.len()];
+            net.max_windows().in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| in_window[i] = true);
+            // The layer's ReLUs alone: a candidate counts as never active here.
+            let f = facts(layer, |j| if in_window[j] { Status::Inactive } else { b.status(j) });
+            let (pairs, passed) = (max[l].crossing_pairs, max[l].windows);
+            SerraLayer {
+                unstable: f.distinct_unstable + pairs,
+                alpha: f.alpha + f.mixed + passed,
+                beta: f.beta + passed,
+            }
+        })
+        .collect();
+    let per_layer = layers
+        .iter()
+        .zip(&max)
+        .enumerate()
+        .map(|(l, (s, m))| {
+            json!({"layer": l + 1, "unstable": s.unstable, "crossing_pairs": m.crossing_pairs, "max_windows": m.windows,
+                   "alpha": s.alpha, "beta": s.beta})
+        })
+        .collect();
+    BoundValue {
+        method: Method::LocalSerra,
+        value: serra(&layers, net.input_dim()),
+        per_layer,
+        note: Some(
+            "max windows' crossing pairs as extra unstable neurons, one dimension passed on per window (theory §11)"
+                .into(),
+        ),
+    }
 }
 
 /// What the L2/L3 rungs need to know about one hidden layer.

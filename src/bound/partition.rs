@@ -85,6 +85,6 @@ impl IntervalProduct<'_> {
         let domain = Domain::boxed(&ranges.input_lower, &ranges.input_upper)
             .expect("a cell's box widened by CORNER_ON is a finite box with lower < upper");
         let stability = analyse(self.net, &InputSet::new(&domain));
-        super::with_max_units(self.net, Some(&stability)).value
+        super::with_max_units(self.net, super::Method::Product, Some(&stability.combined), false).value
     }
 }

@@ -104,7 +104,7 @@ pub(super) fn print_bounds(report: &BoundReport, exact: Option<usize>) {
         println!(
             "bracket: {} ≤ regions ≤ {} (lower: {}; upper: {})",
             report.lower,
-            best.value,
+            short_integer(&best.value.to_string()),
             match report.lower_source {
                 "sampling" => format!("sampling, {} points", report.samples),
                 other => other.to_string(),
