@@ -197,11 +197,11 @@ fn walks_of_max_networks_find_the_splitters_regions() {
         let certified = certify(&net, &domain, &walk);
         assert!(certified.failures.is_empty(), "case {case}: {:?}", certified.failures);
         // Every upper bound holds the count; the certified lower bound is below it.
-        let report = bounds(&net, &domain, &BoundOptions::default().without_walk()).unwrap();
+        let report = bounds(&net, &domain, &BoundOptions::unbudgeted()).unwrap();
         assert!(report.lower <= found.len(), "case {case}: lower bound {} > {}", report.lower, found.len());
         // `partition` where its cut tree reaches (bounded domains of ≤ 8 inputs).
         let methods: Vec<&str> = report.bounds.iter().map(|b| b.method.name()).collect();
-        assert_eq!(methods, ["global", "paper", "product", "local-serra", "partition"], "case {case}");
+        assert_eq!(methods, ["global", "paper", "product", "local-serra", "hybrid", "partition"], "case {case}");
         // Stopped after a few leaves, the cut tree bounds each uncut cell by its box's product.
         let short = upper_bound(&net, &domain, None, Some(3), None).unwrap().unwrap();
         assert!(short.value >= BigUint::from(found.len()), "case {case}: cut short {} < {}", short.value, found.len());

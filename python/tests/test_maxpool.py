@@ -355,7 +355,8 @@ def test_bounds_and_the_estimate_hold_the_count():
     exact = rw.count(net, center=center, radius=1e-4, norm="linf")
     assert exact.complete
     bounds = rw.bound(net, center=center, radius=1e-4, norm="linf")
-    assert set(bounds.bounds) == {"global", "paper", "product", "local-serra"}
+    # `hybrid` too when its per-region LPs over 18,432 candidates finish within the budget.
+    assert {"global", "paper", "product", "local-serra"} <= set(bounds.bounds) - {"hybrid"}
     assert bounds.lower <= exact.regions <= min(bounds.bounds.values())
     # The estimate's cut tree decides each window at once (one child per feasible argmax).
     estimate = rw.estimate(net, center=center, radius=1e-4, norm="linf", probes=200, seed=1)

@@ -192,19 +192,7 @@ fn analyse_with_max(net: &Network, set: &InputSet) -> Stability {
         let bounds = match combined.last() {
             _ if !set.is_bounded() => Bounds::unbounded(layer.weight.nrows()),
             None => first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b)),
-            Some(prev) => {
-                let (mut h_lo, mut h_hi) = (prev.lower.mapv(|v| v.max(0.0)), prev.upper.mapv(|v| v.max(0.0)));
-                // The next layer reads each candidate of a window with the same weights: the
-                // window's output interval at its first candidate and zero at the others
-                // computes the same sums.
-                for w in net.max_windows().in_layer(l - 1) {
-                    let max = |v: &Array1<f64>| w.clone().map(|i| v[i]).fold(f64::NEG_INFINITY, f64::max);
-                    let (lo, hi) = (max(&prev.lower), max(&prev.upper));
-                    w.clone().for_each(|i| (h_lo[i], h_hi[i]) = (0.0, 0.0));
-                    (h_lo[w.start], h_hi[w.start]) = (lo, hi);
-                }
-                ibp_from(&layer.weight, &layer.bias, &h_lo, &h_hi)
-            }
+            Some(prev) => ibp_after(net, l, prev),
         };
         combined.push(bounds);
     }
@@ -215,6 +203,22 @@ fn analyse_with_max(net: &Network, set: &InputSet) -> Stability {
         crown: combined.clone(),
         combined,
     }
+}
+
+/// IBP of hidden layer `l` of `net` from layer `l − 1`'s pre-activation intervals `prev`, ReLUs
+/// and max windows applied: a window's output interval is `[max ℓ_i, max u_i]` (theory §11).
+pub(crate) fn ibp_after(net: &Network, l: usize, prev: &Bounds) -> Bounds {
+    let layer = &net.layers()[l];
+    let (mut h_lo, mut h_hi) = (prev.lower.mapv(|v| v.max(0.0)), prev.upper.mapv(|v| v.max(0.0)));
+    // The next layer reads each candidate of a window with the same weights: the window's output
+    // interval at its first candidate and zero at the others computes the same sums.
+    for w in net.max_windows().in_layer(l - 1) {
+        let max = |v: &Array1<f64>| w.clone().map(|i| v[i]).fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = (max(&prev.lower), max(&prev.upper));
+        w.clone().for_each(|i| (h_lo[i], h_hi[i]) = (0.0, 0.0));
+        (h_lo[w.start], h_hi[w.start]) = (lo, hi);
+    }
+    ibp_from(&layer.weight, &layer.bias, &h_lo, &h_hi)
 }
 
 /// Layer 1 is affine in the input: its exact range per neuron by `range` (over the ball, or the

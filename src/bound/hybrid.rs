@@ -4,7 +4,7 @@
 //! domain's box, intersected with the ball's range); deeper layers get IBP from there, intersected
 //! with the global intervals and with the region's own analysis ([`suffix_intervals`]). The bound is `Σ_R N^{(R)}_{m+1}(rank J_R)` with the L3 recursion.
 
-use super::{facts, serra, serra_layers, BoundOptions, BoundValue, Method};
+use super::{serra, serra_layer, BoundOptions, BoundValue, Method};
 use crate::analysis::interval::{self, Bounds, Stability};
 use crate::analysis::set::InputSet;
 use crate::domain::{Domain, Halfspace};
@@ -54,10 +54,8 @@ pub fn hybrid(
     if deadline.is_some_and(|d| d <= Instant::now()) {
         return Ok(out_of_time("before it started", 0));
     }
-    let width = net.hidden()[m - 1].weight.nrows();
-    let mut prefix_layers: Vec<Layer> = net.hidden()[..m].to_vec();
-    prefix_layers.push(Layer { weight: Weight::identity(width), bias: Array1::zeros(width) });
-    let prefix = Network::new(prefix_layers, None)?;
+    let prefix = prefix_network(net, m)?;
+    let width = prefix.layers().last().expect("an output layer").weight.nrows();
     let now = Instant::now();
     let walk_options = WalkOptions {
         max_regions: Some(options.hybrid_max_regions),
@@ -87,6 +85,7 @@ pub fn hybrid(
             return Ok(out_of_time(&format!("after {i} of {} prefix regions", regions.count()), regions.count()));
         }
         let sur = prefix.surrogate(&region.pattern);
+        // The dimension of the image the next layer's hyperplanes live in.
         let rank = crate::analysis::linalg::rank_upper(sur.jacobian.view(), &(0..width).collect::<Vec<_>>());
         let constraints =
             region_constraints(&prefix, domain, &region.pattern, &sur).expect("a walked region is consistent");
@@ -97,20 +96,23 @@ pub fn hybrid(
             lp: None,
             deadline,
         };
-        let mut facts_here = Vec::new();
+        let mut layers_here = Vec::new();
         let mut previous: Option<Bounds> = None;
         // Layer m+1 on the region, as an affine map of the input: its LP ranges and the
         // region's own analysis of the layers below both start from it.
-        let next = net
-            .hidden()
-            .get(m)
-            .map(|layer| (layer.weight.dot_mat(&sur.jacobian), layer.weight.dot(sur.offset.view()) + &layer.bias));
+        let next = match (net.hidden().get(m), net.max_windows().is_empty()) {
+            (None, _) => None,
+            (Some(layer), true) => {
+                Some((layer.weight.dot_mat(&sur.jacobian), layer.weight.dot(sur.offset.view()) + &layer.bias))
+            }
+            // The prefix's output is layer m+1's pre-activation already.
+            (Some(_), false) => Some((sur.jacobian.clone(), sur.offset.clone())),
+        };
         let suffix = match &next {
             Some((a, beta)) => suffix_intervals(net, m, a, beta, &set)?,
             None => Vec::new(),
         };
         for l in m..depth {
-            let layer = &net.hidden()[l];
             let mut b = global.combined[l].clone();
             b.intersect(&suffix[l - m]);
             match &previous {
@@ -132,12 +134,12 @@ pub fn hybrid(
                         b.upper[j] = b.upper[j].min(hi);
                     }
                 }
-                Some(prev) => b.intersect(&interval::ibp_layer(&layer.weight, &layer.bias, prev)),
+                Some(prev) => b.intersect(&interval::ibp_after(net, l, prev)),
             }
-            facts_here.push(facts(layer, |j| b.status(j)));
+            layers_here.push(serra_layer(net, l, &b));
             previous = Some(b);
         }
-        total += serra(&serra_layers(&facts_here), rank);
+        total += serra(&layers_here, rank);
     }
     let bound = BoundValue {
         method: Method::Hybrid,
@@ -148,6 +150,23 @@ pub fn hybrid(
         note: Some(format!("first {m} hidden layer(s) enumerated exactly")),
     };
     Ok(Outcome::Bound { bound, prefix_regions: regions.count() })
+}
+
+/// The first `m` hidden layers of `net` as a network whose regions the walk enumerates. Its
+/// output is the last of them (identity rows) for a ReLU network, or, with max units, the
+/// network's next layer (layer `m + 1`'s pre-activation, or the output), which reads each window's
+/// candidates with equal weights as a max network's layers must; its image's dimension is then
+/// that of the space layer `m + 1`'s hyperplanes live in, which is what the recursion starts from.
+fn prefix_network(net: &Network, m: usize) -> Result<Network> {
+    let windows = net.max_windows();
+    let mut layers: Vec<Layer> = net.hidden()[..m].to_vec();
+    if windows.is_empty() {
+        let width = net.hidden()[m - 1].weight.nrows();
+        layers.push(Layer { weight: Weight::identity(width), bias: Array1::zeros(width) });
+        return Network::new(layers, None);
+    }
+    layers.push(net.layers()[m].clone());
+    Network::new(layers, None)?.with_max_windows(windows.per_layer()[..m].to_vec())
 }
 
 /// Intervals of hidden layers `m..` over a prefix region ∩ the domain, by every method of the
@@ -164,7 +183,11 @@ fn suffix_intervals(
 ) -> Result<Vec<Bounds>> {
     let mut layers = vec![Layer { weight: a.clone().into(), bias: beta.clone() }];
     layers.extend(net.layers()[m + 1..].iter().cloned());
-    Ok(interval::analyse(&Network::new(layers, None)?, set).combined)
+    let mut suffix = Network::new(layers, None)?;
+    if !net.max_windows().is_empty() {
+        suffix = suffix.with_max_windows(net.max_windows().per_layer()[m..].to_vec())?;
+    }
+    Ok(interval::analyse(&suffix, set).combined)
 }
 
 /// The ranges of affine functions over one prefix region ∩ the domain. The region's LP is loaded

@@ -284,9 +284,6 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
     if options.methods.contains(&Method::Walk) {
         walk_within_budget(net, domain, deadline, analysis, &mut report)?;
     }
-    if max_units && options.methods.contains(&Method::Hybrid) {
-        report.skipped.push((Method::Hybrid, NOT_FOR_MAX_UNITS.into()));
-    }
     if options.methods.contains(&Method::Partition) {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             report
@@ -317,7 +314,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
             }
         }
     }
-    if options.methods.contains(&Method::Hybrid) && !max_units {
+    if options.methods.contains(&Method::Hybrid) {
         match hybrid::hybrid(net, domain, &stability, options, deadline)? {
             hybrid::Outcome::Bound { bound, prefix_regions } => {
                 report.raise_lower(prefix_regions, "hybrid prefix walk");
@@ -379,10 +376,6 @@ fn walk_within_budget(
     Ok(())
 }
 
-/// Why a method is skipped on a network with max units.
-const NOT_FOR_MAX_UNITS: &str = "not derived for max units yet (theory §11); the other methods count each max \
-    window by the hyperplanes of its candidates' pairwise differences, `partition` cuts it by them";
-
 /// One hidden layer of a network with max units as the bounds see it (theory §11): its ReLUs,
 /// and each window's pairwise differences as virtual neurons.
 struct MaxLayer {
@@ -400,32 +393,61 @@ struct MaxLayer {
 /// The layers of a network with max units under `bounds` (per hidden layer; `None`: every unit
 /// and pair may split).
 fn max_layers(net: &Network, bounds: Option<&[Bounds]>) -> Vec<MaxLayer> {
+    (0..net.hidden().len()).map(|l| max_layer(net, l, bounds.map(|b| &b[l]))).collect()
+}
+
+/// Hidden layer `l` of a network with max units under its intervals `b` (`None`: every unit and
+/// pair may split).
+fn max_layer(net: &Network, l: usize, b: Option<&Bounds>) -> MaxLayer {
     let windows = net.max_windows();
-    (0..net.hidden().len())
-        .map(|l| {
-            let b = bounds.map(|b| &b[l]);
-            let mut in_window = vec![false; net.hidden_widths()[l]];
-            windows.in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| in_window[i] = true);
-            let relus: Vec<usize> = (0..in_window.len()).filter(|&j| !in_window[j]).collect();
-            let status = |j: usize| b.map_or(Status::Unstable, |b| b.status(j));
-            // A pair splits a region only where its difference can vanish on the domain.
-            let crossing = |i: usize, j: usize| b.is_none_or(|b| b.lower[i] <= b.upper[j] && b.lower[j] <= b.upper[i]);
-            let crossing_pairs = windows
-                .in_layer(l)
-                .iter()
-                .map(|w| {
-                    w.clone().flat_map(|i| (i + 1..w.end).map(move |j| (i, j))).filter(|&(i, j)| crossing(i, j)).count()
-                })
-                .sum();
-            MaxLayer {
-                relus: relus.len(),
-                unstable_relus: relus.iter().filter(|&&j| status(j) == Status::Unstable).count(),
-                live_relus: relus.iter().filter(|&&j| status(j) != Status::Inactive).count(),
-                windows: windows.in_layer(l).len(),
-                crossing_pairs,
-            }
-        })
-        .collect()
+    let in_window = in_windows(net, l);
+    let relus: Vec<usize> = (0..in_window.len()).filter(|&j| !in_window[j]).collect();
+    let status = |j: usize| b.map_or(Status::Unstable, |b| b.status(j));
+    // A pair splits a region only where its difference can vanish on the domain.
+    let crossing = |i: usize, j: usize| b.is_none_or(|b| b.lower[i] <= b.upper[j] && b.lower[j] <= b.upper[i]);
+    let crossing_pairs = windows
+        .in_layer(l)
+        .iter()
+        .map(|w| w.clone().flat_map(|i| (i + 1..w.end).map(move |j| (i, j))).filter(|&(i, j)| crossing(i, j)).count())
+        .sum();
+    MaxLayer {
+        relus: relus.len(),
+        unstable_relus: relus.iter().filter(|&&j| status(j) == Status::Unstable).count(),
+        live_relus: relus.iter().filter(|&&j| status(j) != Status::Inactive).count(),
+        windows: windows.in_layer(l).len(),
+        crossing_pairs,
+    }
+}
+
+/// Which units of hidden layer `l` are max-window candidates.
+fn in_windows(net: &Network, l: usize) -> Vec<bool> {
+    let mut in_window = vec![false; net.hidden_widths()[l]];
+    net.max_windows().in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| in_window[i] = true);
+    in_window
+}
+
+/// Hidden layer `l` of `net` as one layer of the L3 recursion under its intervals `b`. A layer
+/// with max windows (theory §11) counts its distinct unstable ReLUs plus its crossing pairs as
+/// unstable hyperplanes, and its `α` and `β` (what the layer passes on) gain one dimension per
+/// window: a piece's image has dimension at most the rank of its active ReLU rows plus the
+/// windows, and counting a pair's side toward `α + u − j` only overstates the dimension, which
+/// the recursion's non-decreasing `N_{l+1}` turns into a larger bound, so Lemma 5.2 and Theorem
+/// 5.4 hold with the pairs as extra neurons.
+pub(crate) fn serra_layer(net: &Network, l: usize, b: &Bounds) -> SerraLayer {
+    let layer = &net.hidden()[l];
+    if net.max_windows().in_layer(l).is_empty() {
+        let f = facts(layer, |j| b.status(j));
+        return SerraLayer { unstable: f.distinct_unstable, alpha: f.alpha + f.mixed, beta: f.beta };
+    }
+    let in_window = in_windows(net, l);
+    // The layer's ReLUs alone: a candidate counts as never active here.
+    let f = facts(layer, |j| if in_window[j] { Status::Inactive } else { b.status(j) });
+    let max = max_layer(net, l, Some(b));
+    SerraLayer {
+        unstable: f.distinct_unstable + max.crossing_pairs,
+        alpha: f.alpha + f.mixed + max.windows,
+        beta: f.beta + max.windows,
+    }
 }
 
 /// `global` (`bounds` none), `product` (the combined intervals) or `paper` (the paper's, with the
@@ -460,42 +482,14 @@ fn with_max_units(net: &Network, method: Method, bounds: Option<&[Bounds]>, by_w
     BoundValue { method, value, per_layer, note: Some(note.into()) }
 }
 
-/// `local-serra` for a network with max units (theory §11): a layer without windows is an L3
-/// layer as in a ReLU network; in a layer with windows the unstable hyperplanes are its distinct
-/// unstable ReLUs and its crossing pairs, and what the layer passes on is its active ReLUs plus
-/// one value per window. So `α` and `β` gain the windows (a piece's image has dimension at most
-/// `rank(active ReLU rows) + windows ≤ α + |S|` for its active unstable ReLUs `S`, and `≤ β`),
-/// and counting a pair's "active" side toward `α + u − j` only overstates the dimension, which
-/// `N_{l+1}`, non-decreasing in it, turns into a larger bound: Lemma 5.2 and Theorem 5.4 hold
-/// with the pairs as extra neurons.
+/// `local-serra` for a network with max units ([`serra_layer`]).
 fn local_serra_with_max_units(net: &Network, stability: &Stability) -> BoundValue {
-    let max = max_layers(net, Some(&stability.combined));
-    let layers: Vec<SerraLayer> = net
-        .hidden()
-        .iter()
-        .zip(&stability.combined)
-        .enumerate()
-        .map(|(l, (layer, b))| {
-            let mut in_window = vec![false; b.lower.len()];
-            net.max_windows().in_layer(l).iter().flat_map(|w| w.clone()).for_each(|i| in_window[i] = true);
-            // The layer's ReLUs alone: a candidate counts as never active here.
-            let f = facts(layer, |j| if in_window[j] { Status::Inactive } else { b.status(j) });
-            let (pairs, passed) = (max[l].crossing_pairs, max[l].windows);
-            SerraLayer {
-                unstable: f.distinct_unstable + pairs,
-                alpha: f.alpha + f.mixed + passed,
-                beta: f.beta + passed,
-            }
-        })
-        .collect();
+    let layers: Vec<SerraLayer> =
+        (0..net.hidden().len()).map(|l| serra_layer(net, l, &stability.combined[l])).collect();
     let per_layer = layers
         .iter()
-        .zip(&max)
         .enumerate()
-        .map(|(l, (s, m))| {
-            json!({"layer": l + 1, "unstable": s.unstable, "crossing_pairs": m.crossing_pairs, "max_windows": m.windows,
-                   "alpha": s.alpha, "beta": s.beta})
-        })
+        .map(|(l, s)| json!({"layer": l + 1, "unstable": s.unstable, "max_windows": net.max_windows().in_layer(l).len(), "alpha": s.alpha, "beta": s.beta}))
         .collect();
     BoundValue {
         method: Method::LocalSerra,
