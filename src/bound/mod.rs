@@ -436,17 +436,16 @@ fn in_windows(net: &Network, l: usize) -> Vec<bool> {
 pub(crate) fn serra_layer(net: &Network, l: usize, b: &Bounds) -> SerraLayer {
     let layer = &net.hidden()[l];
     if net.max_windows().in_layer(l).is_empty() {
-        let f = facts(layer, |j| b.status(j));
-        return SerraLayer { unstable: f.distinct_unstable, alpha: f.alpha + f.mixed, beta: f.beta };
+        return facts(layer, |j| b.status(j)).serra();
     }
     let in_window = in_windows(net, l);
     // The layer's ReLUs alone: a candidate counts as never active here.
-    let f = facts(layer, |j| if in_window[j] { Status::Inactive } else { b.status(j) });
+    let relus = facts(layer, |j| if in_window[j] { Status::Inactive } else { b.status(j) }).serra();
     let max = max_layer(net, l, Some(b));
     SerraLayer {
-        unstable: f.distinct_unstable + max.crossing_pairs,
-        alpha: f.alpha + f.mixed + max.windows,
-        beta: f.beta + max.windows,
+        unstable: relus.unstable + max.crossing_pairs,
+        alpha: relus.alpha + max.windows,
+        beta: relus.beta + max.windows,
     }
 }
 
@@ -655,7 +654,15 @@ fn product(net: &Network, layers: &[LayerFacts]) -> BoundValue {
 
 /// The L3 layers of the recursion for `facts`.
 pub(crate) fn serra_layers(facts: &[LayerFacts]) -> Vec<SerraLayer> {
-    facts.iter().map(|f| SerraLayer { unstable: f.distinct_unstable, alpha: f.alpha + f.mixed, beta: f.beta }).collect()
+    facts.iter().map(LayerFacts::serra).collect()
+}
+
+impl LayerFacts {
+    /// The layer in the L3 recursion: its distinct unstable hyperplanes, and `α` raised by the
+    /// classes holding both orientations (theory §5, deduplication).
+    fn serra(&self) -> SerraLayer {
+        SerraLayer { unstable: self.distinct_unstable, alpha: self.alpha + self.mixed, beta: self.beta }
+    }
 }
 
 /// L3: the local Serra recursion (theory §5).
