@@ -270,9 +270,7 @@ impl<'a> Tree<'a> {
     /// The feasible sides of ReLU `k` (number `j` of its layer), varying on `node`.
     fn relu_parts(&self, node: &Node, k: usize, j: usize, counters: &mut LpCounters) -> Result<Vec<Part>> {
         let step = &node.step;
-        let mut row = vec![0.0; step.z.ncols()];
-        step.z.add_row_scaled(j, 1.0, &mut row);
-        let Some(active) = self.domain.halfspace(row, step.zeta[j]) else {
+        let Some(active) = self.domain.halfspace(step.dense_row(j), step.zeta[j]) else {
             unreachable!("a varying neuron has a nonzero row")
         };
         // A hyperplane that misses the whole domain leaves the node on the witness's side: no
@@ -302,15 +300,7 @@ impl<'a> Tree<'a> {
         counters: &mut LpCounters,
     ) -> Result<Vec<Part>> {
         let step = &node.step;
-        let rows: Vec<Vec<f64>> = (j..j + window.len())
-            .map(|u| {
-                let mut row = vec![0.0; step.z.ncols()];
-                if step.kind[u] == NeuronKind::Varying {
-                    step.z.add_row_scaled(u, 1.0, &mut row);
-                }
-                row
-            })
-            .collect();
+        let rows: Vec<Vec<f64>> = (j..j + window.len()).map(|u| step.dense_row(u)).collect();
         let unit = |c: usize| (rows[c].as_slice(), step.zeta[j + c], step.kind[j + c]);
         let fate = |c: usize| self.fates[window.start + c];
         if let Some(winner) = (0..window.len()).find(|&c| fate(c) == Some(true)) {

@@ -50,6 +50,16 @@ impl Step {
         Step { z, zeta, kind, norms, planes: Vec::new() }
     }
 
+    /// Unit `j`'s row as a dense vector (input coordinates), zero where the unit does not vary:
+    /// what a max window's pairwise differences are formed from.
+    pub(crate) fn dense_row(&self, j: usize) -> Vec<f64> {
+        let mut row = vec![0.0; self.z.ncols()];
+        if self.kind[j] == NeuronKind::Varying {
+            self.z.add_row_scaled(j, 1.0, &mut row);
+        }
+        row
+    }
+
     /// The step with every varying neuron's frame hyperplane in `planes`: for callers that test
     /// most of a layer's hyperplanes (the box partition); others ask [`Domain::halfspace`] for
     /// the few they need.

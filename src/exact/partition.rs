@@ -567,16 +567,8 @@ impl Search<'_> {
     ) -> Result<()> {
         // The candidates as `difference` takes them: row (input coordinates, zero where the
         // candidate does not vary), offset, kind.
-        let units: Vec<(Vec<f64>, f64, NeuronKind)> = window
-            .clone()
-            .map(|u| {
-                let mut row = vec![0.0; self.n];
-                if step.kind[u] == NeuronKind::Varying {
-                    step.z.add_row_scaled(u, 1.0, &mut row);
-                }
-                (row, step.zeta[u], step.kind[u])
-            })
-            .collect();
+        let units: Vec<(Vec<f64>, f64, NeuronKind)> =
+            window.clone().map(|u| (step.dense_row(u), step.zeta[u], step.kind[u])).collect();
         let first = self.net.neuron_index(l, 0);
         let candidates = first + window.start..first + window.end;
         let explore =
