@@ -1,5 +1,6 @@
 """Writes fixtures/dag/: small seeded networks that are not chains (residual blocks with and
-without projection, concatenation, slices and splits, BatchNorm, a branch that cancels), exported
+without projection, concatenation, slices and splits, BatchNorm, a branch that cancels, skips
+from the input and over a max pooling), exported
 from PyTorch to ONNX in float64, and `reference.json`: PyTorch's own float64 outputs at seeded
 points, which tests/dag.rs compares the loaded networks with. Needs torch and onnx
 (scripts/python-env.sh installs both). Run from the repository root:
@@ -97,6 +98,38 @@ class TinyResNet(nn.Module):
         return self.head(torch.flatten(self.pool(self.block2(self.block1(self.stem(x)))), 1))
 
 
+class InputSkip(nn.Module):
+    """3 inputs; two blocks `relu(f(h) + x)` that add the input itself past ReLUs, and an output
+    that adds it again: the input is carried through every hidden layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 4), nn.Linear(4, 3)
+        self.c = nn.Linear(3, 3)
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.b(torch.relu(self.a(x))) + x)
+        h = torch.relu(self.c(h) - x)
+        return self.head(h) + x[:, 1:]
+
+
+class PooledResNet(nn.Module):
+    """A ResNet-18 stem on a 1×6×6 image: conv-BN-ReLU, 2×2 max pooling, then a basic block whose
+    skip adds the pooling's output past two ReLU layers, global average pooling and a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU())
+        self.pool = nn.MaxPool2d(2)
+        self.block = Block(2, 2, 1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.gap(self.block(self.pool(self.stem(x)))), 1))
+
+
 def randomise_batch_norms(module, generator):
     """Non-trivial running statistics and affine parameters (fresh BatchNorms are the identity)."""
     for m in module.modules():
@@ -108,18 +141,21 @@ def randomise_batch_norms(module, generator):
             m.bias.data.copy_(torch.randn(n, generator=generator, dtype=torch.float64) * 0.2)
 
 
+# Name: (module, input shape, seed).
 MODELS = {
-    "affine_skip": (AffineSkip, (2,)),
-    "residual_mlp": (ResidualMLP, (2,)),
-    "concat_split": (ConcatSplit, (3,)),
-    "tiny_resnet": (TinyResNet, (1, 6, 6)),
+    "affine_skip": (AffineSkip, (2,), 0),
+    "concat_split": (ConcatSplit, (3,), 1),
+    "residual_mlp": (ResidualMLP, (2,), 2),
+    "tiny_resnet": (TinyResNet, (1, 6, 6), 3),
+    "input_skip": (InputSkip, (3,), 4),
+    "pooled_resnet": (PooledResNet, (1, 6, 6), 5),
 }
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     reference = {}
-    for seed, (name, (cls, shape)) in enumerate(sorted(MODELS.items())):
+    for name, (cls, shape, seed) in sorted(MODELS.items()):
         torch.manual_seed(seed)
         module = cls().double().eval()
         generator = torch.Generator().manual_seed(seed)

@@ -38,13 +38,6 @@ W3 = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")
 onnx.save(model([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc")], [W3]),
           os.path.join(OUT, "size_mismatch.onnx"))
 
-# A skip connection from the input past a ReLU (the input cannot be carried through one).
-onnx.save(model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="fc"),
-                 helper.make_node("Relu", ["h"], ["r"], name="relu"),
-                 helper.make_node("Gemm", ["r", "W", "b"], ["g"], name="fc2"),
-                 helper.make_node("Add", ["g", "x"], ["y"], name="skip")], [W, b]),
-          os.path.join(OUT, "input_skip.onnx"))
-
 # The product of two computed tensors (not piecewise linear).
 onnx.save(model([helper.make_node("Gemm", ["x", "W", "b"], ["h"], name="fc"),
                  helper.make_node("Relu", ["h"], ["r"], name="relu"),

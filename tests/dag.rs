@@ -1,5 +1,5 @@
 //! Networks that are not chains (residual blocks with and without projection, Concat, Slice,
-//! Split, a residual branch that cancels), from the ONNX files of fixtures/dag/ written by
+//! Split, a residual branch that cancels, skips from the input and over a max pooling), from the ONNX files of fixtures/dag/ written by
 //! scripts/make_dag_fixtures.py: the loaded networks compute what PyTorch computed, the walk finds
 //! exactly the regions of the reference splitter and of the box partition, and every pattern of a
 //! dense sample, every bound is at
@@ -23,7 +23,7 @@ use regionwalk::model::Network;
 use std::path::Path;
 use std::process::Command;
 
-const MODELS: [&str; 3] = ["residual_mlp", "concat_split", "tiny_resnet"];
+const MODELS: [&str; 5] = ["residual_mlp", "concat_split", "tiny_resnet", "input_skip", "pooled_resnet"];
 
 fn model(name: &str) -> Network {
     load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/dag/{name}.onnx"))).unwrap()

@@ -177,6 +177,48 @@ fn max_networks_compute_the_maxima() {
     }
 }
 
+/// Interval analysis of max networks, IBP intersected with CROWN (which relaxes a window by one
+/// candidate below and by its largest upper bound above), holds the pre-activations of every
+/// sampled point of the domain, on random and degenerate max networks; and CROWN is tighter than
+/// IBP on some of them, so the test reads its intervals.
+#[test]
+fn intervals_of_max_networks_hold_every_sampled_pre_activation() {
+    use regionwalk::analysis::{interval::analyse, set::InputSet};
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let mut tighter = 0;
+    for case in 0..300 {
+        let n0 = rng.gen_range(1..=4);
+        let (net, _, _, _) = random_net(&mut rng, n0, case % 2 == 1);
+        let domain = domain(&mut rng, n0);
+        let st = analyse(&net, &InputSet::new(&domain));
+        for (crown, ibp) in st.crown.iter().zip(&st.ibp).skip(1) {
+            let below = |a: f64, b: f64| a < b - 1e-9 * (1.0 + b.abs());
+            if (0..crown.lower.len())
+                .any(|j| below(ibp.lower[j], crown.lower[j]) || below(crown.upper[j], ibp.upper[j]))
+            {
+                tighter += 1;
+                break;
+            }
+        }
+        for _ in 0..300 {
+            let x = domain.from_frame(&domain.sample_frame(&mut rng).expect("a bounded domain"));
+            for (l, (z, _)) in net.pre_activations(&x).iter().enumerate() {
+                let b = &st.combined[l];
+                for j in 0..z.len() {
+                    assert!(
+                        b.lower[j] <= z[j] && z[j] <= b.upper[j],
+                        "case {case}: layer {l} unit {j} is {} at {x:?}, outside [{}, {}]",
+                        z[j],
+                        b.lower[j],
+                        b.upper[j]
+                    );
+                }
+            }
+        }
+    }
+    assert!(tighter >= 30, "CROWN tighter than IBP on {tighter} networks");
+}
+
 #[test]
 fn walks_of_max_networks_find_the_splitters_regions() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);

@@ -1,5 +1,6 @@
 """Networks that are not chains (issue 34): residual blocks with and without projection, Concat,
-Slice and Split, BatchNorm and pooling, branches that cancel and duplicated branches.
+Slice and Split, BatchNorm and pooling, branches that cancel, duplicated branches and skips from
+the input itself.
 
 * Outputs: the loaded ONNX export of random graphs computes what PyTorch (float64) and
   onnxruntime compute, and ``Network.from_torch`` equals ``Network.from_file`` of the export.
@@ -28,7 +29,7 @@ class Graph(nn.Module):
     """A random graph of Linear maps and ReLUs on a few inputs. Every ReLU goes through ``act``,
     which the reference replaces to fix signs and read pre-activations."""
 
-    KINDS = ("residual", "projection", "concat", "cancel", "duplicate", "slice")
+    KINDS = ("residual", "projection", "concat", "cancel", "duplicate", "slice", "input")
 
     def __init__(self, seed: int):
         super().__init__()
@@ -54,9 +55,11 @@ class Graph(nn.Module):
             elif kind == "duplicate":
                 self.blocks.append(nn.ModuleList([nn.Linear(w, 2)]))
                 w = 4
-            else:  # slice: a skip from the first units of h around a map of the others
+            elif kind == "slice":  # a skip from the first units of h around a map of the others
                 self.blocks.append(nn.ModuleList([nn.Linear(w - 1, w - 1)]))
                 w -= 1
+            else:  # input: a skip from the input itself past the ReLUs before
+                self.blocks.append(nn.ModuleList([nn.Linear(self.n0, w)]))
         self.head = nn.Linear(w, 2)
         self.act = torch.relu
         if rng.random() < 0.25:  # degenerate: small integer weights put hyperplanes through shared points
@@ -80,8 +83,10 @@ class Graph(nn.Module):
             elif kind == "duplicate":
                 d = self.act(b[0](h))
                 h = self.act(torch.cat([d, d], dim=1))
-            else:
+            elif kind == "slice":
                 h = self.act(h[:, :-1] + b[0](h[:, 1:]))
+            else:
+                h = self.act(h + b[0](x))
         return self.head(h)
 
 
@@ -296,21 +301,11 @@ class Squashed(nn.Module):
         return torch.sigmoid(self.a(x)) + x
 
 
-class InputSkip(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.a = nn.Linear(3, 3)
-
-    def forward(self, x):
-        return torch.relu(self.a(x)) + x
-
-
 @pytest.mark.parametrize(
     "module, shape, message",
     [
         (Gated(), None, "Mul of two computed tensors is not piecewise linear"),
         (Squashed(), None, "unsupported function sigmoid"),
-        (InputSkip(), None, "combines the graph input with a value computed after a ReLU"),
         (nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU()), None, "give input_shape"),
     ],
 )

@@ -10,7 +10,8 @@ every pooling window's argmax.
   pooling windows in PyTorch order (a window branches on each of its inputs, found by probing
   PyTorch's own pooling), each unit read off PyTorch's forward pass with the earlier choices
   fixed, each cell decided by an LP (scipy's HiGHS). Degenerate cases pool dead ReLUs (ties
-  everywhere) and duplicated channels.
+  everywhere) and duplicated channels; some add the pooling or the input to the output past the
+  hidden ReLUs (skips carried by identity units).
 * Refusals: what is not supported yet is named.
 """
 
@@ -59,6 +60,10 @@ class Pooled(nn.Module):
         pooled = F.max_pool2d(conv_out, **self.args)
         self.hidden = nn.Linear(pooled.numel(), 2) if rng.random() < 0.4 else None
         self.head = nn.Linear(2 if self.hidden is not None else pooled.numel(), 2)
+        # Skips to the output past the hidden ReLUs: from the pooling (as in a ResNet stem), and
+        # from the input itself; both carried by identity units.
+        self.pool_skip = nn.Linear(pooled.numel(), 2) if self.hidden is not None and rng.random() < 0.5 else None
+        self.input_skip = nn.Linear(int(np.prod(self.shape)), 2) if rng.random() < 0.25 else None
         if degenerate:
             with torch.no_grad():
                 if rng.random() < 0.5:  # a dead channel: its windows tie everywhere
@@ -71,11 +76,15 @@ class Pooled(nn.Module):
 
     def forward(self, x):
         h = self.conv(x)
-        h = self.pool(self.act(h) if self.relu_first else h)
-        h = torch.flatten(h, 1)
+        pooled = h = torch.flatten(self.pool(self.act(h) if self.relu_first else h), 1)
         if self.hidden is not None:
             h = self.act(self.hidden(h))
-        return self.head(h)
+        y = self.head(h)
+        if self.pool_skip is not None:
+            y = y + self.pool_skip(pooled)
+        if self.input_skip is not None:
+            y = y + self.input_skip(torch.flatten(x, 1))
+        return y
 
 
 def export(module, shape, path, dtype=torch.float64):
@@ -215,7 +224,7 @@ def brute_force_count(module, lower, upper):
 
 @pytest.mark.parametrize("block", range(4))
 def test_counts_equal_a_brute_force_over_relus_and_argmaxes(block, tmp_path):
-    regions = ties = 0
+    regions = ties = skips = 0
     for seed in range(block * 30, block * 30 + 30):
         torch.manual_seed(seed)
         degenerate = seed % 4 == 3
@@ -237,7 +246,8 @@ def test_counts_equal_a_brute_force_over_relus_and_argmaxes(block, tmp_path):
         assert walked.regions == reference, f"seed {seed} ({module.args}): walk {walked.regions}, brute force {reference}"
         regions += reference
         ties += int(degenerate and reference > 1)
-    assert regions >= 150 and ties >= 2, (regions, ties)
+        skips += int(module.pool_skip is not None or module.input_skip is not None)
+    assert regions >= 150 and ties >= 2 and skips >= 5, (regions, ties, skips)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -326,22 +336,11 @@ def test_the_verivital_maxpool_cnn_computes_what_onnxruntime_computes():
     assert walked.complete and walked.regions >= 1
 
 
-class SkipOverPool(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv, self.pool, self.conv2 = nn.Conv2d(1, 1, 1), nn.MaxPool2d(2), nn.Conv2d(1, 1, 1)
-
-    def forward(self, x):
-        p = self.pool(torch.relu(self.conv(x)))
-        return torch.flatten(p + torch.relu(self.conv2(torch.relu(self.conv2(p)))), 1)
-
-
 @pytest.mark.parametrize(
     "module, message",
     [
         (nn.Sequential(nn.Conv2d(1, 1, 1), nn.MaxPool2d(2, return_indices=True)), "returns indices"),
         (nn.Sequential(nn.Conv2d(1, 1, 1), nn.AdaptiveMaxPool2d(2)), "only 1 \\(global max pooling\\)"),
-        (SkipOverPool(), "skip connection over a MaxPool"),
     ],
 )
 def test_what_is_not_supported_yet_is_refused_by_name(module, message):

@@ -77,21 +77,23 @@ pub fn window_fates(net: &Network, layers: &[Bounds]) -> Vec<Option<bool>> {
     if net.max_windows().is_empty() {
         return Vec::new();
     }
-    let mut fates = vec![None; net.neurons()];
-    for (l, b) in layers.iter().enumerate() {
-        let first = net.neuron_index(l, 0);
-        for w in net.max_windows().in_layer(l) {
-            let best_lower = w.clone().map(|i| b.lower[i]).fold(f64::NEG_INFINITY, f64::max);
-            for i in w.clone() {
-                let others_upper = w.clone().filter(|&o| o != i).map(|o| b.upper[o]).fold(f64::NEG_INFINITY, f64::max);
-                fates[first + i] = if b.upper[i] < best_lower {
-                    Some(false)
-                } else if b.lower[i] > others_upper {
-                    Some(true)
-                } else {
-                    None
-                };
-            }
+    (0..layers.len()).flat_map(|l| layer_fates(net, l, &layers[l])).collect()
+}
+
+/// [`window_fates`] of hidden layer `l` under its intervals `b`, in unit order.
+fn layer_fates(net: &Network, l: usize, b: &Bounds) -> Vec<Option<bool>> {
+    let mut fates = vec![None; b.lower.len()];
+    for w in net.max_windows().in_layer(l) {
+        let best_lower = w.clone().map(|i| b.lower[i]).fold(f64::NEG_INFINITY, f64::max);
+        for i in w.clone() {
+            let others_upper = w.clone().filter(|&o| o != i).map(|o| b.upper[o]).fold(f64::NEG_INFINITY, f64::max);
+            fates[i] = if b.upper[i] < best_lower {
+                Some(false)
+            } else if b.lower[i] > others_upper {
+                Some(true)
+            } else {
+                None
+            };
         }
     }
     fates
@@ -184,25 +186,33 @@ pub fn analyse(net: &Network, set: &InputSet) -> Stability {
 }
 
 /// [`analyse`] for a network with max units (theory §11): exact ranges on layer 1, then IBP, whose
-/// interval of a window's output is `[max ℓ_i, max u_i]`. The Lipschitz chains and CROWN relax
-/// ReLUs only, so every method's intervals are IBP's.
+/// interval of a window's output is `[max ℓ_i, max u_i]`, intersected with CROWN, which relaxes a
+/// window by one of its candidates below and its largest upper bound above ([`relaxation`]). The
+/// Lipschitz chains relax ReLUs only: their intervals (and the paper's) are IBP's.
 fn analyse_with_max(net: &Network, set: &InputSet) -> Stability {
-    let mut combined: Vec<Bounds> = Vec::new();
+    let (mut ibps, mut crowns, mut combined): (Vec<Bounds>, Vec<Bounds>, Vec<Bounds>) = (vec![], vec![], vec![]);
     for (l, layer) in net.hidden().iter().enumerate() {
-        let bounds = match combined.last() {
-            _ if !set.is_bounded() => Bounds::unbounded(layer.weight.nrows()),
-            None => first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b)),
-            Some(prev) => ibp_after(net, l, prev),
+        let (ibp, crown) = match combined.last() {
+            _ if !set.is_bounded() => {
+                (Bounds::unbounded(layer.weight.nrows()), Bounds::unbounded(layer.weight.nrows()))
+            }
+            None => {
+                let exact = first_layer(&layer.weight, &layer.bias, |a, b| set.affine_range(a, b));
+                (exact.clone(), exact)
+            }
+            Some(prev) => {
+                let ibp = ibp_after(net, l, prev);
+                let crown = crown_layer(net, set, &combined, l, &ibp);
+                (ibp, crown)
+            }
         };
-        combined.push(bounds);
+        let mut both = ibp.clone();
+        both.intersect(&crown);
+        ibps.push(ibp);
+        crowns.push(crown);
+        combined.push(both);
     }
-    Stability {
-        paper: combined.clone(),
-        lipschitz: combined.clone(),
-        ibp: combined.clone(),
-        crown: combined.clone(),
-        combined,
-    }
+    Stability { paper: ibps.clone(), lipschitz: ibps.clone(), ibp: ibps, crown: crowns, combined }
 }
 
 /// IBP of hidden layer `l` of `net` from layer `l − 1`'s pre-activation intervals `prev`, ReLUs
@@ -254,14 +264,20 @@ fn ibp_from(w: &Weight, b: &Array1<f64>, h_lo: &Array1<f64>, h_hi: &Array1<f64>)
     out
 }
 
-/// The ReLU relaxation of one layer given its intervals: `slope_lo·z ≤ ReLU(z) ≤ slope_hi·z + icpt`.
+/// The relaxation of one layer's units given their intervals: `slope_lo·z ≤ out ≤ slope_hi·z + icpt`
+/// per ReLU. A max window's output `y = max_i z_i` is relaxed as a whole, through its candidates
+/// (the layer after reads them all with the same weights, so back-substitution gives them the
+/// same coefficient, and the window's lines are the sums of its candidates'): below by `z_c`, `c`
+/// the candidate with the largest lower bound, above by the largest upper bound `U` (a constant),
+/// both at `c` and zero at the others; exactly `y = z_c` when `c` is a stable argmax.
 struct Relaxation {
     slope_lo: Array1<f64>,
     slope_hi: Array1<f64>,
     icpt: Array1<f64>,
 }
 
-fn relaxation(b: &Bounds) -> Relaxation {
+/// The [`Relaxation`] of hidden layer `l` of `net` under its intervals `b`.
+fn relaxation(net: &Network, l: usize, b: &Bounds) -> Relaxation {
     let n = b.lower.len();
     let mut r = Relaxation { slope_lo: Array1::zeros(n), slope_hi: Array1::zeros(n), icpt: Array1::zeros(n) };
     for j in 0..n {
@@ -277,6 +293,20 @@ fn relaxation(b: &Bounds) -> Relaxation {
                 r.icpt[j] = -hi * lo / (hi - lo);
                 r.slope_lo[j] = if hi >= -lo { 1.0 } else { 0.0 };
             }
+        }
+    }
+    let windows = net.max_windows().in_layer(l);
+    let fates = if windows.is_empty() { Vec::new() } else { layer_fates(net, l, b) };
+    for w in windows {
+        let c = crate::model::argmax(|i| b.lower[i], w.clone());
+        for i in w.clone() {
+            (r.slope_lo[i], r.slope_hi[i], r.icpt[i]) = (0.0, 0.0, 0.0);
+        }
+        r.slope_lo[c] = 1.0;
+        if fates[c] == Some(true) {
+            r.slope_hi[c] = 1.0;
+        } else {
+            r.icpt[c] = w.clone().map(|i| b.upper[i]).fold(f64::NEG_INFINITY, f64::max);
         }
     }
     r
@@ -298,12 +328,19 @@ fn relaxation(b: &Bounds) -> Relaxation {
 /// Back-substituting either costs as much as any other neuron.
 fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp: &Bounds) -> Bounds {
     let layers = net.hidden();
-    let relaxations: Vec<Relaxation> = combined[..k].iter().map(relaxation).collect();
+    let relaxations: Vec<Relaxation> = (0..k).map(|l| relaxation(net, l, &combined[l])).collect();
     let mut out = ibp.clone();
+    // A max-window candidate is relaxed unless IBP decides its fate (a stable loser or argmax).
+    let windows = net.max_windows().in_layer(k);
+    let fates = if windows.is_empty() { Vec::new() } else { layer_fates(net, k, ibp) };
+    let mut in_window = vec![false; fates.len()];
+    windows.iter().flat_map(|w| w.clone()).for_each(|j| in_window[j] = true);
+    let undecided = |j: usize| match in_window.get(j) {
+        Some(true) => fates[j].is_none(),
+        _ => ibp.status(j) == Status::Unstable,
+    };
     let relaxed: Vec<usize> = (0..layers[k].weight.nrows())
-        .filter(|&j| {
-            ibp.status(j) == Status::Unstable && layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() > 1
-        })
+        .filter(|&j| undecided(j) && layers[k].weight.row(j).filter(|(_, w)| *w != 0.0).count() > 1)
         .collect();
     let ranges: Vec<(f64, f64)> = relaxed
         .par_chunks(CROWN_BLOCK)
@@ -490,7 +527,7 @@ mod tests {
             let set = InputSet::new(&domain);
             let st = analyse(&net, &set);
             for k in 1..net.hidden().len() {
-                let relaxations: Vec<Relaxation> = st.combined[..k].iter().map(relaxation).collect();
+                let relaxations: Vec<Relaxation> = (0..k).map(|l| relaxation(&net, l, &st.combined[l])).collect();
                 let ibp = ibp_layer(&net.hidden()[k].weight, &net.hidden()[k].bias, &st.combined[k - 1]);
                 let crown = crown_layer(&net, &set, &st.combined, k, &ibp);
                 for j in 0..net.hidden()[k].weight.nrows() {

@@ -25,10 +25,6 @@ const SUPPORTED: &str =
     "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, GlobalMaxPool, Conv, AveragePool, GlobalAveragePool, \
     BatchNormalization, Pad, Transpose, Concat, Slice, Split, Flatten, Reshape, Identity, Squeeze, Unsqueeze, Constant";
 
-/// Why a value that mixes the input with a ReLU output cannot be read by a ReLU or be the output.
-const MIXES_INPUT: &str = "combines the graph input with a value computed after a ReLU (a skip connection from the \
-    input): not supported yet, since the input cannot be carried through a ReLU unchanged";
-
 /// Largest tensor accepted (elements), so that a corrupt header cannot request absurd memory.
 const MAX_ELEMENTS: usize = 1 << 28;
 
@@ -69,10 +65,7 @@ pub fn network_from_onnx_bytes(bytes: &[u8]) -> Result<Network, String> {
     let Some(value) = reader.values.remove(&output.name) else {
         return Err(format!("the graph output '{}' is not computed from the input by supported ops", output.name));
     };
-    if reader.sources.mixes_input(&value) {
-        return Err(format!("the graph output '{}' {MIXES_INPUT}", output.name));
-    }
-    let (layers, carrying, windows) = reader.sources.into_layers(value)?;
+    let (layers, carrying, windows) = reader.sources.into_layers(value);
     let net = Network::new(layers, None).map_err(|e| e.to_string())?.with_carrying(&carrying);
     net.with_max_windows(windows).map_err(|e| e.to_string())
 }
@@ -264,15 +257,9 @@ fn unary<'a>(
             value.compose_lowered(onnx_image::pad(node, image(value)?, &pads, fill)?)?;
         }
         ("Relu", false) => {
-            if sources.mixes_input(value) {
-                return Err(format!("reads a value that {MIXES_INPUT}"));
-            }
             *value = sources.relu(std::mem::replace(value, Value::source(0, 0, None)));
         }
         ("MaxPool" | "GlobalMaxPool", false) => {
-            if sources.mixes_input(value) {
-                return Err(format!("reads a value that {MIXES_INPUT}"));
-            }
             let (select, windows, output) = onnx_image::max_pool(node, image(value)?)?;
             let mut candidates = std::mem::replace(value, Value::source(0, 0, None));
             candidates.compose(select.into_weight())?;

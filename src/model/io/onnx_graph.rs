@@ -15,8 +15,9 @@
 //! function of the source neuron's sign (active with a positive value, identically zero where the
 //! source is inactive): the carrying units split no region, and the network has exactly the
 //! activation regions of the graph (docs/dag.md). A chain needs no carrying and lowers to the same
-//! layers as before. The input itself cannot be carried this way (it may be negative): a ReLU
-//! argument or graph output that mixes the input with a ReLU output is refused.
+//! layers as before. The input and a `MaxPool`'s candidates may be negative: they are carried by
+//! *identity units* instead, max windows of one candidate, which pass any value on and whose
+//! argmax never changes.
 
 use super::onnx_image::{Image, Lowered};
 use crate::model::{Layer, Weight};
@@ -255,22 +256,13 @@ impl Sources {
         1 + value.terms.iter().map(|(s, _)| self.sources[*s].depth).max().unwrap_or(0)
     }
 
-    /// Whether `value` reads both the graph input and a ReLU output, so that a ReLU reading it, or
-    /// the output, would need the input carried through a ReLU (refused). Sums on the way may mix
-    /// them, as long as the mixture cancels before a ReLU reads it.
-    pub fn mixes_input(&self, value: &Value) -> bool {
-        let reads = |deep: bool| value.terms.iter().any(|(s, _)| (self.sources[*s].depth > 0) == deep);
-        reads(false) && reads(true)
-    }
-
     /// The layers of the network that computes `output`: hidden layer `l` holds the `Relu` and
     /// `MaxPool` nodes of depth `l` (in graph order), then the units that carry earlier sources to
-    /// later layers (in source order). No ReLU argument and not `output` may mix the input with a
-    /// ReLU output ([`Sources::mixes_input`]).
-    /// The network's layers, the number of carrying units at the end of each hidden layer, and
-    /// each hidden layer's max windows (ranges of its units). Errors if a `MaxPool` output would
-    /// need carrying (its units pass negative values, which a carrying ReLU would not).
-    pub fn into_layers(self, output: Value) -> Result<Lowering, String> {
+    /// later layers (in source order). Returns the layers, the number of carrying units at the end
+    /// of each hidden layer, and each hidden layer's max windows (ranges of its units), among them
+    /// the one-candidate windows of the identity units that carry the input and `MaxPool`
+    /// candidates (their values may be negative, which a carrying ReLU would clip).
+    pub fn into_layers(self, output: Value) -> Lowering {
         let depth = self.sources.iter().map(|s| s.depth).max().unwrap_or(0);
         // The deepest layer that reads each source (the output is layer depth + 1).
         let mut last_read = vec![0; self.sources.len()];
@@ -280,14 +272,8 @@ impl Sources {
                 last_read[*s] = last_read[*s].max(at);
             }
         }
-        assert!(last_read[0] <= 1, "a ReLU or output that mixes the input with a ReLU output was refused");
-        let carried_max = |s: usize| !self.sources[s].windows.is_empty() && last_read[s] > self.sources[s].depth + 1;
-        if (1..self.sources.len()).any(carried_max) {
-            return Err("a MaxPool output is read past the next layer of ReLUs (a skip connection over a MaxPool): \
-                        not supported yet"
-                .into());
-        }
-        // Which sources each layer's outputs hold, in order, and where each starts.
+        let by_identity = |s: usize| s == 0 || !self.sources[s].windows.is_empty();
+        // Which sources each layer's outputs hold, in order.
         let held = |l: usize| -> Vec<usize> {
             let own = (0..self.sources.len()).filter(|&s| self.sources[s].depth == l);
             let carried = (0..self.sources.len()).filter(|&s| self.sources[s].depth < l && last_read[s] > l);
@@ -297,31 +283,43 @@ impl Sources {
                 own.chain(carried).collect()
             }
         };
+        // How layer `l` holds source `s`: its own units at its depth; after it, one carried value
+        // per unit, or per window of a `MaxPool` (the window's maximum).
+        let layout = |s: usize, l: usize| -> Layout {
+            let source = &self.sources[s];
+            match source.windows.is_empty() || source.depth == l {
+                true => Layout::Units(source.width),
+                false => Layout::Windows(&source.windows),
+            }
+        };
         let carrying: Vec<usize> = (1..=depth)
-            .map(|l| held(l).iter().filter(|&&s| self.sources[s].depth < l).map(|&s| self.sources[s].width).sum())
+            .map(|l| held(l).iter().filter(|&&s| self.sources[s].depth < l).map(|&s| layout(s, l).width()).sum())
             .collect();
         let mut layers = Vec::with_capacity(depth + 1);
         let mut windows = Vec::with_capacity(depth);
         let mut previous = held(0);
         for l in 1..=depth + 1 {
-            let columns: Vec<(usize, usize)> = previous
+            // Where each held source starts among the previous layer's outputs, and how it is held.
+            let columns: Vec<(usize, usize, Layout)> = previous
                 .iter()
                 .scan(0, |start, &s| {
                     let at = *start;
-                    *start += self.sources[s].width;
-                    Some((s, at))
+                    *start += layout(s, l - 1).width();
+                    Some((s, at, layout(s, l - 1)))
                 })
                 .collect();
-            let cols: usize = previous.iter().map(|&s| self.sources[s].width).sum();
-            let column_of =
-                |s: usize| columns.iter().find(|(t, _)| *t == s).map(|(_, at)| *at).expect("read sources are held");
+            let cols: usize = previous.iter().map(|&s| layout(s, l - 1).width()).sum();
+            let column_of = |s: usize| {
+                let held = columns.iter().find(|(t, _, _)| *t == s).expect("read sources are held");
+                (held.1, held.2.clone())
+            };
             let current = if l <= depth { held(l) } else { Vec::new() };
             let rows: Vec<Row> = if l <= depth {
                 current
                     .iter()
                     .map(|&s| match (&self.sources[s].pre_activation, self.sources[s].depth == l) {
                         (Some(v), true) => Row::Value(v),
-                        _ => Row::Carry(s, self.sources[s].width),
+                        _ => Row::Carry(s, &self.sources[s].windows),
                     })
                     .collect()
             } else {
@@ -332,14 +330,19 @@ impl Sources {
                 let mut at = 0;
                 let mut layer_windows = Vec::new();
                 for &s in &current {
-                    layer_windows.extend(self.sources[s].windows.iter().map(|w| at + w.start..at + w.end));
-                    at += self.sources[s].width;
+                    let width = layout(s, l).width();
+                    if self.sources[s].depth == l {
+                        layer_windows.extend(self.sources[s].windows.iter().map(|w| at + w.start..at + w.end));
+                    } else if by_identity(s) {
+                        layer_windows.extend((at..at + width).map(|i| i..i + 1));
+                    }
+                    at += width;
                 }
                 windows.push(layer_windows);
             }
             previous = current;
         }
-        Ok((layers, carrying, windows))
+        (layers, carrying, windows)
     }
 }
 
@@ -347,19 +350,45 @@ impl Sources {
 /// and each hidden layer's max windows.
 pub type Lowering = (Vec<Layer>, Vec<usize>, Vec<Vec<Range<usize>>>);
 
-/// One block of a layer's rows: a `Relu`'s argument (or the output), or the units carrying a source.
+/// How a layer's outputs hold a source's values.
+#[derive(Clone, Debug)]
+enum Layout<'a> {
+    /// One output per unit: a source at its own depth, or a carried `Relu` or input.
+    Units(usize),
+    /// One output per window: a carried `MaxPool`, its windows' maxima.
+    Windows(&'a [Range<usize>]),
+}
+
+impl Layout<'_> {
+    fn width(&self) -> usize {
+        match self {
+            Layout::Units(n) => *n,
+            Layout::Windows(w) => w.len(),
+        }
+    }
+}
+
+/// One block of a layer's rows: a `Relu`'s argument (or the output), or the units carrying a
+/// source (with its windows if it is a `MaxPool`).
 enum Row<'a> {
     Value(&'a Value),
-    Carry(usize, usize),
+    Carry(usize, &'a [Range<usize>]),
 }
 
 /// The layer whose rows are `rows`, reading the previous layer's outputs (`cols` values; source
-/// `s` starts at column `column_of(s)`). A single value reading all of one source is stored as its
-/// own matrix, so that a chain lowers exactly as it did as a chain.
-fn assemble(rows: &[Row], cols: usize, column_of: &dyn Fn(usize) -> usize) -> Layer {
+/// `s` starts at column `column_of(s).0`, held as `column_of(s).1`). A single value reading all of
+/// one source's units is stored as its own matrix, so that a chain lowers exactly as it did as a
+/// chain.
+///
+/// A value reads a `MaxPool` through the sum of each window's candidates (every candidate of a
+/// window with the same weight): where the pooling is carried, one output per window, the value
+/// reads that output with the weight of the window's first candidate. A unit carrying a pooling
+/// from its own layer reads each of the window's candidates with weight 1: their sum is the
+/// maximum (all but the argmax pass zero).
+fn assemble<'a>(rows: &[Row], cols: usize, column_of: &dyn Fn(usize) -> (usize, Layout<'a>)) -> Layer {
     if let [Row::Value(v)] = rows {
-        if let [(_, map)] = v.terms.as_slice() {
-            if map.cols() == cols {
+        if let [(s, map)] = v.terms.as_slice() {
+            if map.cols() == cols && matches!(column_of(*s).1, Layout::Units(_)) {
                 return Layer { weight: map.clone().into_weight(), bias: v.bias.clone() };
             }
         }
@@ -371,15 +400,35 @@ fn assemble(rows: &[Row], cols: usize, column_of: &dyn Fn(usize) -> usize) -> La
         match row {
             Row::Value(v) => {
                 for (s, map) in &v.terms {
-                    let at = column_of(*s);
-                    entries.extend(map.entries().map(|(r, c, w)| (first + r, at + c, w)));
+                    let (at, layout) = column_of(*s);
+                    match layout {
+                        Layout::Units(_) => entries.extend(map.entries().map(|(r, c, w)| (first + r, at + c, w))),
+                        Layout::Windows(windows) => {
+                            let mut window_of = vec![None; map.cols()];
+                            windows.iter().enumerate().for_each(|(k, w)| window_of[w.start] = Some(k));
+                            entries.extend(
+                                map.entries().filter_map(|(r, c, w)| window_of[c].map(|k| (first + r, at + k, w))),
+                            );
+                        }
+                    }
                 }
                 bias.extend(v.bias.iter().copied());
             }
-            Row::Carry(s, width) => {
-                let at = column_of(*s);
-                entries.extend((0..*width).map(|i| (first + i, at + i, 1.0)));
-                bias.extend(std::iter::repeat_n(0.0, *width));
+            Row::Carry(s, pooled) => {
+                let (at, layout) = column_of(*s);
+                let units = match layout {
+                    // From the pooling's own layer: unit `k` sums window `k`'s candidates.
+                    Layout::Units(_) if !pooled.is_empty() => {
+                        let sums = pooled.iter().enumerate().flat_map(|(k, w)| w.clone().map(move |i| (k, i)));
+                        entries.extend(sums.map(|(k, i)| (first + k, at + i, 1.0)));
+                        pooled.len()
+                    }
+                    _ => {
+                        entries.extend((0..layout.width()).map(|i| (first + i, at + i, 1.0)));
+                        layout.width()
+                    }
+                };
+                bias.extend(std::iter::repeat_n(0.0, units));
             }
         }
     }
