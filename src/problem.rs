@@ -16,9 +16,11 @@ use crate::report::{
     BoundFields, BoundsReport, ClipBox, CountReport, DataflowCountReport, DomainKind, DomainReport, EstimateReport,
     Uncertified, ValidateReport,
 };
+use crate::tolerance::BUDGETS_WITH_ESTIMATE;
 use crate::{Error, Result};
 use num_bigint::BigUint;
 use std::path::Path;
+use std::time::Instant;
 
 /// A network and the domain its regions are counted in.
 #[derive(Clone, Debug)]
@@ -323,19 +325,31 @@ impl Problem {
 
     /// A statistical estimate beside the certified bracket `[lower, bounds' best]`, made only when
     /// the bracket is not closed (null columns otherwise, and when no estimate finishes within
-    /// the time limit): what `bound` and `validate` report when the walk did not finish.
+    /// the time limit): what `bound` and `validate` report when the walk did not finish. The
+    /// bounds began at `started` with a budget equal to the estimate's time limit; the estimate
+    /// has what is left of [`BUDGETS_WITH_ESTIMATE`] of them, and is not tried when the bounds'
+    /// analysis alone outlasted the budget (a CIFAR ResNet's).
     pub fn estimate_if_open(
         &self,
         lower: usize,
         bounds: &BoundReport,
         options: &EstimateOptions,
+        started: Instant,
     ) -> Result<EstimateColumns> {
         let lower = lower.max(bounds.lower);
         let upper = bounds.best().map(|b| &b.value);
         if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
             return Ok(EstimateColumns::default());
         }
-        estimate_columns(&self.net, &self.domain, options, lower, upper, Some(&bounds.statuses))
+        let mut options = options.clone();
+        if let Some(budget) = options.time_limit {
+            let left = (budget * BUDGETS_WITH_ESTIMATE).saturating_sub(started.elapsed());
+            if bounds.analysis >= budget || left.is_zero() {
+                return Ok(EstimateColumns::default());
+            }
+            options.time_limit = Some(left);
+        }
+        estimate_columns(&self.net, &self.domain, &options, lower, upper, Some(&bounds.statuses))
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

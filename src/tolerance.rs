@@ -185,6 +185,16 @@ pub const FRONTIER_MEMORY: u64 = 64 << 20;
 /// thousand misses mean the network's boundaries are dense there.
 pub const START_POINT_TRIES: usize = 10_000;
 
+/// Budgets (`--budget`, counted from the start of the bounds) within which `bound` and `validate`
+/// give their estimate column: the bounds take up to one, the estimate what is left of this many,
+/// so that a default `bound` answers in about a second. An analysis that alone outlasts the
+/// budget (a CIFAR ResNet's) leaves no estimate: a probe there takes seconds.
+pub const BUDGETS_WITH_ESTIMATE: u32 = 2;
+
+/// Points sampled for the lower bound when the analysis alone used up the time budget
+/// (`bound::bounds`): one batch per thread is 84 points and 0.3 s on `resnet_4b`.
+pub const SAMPLES_PAST_BUDGET: usize = 8;
+
 /// Bootstrap resamples behind an estimate's interval (`estimate`): enough that the 2.5% and 97.5%
 /// percentiles move by well under the interval's own width from one seed to another.
 pub const ESTIMATE_BOOTSTRAP: usize = 2000;

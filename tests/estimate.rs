@@ -160,7 +160,7 @@ fn reported_estimates_lie_in_the_certified_bracket() {
             assert!(r.lower as f64 <= v && v <= upper, "{what}: {v} outside {} – {upper}", r.lower);
         }
         // Columns for `bound` and `validate`: the same clamping, and none once the bracket is closed.
-        let columns = problem.estimate_if_open(r.lower, &report, &options).unwrap();
+        let columns = problem.estimate_if_open(r.lower, &report, &options, std::time::Instant::now()).unwrap();
         match report.best().is_some_and(|b| b.value <= r.lower.into()) {
             true => assert!(columns.estimate.is_none(), "{what}"),
             false => {
@@ -169,6 +169,39 @@ fn reported_estimates_lie_in_the_certified_bracket() {
             }
         }
     }
+}
+
+/// The estimate beside `bound`'s bracket shares the bounds' budget: it has what is left of two
+/// budgets from their start, and is not tried when the analysis alone outlasted one.
+#[test]
+fn the_estimate_beside_the_bounds_keeps_to_their_budget() {
+    use regionwalk::bound::{bounds, BoundOptions, Method};
+    use std::time::{Duration, Instant};
+    let budget = Duration::from_millis(500);
+    let mut tried = 0;
+    for (what, net, domain, _) in cases().into_iter().take(20) {
+        let problem = Problem { net, domain, fixed: Vec::new(), units: None };
+        // `product` alone leaves the bracket open.
+        let options = BoundOptions { methods: vec![Method::Product], ..BoundOptions::budgeted() };
+        let started = Instant::now();
+        let mut report = bounds(&problem.net, &problem.domain, &options).unwrap();
+        if report.best().is_some_and(|b| b.value <= report.lower.into()) {
+            continue;
+        }
+        let estimate = EstimateOptions { time_limit: Some(budget), seed: 3, ..Default::default() };
+        let columns = problem.estimate_if_open(report.lower, &report, &estimate, started).unwrap();
+        assert!(columns.estimate.is_some(), "{what}: no estimate although the analysis took {:?}", report.analysis);
+        assert!(started.elapsed() < 2 * budget + Duration::from_millis(250), "{what}: {:?}", started.elapsed());
+        report.analysis = budget;
+        let columns = problem.estimate_if_open(report.lower, &report, &estimate, started).unwrap();
+        assert!(columns.estimate.is_none(), "{what}: an estimate after an analysis that used up the budget");
+        // Started two budgets ago: nothing is left.
+        report.analysis = Duration::ZERO;
+        let columns = problem.estimate_if_open(report.lower, &report, &estimate, Instant::now() - 2 * budget).unwrap();
+        assert!(columns.estimate.is_none(), "{what}: an estimate past two budgets");
+        tried += 1;
+    }
+    assert!(tried >= 10, "only {tried} open brackets");
 }
 
 /// Treats a child that none of the sample's points reach as empty when its sibling has some:

@@ -303,10 +303,12 @@ fn bound(
     let net = net.clone();
     run_detached(py, threads, None, move |interrupt, _| {
         let problem = domain.problem(&net)?;
+        let started = std::time::Instant::now();
         let report = bounds(&problem.net, &problem.domain, &options)?;
         let columns = match estimate_options {
             Some(e) => {
-                problem.estimate_if_open(report.lower, &report, &EstimateOptions { interrupt: Some(interrupt), ..e })?
+                let e = EstimateOptions { interrupt: Some(interrupt), ..e };
+                problem.estimate_if_open(report.lower, &report, &e, started)?
             }
             None => EstimateColumns::default(),
         };
@@ -362,10 +364,12 @@ fn validate(
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt.clone(), snapshot, linear)?;
+        let started = std::time::Instant::now();
         let report = bounds(&problem.net, &problem.domain, &options)?;
         let columns = match estimate_options {
             Some(e) if !walk.complete() => {
-                problem.estimate_if_open(walk.count(), &report, &EstimateOptions { interrupt: Some(interrupt), ..e })?
+                let e = EstimateOptions { interrupt: Some(interrupt), ..e };
+                problem.estimate_if_open(walk.count(), &report, &e, started)?
             }
             _ => EstimateColumns::default(),
         };

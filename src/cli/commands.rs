@@ -15,6 +15,7 @@ use regionwalk::model::io;
 use regionwalk::problem::Problem;
 use regionwalk::report::CountReport;
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// What `count` and `validate` share: the problem, the exact walk and, on request, the number of
 /// linear regions.
@@ -93,9 +94,10 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     let problem = spec.load(&args.model)?;
     let options = args.settings.options()?;
     let estimate_options = args.estimate.options(options.budget)?;
+    let started = Instant::now();
     let report = bounds(&problem.net, &problem.domain, &options)?;
     let estimate = match &estimate_options {
-        Some(e) => problem.estimate_if_open(report.lower, &report, e)?,
+        Some(e) => problem.estimate_if_open(report.lower, &report, e, started)?,
         None => EstimateColumns::default(),
     };
     if args.json {
@@ -113,9 +115,10 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         load_and_walk(&args.model, &args.domain, &args.budget, args.print.quiet, args.linear, Keep::default())?;
     let options = args.settings.options()?.without_walk();
     let estimate_options = args.estimate.options(options.budget)?;
+    let started = Instant::now();
     let report = bounds(&problem.net, &problem.domain, &options)?;
     let estimate = match &estimate_options {
-        Some(e) if !exact.complete() => problem.estimate_if_open(exact.count(), &report, e)?,
+        Some(e) if !exact.complete() => problem.estimate_if_open(exact.count(), &report, e, started)?,
         _ => EstimateColumns::default(),
     };
     let (mut v, sound) = problem.validate_report(&exact, &report, estimate);
@@ -140,7 +143,7 @@ pub(super) fn estimate(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let report = bounds(&problem.net, &problem.domain, &args.settings.options()?)?;
     let e = match estimate(&problem.net, &problem.domain, &options) {
         Err(regionwalk::Error::TimeLimit) => bail!(
-            "no estimate: the probes do not finish in time (a probe from the root took longer than the \
+            "no estimate: the probes do not finish in time (a probe from the root took longer than half the \
              time limit, or the probes started were not done by twice it; raise --time-limit)"
         ),
         e => e?,

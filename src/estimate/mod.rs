@@ -261,11 +261,12 @@ fn estimate_from(
     // Probes that have started are finished (dropping the slow ones would bias the estimate), up
     // to twice the time limit; past that the estimate is abandoned with `Error::TimeLimit`.
     let hard_deadline = options.time_limit.map(|t| started + 2 * t);
-    // The pilot gets the time limit itself: a probe from the root that does not finish within it
-    // leaves no time for two probes per stratum, so the estimate is abandoned then, not at twice
-    // the limit (on a CIFAR ResNet a probe takes seconds: `bound` would wait for nothing).
+    // The pilot gets half the time limit: a round of pilot probes (one per thread) that outlasts
+    // it leaves time for fewer than three probes per thread until twice the limit, too few for a
+    // reliable interval (ESTIMATE_MIN_EFFECTIVE) on up to ten threads, so the estimate is
+    // abandoned then (on a CIFAR ResNet a probe takes seconds: `bound` would wait for nothing).
     let mut tree =
-        Tree::new(net, domain, status, choice, sample, options.seed, options.time_limit.map(|t| started + t));
+        Tree::new(net, domain, status, choice, sample, options.seed, options.time_limit.map(|t| started + t / 2));
     let walk_options =
         WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
     let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
