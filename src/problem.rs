@@ -349,7 +349,7 @@ impl Problem {
             }
             options.time_limit = Some(left);
         }
-        estimate_columns(&self.net, &self.domain, &options, lower, upper, Some(&bounds.statuses))
+        estimate_columns(&self.net, &self.domain, &options, lower, upper, Some(&bounds.screen))
     }
 
     /// The validate report: the count report with every bound and each bound's ratio to the

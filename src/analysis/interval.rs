@@ -66,6 +66,24 @@ pub fn statuses(layers: &[Bounds]) -> Vec<Status> {
     layers.iter().flat_map(|b| (0..b.lower.len()).map(|j| b.status(j))).collect()
 }
 
+/// What the estimate's cut tree reads of an interval analysis over its domain, in pattern order:
+/// each neuron's [`Status`] and each max-window candidate's fate ([`window_fates`]), so that a
+/// caller that has analysed the domain (`bound`) need not analyse it again.
+#[derive(Clone, Debug, Default)]
+pub struct Screen {
+    /// Every neuron's status.
+    pub statuses: Vec<Status>,
+    /// Every max-window candidate's fate (empty for a network without max units).
+    pub fates: Vec<Option<bool>>,
+}
+
+impl Screen {
+    /// The screen of `net` under its layers' intervals `layers`.
+    pub fn of(net: &Network, layers: &[Bounds]) -> Self {
+        Screen { statuses: statuses(layers), fates: window_fates(net, layers) }
+    }
+}
+
 /// Each max-window candidate's fate over the domain under `layers` (pattern order; `None` for a
 /// ReLU and for a candidate that may or may not win): `Some(false)` for a stable loser, always
 /// below some other candidate (`u_i < max_c ℓ_c`), and `Some(true)` for a stable argmax, always

@@ -155,7 +155,7 @@ pub fn audit_point(
         regions = Some(r.count());
         complete = Some(r.complete());
     }
-    let (mut paper, mut best, mut upper, mut statuses) = (None, None, None, None);
+    let (mut paper, mut best, mut upper, mut screen) = (None, None, None, None);
     if !options.methods.is_empty() {
         let report = bounds(
             net,
@@ -170,13 +170,13 @@ pub fn audit_point(
         paper = report.get(Method::Paper).map(|b| b.value.to_string());
         upper = report.best().map(|b| b.value.clone());
         best = upper.as_ref().map(|u| u.to_string());
-        statuses = Some(report.statuses);
+        screen = Some(report.screen);
     }
     let estimate = match &options.estimate {
         Some(estimate_options) if complete != Some(true) => {
             let estimate_options = EstimateOptions { time_limit: options.bound_budget, ..estimate_options.clone() };
-            let (lower, statuses) = (regions.unwrap_or(0), statuses.as_deref());
-            estimate_columns(net, &domain, &estimate_options, lower, upper.as_ref(), statuses)?
+            let lower = regions.unwrap_or(0);
+            estimate_columns(net, &domain, &estimate_options, lower, upper.as_ref(), screen.as_ref())?
         }
         _ => EstimateColumns::default(),
     };

@@ -201,9 +201,9 @@ pub struct BoundReport {
     pub exact: Option<usize>,
     /// Per layer `(active, inactive, unstable)` per interval method.
     pub stability: Vec<Value>,
-    /// Every neuron's status under the intersected intervals, in pattern order: what an estimate
-    /// over the same domain starts its cut tree from, so that it need not analyse again.
-    pub statuses: Vec<Status>,
+    /// Every neuron's status and window candidate's fate under the intersected intervals: what an
+    /// estimate over the same domain starts its cut tree from, so that it need not analyse again.
+    pub screen: interval::Screen,
     /// How long the interval analysis took: when it alone outlasts the budget (a CIFAR ResNet),
     /// neither the budgeted methods nor an estimate beside the bounds are started.
     pub analysis: Duration,
@@ -265,7 +265,7 @@ pub fn bounds(net: &Network, domain: &Domain, options: &BoundOptions) -> Result<
         samples: 0,
         exact: None,
         stability: stability_json(&stability),
-        statuses: interval::statuses(&stability.combined),
+        screen: interval::Screen::of(net, &stability.combined),
         analysis,
     };
     let layers = layer_facts(net, &stability);

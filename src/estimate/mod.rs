@@ -27,7 +27,7 @@
 mod tree;
 mod volume;
 
-use crate::analysis::interval::{analyse, statuses, Status};
+use crate::analysis::interval::{analyse, Screen};
 use crate::analysis::set::InputSet;
 use crate::domain::Domain;
 use crate::exact::oracle::sample::{interior_patterns_of_sample, interior_sample};
@@ -236,18 +236,18 @@ pub fn estimate_with(
 ) -> Result<Estimate> {
     options.check()?;
     let started = Instant::now();
-    let status = statuses(&analyse(net, &InputSet::new(domain)).combined);
-    estimate_from(net, domain, options, choice, status, started)
+    let screen = Screen::of(net, &analyse(net, &InputSet::new(domain)).combined);
+    estimate_from(net, domain, options, choice, screen, started)
 }
 
-/// [`estimate_with`] from the neurons' statuses over the domain (`status`, in pattern order), its
-/// time limit counted from `started`.
+/// [`estimate_with`] from the interval analysis's screen of the domain, its time limit counted
+/// from `started`.
 fn estimate_from(
     net: &Network,
     domain: &Domain,
     options: &EstimateOptions,
     choice: &dyn ChildChoice,
-    status: Vec<Status>,
+    screen: Screen,
     started: Instant,
 ) -> Result<Estimate> {
     // The box partition's descents have no k-way cut for a max window: max networks take the LP tree.
@@ -266,7 +266,7 @@ fn estimate_from(
     // reliable interval (ESTIMATE_MIN_EFFECTIVE) on up to ten threads, so the estimate is
     // abandoned then (on a CIFAR ResNet a probe takes seconds: `bound` would wait for nothing).
     let mut tree =
-        Tree::new(net, domain, status, choice, sample, options.seed, options.time_limit.map(|t| started + t / 2));
+        Tree::new(net, domain, screen, choice, sample, options.seed, options.time_limit.map(|t| started + t / 2));
     let walk_options =
         WalkOptions { time_limit: options.time_limit, interrupt: options.interrupt.clone(), ..WalkOptions::default() };
     let budget = Budget::new(&walk_options, options.time_limit.map(|t| started + t), 0, 0);
@@ -614,12 +614,12 @@ pub fn estimate_columns(
     options: &EstimateOptions,
     lower: usize,
     upper: Option<&num_bigint::BigUint>,
-    statuses: Option<&[Status]>,
+    screen: Option<&Screen>,
 ) -> Result<EstimateColumns> {
-    let estimated = match statuses {
+    let estimated = match screen {
         Some(s) => {
             options.check()?;
-            estimate_from(net, domain, options, &RegionShare, s.to_vec(), Instant::now())
+            estimate_from(net, domain, options, &RegionShare, s.clone(), Instant::now())
         }
         None => estimate(net, domain, options),
     };

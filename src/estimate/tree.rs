@@ -3,8 +3,7 @@
 
 use super::volume::hit_and_run;
 use super::{Child, ChildChoice};
-use crate::analysis::interval::{analyse, window_fates, Status};
-use crate::analysis::set::InputSet;
+use crate::analysis::interval::{Screen, Status};
 use crate::domain::{Domain, Halfspace};
 use crate::exact::layer_step::Step;
 use crate::lp::{decide_by_dual, margin, meets, Decision, LpCounters};
@@ -159,18 +158,13 @@ impl<'a> Tree<'a> {
     pub(super) fn new(
         net: &'a Network,
         domain: &'a Domain,
-        status: Vec<Status>,
+        screen: Screen,
         choice: &'a dyn ChildChoice,
         sample: Vec<Pattern>,
         seed: u64,
         deadline: Option<Instant>,
     ) -> Self {
-        // The windows' stable losers and winners (interval analysis again: `status` holds the
-        // ReLUs' only).
-        let fates = match net.max_windows().is_empty() {
-            true => Vec::new(),
-            false => window_fates(net, &analyse(net, &InputSet::new(domain)).combined),
-        };
+        let Screen { statuses: status, fates } = screen;
         Tree { net, domain, status, fates, choice, sample, seed, deadline }
     }
 
