@@ -536,7 +536,7 @@ fn summarise(exact: f64, strata: &[Vec<f64>], options: &EstimateOptions) -> Esti
         low,
         high,
         confidence: options.confidence,
-        standard_error: variance.sqrt(),
+        standard_error: variance.sqrt().abs(), // an empty sum of f64 is −0
         probes,
         width: options.width,
         tree: LP_TREE,
