@@ -390,7 +390,7 @@ fn crown_layer(net: &Network, set: &InputSet, combined: &[Bounds], k: usize, ibp
         .map_init(
             || (Vec::new(), Vec::new()),
             |(coefficients, next), block| {
-                back_substitute(&layers[..=k], &relaxations, Some(&outputs), block, set, coefficients, next)
+                back_substitute(&layers[..=k], &relaxations, &outputs, block, set, coefficients, next)
             },
         )
         .flatten_iter()
@@ -420,9 +420,9 @@ const CROWN_BLOCK: usize = 64;
 /// `coefficients` and `next` are scratch space, reused between blocks: allocated afresh, their
 /// megabytes cost more in page faults than the products.
 ///
-/// With `outputs` (each earlier layer's output intervals, [`output_intervals`]), a neuron stops
-/// early: before each layer after the first, `Λ h + c` is also bounded over that layer's output
-/// box (sound, as IBP is), and a neuron whose bounds there prove it stable (`ℓ ≥ 0` or `u ≤ 0`)
+/// A neuron stops early: before each layer after the first, `Λ h + c` is also bounded over that
+/// layer's output box (`outputs`: each earlier layer's output intervals, [`output_intervals`];
+/// sound, as IBP is), and a neuron whose bounds there prove it stable (`ℓ ≥ 0` or `u ≤ 0`)
 /// takes them and leaves the block, whose remaining rows go on. Its interval is looser than the
 /// full back-substitution's on the side that decides nothing, which only later IBP reads (CROWN
 /// relaxes a stable neuron exactly, whatever its interval); the neurons that reach the input get
@@ -430,7 +430,7 @@ const CROWN_BLOCK: usize = 64;
 fn back_substitute(
     layers: &[crate::model::Layer],
     relaxations: &[Relaxation],
-    outputs: Option<&[(Array1<f64>, Array1<f64>)]>,
+    outputs: &[(Array1<f64>, Array1<f64>)],
     block: &[usize],
     set: &InputSet,
     coefficients: &mut Vec<f64>,
@@ -454,7 +454,7 @@ fn back_substitute(
     let mut alive: Vec<usize> = (0..block.len()).collect();
     let mut scaled = vec![0.0; rows];
     for (depth, (l, (layer, r))) in layers.iter().zip(relaxations).enumerate().rev().enumerate() {
-        if let Some(outputs) = outputs.filter(|_| depth > 0) {
+        if depth > 0 {
             let concrete = over_box(coefficients, rows, &constant, &magnitude, &outputs[l]);
             let stable: Vec<bool> = concrete.iter().map(|&(lo, hi)| lo >= 0.0 || hi <= 0.0).collect();
             if stable.iter().any(|s| *s) {
