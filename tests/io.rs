@@ -114,18 +114,42 @@ fn counting_the_onnx_and_its_json_export_agree() {
 
 #[test]
 fn a_graphs_json_export_keeps_its_carrying_units_and_bad_claims_are_refused() {
-    for name in ["residual_mlp", "tiny_resnet"] {
+    for name in ["residual_mlp", "tiny_resnet", "input_skip", "pooled_resnet"] {
         let net = load_network(&fixture(&format!("fixtures/dag/{name}.onnx"))).unwrap();
         assert!(net.graph_units().has_carrying(), "{name}");
         let text = network_to_json(&net);
         let back = regionwalk::model::io::network_from_json_str(&text).unwrap();
         assert_eq!(back.graph_units(), net.graph_units(), "{name}");
+        for l in 0..net.hidden().len() {
+            assert_eq!(back.max_windows().in_layer(l), net.max_windows().in_layer(l), "{name}: layer {l}");
+        }
         same_function(&net, &back, name);
-        // Claiming that an own unit carries is refused: it does not pass one unit on unchanged.
+        // Claiming that an own unit carries is refused: it does not pass one ReLU on unchanged.
         let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        doc["carrying"][1] = serde_json::json!(doc["carrying"][1].as_u64().unwrap() + 1);
+        let l = net.graph_units().carrying().iter().position(|&c| c > 0).expect("a layer that carries");
+        let claimed = doc["carrying"][l].as_u64().unwrap();
+        doc["carrying"][l] = serde_json::json!(claimed + 1);
         let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
-        assert!(err.contains("does not pass one unit on unchanged"), "{name}: {err}");
+        assert!(err.contains("does not pass one ReLU of the layer before on unchanged"), "{name}: {err}");
+        doc["carrying"][l] = serde_json::json!(claimed);
+        // A pooling's candidate is no carrier either.
+        if let Some(pool) = (0..net.hidden().len()).find(|&p| net.max_windows().in_layer(p).iter().any(|w| w.len() > 1))
+        {
+            doc["carrying"][pool] = serde_json::json!(1);
+            let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
+            assert!(err.contains("is a candidate of a max window"), "{name}: {err}");
+            doc["carrying"][pool] = serde_json::json!(0);
+        }
+        if net.max_windows().is_empty() {
+            // The first layer's units read the input, which a ReLU would clip.
+            doc["carrying"][0] = serde_json::json!(1);
+        } else {
+            // Without their windows of one unit, the identity units would be ReLUs reading the
+            // input or a pooling's candidates, which may be negative.
+            doc["max_windows"] = serde_json::json!(null);
+        }
+        let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
+        assert!(err.contains("does not pass one ReLU of the layer before on unchanged"), "{name}: {err}");
         doc["carrying"] = serde_json::json!([0]);
         let err = regionwalk::model::io::network_from_json_str(&doc.to_string()).unwrap_err();
         assert!(err.contains("entries for"), "{name}: {err}");

@@ -86,14 +86,20 @@ def test_distributed_equals_serial_on_a_fixture(cluster, tmp_path, fmt):
     assert rows(out) == serial(net, points, [0.05, 0.1], tmp_path, f"s.{fmt}")
 
 
-def test_distributed_equals_serial_on_a_residual_network(cluster, tmp_path):
-    # A graph that is not a chain (docs/dag.md), given by its file as the Ray workers load it.
-    path = ROOT / "fixtures" / "dag" / "residual_mlp.onnx"
-    points = np.random.default_rng(2).uniform(-0.5, 0.5, size=(20, 2))
+@pytest.mark.parametrize(
+    "name, radii",
+    [("residual_mlp", [0.2, 0.5]), ("input_skip", [0.2, 0.5]), ("pooled_resnet", [0.05, 0.1])],
+)
+def test_distributed_equals_serial_on_graphs(cluster, tmp_path, name, radii):
+    # Graphs that are not chains (docs/dag.md), given by their files as the Ray workers load them:
+    # residual blocks; a skip from the input (identity units); max pooling and a skip over it.
+    path = ROOT / "fixtures" / "dag" / f"{name}.onnx"
+    net = rw.Network.from_file(path)
+    points = np.random.default_rng(2).uniform(-0.5, 0.5, size=(20, net.input_dim))
     out = tmp_path / "d.jsonl"
-    run = distributed.audit(path, points, [0.2, 0.5], out=out, chunk=5, progress=False)
+    run = distributed.audit(path, points, radii, out=out, chunk=5, progress=False)
     assert run.rows == 40
-    assert rows(out) == serial(rw.Network.from_file(path), points, [0.2, 0.5], tmp_path)
+    assert rows(out) == serial(net, points, radii, tmp_path)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -54,36 +54,48 @@ pub fn network_from_json_str(text: &str) -> Result<Network, String> {
     }
     let input_box = parsed.input_box.map(|b| InputBox { lower: b.lower, upper: b.upper });
     let mut net = Network::new(layers, input_box).map_err(|e| e.to_string())?;
-    if let Some(carrying) = parsed.carrying {
-        check_carrying(&net, &carrying)?;
-        net = net.with_carrying(&carrying);
-    }
     if let Some(windows) = parsed.max_windows {
         let ranges = windows.iter().map(|layer| layer.iter().map(|&[start, end]| start..end).collect()).collect();
         net = net.with_max_windows(ranges).map_err(|e| format!("max_windows: {e}"))?;
     }
+    if let Some(carrying) = parsed.carrying {
+        check_carrying(&net, &carrying)?;
+        net = net.with_carrying(&carrying);
+    }
     Ok(net)
 }
 
-/// A carrying unit passes one unit of the layer before on unchanged (weight 1, bias 0): its sign
-/// is then a function of that unit's, and leaving it out of shown patterns loses nothing.
+/// A carrying unit splits no region, so leaving it out of shown patterns loses nothing: an
+/// identity unit (a max window of one candidate, which carries values that may be negative)
+/// never changes its argmax, and a carrying ReLU passes one ReLU of the layer before on unchanged
+/// (weight 1, bias 0), so that its sign is a function of that ReLU's.
 fn check_carrying(net: &Network, carrying: &[usize]) -> Result<(), String> {
     let hidden = net.hidden();
     if carrying.len() != hidden.len() {
         return Err(format!("carrying has {} entries for {} hidden layers", carrying.len(), hidden.len()));
     }
+    let windows = net.max_windows();
     for (l, (layer, &c)) in hidden.iter().zip(carrying).enumerate() {
         let rows = layer.weight.nrows();
-        if c > rows || (l == 0 && c > 0) {
-            return Err(format!(
-                "carrying[{l}] = {c}: layer {l} has {rows} units{}",
-                if l == 0 { " and the first layer reads the input, which cannot be carried" } else { "" }
-            ));
+        if c > rows {
+            return Err(format!("carrying[{l}] = {c}: layer {l} has {rows} units"));
         }
         for j in rows - c..rows {
+            match windows.of(net.neuron_index(l, j)).map(|w| w.len()) {
+                Some(1) => continue,
+                Some(_) => return Err(format!("carrying[{l}]: unit {j} of layer {l} is a candidate of a max window")),
+                None => {}
+            }
             let entries: Vec<(usize, f64)> = layer.weight.row(j).filter(|(_, w)| *w != 0.0).collect();
-            if !matches!(entries.as_slice(), [(_, w)] if *w == 1.0) || layer.bias[j] != 0.0 {
-                return Err(format!("carrying[{l}]: unit {j} of layer {l} does not pass one unit on unchanged"));
+            let reads_a_relu = match entries.as_slice() {
+                [(i, w)] => *w == 1.0 && l > 0 && windows.of(net.neuron_index(l - 1, *i)).is_none(),
+                _ => false,
+            };
+            if !reads_a_relu || layer.bias[j] != 0.0 {
+                return Err(format!(
+                    "carrying[{l}]: unit {j} of layer {l} does not pass one ReLU of the layer before on unchanged \
+                     (the input and max units are carried by max windows of one unit)"
+                ));
             }
         }
     }
