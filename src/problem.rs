@@ -336,11 +336,10 @@ impl Problem {
         options: &EstimateOptions,
         started: Instant,
     ) -> Result<EstimateColumns> {
-        let lower = lower.max(bounds.lower);
-        let upper = bounds.best().map(|b| &b.value);
-        if upper.is_some_and(|u| *u <= BigUint::from(lower)) {
+        if !bounds.is_open(lower) {
             return Ok(EstimateColumns::default());
         }
+        let (lower, upper) = (lower.max(bounds.lower), bounds.best().map(|b| &b.value));
         let mut options = options.clone();
         if let Some(budget) = options.time_limit {
             let left = (budget * BUDGETS_WITH_ESTIMATE).saturating_sub(started.elapsed());

@@ -507,3 +507,26 @@ fn graph_plot_audit_and_eval_run_on_the_mnist_cnn() {
     assert_eq!(e["layers"], serde_json::json!([[23_328, 784], [10, 23_328]]));
     assert_eq!(e["output"].as_array().unwrap().len(), 10);
 }
+
+/// Text output says when no estimate finished beside an open bracket, and stays silent when none
+/// was asked for: a budget of a nanosecond is used up by the analysis alone.
+#[test]
+fn an_estimate_that_does_not_fit_the_budget_is_reported_missing() {
+    let args = ["bound", EXAMPLE, "--center=0.1,-0.2", "--radius", "2", "--budget", "1e-9"];
+    let out = regionwalk(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("statistical estimate: none within the time budget"), "{}", stdout(&out));
+    let quiet = regionwalk(&[&args[..], &["--no-estimate"]].concat());
+    assert!(quiet.status.success() && !stdout(&quiet).contains("statistical estimate"), "{}", stdout(&quiet));
+    // With time, the estimate is there.
+    let timed = regionwalk(&[
+        "bound",
+        "fixtures/examples/mlp_2x16x16.json",
+        "--center=0.1,-0.2",
+        "--radius",
+        "2",
+        "--method",
+        "product",
+    ]);
+    assert!(stdout(&timed).contains("statistical estimate (not certified"), "{}", stdout(&timed));
+}

@@ -215,6 +215,12 @@ impl BoundReport {
         self.bounds.iter().min_by(|a, b| a.value.cmp(&b.value))
     }
 
+    /// Whether the bracket from `lower` (at least the report's own lower bound) to the best bound
+    /// holds more than one count: where an estimate has something to say.
+    pub fn is_open(&self, lower: usize) -> bool {
+        self.best().is_none_or(|b| b.value > BigUint::from(lower.max(self.lower)))
+    }
+
     /// Takes `count` certified regions from `source` as the lower bound if it is larger.
     fn raise_lower(&mut self, count: usize, source: &'static str) {
         if count > self.lower {

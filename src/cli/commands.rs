@@ -105,7 +105,8 @@ pub(super) fn bound(args: BoundArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("upper bounds on the activation regions meeting the {}:", problem.describe());
         print_bounds(&report, None);
-        print_estimate_columns(&estimate, args.estimate.settings.confidence);
+        let wanted = estimate_options.is_some() && report.is_open(report.lower);
+        print_estimate_columns(&estimate, args.estimate.settings.confidence, wanted);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,7 +130,8 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         print_count(&problem, &exact);
         print_linear(linear);
         print_bounds(&report, Some(exact.count()));
-        print_estimate_columns(&v.estimate, args.estimate.settings.confidence);
+        let wanted = estimate_options.is_some() && !exact.complete() && report.is_open(exact.count());
+        print_estimate_columns(&v.estimate, args.estimate.settings.confidence, wanted);
     }
     sound?;
     Ok(if exact.complete() { ExitCode::SUCCESS } else { ExitCode::from(2) })

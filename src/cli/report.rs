@@ -159,14 +159,21 @@ pub(super) fn print_estimate(problem: &Problem, r: &regionwalk::report::Estimate
     }
 }
 
-/// The estimate beside a bound or validate table, when one was made.
-pub(super) fn print_estimate_columns(e: &regionwalk::estimate::EstimateColumns, confidence: f64) {
+/// The estimate beside a bound or validate table, when one was made; when one was `wanted` (asked
+/// for, beside an open bracket) but none finished within the budget, says so.
+pub(super) fn print_estimate_columns(e: &regionwalk::estimate::EstimateColumns, confidence: f64, wanted: bool) {
     if let (Some(estimate), Some(low), Some(high)) = (e.estimate, e.estimate_low, e.estimate_high) {
         println!(
             "statistical estimate (not certified; `regionwalk estimate` for its diagnostics): about {estimate:.4e} \
              regions, {:.0}% interval [{low:.4e}, {high:.4e}]{}",
             100.0 * confidence,
             if e.estimate_reliable == Some(false) { " (flagged unreliable: heavy tails)" } else { "" }
+        );
+    } else if wanted {
+        println!(
+            "statistical estimate: none within the time budget (the bounds and the estimate share twice \
+             --budget, and none is tried once the analysis alone used it up; `regionwalk estimate` takes its own \
+             --time-limit)"
         );
     }
 }
