@@ -87,6 +87,7 @@ pub const FULL: &[Case] = &[
     case("2-16-16 whole", &[2, 16, 16, 1], 0, Shape::Whole),
     case("2-32-32 whole", &[2, 32, 32, 1], 1, Shape::Whole),
     case("2-20x3 whole", &[2, 20, 20, 20, 1], 2, Shape::Whole),
+    case("8-20 whole", &[8, 20, 1], 20, Shape::Whole),
     case("2-16x6 L2 1", &[2, 16, 16, 16, 16, 16, 16, 1], 8, Shape::L2(1.0)),
     case("2-64x4 box 0.8", &[2, 64, 64, 64, 64, 1], 9, Shape::Box(0.8)),
     case("4-16-16 box 0.5", &[4, 16, 16, 1], 4, Shape::Box(0.5)),

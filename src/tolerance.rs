@@ -40,6 +40,18 @@ pub const LINE_REACH: f64 = 1e6;
 /// LP stays bounded (theory §6.3, T1).
 pub const WHOLE_SPACE_SLACK_CAP: f64 = 1.0;
 
+/// Length (unit normals) below which a hyperplane restricted to a flat of the first layer's
+/// arrangement is not trusted to float arithmetic (`exact::whole`): it may be parallel to the flat
+/// (length 0) or meet it at a tiny angle, far away, and exact arithmetic decides. Above it the
+/// restriction's rounding (~10⁻¹⁵ per coordinate) is below 10⁻⁹ of its length.
+pub const RESTRICTED_NORMAL: f64 = 1e-6;
+
+/// Value (input units, relative to 1 + the point's largest coordinate) above which a hyperplane is
+/// taken to miss a vertex of the first layer's arrangement without exact arithmetic
+/// (`exact::whole`): far above the rounding of a value computed through eight restrictions. Below
+/// it, exact arithmetic says whether the hyperplane holds the vertex.
+pub const ARRANGEMENT_SIDE: f64 = 1e-10;
+
 /// A point certifies its activation region when every non-constant pre-activation satisfies
 /// `|z| > WITNESS * (magnitude of the terms of z)`.
 pub const WITNESS: f64 = 1e-9;

@@ -100,9 +100,10 @@ def count(
     counts the linear regions of the function; ``certify`` re-checks every region in exact
     rational arithmetic. Budgets (``max_regions``, ``time_limit``) give ``complete=False`` and a
     certified lower bound; ``checkpoint``/``resume`` save and continue a long walk. ``engine``:
-    ``"auto"`` partitions L-inf balls and boxes of at most 8 inputs and walks otherwise,
-    ``"walk"`` or ``"partition"`` force one (the count is the same; ``result.engine`` says which
-    ran). ``visited``: how the walk tells regions apart, ``"patterns"`` (exact), ``"fingerprints"``
+    ``"auto"`` partitions L-inf balls and boxes of at most 8 inputs, lists the whole space of a
+    network with one hidden layer as a hyperplane arrangement (no LP) and walks otherwise,
+    ``"walk"``, ``"partition"`` or ``"arrangement"`` force one (the count is the same;
+    ``result.engine`` says which ran). ``visited``: how the walk tells regions apart, ``"patterns"`` (exact), ``"fingerprints"``
     (16 bytes per region; ``collision_bound`` bounds the chance that one was not counted) or
     ``"auto"`` (patterns up to 1024 neurons); ``certify`` keeps exact patterns. Without
     ``patterns``, ``witnesses``, ``linear`` or ``certify`` only the count is kept.

@@ -103,12 +103,28 @@ def test_both_exact_engines_match_the_cli_and_each_other(engine, tmp_path):
     assert rw.count(net, np.zeros(3), 0.6, "l2").engine == "walk"
 
 
+def test_the_whole_space_of_one_hidden_layer_is_an_arrangement_matching_the_cli_and_the_walk(tmp_path):
+    rng = np.random.default_rng(6)
+    net = random_net(rng, [4, 9, 2], degenerate=True)
+    path = tmp_path / "net.json"
+    net.save(path)
+    py = rw.count(net, whole=True, patterns=True)
+    cli = cli_json("count", str(path), "--whole", "-q")
+    assert without_time(py.report) == without_time(cli)
+    assert py.engine == "arrangement" and py.complete
+    walked = rw.count(net, whole=True, patterns=True, engine="walk")
+    assert walked.engine == "walk" and walked.regions == py.regions > 20
+    assert sorted(map(bytes, walked.patterns)) == sorted(map(bytes, py.patterns))
+
+
 def test_an_unknown_engine_or_one_that_cannot_count_the_domain_is_refused():
     net = rw.Network.from_file(EXAMPLE)
     with pytest.raises(ValueError, match="unknown engine 'dfs'"):
         rw.count(net, [0.1, -0.2], 0.5, engine="dfs")
     with pytest.raises(Exception, match="box partition"):
         rw.count(net, [0.1, -0.2], 0.5, "l2", engine="partition")
+    with pytest.raises(Exception, match="arrangement engine"):
+        rw.count(net, whole=True, engine="arrangement")  # two hidden layers
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])

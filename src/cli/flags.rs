@@ -141,8 +141,9 @@ pub(super) struct Budget {
     /// Continue the walk saved in this checkpoint file (same model, domain and options).
     #[arg(long)]
     pub(super) resume: Option<PathBuf>,
-    /// Exact method: `auto` partitions boxes of up to 8 inputs and walks otherwise; `walk` and
-    /// `partition` force one (the count is the same).
+    /// Exact method: `auto` partitions boxes of up to 8 inputs, lists the whole space of a network
+    /// with one hidden layer as a hyperplane arrangement, and walks otherwise; `walk`,
+    /// `partition` and `arrangement` force one (the count is the same).
     #[arg(long, value_parser = parsed::<Engine>, default_value = "auto")]
     pub(super) engine: Engine,
     /// How the walk tells regions apart: `patterns` (exact, a pattern's bits per region),

@@ -33,6 +33,7 @@ pub(super) fn print_counted(problem: &Problem, r: &WalkResult, count: usize) {
     }
     let engine = match r.engine {
         regionwalk::exact::Engine::Partition => "box partition",
+        regionwalk::exact::Engine::Arrangement => "hyperplane arrangement",
         _ => "region walk",
     };
     println!(

@@ -429,7 +429,7 @@ fn walk_dataflow_as_given(
     if options.edges {
         return Err(Error::Settings("the dataflow walk does not record the region graph (--linear, graph)".into()));
     }
-    if options.engine == Engine::Partition {
+    if matches!(options.engine, Engine::Partition | Engine::Arrangement) {
         return Err(Error::Settings("the dataflow walk is a region walk: use --engine walk or auto".into()));
     }
     let started = Instant::now();

@@ -1,12 +1,14 @@
 //! Exact counting: [`count`] picks the engine, the region walk ([`walk`], any domain) or the box
 //! partition ([`partition`], boxes and L-inf balls of at most 8 inputs); both return a
-//! [`WalkResult`] ([`result`]: options, budgets, regions). After a count: linear regions
+//! [`WalkResult`] ([`result`]: options, budgets, regions); the whole space of a one-hidden-layer
+//! network is listed by deletion–restriction, without an LP ([`whole`]). After a count: linear regions
 //! ([`merge`]) and the exact rational re-check ([`certify`]). [`oracle`] holds the independent
 //! references tests compare the engines with.
 //!
 //! Rooms and their direction: `result` ← `walk` (frontier, one region's expansion, geometry,
 //! vertices, row-space reduction, checkpoints) ← `partition` (it cuts cells with the walk's
-//! double description) ← this module's [`count`]. The dataflow walk lives in `crate::cluster`.
+//! double description) and `whole` (it runs in the walk's row space and hands on to the walk) ←
+//! this module's [`count`]. The dataflow walk lives in `crate::cluster`.
 
 pub mod certify;
 pub(crate) mod layer_step;
@@ -16,6 +18,7 @@ pub mod partition;
 pub mod regions_file;
 pub mod result;
 pub mod walk;
+pub mod whole;
 
 pub use result::{
     Completeness, Edge, Engine, Identity, Progress, ProgressFn, Region, RegionSink, StopReason, WalkOptions, WalkResult,
@@ -31,11 +34,19 @@ use crate::Result;
 /// walks elsewhere. Both give the same regions; the result says which counted.
 pub fn count(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
     let partitioned = partition::applies(net, domain, options);
+    if whole::applies(net, domain, options) {
+        return whole::count(net, domain, options);
+    }
     match options.engine {
         Engine::Auto | Engine::Partition if partitioned => partition::partition(net, domain, options),
         Engine::Partition => Err(crate::Error::Settings(
             "the box partition counts bounded boxes (and L-inf balls) of at most 8 inputs, without \
              edges, checkpoints or --highs-only; use the walk for this domain"
+                .into(),
+        )),
+        Engine::Arrangement => Err(crate::Error::Settings(
+            "the arrangement engine counts the whole space of a network with one hidden layer of ReLUs, \
+             without edges, checkpoints or --highs-only; use the walk for this problem"
                 .into(),
         )),
         Engine::Auto | Engine::Walk => walk::walk(net, domain, options),

@@ -107,13 +107,17 @@ impl WalkOptions {
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// The box partition where it applies ([`super::partition::applies`]: a box in at most 8
-    /// dimensions, without region graph or checkpoint), the walk otherwise.
+    /// dimensions, without region graph or checkpoint), the arrangement for the whole space of one
+    /// hidden layer ([`super::whole::applies`]), the walk otherwise.
     #[default]
     Auto,
     /// The region walk: every domain, edges, checkpoints.
     Walk,
     /// The box partition ([`super::partition`]); an error where it does not apply.
     Partition,
+    /// Deletion–restriction over the first layer's hyperplanes ([`super::whole`]): the whole
+    /// space of a network with one hidden layer, without an LP; an error where it does not apply.
+    Arrangement,
 }
 
 impl std::str::FromStr for Engine {
@@ -124,7 +128,10 @@ impl std::str::FromStr for Engine {
             "auto" => Ok(Engine::Auto),
             "walk" => Ok(Engine::Walk),
             "partition" => Ok(Engine::Partition),
-            _ => Err(crate::Error::Settings(format!("unknown engine '{name}' (choose from auto, walk, partition)"))),
+            "arrangement" => Ok(Engine::Arrangement),
+            _ => Err(crate::Error::Settings(format!(
+                "unknown engine '{name}' (choose from auto, walk, partition, arrangement)"
+            ))),
         }
     }
 }
@@ -237,7 +244,7 @@ pub struct WalkResult {
     pub start: Option<Vec<f64>>,
     /// Wall time.
     pub seconds: f64,
-    /// The method that counted ([`Engine::Walk`] or [`Engine::Partition`]).
+    /// The method that counted ([`Engine::Walk`], [`Engine::Partition`] or [`Engine::Arrangement`]).
     #[serde(default = "walked")]
     pub engine: Engine,
 }

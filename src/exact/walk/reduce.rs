@@ -1,4 +1,5 @@
-//! Walking a Euclidean ball in the first layer's row space instead of the whole input space.
+//! Walking a Euclidean ball, or the whole space, in the first layer's row space instead of the
+//! whole input space.
 //!
 //! Every hidden neuron is a function of the first layer's pre-activations `W₁x + b₁`, so every
 //! region is a cylinder `{x : P(x − c) ∈ R'}` along the directions W₁ ignores, where `P` projects
@@ -8,7 +9,8 @@
 //! same patterns, to the regions of the network restricted to `S` (inputs `t`, first layer
 //! `W₁Q`, bias `W₁c + b₁`, for an orthonormal basis `Q` of `S`) that meet the ball of radius ρ in
 //! `dim S` dimensions. A witness `t` of the reduced walk gives the witness `c + Qt` (same inradius:
-//! the ball about it projects onto the ball about `t`).
+//! the ball about it projects onto the ball about `t`). The whole space projects onto the whole of
+//! `S` in the same way (`c = 0`).
 //!
 //! MNIST 10x10 (784 inputs, a first layer of 10) walks in 10 dimensions instead of 784, where each
 //! facet test costs ~1/78 of the arithmetic. A box does not reduce (the projection of a cube is a
@@ -46,11 +48,12 @@ pub(crate) fn in_row_space<T>(
     Ok(result)
 }
 
-/// A network and L2 ball in the first layer's row space, and the way back to the model's inputs.
+/// A network and L2 ball (or the whole space) in the first layer's row space, and the way back to
+/// the model's inputs.
 struct Reduced {
     /// The network on `t`, the coordinates along [`Reduced::basis`].
     net: Network,
-    /// The ball of the same radius about `t = 0`.
+    /// The ball of the same radius about `t = 0`, or the whole row space.
     domain: Domain,
     /// The ball's centre in the model's inputs.
     center: Vec<f64>,
@@ -59,13 +62,22 @@ struct Reduced {
 }
 
 impl Reduced {
-    /// The reduced problem when `domain` is an unclipped L2 ball and W₁'s rows span fewer
-    /// dimensions than the input has; `None` otherwise (the walk then runs as given).
+    /// The reduced problem when `domain` is an unclipped L2 ball or the whole space and W₁'s rows
+    /// span fewer dimensions than the input has; `None` otherwise (the walk then runs as given).
     fn of(net: &Network, domain: &Domain) -> Result<Option<Reduced>> {
-        let Shape::Ball { center, radius, norm: Norm::L2 } = domain.shape() else { return Ok(None) };
         let first = &net.layers()[0];
         let d = net.input_dim();
-        if domain.clip().is_some() || first.weight.nrows() >= d {
+        let (center, radius) = match domain.shape() {
+            // A ball's row space is only worth finding when W₁ has fewer rows than inputs.
+            Shape::Ball { center, radius, norm: Norm::L2 } if first.weight.nrows() < d => {
+                (center.clone(), Some(*radius))
+            }
+            // The whole space projects onto the whole row space. Its rank matters beyond speed: in
+            // the row space every region is a pointed polyhedron (`exact::whole`).
+            Shape::Whole => (vec![0.0; d], None),
+            _ => return Ok(None),
+        };
+        if domain.clip().is_some() {
             return Ok(None);
         }
         let Some(basis) = row_space_basis(&first.weight, d) else { return Ok(None) };
@@ -74,8 +86,11 @@ impl Reduced {
             weight: Weight::from(first.weight.dot_mat(&q)),
             bias: &first.bias + &first.weight.dot(ndarray::ArrayView1::from(center.as_slice())),
         };
-        let domain = Domain::ball(&vec![0.0; basis.len()], *radius, Norm::L2)?;
-        Ok(Some(Reduced { net: net.with_first_layer(first, None)?, domain, center: center.clone(), basis }))
+        let domain = match radius {
+            Some(radius) => Domain::ball(&vec![0.0; basis.len()], radius, Norm::L2)?,
+            None => Domain::whole(basis.len()),
+        };
+        Ok(Some(Reduced { net: net.with_first_layer(first, None)?, domain, center, basis }))
     }
 
     /// The model's input `c + Qt` of a reduced point `t`.
