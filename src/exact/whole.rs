@@ -16,10 +16,11 @@
 //! a distinct cell of `A`. Deciding how a hyperplane meets a flat is the one place where rounding
 //! could change the arrangement: a restricted normal shorter than [`RESTRICTED_NORMAL`] is
 //! decided in exact rational arithmetic on the network's own numbers (parallel and disjoint, the
-//! same hyperplane, or truly meeting). Anything the floats cannot settle (a witness within
-//! rounding of a hyperplane, a match that fails) hands the count to the walk, so the answer is
-//! exact or comes from the walk, never from a doubtful arrangement. Every region counted has a
-//! witness certified by a forward pass, as in the other engines.
+//! same hyperplane, or truly meeting). Elsewhere rounding may at worst put a witness on the wrong
+//! side of a hyperplane it nearly touches, and that is checked after the fact: every cell's
+//! witness must be certified by a forward pass agreeing with the cell's signs (else the cell's
+//! Chebyshev LP must find one), and no two cells may share signs. Anything inconsistent hands the
+//! count to the walk, so the answer is the walk's, never that of a doubtful arrangement.
 
 use super::result::{Budget, Completeness, Progress, ProgressFn, Region, StopReason};
 use super::walk::keeps_regions;
