@@ -52,6 +52,11 @@ fn generic_arrangements_have_zaslavskys_count_up_to_eight_inputs() {
         assert!(r.complete() && r.engine == Engine::Arrangement, "case {case}");
         assert_eq!(r.count(), expected, "case {case}: n0={n0} n1={n1}");
         assert_certified(&r, &net, &format!("case {case}"));
+        // Counting only lists nothing and counts the same.
+        let options = WalkOptions { engine: Engine::Arrangement, count_only: true, ..WalkOptions::default() };
+        let counted = count(&net, &Domain::whole(n0), &options).unwrap();
+        assert_eq!((counted.count(), counted.regions.len()), (expected, 0), "case {case}: count only");
+        assert_eq!(counted.start.as_ref(), r.regions[0].witness.as_ref(), "case {case}: start");
     }
 }
 

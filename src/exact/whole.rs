@@ -119,14 +119,16 @@ fn arrangement(net: &Network, original: &Network, options: &WalkOptions) -> std:
         return Err("two cells with the same signs".into());
     }
     drop(signs);
-    let Certified { regions, counters, unverified } =
-        certify(net, &arrangement, &top[..decided], &cells).map_err(|e| e.to_string())?;
+    // The region list only where it is wanted: on 10⁶ regions it is most of the memory.
+    let listing = keeps_regions(options) || options.sink.is_some();
+    let Certified { regions, counted, start, counters, unverified } =
+        certify(net, &arrangement, &top[..decided], &cells, listing).map_err(|e| e.to_string())?;
     if unverified > 0 && options.engine != Engine::Arrangement {
         return Err(format!("{unverified} cells without a certified witness"));
     }
     let result = WalkResult {
-        start: regions.first().and_then(|r| r.witness.clone()),
-        counted: regions.len(),
+        start,
+        counted,
         regions,
         completeness: stopped.map_or(Completeness::Complete, Completeness::Stopped),
         counters,
@@ -446,11 +448,14 @@ fn unsettled(why: &str) -> Failure {
     Failure::Unsettled(why.to_string())
 }
 
-/// What the witnesses of the cells found certify: the regions, and the cells left out as the
-/// other engines leave them out (slivers, `touching`; witnesses the network disagrees with,
-/// `unverified`).
+/// What the witnesses of the cells found certify: the regions (listed when asked), and the cells
+/// left out as the other engines leave them out (slivers, `touching`; witnesses the network
+/// disagrees with, `unverified`).
 struct Certified {
     regions: Vec<Region>,
+    counted: usize,
+    /// The first region's witness.
+    start: Option<Vec<f64>>,
     counters: LpCounters,
     unverified: u64,
 }
@@ -458,12 +463,18 @@ struct Certified {
 /// Certifies the cells' witnesses: a cell counts when its witness has more than [`DECIDE`] to
 /// every `decided` hyperplane and a forward pass gives it the cell's signs. Otherwise, as in the
 /// box partition, the cell's Chebyshev LP looks for a better witness, and a cell without one with
-/// that margin is a sliver.
-fn certify(net: &Network, arrangement: &Arrangement, decided: &[Plane], cells: &Cells) -> Result<Certified> {
+/// that margin is a sliver. Regions are listed when `listing`.
+fn certify(
+    net: &Network,
+    arrangement: &Arrangement,
+    decided: &[Plane],
+    cells: &Cells,
+    listing: bool,
+) -> Result<Certified> {
     let m = cells.dim;
     let whole = Domain::whole(m);
     let mut out =
-        Certified { regions: Vec::with_capacity(cells.len()), counters: LpCounters::default(), unverified: 0 };
+        Certified { regions: Vec::new(), counted: 0, start: None, counters: LpCounters::default(), unverified: 0 };
     let own: Vec<&Plane> = decided.iter().collect();
     let agrees = |pattern: &Pattern, signs: u128| {
         own.iter().all(|p| pattern.get(arrangement.neuron[p.id]) == ((signs >> p.id) & 1 == 1))
@@ -505,7 +516,13 @@ fn certify(net: &Network, arrangement: &Arrangement, decided: &[Plane], cells: &
                     }
                 }
             };
-            out.regions.push(Region { pattern, witness: Some(witness), inradius: Some(inradius) });
+            out.counted += 1;
+            if out.start.is_none() {
+                out.start = Some(witness.clone());
+            }
+            if listing {
+                out.regions.push(Region { pattern, witness: Some(witness), inradius: Some(inradius) });
+            }
         }
     }
     Ok(out)
