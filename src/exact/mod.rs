@@ -33,10 +33,10 @@ use crate::Result;
 /// names: [`Engine::Auto`] partitions where the partition applies ([`partition::applies`]) and
 /// walks elsewhere. Both give the same regions; the result says which counted.
 pub fn count(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
-    let partitioned = partition::applies(net, domain, options);
     if whole::applies(net, domain, options) {
         return whole::count(net, domain, options);
     }
+    let partitioned = partition::applies(net, domain, options);
     match options.engine {
         Engine::Auto | Engine::Partition if partitioned => partition::partition(net, domain, options),
         Engine::Partition => Err(crate::Error::Settings(

@@ -475,12 +475,11 @@ fn certify(
     let whole = Domain::whole(m);
     let mut out =
         Certified { regions: Vec::new(), counted: 0, start: None, counters: LpCounters::default(), unverified: 0 };
-    let own: Vec<&Plane> = decided.iter().collect();
     let agrees = |pattern: &Pattern, signs: u128| {
-        own.iter().all(|p| pattern.get(arrangement.neuron[p.id]) == ((signs >> p.id) & 1 == 1))
+        decided.iter().all(|p| pattern.get(arrangement.neuron[p.id]) == ((signs >> p.id) & 1 == 1))
     };
     let room =
-        |z: &[f64]| own.iter().map(|p| (dot(&p.normal, z) + p.offset).abs()).fold(WHOLE_SPACE_SLACK_CAP, f64::min);
+        |z: &[f64]| decided.iter().map(|p| (dot(&p.normal, z) + p.offset).abs()).fold(WHOLE_SPACE_SLACK_CAP, f64::min);
     for start in (0..cells.len()).step_by(CERTIFY_BATCH) {
         let end = (start + CERTIFY_BATCH).min(cells.len());
         let points = Array2::from_shape_vec((end - start, m), cells.points[start * m..end * m].to_vec())
@@ -491,7 +490,7 @@ fn certify(
             let (witness, inradius, pattern) = match pattern {
                 Some(pattern) if inradius > DECIDE && agrees(&pattern, signs) => (z.to_vec(), inradius, pattern),
                 _ => {
-                    let sides: Vec<Halfspace> = own
+                    let sides: Vec<Halfspace> = decided
                         .iter()
                         .map(|p| {
                             let sign = if (signs >> p.id) & 1 == 1 { 1.0 } else { -1.0 };
