@@ -274,6 +274,38 @@ fn graph_command_writes_dot_graphml_and_json() {
     assert!(c["linear_regions"].as_u64().unwrap() <= c["regions"].as_u64().unwrap());
 }
 
+/// `graph --format jsonl` writes the JSON format's nodes and edges one per line (streamed), and
+/// refuses a checkpoint, which could not hold the adjacencies already written.
+#[test]
+fn graph_streams_json_lines() {
+    let dir = Scratch::new("graph-jsonl");
+    let ball = ["--center=0.1,-0.2", "--radius", "0.9"];
+    let write = |format: &str, extra: &[&str]| {
+        let file = dir.join(format!("g.{format}"));
+        let mut args = vec!["graph", EXAMPLE];
+        args.extend(ball);
+        args.extend(["--format", format, "--out", file.to_str().unwrap()]);
+        args.extend(extra);
+        (regionwalk(&args), file)
+    };
+    let (out, json_file) = write("json", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, jsonl_file) = write("jsonl", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let whole: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json_file).unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(jsonl_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let nodes = whole["nodes"].as_array().unwrap();
+    assert!(nodes.len() > 50, "{}", nodes.len());
+    assert_eq!(&lines[..nodes.len()], &nodes[..]);
+    assert_eq!(&lines[nodes.len()..], &whole["edges"].as_array().unwrap()[..]);
+    assert!(stdout(&out).contains(&format!("{} regions and", nodes.len())), "{}", stdout(&out));
+    let checkpoint = dir.join("walk.ck");
+    let (out, _) = write("jsonl", &["--checkpoint", checkpoint.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot be checkpointed or resumed"), "{}", stderr(&out));
+}
+
 #[test]
 fn plot_writes_a_picture_and_rejects_bad_planes() {
     let dir = Scratch::new("plot");

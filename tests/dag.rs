@@ -175,6 +175,12 @@ fn every_command_runs_on_a_dag_model() {
     run_on_ball("graph", &["--format", "json", "--out", graph_file.to_str().unwrap()]);
     let graph: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&graph_file).unwrap()).unwrap();
     assert_eq!(graph["nodes"].as_array().map(Vec::len), Some(exact as usize));
+    let streamed_file = dir.join("g.jsonl");
+    run_on_ball("graph", &["--format", "jsonl", "--out", streamed_file.to_str().unwrap()]);
+    let streamed: Vec<serde_json::Value> =
+        std::fs::read_to_string(&streamed_file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let in_order = graph["nodes"].as_array().unwrap().iter().chain(graph["edges"].as_array().unwrap());
+    assert_eq!(streamed, in_order.cloned().collect::<Vec<_>>(), "a streamed graph is the graph held in memory");
     let picture = dir.join("p.png");
     run_on_ball("plot", &["--out", picture.to_str().unwrap()]);
     assert!(std::fs::metadata(&picture).unwrap().len() > 0);

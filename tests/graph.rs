@@ -9,7 +9,8 @@ use regionwalk::exact::walk::region_constraints;
 use regionwalk::exact::{count, WalkOptions, WalkResult};
 use regionwalk::lp::{meets, Decision, LpCounters};
 use regionwalk::model::{Network, Pattern};
-use regionwalk::plot::graph::{region_graph, to_json};
+use regionwalk::plot::graph::{region_graph, to_json, GraphSpool};
+use serde_json::Value;
 
 fn walk_with_edges(net: &Network, domain: &Domain) -> WalkResult {
     count(net, domain, &WalkOptions { edges: true, ..Default::default() }).unwrap()
@@ -86,7 +87,7 @@ fn graph_edges_are_exactly_the_facet_adjacencies() {
             }
             let plain = count(&case.net, &domain, &WalkOptions::default()).unwrap();
             assert_eq!(r.count(), plain.count(), "seed {seed}: recording edges changes nothing else");
-            let g = region_graph(&case.net, &r);
+            let g = region_graph(&case.net, &r).unwrap();
             assert_eq!(g.node_count(), r.count());
             let mut expected = Vec::new();
             for i in 0..r.count() {
@@ -130,7 +131,7 @@ fn linear_regions_never_exceed_activation_regions_and_merge_only_equal_maps() {
 fn graph_json_has_one_node_per_region() {
     let net = common::fixture_a();
     let r = walk_with_edges(&net, &Domain::ball(&[0., 0.], 1.0, Norm::L2).unwrap());
-    let v = to_json(&region_graph(&net, &r));
+    let v = to_json(&region_graph(&net, &r).unwrap());
     assert_eq!(v["nodes"].as_array().unwrap().len(), 5);
     // F2b: exactly five facet adjacencies inside the ball (theory §7).
     assert_eq!(v["edges"].as_array().unwrap().len(), 5);
@@ -145,7 +146,7 @@ fn map_ids_follow_the_merge_rule() {
         let case = common::random_case(seed);
         let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
         let r = walk_with_edges(&case.net, &domain);
-        let graph = region_graph(&case.net, &r);
+        let graph = region_graph(&case.net, &r).unwrap();
         let ids: Vec<usize> = graph.node_weights().map(|n| n.map_id).collect();
         let maps = output_maps(&case.net, &r);
         // Components of same_map over all pairs, by brute force.
@@ -165,6 +166,8 @@ fn map_ids_follow_the_merge_rule() {
             }
         }
         let (linear, _) = linear_regions(&case.net, &r);
+        let labelled: Vec<usize> = graph.node_weights().map(|n| n.linear_region).collect();
+        assert_eq!(labelled, linear, "seed {seed}: the graph's linear regions are the merge's");
         for i in 0..maps.len() {
             for j in 0..i {
                 if linear[i] == linear[j] {
@@ -174,4 +177,88 @@ fn map_ids_follow_the_merge_rule() {
         }
     }
     assert!(shared > 0, "no two regions shared a map: the test checked nothing");
+}
+
+/// The region graph streamed as JSON Lines, read back.
+fn streamed(net: &Network, domain: &Domain, options: &WalkOptions, out: &std::path::Path) -> (WalkResult, Vec<Value>) {
+    let spool = GraphSpool::new().unwrap();
+    let (sink, edge_sink) = spool.sinks();
+    let options =
+        WalkOptions { edges: true, count_only: true, sink: Some(sink), edge_sink: Some(edge_sink), ..options.clone() };
+    let r = count(net, domain, &options).unwrap();
+    let (nodes, edges) = spool.write_jsonl(net, out).unwrap();
+    let text = std::fs::read_to_string(out).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), nodes + edges);
+    (r, lines)
+}
+
+/// Checks that the graph streamed as JSON Lines is the graph held in memory (nodes with their map
+/// ids and linear regions, then edges, in the same order) and that the streamed walk kept neither
+/// regions nor edges; returns the walk held in memory.
+fn check_streamed(
+    net: &Network,
+    domain: &Domain,
+    options: &WalkOptions,
+    out: &std::path::Path,
+    what: &str,
+) -> WalkResult {
+    let held = count(net, domain, &WalkOptions { edges: true, ..options.clone() }).unwrap();
+    let expected = to_json(&region_graph(net, &held).unwrap());
+    let (r, lines) = streamed(net, domain, options, out);
+    assert!(r.regions.is_empty() && r.edges.is_empty(), "{what}: the streamed walk kept its graph");
+    assert_eq!(r.count(), held.count(), "{what}");
+    let nodes = expected["nodes"].as_array().unwrap();
+    let edges = expected["edges"].as_array().unwrap();
+    assert_eq!(&lines[..nodes.len()], &nodes[..], "{what}: nodes");
+    assert_eq!(&lines[nodes.len()..], &edges[..], "{what}: edges");
+    held
+}
+
+/// `graph --format jsonl` streams the same graph as the one held in memory on random and
+/// degenerate networks, whole walks and walks stopped by a budget (balls walked in a reduced row
+/// space included), and on a walk of ~1,000 regions, long enough that the walk forgets the
+/// adjacencies of regions it has expanded.
+#[test]
+fn a_streamed_graph_is_the_graph_held_in_memory() {
+    let scratch = common::Scratch::new("streamed-graph");
+    let out = scratch.join("graph.jsonl");
+    let mut stopped = 0;
+    for seed in 700..820 {
+        let case = common::random_case(seed);
+        let norm = if seed % 2 == 0 { Norm::L2 } else { Norm::Linf };
+        let domain = Domain::ball(&case.center, case.radius, norm).unwrap();
+        let options = WalkOptions { max_regions: (seed % 4 == 0).then_some(8), ..Default::default() };
+        let what = format!("seed {seed} ({})", case.description);
+        stopped += usize::from(!check_streamed(&case.net, &domain, &options, &out, &what).complete());
+    }
+    assert!(stopped > 5, "walks stopped by a budget were checked ({stopped})");
+    // Sixty lines in general position in a disc: ~1,000 regions.
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+    let mut draw = || rand::Rng::gen_range(&mut rng, -1.0..1.0);
+    let rows: Vec<Vec<f64>> = (0..60).map(|_| vec![draw(), draw()]).collect();
+    let bias: Vec<f64> = (0..60).map(|_| draw()).collect();
+    let net = common::net(&[(rows, bias), (vec![vec![1.0; 60]], vec![0.0])]);
+    let disc = Domain::ball(&[0.0, 0.0], 1.5, Norm::L2).unwrap();
+    let held = check_streamed(&net, &disc, &WalkOptions::default(), &out, "sixty lines");
+    assert!(held.count() > 500, "{}", held.count());
+}
+
+/// A streamed graph cannot be checkpointed: its adjacencies are not in the checkpoint.
+#[test]
+fn a_streamed_graph_refuses_checkpoints() {
+    let scratch = common::Scratch::new("streamed-graph-checkpoint");
+    let net = common::fixture_a();
+    let spool = GraphSpool::new().unwrap();
+    let (sink, edge_sink) = spool.sinks();
+    let options = WalkOptions {
+        edges: true,
+        count_only: true,
+        sink: Some(sink),
+        edge_sink: Some(edge_sink),
+        checkpoint: Some(scratch.join("walk.ck")),
+        ..Default::default()
+    };
+    let err = count(&net, &Domain::ball(&[0., 0.], 1.0, Norm::L2).unwrap(), &options).unwrap_err();
+    assert!(err.to_string().contains("cannot be checkpointed"), "{err}");
 }

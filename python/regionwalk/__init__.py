@@ -23,14 +23,14 @@ from .audits import AUDIT_COLUMNS, AUDIT_METHODS, audit, audit_compare, load_poi
 from .bounds import METHODS, BoundResult, ValidateResult, bound, validate
 from .counting import CountResult, count, count_box, count_whole, read_regions
 from .estimating import EstimateResult, estimate
-from .graphs import graph
+from .graphs import graph, read_graph
 from .network import Evaluation, Network
 from .plotting import Slice, plot, slice_regions
 
 __all__ = [
     "Network", "Evaluation", "CountResult", "BoundResult", "ValidateResult", "EstimateResult", "Slice",
     "count", "count_box", "count_whole", "read_regions", "bound", "validate", "estimate", "audit", "audit_compare",
-    "graph", "plot",
+    "graph", "read_graph", "plot",
     "slice_regions",
     "load_points", "RegionwalkError", "SolverError", "InternalError", "TimeLimit", "Interrupted",
     "METHODS", "AUDIT_METHODS", "AUDIT_COLUMNS",

@@ -492,7 +492,7 @@ fn graph(
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
         let walk = budget.walk(&problem, interrupt, snapshot, true)?;
-        let g = regionwalk::plot::graph::region_graph(&problem.net, &walk);
+        let g = regionwalk::plot::graph::region_graph(&problem.net, &walk)?;
         Ok((json_text(&regionwalk::plot::graph::to_json(&g)), json_text(&problem.count_report(&walk))))
     })
 }

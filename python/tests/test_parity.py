@@ -218,6 +218,26 @@ def test_graph_matches_the_cli(tmp_path):
     assert nx.is_connected(g)
 
 
+def test_read_graph_reads_both_graph_files(tmp_path):
+    """``read_graph`` gives what ``graph`` gives, from the CLI's JSON and its streamed JSON Lines."""
+    net = rw.Network.from_file(EXAMPLE)
+    arrays = rw.graph(net, [0.1, -0.2], 0.9, as_networkx=False)
+    for fmt in ("json", "jsonl"):
+        out = tmp_path / f"g.{fmt}"
+        run_cli("graph", str(EXAMPLE), "--center=0.1,-0.2", "--radius", "0.9", "--format", fmt, "--out", str(out), "-q")
+        read = rw.read_graph(out, as_networkx=False)
+        assert read.keys() == arrays.keys() - {"complete"}, fmt
+        for key, value in read.items():
+            if isinstance(value, np.ndarray):
+                assert np.array_equal(value, arrays[key]), (fmt, key)
+            else:
+                assert value == arrays[key], (fmt, key)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 0, "region": {}}\n[1, 2]\n')
+    with pytest.raises(ValueError, match="line 2 is neither a graph node nor an edge"):
+        rw.read_graph(bad)
+
+
 def test_eval_matches_the_cli():
     net = rw.Network.from_file(CARTPOLE)
     x = [0.1, -0.2, 0.05, 0.3]

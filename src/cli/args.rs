@@ -225,6 +225,9 @@ pub(super) enum GraphFormat {
     Dot,
     Graphml,
     Json,
+    /// JSON Lines, written as the walk goes: the JSON format's nodes then edges, one per line,
+    /// without holding the graph in memory (for large walks; not with a checkpoint).
+    Jsonl,
 }
 
 #[derive(Args, Debug)]

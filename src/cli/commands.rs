@@ -193,24 +193,35 @@ pub(super) fn plot(args: PlotArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
-    use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json};
+    use regionwalk::plot::graph::{region_graph, to_dot, to_graphml, to_json, GraphSpool};
     let spec = args.domain.spec()?;
     let mut options = args.budget.walk_options(args.quiet)?;
     options.edges = true;
     let checkpoint = args.budget.checkpoint_to_resume()?;
     let problem = spec.load(&args.model)?;
-    let result = problem.walk(&options, checkpoint)?;
-    let g = region_graph(&problem.net, &result);
-    let text = match args.format {
-        GraphFormat::Dot => to_dot(&g),
-        GraphFormat::Graphml => to_graphml(&g),
-        GraphFormat::Json => serde_json::to_string_pretty(&to_json(&g))?,
+    let (result, nodes, edges) = if let GraphFormat::Jsonl = args.format {
+        // Streamed: the walk keeps neither regions nor adjacencies.
+        let spool = GraphSpool::new()?;
+        let (sink, edge_sink) = spool.sinks();
+        let options = WalkOptions { count_only: true, sink: Some(sink), edge_sink: Some(edge_sink), ..options };
+        let result = problem.walk(&options, checkpoint)?;
+        let (nodes, edges) = spool.write_jsonl(&problem.net, &args.out)?;
+        (result, nodes, edges)
+    } else {
+        let result = problem.walk(&options, checkpoint)?;
+        let g = region_graph(&problem.net, &result)?;
+        let text = match args.format {
+            GraphFormat::Dot => to_dot(&g),
+            GraphFormat::Graphml => to_graphml(&g),
+            GraphFormat::Json | GraphFormat::Jsonl => serde_json::to_string_pretty(&to_json(&g))?,
+        };
+        std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
+        (result, g.node_count(), g.edge_count())
     };
-    std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
         "{} regions and {} facet adjacencies{} written to {}",
-        g.node_count(),
-        g.edge_count(),
+        nodes,
+        edges,
         if result.complete() { "" } else { " (partial walk: a certified part of the graph)" },
         args.out.display()
     );

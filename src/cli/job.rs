@@ -43,6 +43,7 @@ impl Budget {
             identity: self.visited,
             frontier_memory: self.frontier_memory,
             sink: None,
+            edge_sink: None,
         })
     }
 }

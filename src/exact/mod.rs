@@ -21,7 +21,8 @@ pub mod walk;
 pub mod whole;
 
 pub use result::{
-    Completeness, Edge, Engine, Identity, Progress, ProgressFn, Region, RegionSink, StopReason, WalkOptions, WalkResult,
+    Completeness, Edge, EdgeSink, Engine, Identity, Progress, ProgressFn, Region, RegionSink, StopReason, WalkOptions,
+    WalkResult,
 };
 pub use walk::{resume, Checkpoint};
 

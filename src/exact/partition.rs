@@ -71,7 +71,7 @@ pub fn partition(net: &Network, domain: &Domain, options: &WalkOptions) -> Resul
     let (out, reason) = run(net, domain, options, Mode::Count, started)?;
     // Leaves come from parallel branches: the sink gets them in the cut tree's order at the end.
     if let Some(sink) = &options.sink {
-        out.regions.iter().try_for_each(|r| (sink.0)(r))?;
+        out.regions.iter().enumerate().try_for_each(|(i, r)| (sink.0)(i, r))?;
     }
     let result = WalkResult {
         start: out.first,

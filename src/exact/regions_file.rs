@@ -37,7 +37,7 @@ impl RegionWriter {
     /// (`units`: a graph's carrying units left out).
     pub fn sink(&self, units: GraphUnits) -> RegionSink {
         let (out, path) = (self.out.clone(), self.path.clone());
-        RegionSink(Arc::new(move |region: &Region| {
+        RegionSink(Arc::new(move |_, region: &Region| {
             let shown;
             let region = if units.has_carrying() {
                 shown = Region { pattern: units.pattern(&region.pattern), ..region.clone() };
@@ -58,7 +58,7 @@ impl RegionWriter {
     /// Writes every region of `regions` (a list held in memory: the dataflow walk's gathered one).
     pub fn write_all(&self, regions: &[Region], units: &GraphUnits) -> Result<()> {
         let sink = self.sink(units.clone());
-        regions.iter().try_for_each(|r| (sink.0)(r))
+        regions.iter().enumerate().try_for_each(|(i, r)| (sink.0)(i, r))
     }
 
     /// Flushes the file; returns the number of regions written.

@@ -40,7 +40,8 @@ pub struct WalkOptions {
     /// Keep only the count, not the region list: the walk then holds each region's identity
     /// (pattern or fingerprint) and nothing else once it is expanded, and [`WalkResult::regions`]
     /// stays empty. Regions can still be streamed to [`WalkOptions::sink`]. Ignored with `edges`
-    /// (a region graph needs the list).
+    /// unless they are streamed to [`WalkOptions::edge_sink`] (a region graph held in memory needs
+    /// the list).
     pub count_only: bool,
     /// How the visited set tells regions apart: exact patterns, or 128-bit fingerprints (16
     /// bytes per region, with the collision bound in the result).
@@ -49,10 +50,16 @@ pub struct WalkOptions {
     /// (default: [`crate::tolerance::FRONTIER_MEMORY`], or a quarter of `max_memory` when that is
     /// less). Spilling changes neither the count nor the work, only where the queue is kept.
     pub frontier_memory: Option<u64>,
-    /// Called with each region, in the order found, once its witness is certified (and, when a
-    /// budget stops the walk, with those still queued, without witness): `--save-regions`
-    /// streams them to disk this way.
+    /// Called with each region and its number (the order in which the count found it), once its
+    /// witness is certified (and, when a budget stops the walk, with those still queued, without
+    /// witness): `--save-regions` streams them to disk this way. A region whose witness failed
+    /// never comes, so numbers can be missing.
     pub sink: Option<RegionSink>,
+    /// With `edges`, called with each facet adjacency once (between region numbers as the sink
+    /// gets them; one may be the number of a region whose witness failed), instead of keeping it
+    /// in [`WalkResult::edges`]: `graph --format jsonl` streams the region graph this way. The walk
+    /// then holds only the adjacencies of regions not yet expanded. Not with a checkpoint.
+    pub edge_sink: Option<EdgeSink>,
 }
 
 /// Where the regions of a count go as they are found ([`WalkOptions::sink`]); an error stops the
@@ -60,18 +67,18 @@ pub struct WalkOptions {
 #[derive(Clone)]
 pub struct RegionSink(pub Arc<RegionFn>);
 
-/// What a [`RegionSink`] calls with each region.
-pub type RegionFn = dyn Fn(&Region) -> crate::Result<()> + Send + Sync;
+/// What a [`RegionSink`] calls with each region's number and the region.
+pub type RegionFn = dyn Fn(usize, &Region) -> crate::Result<()> + Send + Sync;
 
 impl RegionSink {
     /// The same sink, with every witness first passed through `lift` (a walk in reduced or
     /// sliced coordinates puts the model's own coordinates back this way).
     pub fn mapped(&self, lift: impl Fn(&mut Vec<f64>) + Send + Sync + 'static) -> RegionSink {
         let inner = self.0.clone();
-        RegionSink(Arc::new(move |region: &Region| {
+        RegionSink(Arc::new(move |number: usize, region: &Region| {
             let mut region = region.clone();
             region.witness.iter_mut().for_each(&lift);
-            inner(&region)
+            inner(number, &region)
         }))
     }
 }
@@ -79,6 +86,20 @@ impl RegionSink {
 impl std::fmt::Debug for RegionSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RegionSink")
+    }
+}
+
+/// Where the facet adjacencies of a walk go as they are found ([`WalkOptions::edge_sink`]); an
+/// error stops the walk with that error.
+#[derive(Clone)]
+pub struct EdgeSink(pub Arc<EdgeFn>);
+
+/// What an [`EdgeSink`] calls with each adjacency.
+pub type EdgeFn = dyn Fn(&Edge) -> crate::Result<()> + Send + Sync;
+
+impl std::fmt::Debug for EdgeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EdgeSink")
     }
 }
 

@@ -68,7 +68,7 @@ pub fn count(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<Wa
     let counted = |net: &Network, domain: &Domain, options: &WalkOptions| match arrangement(net, original, options) {
         Ok(mut result) => {
             if let Some(sink) = &options.sink {
-                result.regions.iter().try_for_each(|r| (sink.0)(r))?;
+                result.regions.iter().enumerate().try_for_each(|(i, r)| (sink.0)(i, r))?;
             }
             if !keeps_regions(options) {
                 result.regions = Vec::new();

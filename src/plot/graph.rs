@@ -2,15 +2,22 @@
 //! per facet shared inside the domain, built with `petgraph` and exported for Graphviz (DOT),
 //! NetworkX/yEd (GraphML) and scripts (JSON).
 
-use crate::exact::merge::{linear_regions, output_maps, same_map};
-use crate::exact::WalkResult;
-use crate::model::Network;
+use crate::exact::merge::same_map;
+use crate::exact::{Edge, EdgeSink, RegionSink};
+use crate::exact::{Region, WalkResult};
+use crate::model::{GraphUnits, Network, Pattern};
+use crate::{Error, Result};
 use ndarray::{Array1, Array2};
 use petgraph::graph::{Graph, NodeIndex};
 use petgraph::unionfind::UnionFind;
 use petgraph::Undirected;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// A node: one activation region.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -39,61 +46,120 @@ pub struct FacetEdge {
 pub type RegionGraph = Graph<RegionNode, FacetEdge, Undirected>;
 
 /// Builds the graph of a walk run with edges recorded.
-pub fn region_graph(net: &Network, walk: &WalkResult) -> RegionGraph {
-    let maps = output_maps(net, walk);
-    let (linear, _) = linear_regions(net, walk);
-    let ids = map_ids(&maps);
+pub fn region_graph(net: &Network, walk: &WalkResult) -> Result<RegionGraph> {
+    let map = |i: usize| Ok(output_map(net, &walk.regions[i].pattern));
+    let adjacent = walk.edges.iter().map(|e| Ok((e.a, e.b)));
+    let (ids, linear) = labels(walk.regions.len(), map, adjacent)?;
     // Patterns and flips of the model's own ReLUs (a graph's carrying units left out).
     let units = net.graph_units();
     let mut g = RegionGraph::with_capacity(walk.regions.len(), walk.edges.len());
     for (i, r) in walk.regions.iter().enumerate() {
-        let map_id = ids[i];
-        g.add_node(RegionNode {
-            pattern: units.pattern(&r.pattern).by_layer(units.widths()),
-            witness: r.witness.clone().unwrap_or_default(),
-            inradius: r.inradius.unwrap_or(0.0),
-            map_id,
-            linear_region: linear[i],
-        });
+        g.add_node(node(units, r, ids[i], linear[i]));
     }
     for e in &walk.edges {
-        let flipped = e.flipped.iter().filter_map(|&k| units.position(k)).map(|(l, j)| (l + 1, j)).collect();
-        g.add_edge(NodeIndex::new(e.a), NodeIndex::new(e.b), FacetEdge { flipped });
+        g.add_edge(NodeIndex::new(e.a), NodeIndex::new(e.b), FacetEdge { flipped: flips(units, &e.flipped) });
     }
-    g
+    Ok(g)
+}
+
+fn node(units: &GraphUnits, r: &Region, map_id: usize, linear_region: usize) -> RegionNode {
+    RegionNode {
+        pattern: units.pattern(&r.pattern).by_layer(units.widths()),
+        witness: r.witness.clone().unwrap_or_default(),
+        inradius: r.inradius.unwrap_or(0.0),
+        map_id,
+        linear_region,
+    }
+}
+
+/// Flipped neurons as `(layer, neuron)` of the model's own ReLUs, 1-based layers.
+fn flips(units: &GraphUnits, flipped: &[usize]) -> Vec<(usize, usize)> {
+    flipped.iter().filter_map(|&k| units.position(k)).map(|(l, j)| (l + 1, j)).collect()
+}
+
+/// A region's output map `(J, c)`.
+type Map = (Array2<f64>, Array1<f64>);
+
+fn output_map(net: &Network, pattern: &Pattern) -> Map {
+    let (jacobian, offset, _) = net.output_map(pattern);
+    (jacobian, offset)
+}
+
+/// Each region's map id and linear region, for `n` regions whose output maps `map` gives (asked
+/// for about twice per region, and again for the two ends of an adjacency whose map ids are
+/// equal, so that a streamed graph need not hold them) and whose facet adjacencies are
+/// `adjacent`. A linear region is a component of the adjacencies between equal maps (theory
+/// §2.2, as [`crate::exact::merge::linear_regions`]); two maps of different ids are never equal,
+/// so only adjacencies within one map id are compared.
+fn labels(
+    n: usize,
+    mut map: impl FnMut(usize) -> Result<Map>,
+    adjacent: impl Iterator<Item = Result<(usize, usize)>>,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let ids = map_ids(n, &mut map)?;
+    let mut sets = UnionFind::<usize>::new(n);
+    for pair in adjacent {
+        let (a, b) = pair?;
+        if ids[a] == ids[b] && same_map(&map(a)?, &map(b)?) {
+            sets.union(a, b);
+        }
+    }
+    Ok((ids, numbered(sets)))
 }
 
 /// Map ids numbered by first appearance: the connected components of [`same_map`] over all pairs
 /// of regions. Only pairs that could be equal are compared: with `p` a fixed unit projection of
 /// the maps, `|p(a) − p(b)| ≤ ‖a − b‖`, which `same_map` bounds by `MAP_EQUAL·(‖a‖ + ‖b‖)`, so
-/// after sorting by `p` each map is compared with the maps within that distance before it.
-fn map_ids(maps: &[(Array2<f64>, Array1<f64>)]) -> Vec<usize> {
-    let entries = |m: &(Array2<f64>, Array1<f64>)| m.0.iter().chain(m.1.iter()).copied().collect::<Vec<f64>>();
-    let flat: Vec<Vec<f64>> = maps.iter().map(entries).collect();
-    let dim = flat.first().map_or(0, Vec::len);
+/// after sorting by `p` each map is compared with the maps within that distance before it (held
+/// in a window as the sorted order passes).
+fn map_ids(n: usize, map: &mut impl FnMut(usize) -> Result<Map>) -> Result<Vec<usize>> {
+    let entries = |m: &Map| m.0.iter().chain(m.1.iter()).copied().collect::<Vec<f64>>();
+    let mut weights: Option<Vec<f64>> = None;
+    let mut projection = Vec::with_capacity(n);
+    let mut largest = 0.0_f64;
+    for i in 0..n {
+        let flat = entries(&map(i)?);
+        let w = weights.get_or_insert_with(|| unit_projection(flat.len()));
+        projection.push(flat.iter().zip(w.iter()).map(|(x, w)| x * w).sum::<f64>());
+        largest = largest.max(flat.iter().map(|x| x * x).sum::<f64>().sqrt());
+    }
+    // Twice the bound, for the rounding of the projections themselves.
+    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE)
+        + crate::tolerance::PROJECTION * largest;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]));
+    let mut sets = UnionFind::<usize>::new(n);
+    let mut window: VecDeque<(usize, Map)> = VecDeque::new();
+    for &i in &order {
+        while window.front().is_some_and(|(j, _)| projection[i] - projection[*j] > reach) {
+            window.pop_front();
+        }
+        let m = map(i)?;
+        for (j, other) in &window {
+            if same_map(&m, other) {
+                sets.union(i, *j);
+            }
+        }
+        window.push_back((i, m));
+    }
+    Ok(numbered(sets))
+}
+
+/// A fixed random unit vector of `dim` entries.
+fn unit_projection(dim: usize) -> Vec<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x6d61_7073);
     let mut weights: Vec<f64> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let length = weights.iter().map(|w| w * w).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
     weights.iter_mut().for_each(|w| *w /= length);
-    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let projection: Vec<f64> = flat.iter().map(|v| v.iter().zip(&weights).map(|(x, w)| x * w).sum()).collect();
-    let largest = flat.iter().map(|v| norm(v)).fold(0.0_f64, f64::max);
-    // Twice the bound, for the rounding of the projections themselves.
-    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE)
-        + crate::tolerance::PROJECTION * largest;
-    let mut order: Vec<usize> = (0..maps.len()).collect();
-    order.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]));
-    let mut sets = UnionFind::<usize>::new(maps.len());
-    for (position, &i) in order.iter().enumerate() {
-        for &j in order[..position].iter().rev().take_while(|&&j| projection[i] - projection[j] <= reach) {
-            if same_map(&maps[i], &maps[j]) {
-                sets.union(i, j);
-            }
-        }
-    }
-    let mut numbers = vec![usize::MAX; maps.len()];
+    weights
+}
+
+/// Each element's component, numbered by first appearance.
+fn numbered(sets: UnionFind<usize>) -> Vec<usize> {
+    let n = sets.len();
+    let mut numbers = vec![usize::MAX; n];
     let mut next = 0;
-    (0..maps.len())
+    (0..n)
         .map(|i| {
             let root = sets.find(i);
             if numbers[root] == usize::MAX {
@@ -162,4 +228,130 @@ pub fn to_json(g: &RegionGraph) -> Value {
             json!({"source": a.index(), "target": b.index(), "flipped": g[e].flipped})
         }).collect::<Vec<_>>(),
     })
+}
+
+/// A region graph spooled to disk while a walk finds it, then written as JSON Lines
+/// (`graph --format jsonl`): the lines of [`to_json`]'s `nodes` (`{"id", "region"}`, in id order)
+/// then of its `edges` (`{"source", "target", "flipped"}`), one per line, the same values. The
+/// walk hands regions and adjacencies to [`GraphSpool::sinks`] and keeps neither; writing reads
+/// them back, so that memory holds ~60 bytes per region (numbers, offsets, projections, labels)
+/// instead of every region, edge and output map. `regionwalk.read_graph` reads the file in Python.
+pub struct GraphSpool {
+    nodes: Arc<Mutex<Spool>>,
+    edges: Arc<Mutex<Spool>>,
+    /// Holds the spool files; removed when the spool is dropped.
+    _dir: tempfile::TempDir,
+}
+
+/// One spool file: bincode records, with each record's number and offset.
+struct Spool {
+    path: PathBuf,
+    file: BufWriter<File>,
+    bytes: u64,
+    /// (region number, offset) of node records; (0, offset) of edge records.
+    records: Vec<(usize, u64)>,
+}
+
+impl Spool {
+    fn create(path: PathBuf) -> Result<Self> {
+        let file = File::create(&path).map_err(|e| Error::output(&path, e))?;
+        Ok(Spool { path, file: BufWriter::new(file), bytes: 0, records: Vec::new() })
+    }
+
+    fn append(&mut self, number: usize, record: &impl serde::Serialize) -> Result<()> {
+        let data = bincode::serialize(record).map_err(|e| Error::Internal(format!("a graph record: {e}")))?;
+        self.file.write_all(&data).map_err(|e| Error::output(&self.path, e))?;
+        self.records.push((number, self.bytes));
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes the file and opens it for reading.
+    fn reader(&mut self) -> Result<BufReader<File>> {
+        self.file.flush().map_err(|e| Error::output(&self.path, e))?;
+        File::open(&self.path).map(BufReader::new).map_err(|e| Error::output(&self.path, e))
+    }
+}
+
+fn locked(spool: &Mutex<Spool>) -> Result<std::sync::MutexGuard<'_, Spool>> {
+    spool.lock().map_err(|_| Error::Internal("a graph spool's lock was poisoned".into()))
+}
+
+fn read_record<T: serde::de::DeserializeOwned>(file: &mut BufReader<File>, at: u64, path: &Path) -> Result<T> {
+    file.seek(SeekFrom::Start(at)).map_err(|e| Error::output(path, e))?;
+    bincode::deserialize_from(file).map_err(|e| Error::Internal(format!("cannot read back {}: {e}", path.display())))
+}
+
+impl GraphSpool {
+    /// Spool files in a new directory under the system's temporary directory.
+    pub fn new() -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("regionwalk-graph")
+            .tempdir()
+            .map_err(|e| Error::output(std::env::temp_dir(), e))?;
+        Ok(GraphSpool {
+            nodes: Arc::new(Mutex::new(Spool::create(dir.path().join("nodes"))?)),
+            edges: Arc::new(Mutex::new(Spool::create(dir.path().join("edges"))?)),
+            _dir: dir,
+        })
+    }
+
+    /// The walk's region and adjacency sinks ([`crate::exact::WalkOptions::sink`] and
+    /// [`crate::exact::WalkOptions::edge_sink`]).
+    pub fn sinks(&self) -> (RegionSink, EdgeSink) {
+        let nodes = self.nodes.clone();
+        let edges = self.edges.clone();
+        (
+            RegionSink(Arc::new(move |number, region| locked(&nodes)?.append(number, region))),
+            EdgeSink(Arc::new(move |edge| locked(&edges)?.append(0, edge))),
+        )
+    }
+
+    /// Writes the graph to `out` as JSON Lines; returns the numbers of nodes and edges written.
+    /// Adjacencies to a region that never came (its witness failed) are left out, and regions are
+    /// numbered from 0 in the order found, as in [`region_graph`].
+    pub fn write_jsonl(self, net: &Network, out: &Path) -> Result<(usize, usize)> {
+        let (mut nodes, mut edges) = (locked(&self.nodes)?, locked(&self.edges)?);
+        let mut node_file = nodes.reader()?;
+        let mut edge_file = edges.reader()?;
+        let (node_path, edge_path) = (nodes.path.clone(), edges.path.clone());
+        let mut found = std::mem::take(&mut nodes.records);
+        found.sort_unstable();
+        let id = |number: usize| found.binary_search_by_key(&number, |&(n, _)| n).ok();
+        let mut region = |i: usize| read_record::<Region>(&mut node_file, found[i].1, &node_path);
+        let edge_offsets = std::mem::take(&mut edges.records);
+        let mut read_edge = |at: u64| read_record::<Edge>(&mut edge_file, at, &edge_path);
+        // The adjacencies between regions that came, by offset.
+        let mut adjacent = Vec::with_capacity(edge_offsets.len());
+        for &(_, at) in &edge_offsets {
+            let e = read_edge(at)?;
+            if id(e.a).is_some() && id(e.b).is_some() {
+                adjacent.push(at);
+            }
+        }
+        let (ids, linear) = {
+            let pairs = adjacent.iter().map(|&at| {
+                let e = read_edge(at)?;
+                Ok((id(e.a).expect("kept"), id(e.b).expect("kept")))
+            });
+            labels(found.len(), |i| Ok(output_map(net, &region(i)?.pattern)), pairs)?
+        };
+        let file = File::create(out).map_err(|e| Error::output(out, e))?;
+        let mut lines = BufWriter::new(file);
+        let units = net.graph_units();
+        let mut line = |value: Value| -> Result<()> {
+            serde_json::to_writer(&mut lines, &value).map_err(|e| Error::output(out, e.into()))?;
+            lines.write_all(b"\n").map_err(|e| Error::output(out, e))
+        };
+        for i in 0..found.len() {
+            line(json!({"id": i, "region": node(units, &region(i)?, ids[i], linear[i])}))?;
+        }
+        for &at in &adjacent {
+            let e = read_edge(at)?;
+            let (a, b) = (id(e.a).expect("kept"), id(e.b).expect("kept"));
+            line(json!({"source": a, "target": b, "flipped": flips(units, &e.flipped)}))?;
+        }
+        lines.flush().map_err(|e| Error::output(out, e))?;
+        Ok((found.len(), adjacent.len()))
+    }
 }

@@ -52,6 +52,7 @@ const CARRIED_MAPS: usize = 16 << 20;
 /// `options.engine` says (`crate::exact::count` chooses the engine); an unclipped L2 ball is walked
 /// in the first layer's row space when that has fewer dimensions than the input ([`reduce`]).
 pub fn walk(net: &Network, domain: &Domain, options: &WalkOptions) -> Result<WalkResult> {
+    refuse_streamed_edges_with_checkpoint(options, false)?;
     in_row_space(net, domain, options, walk_as_given, |r| Some(r))
 }
 
@@ -100,21 +101,38 @@ pub(crate) fn frontier_budget(options: &WalkOptions) -> u64 {
     options.frontier_memory.unwrap_or(default)
 }
 
-/// Whether a walk with `options` keeps its region list: when asked, for a region graph, and when
-/// it streams regions to a sink and writes checkpoints (a resumed walk writes the regions found
-/// before the checkpoint from the list).
+/// Whether a walk with `options` keeps its region list: when asked, for a region graph held in
+/// memory, and when it streams regions to a sink and writes checkpoints (a resumed walk writes the
+/// regions found before the checkpoint from the list).
 pub(crate) fn keeps_regions(options: &WalkOptions) -> bool {
-    !options.count_only || options.edges || (options.sink.is_some() && options.checkpoint.is_some())
+    !options.count_only
+        || (options.edges && options.edge_sink.is_none())
+        || (options.sink.is_some() && options.checkpoint.is_some())
+}
+
+/// A streamed region graph cannot be resumed: the adjacencies streamed before a checkpoint are
+/// not in it.
+fn refuse_streamed_edges_with_checkpoint(options: &WalkOptions, resuming: bool) -> Result<()> {
+    if options.edges && options.edge_sink.is_some() && (resuming || options.checkpoint.is_some()) {
+        return Err(crate::Error::Settings(
+            "a streamed region graph (graph --format jsonl) cannot be checkpointed or resumed: its adjacencies are \
+             written as they are found, not kept in the checkpoint"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Continues a walk saved in a checkpoint; the result is the one the uninterrupted walk would give.
 /// The checkpoint of a reduced walk holds the reduced problem's fingerprint and points.
 pub fn resume(net: &Network, domain: &Domain, options: &WalkOptions, checkpoint: Checkpoint) -> Result<WalkResult> {
+    refuse_streamed_edges_with_checkpoint(options, true)?;
     let resumed = |net: &Network, domain: &Domain, options: &WalkOptions| {
         let state = WalkState::resumed(net, domain, options, checkpoint, None)?;
         // The regions certified before the checkpoint go to the sink first.
         if let Some(sink) = &options.sink {
-            state.result.regions.iter().filter(|r| r.witness.is_some()).try_for_each(|r| (sink.0)(r))?;
+            let found = state.result.regions.iter().enumerate();
+            found.filter(|(_, r)| r.witness.is_some()).try_for_each(|(i, r)| (sink.0)(i, r))?;
         }
         let started = Instant::now() - Duration::from_secs_f64(state.result.seconds);
         run(net, domain, options, state, started)
@@ -133,6 +151,7 @@ fn run(
     let context = Context::new(net, domain, !options.highs_only, deadline, options.interrupt.clone());
     let mut stopped = None;
     let mut known_edges: FxHashSet<(usize, usize)> = state.result.edges.iter().map(|e| (e.a, e.b)).collect();
+    let mut settled_floor = 0;
     let budget = Budget::new(options, deadline, memory_per_region(net, options), MEMORY_HEADROOM_REGIONS)
         .holding(state.frontier.budget());
     let mut saver = Saver::new(options.checkpoint.clone(), fingerprint(net, domain, options.edges), None);
@@ -143,14 +162,24 @@ fn run(
             break;
         }
         let recorded = options.edges.then_some(&known_edges);
-        for (i, p, flipped, entry) in state.expand_chunk(&context, domain, recorded)? {
+        let found = state.expand_chunk(&context, domain, recorded)?;
+        let expanded_through = found.iter().map(|n| n.0).max();
+        for (i, p, flipped, entry) in found {
             let j = match state.visited.get(&p) {
                 Some(j) => j,
                 None => state.add(p, Some(entry))?,
             };
             if options.edges && known_edges.insert((i.min(j), i.max(j))) {
-                state.result.edges.push(Edge { a: i.min(j), b: i.max(j), flipped });
+                let edge = Edge { a: i.min(j), b: i.max(j), flipped };
+                match &options.edge_sink {
+                    Some(sink) => (sink.0)(&edge)?,
+                    None => state.result.edges.push(edge),
+                }
             }
+        }
+        // A chunk the budget cut short leaves regions queued below `through`.
+        if let (Some(through), Some(_), false) = (expanded_through, &options.edge_sink, context.out_of_budget()) {
+            forget_settled_edges(&mut known_edges, through, &mut settled_floor);
         }
         report_progress(options, state.visited.len(), state.frontier.len(), state.result.counters.lp_solves, false);
         if saver.due() {
@@ -165,6 +194,17 @@ fn run(
     }
     report_progress(options, state.visited.len(), state.frontier.len(), state.result.counters.lp_solves, true);
     state.finish()
+}
+
+/// Drops from `known` the adjacencies whose two regions are both expanded (numbers up to
+/// `through`: the frontier is first in, first out, in the order regions are numbered), which no
+/// later facet test can ask about, once the set has doubled since it was last pruned to
+/// `floor` entries: a streamed region graph then holds only the adjacencies of regions queued.
+fn forget_settled_edges(known: &mut FxHashSet<(usize, usize)>, through: usize, floor: &mut usize) {
+    if known.len() > 2 * *floor + CHUNK {
+        known.retain(|&(_, b)| b > through);
+        *floor = known.len();
+    }
 }
 
 /// A neighbour found by expanding a region: (that region's index, the neighbour's pattern, the
@@ -310,7 +350,7 @@ impl WalkState {
         }
         let region = Region { pattern, witness: Some(domain.from_frame(w)), inradius: Some(t * domain.scale()) };
         if let Some(sink) = &self.sink {
-            (sink.0)(&region)?;
+            (sink.0)(i, &region)?;
         }
         if self.keep {
             result.regions[i] = region;
@@ -323,8 +363,8 @@ impl WalkState {
     /// and what it rests on (the fingerprints' collision bound, the spilled frontier).
     pub(crate) fn finish(&mut self) -> Result<WalkResult> {
         if let Some(sink) = &self.sink {
-            for (_, pattern) in self.frontier.queued()? {
-                (sink.0)(&Region { pattern, witness: None, inradius: None })?;
+            for (i, pattern) in self.frontier.queued()? {
+                (sink.0)(i, &Region { pattern, witness: None, inradius: None })?;
             }
         }
         let mut result = std::mem::replace(&mut self.result, WalkResult::empty(Engine::Walk));
