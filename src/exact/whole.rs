@@ -96,7 +96,8 @@ fn arrangement(net: &Network, original: &Network, options: &WalkOptions) -> std:
     let started = Instant::now();
     let arrangement = Arrangement::of(net, original)?;
     let m = net.input_dim();
-    // Cells held: this stage's and the next one's, and the map of the largest restriction.
+    // Cells held: this stage's and the next one's, and the map of the largest restriction (the
+    // last stage is streamed, but a budget's stop applies it).
     let per_cell = 2 * (16 + 8 * m as u64) + 48;
     let budget = Budget::new(options, options.time_limit.map(|t| started + t), per_cell, 0);
     let search = Search { arrangement: &arrangement, budget: &budget, progress: options.progress.as_ref() };
@@ -107,13 +108,15 @@ fn arrangement(net: &Network, original: &Network, options: &WalkOptions) -> std:
             Plane { id, normal: w.iter().map(|x| x / norm).collect(), offset: b / norm }
         })
         .collect();
-    let (cells, decided, stopped) = match search.cells(&top, &mut Vec::new(), m, true) {
-        Ok(cells) => (cells, top.len(), None),
-        Err(Failure::Stopped(reason, Some((cells, decided)))) => (cells, decided, Some(reason)),
+    let (stage, decided, stopped) = match search.cells(&top, &mut Vec::new(), m, true) {
+        Ok(stage) => (stage, top.len(), None),
+        Err(Failure::Stopped(reason, Some((cells, decided)))) => (Stage::settled(&top, cells), decided, Some(reason)),
         Err(Failure::Stopped(_, None)) => unreachable!("the top level keeps its cells"),
         Err(Failure::Unsettled(why)) => return Err(why),
     };
-    let mut signs = cells.signs.clone();
+    // The cells before the last hyperplane have distinct signs exactly when the cells after it do
+    // (a cut cell's two sides differ in its bit; ties are functions of the other bits).
+    let mut signs = stage.cells.signs.clone();
     signs.sort_unstable();
     if signs.windows(2).any(|w| w[0] == w[1]) {
         return Err("two cells with the same signs".into());
@@ -122,7 +125,7 @@ fn arrangement(net: &Network, original: &Network, options: &WalkOptions) -> std:
     // The region list only where it is wanted: on 10⁶ regions it is most of the memory.
     let listing = keeps_regions(options) || options.sink.is_some();
     let Certified { regions, counted, start, counters, unverified } =
-        certify(net, &arrangement, &top[..decided], &cells, listing).map_err(|e| e.to_string())?;
+        certify(net, &arrangement, &top[..decided], stage, listing)?;
     if unverified > 0 && options.engine != Engine::Arrangement {
         return Err(format!("{unverified} cells without a certified witness"));
     }
@@ -267,14 +270,135 @@ impl Cells {
         self.points.extend(point);
     }
 
-    /// Gives each tied hyperplane `k` the sign of the one it is tied to (`i`), or the opposite.
+    /// Gives each tied hyperplane its sign ([`tied`]).
     fn tie(&mut self, ties: &[(usize, usize, bool)]) {
-        for signs in &mut self.signs {
-            for &(k, i, same) in ties {
-                let bit = ((*signs >> i) & 1 == 1) == same;
-                *signs |= u128::from(bit) << k;
+        self.signs.iter_mut().for_each(|signs| *signs = tied(*signs, ties));
+    }
+}
+
+/// `signs` with each tied hyperplane `k` given the sign of the one it is tied to (`i`), or the
+/// opposite.
+fn tied(mut signs: u128, ties: &[(usize, usize, bool)]) -> u128 {
+    for &(k, i, same) in ties {
+        let bit = ((signs >> i) & 1 == 1) == same;
+        signs |= u128::from(bit) << k;
+    }
+    signs
+}
+
+/// The cells of an arrangement with its last hyperplane added but not applied: the cells before
+/// it, and that hyperplane's restriction matched to the cells it cuts. The top level's last stage
+/// is never applied: its cells go one by one to `certify` (each cell before it gives one or two),
+/// so that they are never all held (~80 bytes a cell in 8 inputs).
+struct Stage<'p> {
+    planes: &'p [Plane],
+    cells: Cells,
+    last: Option<Added>,
+    active: Vec<bool>,
+    /// Hyperplanes that are an earlier one on this flat: (this one, that one, whether they face
+    /// the same way); their signs are given at the end, so that the signs matched meanwhile hold
+    /// the active hyperplanes only.
+    ties: Vec<(usize, usize, bool)>,
+}
+
+/// What a cell becomes when a hyperplane is applied ([`Stage::becomes`]).
+enum Becomes {
+    Kept(u128),
+    /// The positive side, then the negative one.
+    Cut([(u128, Vec<f64>); 2]),
+}
+
+/// Hyperplane `k` of a stage, with its flat's coordinates (`flip`, `foot`) and the cells of its
+/// restriction (`sub`), each matched to the stage's cell it cuts (`cut`: signs to `sub`'s index).
+struct Added {
+    k: usize,
+    flip: Householder,
+    foot: Vec<f64>,
+    sub: Cells,
+    cut: FxHashMap<u128, usize>,
+}
+
+impl Added {
+    /// Every cell of the restriction must have matched a cell it cuts.
+    fn all_matched(&self) -> std::result::Result<(), Failure> {
+        match self.cut.is_empty() {
+            true => Ok(()),
+            false => Err(unsettled("a cell of a restriction that matches no cell")),
+        }
+    }
+}
+
+impl<'p> Stage<'p> {
+    /// A stage of `cells` with nothing left to apply.
+    fn settled(planes: &'p [Plane], cells: Cells) -> Self {
+        Stage { planes, cells, last: None, active: Vec::new(), ties: Vec::new() }
+    }
+
+    /// Each cell of the stage with its last hyperplane applied to `emit` (signs without the ties,
+    /// and a witness), in order, the two sides of a cut cell one after the other.
+    fn for_each(
+        mut self,
+        mut emit: impl FnMut(u128, &[f64]) -> std::result::Result<(), Failure>,
+    ) -> std::result::Result<(), Failure> {
+        let Some(mut added) = self.last.take() else {
+            return (0..self.cells.len()).try_for_each(|c| emit(self.cells.signs[c], self.cells.point(c)));
+        };
+        for c in 0..self.cells.len() {
+            match self.becomes(&mut added, c) {
+                Becomes::Kept(signs) => emit(signs, self.cells.point(c))?,
+                Becomes::Cut(sides) => sides.iter().try_for_each(|(signs, z)| emit(*signs, z))?,
             }
         }
+        added.all_matched()
+    }
+
+    /// The stage with its last hyperplane applied, as a new set of cells (growing the old set in
+    /// place held ~10% less but ran 10–20% slower, in fresh pages the kernel zeroes for each
+    /// larger copy).
+    fn applied(self) -> std::result::Result<Self, Failure> {
+        let Some(added) = &self.last else { return Ok(self) };
+        let mut next = Cells::with_capacity(self.cells.dim, self.cells.len() + added.sub.len());
+        let (planes, active, ties) = (self.planes, self.active.clone(), self.ties.clone());
+        self.for_each(|signs, z| {
+            next.push(signs, z.iter().copied());
+            Ok(())
+        })?;
+        Ok(Stage { planes, cells: next, last: None, active, ties })
+    }
+
+    /// What cell `c` becomes when `added` is applied: itself, with the new hyperplane's sign at
+    /// its witness, or, when the hyperplane cuts it, its two sides (consuming the match).
+    fn becomes(&self, added: &mut Added, c: usize) -> Becomes {
+        let (planes, cells, k) = (self.planes, &self.cells, added.k);
+        let (h, bit, signs) = (&planes[k], 1u128 << k, cells.signs[c]);
+        let Some(s) = added.cut.remove(&signs) else {
+            let value = dot(&h.normal, cells.point(c)) + h.offset;
+            // A witness within rounding of H may be given the wrong side: `certify` checks every
+            // cell's signs.
+            return Becomes::Kept(if value > 0.0 { signs | bit } else { signs });
+        };
+        let on_h: Vec<f64> = added.flip.lift(added.sub.point(s)).iter().zip(&added.foot).map(|(u, f)| u + f).collect();
+        // Half the distance to the nearest other hyperplane. Where that is rounding, the step may
+        // land in the wrong cell: `certify` then finds out.
+        let room = planes[..k]
+            .iter()
+            .zip(&self.active)
+            .filter(|(_, &a)| a)
+            .map(|(p, _)| 0.5 * (dot(&p.normal, &on_h) + p.offset).abs())
+            .fold(WHOLE_SPACE_SLACK_CAP, f64::min);
+        let side = |step: f64| {
+            let mut z: Vec<f64> = on_h.iter().zip(&h.normal).map(|(y, a)| y + step * a).collect();
+            toward_origin(&planes[..=k], &self.active, &mut z);
+            z
+        };
+        Becomes::Cut([(signs | bit, side(room)), (signs, side(-room))])
+    }
+
+    /// Every cell, with the ties given.
+    fn into_cells(self) -> std::result::Result<Cells, Failure> {
+        let mut stage = self.applied()?;
+        stage.cells.tie(&stage.ties);
+        Ok(stage.cells)
     }
 }
 
@@ -295,21 +419,24 @@ struct Search<'a> {
 
 impl Search<'_> {
     /// The cells of the arrangement of `planes` in a flat of dimension `m`, which is where the
-    /// hyperplanes `on` vanish (`top`: the whole row space, whose stages are reported and kept
-    /// when a budget stops).
-    fn cells(&self, planes: &[Plane], on: &mut Vec<usize>, m: usize, top: bool) -> std::result::Result<Cells, Failure> {
-        let mut cells = Cells::one(m);
-        let mut active = vec![false; planes.len()];
-        // Hyperplanes that are an earlier one on this flat: (that one, whether they face the same way).
-        let mut ties: Vec<(usize, usize, bool)> = Vec::new();
+    /// hyperplanes `on` vanish, with the last hyperplane not yet applied (`top`: the whole row
+    /// space, whose stages are reported and kept when a budget stops).
+    fn cells<'p>(
+        &self,
+        planes: &'p [Plane],
+        on: &mut Vec<usize>,
+        m: usize,
+        top: bool,
+    ) -> std::result::Result<Stage<'p>, Failure> {
+        let mut stage =
+            Stage { planes, cells: Cells::one(m), last: None, active: vec![false; planes.len()], ties: Vec::new() };
         for (k, h) in planes.iter().enumerate() {
-            let stop = if top { self.budget.spent(cells.len()) } else { self.budget.late_or_interrupted() };
+            let stop = if top { self.budget.spent(stage.cells.len()) } else { self.budget.late_or_interrupted() };
             if let Some(reason) = stop {
-                cells.tie(&ties);
-                return Err(Failure::Stopped(reason, top.then_some((cells, k))));
+                return Err(Failure::Stopped(reason, top.then(|| stage.into_cells().map(|c| (c, k))).transpose()?));
             }
             if top {
-                report(self.progress, cells.len(), false);
+                report(self.progress, stage.cells.len(), false);
             }
             // The earlier hyperplanes on H, in the coordinates of H's flat.
             let flip = Householder::new(&h.normal);
@@ -318,7 +445,7 @@ impl Search<'_> {
             let mut index = Vec::new();
             let mut constant = 0u128;
             let mut redundant = None;
-            for (i, p) in planes[..k].iter().enumerate().filter(|&(i, _)| active[i]) {
+            for (i, p) in planes[..k].iter().enumerate().filter(|&(i, _)| stage.active[i]) {
                 let value = dot(&p.normal, &foot) + p.offset;
                 let normal = flip.project(&p.normal);
                 let norm = dot(&normal, &normal).sqrt();
@@ -354,21 +481,19 @@ impl Search<'_> {
                 }
             }
             if let Some((i, same)) = redundant {
-                // The same hyperplane as an earlier one on this flat: it cuts nothing new, and its
-                // signs are that one's (given to the cells at the end, so that the signs matched
-                // meanwhile hold the active hyperplanes only).
-                ties.push((k, i, same));
+                // The same hyperplane as an earlier one on this flat: it cuts nothing new.
+                stage.ties.push((k, i, same));
                 continue;
             }
-            active[k] = true;
+            stage = stage.applied()?;
+            stage.active[k] = true;
             on.push(h.id);
-            let sub = self.cells(&restricted, on, m - 1, false);
+            let sub = self.cells(&restricted, on, m - 1, false).and_then(Stage::into_cells);
             on.pop();
             let sub = match sub {
                 Ok(sub) => sub,
                 Err(Failure::Stopped(reason, _)) => {
-                    cells.tie(&ties);
-                    return Err(Failure::Stopped(reason, top.then_some((cells, k))));
+                    return Err(Failure::Stopped(reason, top.then(|| stage.into_cells().map(|c| (c, k))).transpose()?));
                 }
                 Err(unsettled) => return Err(unsettled),
             };
@@ -381,43 +506,9 @@ impl Search<'_> {
                     return Err(unsettled("two cells of a restriction with the same signs"));
                 }
             }
-            let mut next = Cells::with_capacity(m, cells.len() + sub.len());
-            let bit = 1u128 << k;
-            for c in 0..cells.len() {
-                let signs = cells.signs[c];
-                match cut.remove(&signs) {
-                    Some(s) => {
-                        let on_h: Vec<f64> = flip.lift(sub.point(s)).iter().zip(&foot).map(|(u, f)| u + f).collect();
-                        // Half the distance to the nearest other hyperplane. Where that is rounding, the
-                        // step may land in the wrong cell: `certify` then finds out.
-                        let room = planes[..k]
-                            .iter()
-                            .zip(&active)
-                            .filter(|(_, &a)| a)
-                            .map(|(p, _)| 0.5 * (dot(&p.normal, &on_h) + p.offset).abs())
-                            .fold(WHOLE_SPACE_SLACK_CAP, f64::min);
-                        for (side, step) in [(signs | bit, room), (signs, -room)] {
-                            let mut z: Vec<f64> = on_h.iter().zip(&h.normal).map(|(y, a)| y + step * a).collect();
-                            toward_origin(&planes[..=k], &active, &mut z);
-                            next.push(side, z);
-                        }
-                    }
-                    None => {
-                        let z = cells.point(c);
-                        let value = dot(&h.normal, z) + h.offset;
-                        // A witness within rounding of H may be given the wrong side: `certify`
-                        // checks every cell's signs.
-                        next.push(if value > 0.0 { signs | bit } else { signs }, z.iter().copied());
-                    }
-                }
-            }
-            if !cut.is_empty() {
-                return Err(unsettled("a cell of a restriction that matches no cell"));
-            }
-            cells = next;
+            stage.last = Some(Added { k, flip, foot, sub, cut });
         }
-        cells.tie(&ties);
-        Ok(cells)
+        Ok(stage)
     }
 }
 
@@ -460,71 +551,99 @@ struct Certified {
     unverified: u64,
 }
 
-/// Certifies the cells' witnesses: a cell counts when its witness has more than [`DECIDE`] to
-/// every `decided` hyperplane and a forward pass gives it the cell's signs. Otherwise, as in the
-/// box partition, the cell's Chebyshev LP looks for a better witness, and a cell without one with
-/// that margin is a sliver. Regions are listed when `listing`.
+/// Certifies the cells' witnesses, as the stage gives them (in batches of [`CERTIFY_BATCH`]): a
+/// cell counts when its witness has more than [`DECIDE`] to every `decided` hyperplane and a
+/// forward pass gives it the cell's signs. Otherwise, as in the box partition, the cell's
+/// Chebyshev LP looks for a better witness, and a cell without one with that margin is a sliver.
+/// Regions are listed when `listing`.
 fn certify(
+    net: &Network,
+    arrangement: &Arrangement,
+    decided: &[Plane],
+    mut stage: Stage,
+    listing: bool,
+) -> std::result::Result<Certified, Refusal> {
+    let m = stage.cells.dim;
+    let mut out =
+        Certified { regions: Vec::new(), counted: 0, start: None, counters: LpCounters::default(), unverified: 0 };
+    let ties = std::mem::take(&mut stage.ties);
+    let mut batch = Cells::with_capacity(m, CERTIFY_BATCH);
+    let mut run = |batch: &mut Cells| {
+        let done = certify_batch(net, arrangement, decided, batch, listing, &mut out);
+        *batch = Cells::with_capacity(m, CERTIFY_BATCH);
+        done.map_err(|e| Failure::Unsettled(e.to_string()))
+    };
+    let streamed = stage.for_each(|signs, z| {
+        batch.push(tied(signs, &ties), z.iter().copied());
+        if batch.len() == CERTIFY_BATCH {
+            run(&mut batch)?;
+        }
+        Ok(())
+    });
+    match streamed.and_then(|()| run(&mut batch)) {
+        Ok(()) => Ok(out),
+        Err(Failure::Unsettled(why)) => Err(why),
+        Err(Failure::Stopped(..)) => unreachable!("certifying has no budget"),
+    }
+}
+
+/// Certifies one batch of cells ([`certify`]), adding to `out`.
+fn certify_batch(
     net: &Network,
     arrangement: &Arrangement,
     decided: &[Plane],
     cells: &Cells,
     listing: bool,
-) -> Result<Certified> {
+    out: &mut Certified,
+) -> Result<()> {
     let m = cells.dim;
     let whole = Domain::whole(m);
-    let mut out =
-        Certified { regions: Vec::new(), counted: 0, start: None, counters: LpCounters::default(), unverified: 0 };
     let agrees = |pattern: &Pattern, signs: u128| {
         decided.iter().all(|p| pattern.get(arrangement.neuron[p.id]) == ((signs >> p.id) & 1 == 1))
     };
     let room =
         |z: &[f64]| decided.iter().map(|p| (dot(&p.normal, z) + p.offset).abs()).fold(WHOLE_SPACE_SLACK_CAP, f64::min);
-    for start in (0..cells.len()).step_by(CERTIFY_BATCH) {
-        let end = (start + CERTIFY_BATCH).min(cells.len());
-        let points = Array2::from_shape_vec((end - start, m), cells.points[start * m..end * m].to_vec())
-            .expect("m coordinates per cell");
-        for (c, pattern) in (start..end).zip(net.interior_patterns(&points)) {
-            let (z, signs) = (cells.point(c), cells.signs[c]);
-            let inradius = room(z);
-            let (witness, inradius, pattern) = match pattern {
-                Some(pattern) if inradius > DECIDE && agrees(&pattern, signs) => (z.to_vec(), inradius, pattern),
-                _ => {
-                    let sides: Vec<Halfspace> = decided
-                        .iter()
-                        .map(|p| {
-                            let sign = if (signs >> p.id) & 1 == 1 { 1.0 } else { -1.0 };
-                            Halfspace { normal: p.normal.iter().map(|a| sign * a).collect(), offset: sign * p.offset }
-                        })
-                        .collect();
-                    let refs: Vec<&Halfspace> = sides.iter().collect();
-                    match meets(&whole, &refs, None, &mut out.counters)? {
-                        Decision::Meets { witness, slack } => match net.interior_pattern(&witness) {
-                            Some(pattern) if agrees(&pattern, signs) => (witness, slack, pattern),
-                            _ => {
-                                out.unverified += 1;
-                                continue;
-                            }
-                        },
-                        // A sliver (tallied as touching by the LP) or, against the recursion, empty.
-                        Decision::Touching => continue,
+    let points = Array2::from_shape_vec((cells.len(), m), cells.points.clone()).expect("m coordinates per cell");
+    for (c, pattern) in (0..cells.len()).zip(net.interior_patterns(&points)) {
+        let (z, signs) = (cells.point(c), cells.signs[c]);
+        let inradius = room(z);
+        let (witness, inradius, pattern) = match pattern {
+            Some(pattern) if inradius > DECIDE && agrees(&pattern, signs) => (z.to_vec(), inradius, pattern),
+            _ => {
+                let sides: Vec<Halfspace> = decided
+                    .iter()
+                    .map(|p| {
+                        let sign = if (signs >> p.id) & 1 == 1 { 1.0 } else { -1.0 };
+                        Halfspace { normal: p.normal.iter().map(|a| sign * a).collect(), offset: sign * p.offset }
+                    })
+                    .collect();
+                let refs: Vec<&Halfspace> = sides.iter().collect();
+                match meets(&whole, &refs, None, &mut out.counters)? {
+                    Decision::Meets { witness, slack } => match net.interior_pattern(&witness) {
+                        Some(pattern) if agrees(&pattern, signs) => (witness, slack, pattern),
                         _ => {
                             out.unverified += 1;
                             continue;
                         }
+                    },
+                    // A sliver (tallied as touching by the LP) or, against the recursion, empty.
+                    Decision::Touching => continue,
+                    _ => {
+                        out.unverified += 1;
+                        continue;
                     }
                 }
-            };
-            out.counted += 1;
-            if out.start.is_none() {
-                out.start = Some(witness.clone());
             }
-            if listing {
-                out.regions.push(Region { pattern, witness: Some(witness), inradius: Some(inradius) });
-            }
+        };
+        out.counted += 1;
+        if out.start.is_none() {
+            out.start = Some(witness.clone());
+        }
+        if listing {
+            out.regions.push(Region { pattern, witness: Some(witness), inradius: Some(inradius) });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn report(progress: Option<&ProgressFn>, regions: usize, finished: bool) {
