@@ -138,10 +138,12 @@ fn graph_json_has_one_node_per_region() {
 }
 
 /// Map ids follow the merge rule: two regions share an id exactly when a chain of `same_map`
-/// pairs joins them (checked against all pairs), and regions of one linear region share an id.
+/// pairs joins them (checked against all pairs); linear regions (the graph's and the merge's) are
+/// the components of the adjacencies between equal maps, by brute force; and regions of one linear
+/// region share an id.
 #[test]
 fn map_ids_follow_the_merge_rule() {
-    let mut shared = 0;
+    let (mut shared, mut merges) = (0, 0);
     for seed in 600..680 {
         let case = common::random_case(seed);
         let domain = Domain::ball(&case.center, case.radius, Norm::L2).unwrap();
@@ -166,8 +168,22 @@ fn map_ids_follow_the_merge_rule() {
             }
         }
         let (linear, _) = linear_regions(&case.net, &r);
+        // Linear regions by brute force: components of the adjacencies between equal maps.
+        let mut merged = petgraph::unionfind::UnionFind::<usize>::new(maps.len());
+        for e in &r.edges {
+            if same_map(&maps[e.a], &maps[e.b]) {
+                merged.union(e.a, e.b);
+            }
+        }
         let labelled: Vec<usize> = graph.node_weights().map(|n| n.linear_region).collect();
-        assert_eq!(labelled, linear, "seed {seed}: the graph's linear regions are the merge's");
+        for i in 0..maps.len() {
+            for j in 0..i {
+                let together = merged.equiv(i, j);
+                assert_eq!(labelled[i] == labelled[j], together, "seed {seed}: graph, regions {i}, {j}");
+                assert_eq!(linear[i] == linear[j], together, "seed {seed}: merge, regions {i}, {j}");
+                merges += usize::from(together);
+            }
+        }
         for i in 0..maps.len() {
             for j in 0..i {
                 if linear[i] == linear[j] {
@@ -177,6 +193,7 @@ fn map_ids_follow_the_merge_rule() {
         }
     }
     assert!(shared > 0, "no two regions shared a map: the test checked nothing");
+    assert!(merges > 0, "no two regions were one linear region: the test checked nothing");
 }
 
 /// The region graph streamed as JSON Lines, read back.

@@ -2,18 +2,14 @@
 //! per facet shared inside the domain, built with `petgraph` and exported for Graphviz (DOT),
 //! NetworkX/yEd (GraphML) and scripts (JSON).
 
-use crate::exact::merge::same_map;
+use crate::exact::merge::{labels, output_map};
 use crate::exact::{Edge, EdgeSink, RegionSink};
 use crate::exact::{Region, WalkResult};
-use crate::model::{GraphUnits, Network, Pattern};
+use crate::model::{GraphUnits, Network};
 use crate::{Error, Result};
-use ndarray::{Array1, Array2};
 use petgraph::graph::{Graph, NodeIndex};
-use petgraph::unionfind::UnionFind;
 use petgraph::Undirected;
-use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -75,99 +71,6 @@ fn node(units: &GraphUnits, r: &Region, map_id: usize, linear_region: usize) -> 
 /// Flipped neurons as `(layer, neuron)` of the model's own ReLUs, 1-based layers.
 fn flips(units: &GraphUnits, flipped: &[usize]) -> Vec<(usize, usize)> {
     flipped.iter().filter_map(|&k| units.position(k)).map(|(l, j)| (l + 1, j)).collect()
-}
-
-/// A region's output map `(J, c)`.
-type Map = (Array2<f64>, Array1<f64>);
-
-fn output_map(net: &Network, pattern: &Pattern) -> Map {
-    let (jacobian, offset, _) = net.output_map(pattern);
-    (jacobian, offset)
-}
-
-/// Each region's map id and linear region, for `n` regions whose output maps `map` gives (asked
-/// for about twice per region, and again for the two ends of an adjacency whose map ids are
-/// equal, so that a streamed graph need not hold them) and whose facet adjacencies are
-/// `adjacent`. A linear region is a component of the adjacencies between equal maps (theory
-/// §2.2, as [`crate::exact::merge::linear_regions`]); two maps of different ids are never equal,
-/// so only adjacencies within one map id are compared.
-fn labels(
-    n: usize,
-    mut map: impl FnMut(usize) -> Result<Map>,
-    adjacent: impl Iterator<Item = Result<(usize, usize)>>,
-) -> Result<(Vec<usize>, Vec<usize>)> {
-    let ids = map_ids(n, &mut map)?;
-    let mut sets = UnionFind::<usize>::new(n);
-    for pair in adjacent {
-        let (a, b) = pair?;
-        if ids[a] == ids[b] && same_map(&map(a)?, &map(b)?) {
-            sets.union(a, b);
-        }
-    }
-    Ok((ids, numbered(sets)))
-}
-
-/// Map ids numbered by first appearance: the connected components of [`same_map`] over all pairs
-/// of regions. Only pairs that could be equal are compared: with `p` a fixed unit projection of
-/// the maps, `|p(a) − p(b)| ≤ ‖a − b‖`, which `same_map` bounds by `MAP_EQUAL·(‖a‖ + ‖b‖)`, so
-/// after sorting by `p` each map is compared with the maps within that distance before it (held
-/// in a window as the sorted order passes).
-fn map_ids(n: usize, map: &mut impl FnMut(usize) -> Result<Map>) -> Result<Vec<usize>> {
-    let entries = |m: &Map| m.0.iter().chain(m.1.iter()).copied().collect::<Vec<f64>>();
-    let mut weights: Option<Vec<f64>> = None;
-    let mut projection = Vec::with_capacity(n);
-    let mut largest = 0.0_f64;
-    for i in 0..n {
-        let flat = entries(&map(i)?);
-        let w = weights.get_or_insert_with(|| unit_projection(flat.len()));
-        projection.push(flat.iter().zip(w.iter()).map(|(x, w)| x * w).sum::<f64>());
-        largest = largest.max(flat.iter().map(|x| x * x).sum::<f64>().sqrt());
-    }
-    // Twice the bound, for the rounding of the projections themselves.
-    let reach = 2.0 * (crate::tolerance::MAP_EQUAL * 2.0 * largest + f64::MIN_POSITIVE)
-        + crate::tolerance::PROJECTION * largest;
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| projection[a].total_cmp(&projection[b]));
-    let mut sets = UnionFind::<usize>::new(n);
-    let mut window: VecDeque<(usize, Map)> = VecDeque::new();
-    for &i in &order {
-        while window.front().is_some_and(|(j, _)| projection[i] - projection[*j] > reach) {
-            window.pop_front();
-        }
-        let m = map(i)?;
-        for (j, other) in &window {
-            if same_map(&m, other) {
-                sets.union(i, *j);
-            }
-        }
-        window.push_back((i, m));
-    }
-    Ok(numbered(sets))
-}
-
-/// A fixed random unit vector of `dim` entries.
-fn unit_projection(dim: usize) -> Vec<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x6d61_7073);
-    let mut weights: Vec<f64> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    let length = weights.iter().map(|w| w * w).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
-    weights.iter_mut().for_each(|w| *w /= length);
-    weights
-}
-
-/// Each element's component, numbered by first appearance.
-fn numbered(sets: UnionFind<usize>) -> Vec<usize> {
-    let n = sets.len();
-    let mut numbers = vec![usize::MAX; n];
-    let mut next = 0;
-    (0..n)
-        .map(|i| {
-            let root = sets.find(i);
-            if numbers[root] == usize::MAX {
-                (numbers[root], next) = (next, next + 1);
-            }
-            numbers[root]
-        })
-        .collect()
 }
 
 fn pattern_string(p: &[Vec<u8>]) -> String {
