@@ -323,7 +323,8 @@ pub fn memory_per_region(net: &Network, options: &WalkOptions) -> u64 {
     let words = net.neurons().div_ceil(64) as u64;
     let key = 8 * options.identity.key_words(net.neurons()) as u64;
     let listed = if super::walk::keeps_regions(options) { 8 * words + 8 * net.input_dim() as u64 + 96 } else { 0 };
-    key + 12 + listed + if options.edges { 64 } else { 0 }
+    // Edges held: all of them, or only those of queued regions when they are streamed.
+    key + 12 + listed + if options.edges && options.edge_sink.is_none() { 64 } else { 0 }
 }
 
 /// The budgets of a count, checked in one place by every engine.
