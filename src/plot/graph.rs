@@ -1,10 +1,10 @@
 //! The region adjacency graph of a walk: one node per activation region meeting the domain, one edge
 //! per facet shared inside the domain, built with `petgraph` and exported for Graphviz (DOT),
-//! NetworkX/yEd (GraphML) and scripts (JSON).
+//! NetworkX/yEd (GraphML) and scripts (JSON), or streamed to disk as the walk finds it and written
+//! as JSON Lines ([`GraphSpool`]).
 
 use crate::exact::merge::{labels, output_map};
-use crate::exact::{Edge, EdgeSink, RegionSink};
-use crate::exact::{Region, WalkResult};
+use crate::exact::{Edge, EdgeSink, Region, RegionSink, WalkResult};
 use crate::model::{GraphUnits, Network};
 use crate::{Error, Result};
 use petgraph::graph::{Graph, NodeIndex};
@@ -25,7 +25,7 @@ pub struct RegionNode {
     /// Radius of a ball around the witness inside region ∩ domain.
     pub inradius: f64,
     /// Identifier of the region's output affine map: regions whose maps are equal by the rule that
-    /// merges linear regions ([`same_map`]) share it, adjacent or not.
+    /// merges linear regions ([`same_map`](crate::exact::merge::same_map)) share it, adjacent or not.
     pub map_id: usize,
     /// The linear region of the function this region belongs to (theory §2.2).
     pub linear_region: usize,
