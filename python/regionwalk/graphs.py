@@ -29,20 +29,29 @@ def graph(
     threads: Optional[int] = None,
     progress: Union[bool, Callable[..., Any]] = False,
     as_networkx: Optional[bool] = None,
+    out: Optional[Union[str, "os.PathLike[str]"]] = None,
 ) -> Any:
     """The region adjacency graph: one node per region meeting the domain (attributes
     ``pattern``, ``witness``, ``inradius``, ``map_id``, ``linear_region``), one edge per shared
     facet inside it (``flipped``: the (layer, neuron) pairs that flip). A ``networkx.Graph``
     when networkx is installed (``as_networkx=None``); else a dict of arrays (``edges`` m×2,
-    ``witness``, ``inradius``, ``map_id``, ``linear_region``, ``patterns``, ``flipped``)."""
+    ``witness``, ``inradius``, ``map_id``, ``linear_region``, ``patterns``, ``flipped``).
+
+    With ``out``, the graph is streamed to that file as JSON Lines while the walk runs (as
+    ``regionwalk graph --format jsonl``), without holding it in memory, and the count's summary
+    (a :class:`CountResult`) is returned; :func:`read_graph` reads the file."""
     with _Progress(progress, "regions", total=False) as callback:
         text, count_text = _native.graph(
             _network(net), _domain(center, radius, norm, box, whole, clip_to_input_box, input_box),
             max_regions=max_regions, time_limit=time_limit, threads=threads, progress=callback,
+            out=None if out is None else os.fspath(out),
         )
-    g, summary = json.loads(text), CountResult._from(json.loads(count_text))
+    summary = CountResult._from(json.loads(count_text))
     if summary.stopped_by == "interrupted":
         raise Interrupted(summary)
+    if out is not None:
+        return summary
+    g = json.loads(text)
     return _built(g["nodes"], g["edges"], as_networkx, complete=summary.complete, regions=summary.regions)
 
 

@@ -476,8 +476,11 @@ fn audit(
     })
 }
 
+/// The region graph as the JSON format's text with the count's report; with `out`, the graph is
+/// streamed there as JSON Lines instead (as `graph --format jsonl`) and the text is empty.
 #[pyfunction]
-#[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, progress = None))]
+#[pyo3(signature = (net, domain, *, max_regions = None, time_limit = None, threads = None, progress = None, out = None))]
+#[allow(clippy::too_many_arguments)]
 fn graph(
     py: Python<'_>,
     net: &PyNetwork,
@@ -486,14 +489,29 @@ fn graph(
     time_limit: Option<f64>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    out: Option<PathBuf>,
 ) -> PyResult<(String, String)> {
+    use regionwalk::plot::graph::{region_graph, to_json, GraphSpool};
     let budget = Budget::from_kwargs(max_regions, time_limit, None, None)?;
     let net = net.clone();
     run_detached(py, threads, progress, move |interrupt, snapshot| {
         let problem = domain.problem(&net)?;
-        let walk = budget.walk(&problem, interrupt, snapshot, true)?;
-        let g = regionwalk::plot::graph::region_graph(&problem.net, &walk)?;
-        Ok((json_text(&regionwalk::plot::graph::to_json(&g)), json_text(&problem.count_report(&walk))))
+        let Some(out) = out else {
+            let walk = budget.walk(&problem, interrupt, snapshot, true)?;
+            let g = region_graph(&problem.net, &walk)?;
+            return Ok((json_text(&to_json(&g)), json_text(&problem.count_report(&walk))));
+        };
+        let spool = GraphSpool::new()?;
+        let (sink, edge_sink) = spool.sinks();
+        let options = WalkOptions {
+            count_only: true,
+            sink: Some(sink),
+            edge_sink: Some(edge_sink),
+            ..budget.options(interrupt, snapshot, true)
+        };
+        let walk = problem.walk(&options, None)?;
+        spool.write_jsonl(&problem.net, &out)?;
+        Ok((String::new(), json_text(&problem.count_report(&walk))))
     })
 }
 

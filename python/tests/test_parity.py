@@ -232,6 +232,10 @@ def test_read_graph_reads_both_graph_files(tmp_path):
                 assert np.array_equal(value, arrays[key]), (fmt, key)
             else:
                 assert value == arrays[key], (fmt, key)
+    streamed = tmp_path / "py.jsonl"
+    summary = rw.graph(net, [0.1, -0.2], 0.9, out=streamed)
+    assert summary.complete and summary.regions == len(arrays["map_id"])
+    assert streamed.read_text() == (tmp_path / "g.jsonl").read_text(), "Python streams the CLI's file"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 0, "region": {}}\n[1, 2]\n')
     with pytest.raises(ValueError, match="line 2 is neither a graph node nor an edge"):
