@@ -18,6 +18,7 @@
 //! needs only the *new* rows `Z'_l`, so the maps are updated in place (in 784-D a layer's map is
 //! megabytes: copying them was 15% of a deep network's walk).
 
+use super::weight::Readers;
 use super::{Network, NeuronKind, Pattern, Surrogate, Weight};
 use crate::tolerance::{CANCEL, NEAR_CANCEL};
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
@@ -38,6 +39,12 @@ pub struct LayerMaps {
     pass: Vec<Vec<bool>>,
     /// Pre-activation offsets `ζ` (all layers; zero for neurons identically zero).
     zeta: Array1<f64>,
+    /// Per hidden layer, `W_l o_{l−1} + b_l` as computed (before zero neurons are snapped to 0):
+    /// a nearby region's are recomputed from these where its inputs differ.
+    raw_offsets: Vec<Array1<f64>>,
+    /// Per hidden layer, the norms of `Z_l`'s rows (as used to classify the neurons): a sparse map
+    /// updated row by row recomputes only those of the rows it recomputed.
+    row_norms: Vec<Vec<f64>>,
     /// Offset of the last hidden layer's output.
     last_offset: Array1<f64>,
 }
@@ -121,6 +128,8 @@ impl Network {
         let mut kind = vec![NeuronKind::Varying; self.neurons()];
         let mut pass: Vec<Vec<bool>> = Vec::with_capacity(hidden.len());
         let mut zeta = Array1::zeros(self.neurons());
+        let mut raw_offsets = Vec::with_capacity(hidden.len());
+        let mut kept_norms = Vec::with_capacity(hidden.len());
         // Offset and row norms of the previous layer's output map (the input: 0 and ones).
         let mut off: Array1<f64> = Array1::zeros(n0);
         let mut norms: Array1<f64> = Array1::ones(n0);
@@ -166,15 +175,22 @@ impl Network {
                     },
                 },
             };
-            // Row norms, once: they classify the neurons and scale the next layer's terms.
-            let mut row_norms: Vec<f64> = match &zl {
-                Weight::Dense(d) => d.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
-                sparse => sparse.row_norms().to_vec(),
+            // Row norms, once: they classify the neurons and scale the next layer's terms. A sparse
+            // map updated row by row keeps `base`'s norms of the rows it kept (the same entries).
+            let mut row_norms: Vec<f64> = match (&zl, &now_changed, &base) {
+                (Weight::Dense(d), ..) => d.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect(),
+                (sparse, Some(again), Some(b)) => {
+                    (0..again.len()).map(|j| if again[j] { sparse.row_norm(j) } else { b.row_norms[l][j] }).collect()
+                }
+                (sparse, ..) => sparse.row_norms().to_vec(),
             };
             if let (true, Weight::Dense(dense)) = (corrected, &mut zl) {
                 recompute_cancelled_rows(dense, &mut row_norms, &layer.weight, &z[l - 1], &pass[l - 1], &row_terms);
             }
-            let zo = layer.weight.dot(off.view()) + &layer.bias;
+            let zo = match (&base, &self.readers[l]) {
+                (Some(b), Some(readers)) => self.offsets_near(l, b, readers, &off),
+                _ => layer.weight.dot(off.view()) + &layer.bias,
+            };
             let mut layer_pass = vec![false; layer.weight.nrows()];
             let mut next_off = Array1::zeros(layer.weight.nrows());
             let first = self.offsets[l];
@@ -193,13 +209,45 @@ impl Network {
             }
             changed = now_changed;
             off = next_off;
+            raw_offsets.push(zo);
+            kept_norms.push(row_norms);
             z.push(zl);
             pass.push(layer_pass);
             if keep == Keep::Last && l > 0 {
                 z[l - 1] = empty(n0);
             }
         }
-        LayerMaps { pattern: s.clone(), z, kind, pass, zeta, last_offset: off }
+        LayerMaps { pattern: s.clone(), z, kind, pass, zeta, raw_offsets, row_norms: kept_norms, last_offset: off }
+    }
+
+    /// Layer `l`'s `W_l off + b_l` (sparse `W_l`) from `base`'s: only the rows reading an input
+    /// that differs from `base`'s input (bit for bit) are summed again, each as
+    /// [`Weight::dot`] sums it, so the result is the whole product's bit for bit.
+    fn offsets_near(&self, l: usize, base: &LayerMaps, readers: &Readers, off: &Array1<f64>) -> Array1<f64> {
+        let layer = &self.hidden()[l];
+        // `base`'s input offsets, as `layer_maps` formed them: none for the first layer.
+        let base_input = |i: usize| match l {
+            0 => 0.0,
+            _ => {
+                let k = self.offsets[l - 1] + i;
+                if base.pattern.get(k) {
+                    base.zeta[k]
+                } else {
+                    0.0
+                }
+            }
+        };
+        let mut zo = base.raw_offsets[l].clone();
+        let mut done = vec![false; zo.len()];
+        for i in (0..off.len()).filter(|&i| off[i].to_bits() != base_input(i).to_bits()) {
+            for &j in readers.of(i) {
+                let j = j as usize;
+                if !std::mem::replace(&mut done[j], true) {
+                    zo[j] = layer.weight.row_dot(j, off.view()) + layer.bias[j];
+                }
+            }
+        }
+        zo
     }
 
     /// Whether updating `near`'s maps to `s` is cheaper than a recomputation: not when the

@@ -13,7 +13,7 @@ pub use maps::LayerMaps;
 use ndarray::{Array1, Array2, Axis};
 pub(crate) use pattern::packed;
 pub use pattern::Pattern;
-pub use weight::{Row, Weight};
+pub use weight::{Readers, Row, Weight};
 pub use windows::MaxWindows;
 pub(crate) use windows::{argmax, chosen, difference, Difference};
 
@@ -46,6 +46,9 @@ pub struct Network {
     /// `Σ_i |W_l[j, i]|` per hidden layer and neuron: bounds the magnitudes that cancellations
     /// are measured against (`maps::Terms`), so that the walk rarely computes them exactly.
     row_abs_sums: Vec<Array1<f64>>,
+    /// Per hidden layer stored sparse, the rows reading each input: a region's offsets are
+    /// recomputed only where its inputs differ from a nearby region's (`maps`).
+    readers: Vec<Option<weight::Readers>>,
     /// Which hidden units are the model's own ReLUs (the rest carry skipped values).
     graph_units: GraphUnits,
     /// Hidden units whose activation is a window's maximum instead of a ReLU (none by default).
@@ -214,9 +217,10 @@ impl Network {
             offsets.push(offsets.last().unwrap() + layer.weight.nrows());
         }
         let row_abs_sums = layers[..layers.len() - 1].iter().map(|l| l.weight.row_abs_sums()).collect();
+        let readers = layers[..layers.len() - 1].iter().map(|l| l.weight.readers()).collect();
         let widths: Vec<usize> = layers[..layers.len() - 1].iter().map(|l| l.weight.nrows()).collect();
         let graph_units = GraphUnits { own_widths: widths.clone(), layer_widths: widths };
-        Ok(Network { layers, input_box, offsets, row_abs_sums, graph_units, windows: MaxWindows::default() })
+        Ok(Network { layers, input_box, offsets, row_abs_sums, readers, graph_units, windows: MaxWindows::default() })
     }
 
     /// Convenience constructor from nested rows: `(weight rows, bias)` per layer, no input box.

@@ -53,6 +53,20 @@ impl Iterator for Row<'_> {
     }
 }
 
+/// The rows that read each column of a sparse matrix ([`Weight::readers`]).
+#[derive(Clone, Debug)]
+pub struct Readers {
+    start: Vec<usize>,
+    rows: Vec<u32>,
+}
+
+impl Readers {
+    /// The rows with a stored entry in column `i`, in increasing order.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.rows[self.start[i]..self.start[i + 1]]
+    }
+}
+
 impl Weight {
     /// A matrix from `(row, column, value)` triplets (duplicates summed), stored sparse or dense
     /// by [`Weight::compact`].
@@ -216,8 +230,32 @@ impl Weight {
     pub fn dot(&self, v: ArrayView1<f64>) -> Array1<f64> {
         match self {
             Weight::Dense(d) => d.dot(&v),
-            Weight::Sparse(_) => self.map_rows(|row| row.map(|(i, w)| w * v[i]).sum()),
+            Weight::Sparse(_) => (0..self.nrows()).map(|j| self.row_dot(j, v)).collect(),
         }
+    }
+
+    /// Row `j` of `W v` for a sparse `W`, summed as [`Weight::dot`] sums it (bit for bit).
+    #[inline]
+    pub fn row_dot(&self, j: usize, v: ArrayView1<f64>) -> f64 {
+        self.row(j).map(|(i, w)| w * v[i]).sum()
+    }
+
+    /// For a sparse matrix, the rows that read each column (its transpose's pattern): the rows of
+    /// `W v` that change when a few entries of `v` do.
+    pub fn readers(&self) -> Option<Readers> {
+        let Weight::Sparse(s) = self else { return None };
+        let mut start = vec![0usize; s.cols() + 1];
+        s.indices().iter().for_each(|&i| start[i + 1] += 1);
+        (0..s.cols()).for_each(|i| start[i + 1] += start[i]);
+        let mut next = start.clone();
+        let mut rows = vec![0u32; s.indices().len()];
+        for (j, row) in s.outer_iterator().enumerate() {
+            for &i in row.indices() {
+                rows[next[i]] = j as u32;
+                next[i] += 1;
+            }
+        }
+        Some(Readers { start, rows })
     }
 
     /// `|W| v`: the magnitudes of the terms of `W h` when `v = |h|`.
@@ -246,7 +284,13 @@ impl Weight {
 
     /// `‖W[j, :]‖₂` per row.
     pub fn row_norms(&self) -> Array1<f64> {
-        self.map_rows(|row| row.map(|(_, w)| w * w).sum::<f64>().sqrt())
+        (0..self.nrows()).map(|j| self.row_norm(j)).collect()
+    }
+
+    /// `‖W[j, :]‖₂`, summed as [`Weight::row_norms`] sums it (bit for bit).
+    #[inline]
+    pub fn row_norm(&self, j: usize) -> f64 {
+        self.row(j).map(|(_, w)| w * w).sum::<f64>().sqrt()
     }
 
     /// `W M` for a dense `M` (`ncols × k`).
@@ -409,6 +453,28 @@ fn abs_dot_row(w: &[f64], v: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    /// Column `i`'s readers are exactly the rows with a stored entry in column `i`, and a row of
+    /// `W v` summed alone is the whole product's bit for bit.
+    #[test]
+    fn readers_are_the_transposed_pattern_and_rows_sum_as_the_product() {
+        for seed in 0..20 {
+            let (dense, sparse) = both(30, 17, 0.2, seed);
+            assert!(dense.readers().is_none());
+            let readers = sparse.readers().unwrap();
+            let d = dense.to_dense();
+            for i in 0..17 {
+                let expected: Vec<u32> = (0..30).filter(|&j| d[[j, i]] != 0.0).map(|j| j as u32).collect();
+                assert_eq!(readers.of(i), &expected[..], "seed {seed}, column {i}");
+            }
+            let v = Array1::from_shape_fn(17, |i| (i as f64 * 0.37).sin());
+            let whole = sparse.dot(v.view());
+            for j in 0..30 {
+                assert_eq!(sparse.row_dot(j, v.view()).to_bits(), whole[j].to_bits());
+                assert_eq!(sparse.row_norm(j).to_bits(), sparse.row_norms()[j].to_bits());
+            }
+        }
+    }
 
     /// A random matrix with about `density` of its entries nonzero, in both storages.
     fn both(rows: usize, cols: usize, density: f64, seed: u64) -> (Weight, Weight) {
