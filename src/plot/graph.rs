@@ -146,26 +146,31 @@ pub struct GraphSpool {
     _dir: tempfile::TempDir,
 }
 
-/// One spool file: bincode records, with each record's number and offset.
+/// One spool file: bincode records, read back in order (edges) or by offset (nodes).
 struct Spool {
     path: PathBuf,
     file: BufWriter<File>,
     bytes: u64,
-    /// (region number, offset) of node records; (0, offset) of edge records.
+    written: usize,
+    /// (region number, offset) of each node record (none for edges).
     records: Vec<(usize, u64)>,
 }
 
 impl Spool {
     fn create(path: PathBuf) -> Result<Self> {
         let file = File::create(&path).map_err(|e| Error::output(&path, e))?;
-        Ok(Spool { path, file: BufWriter::new(file), bytes: 0, records: Vec::new() })
+        Ok(Spool { path, file: BufWriter::new(file), bytes: 0, written: 0, records: Vec::new() })
     }
 
-    fn append(&mut self, number: usize, record: &impl serde::Serialize) -> Result<()> {
+    /// Appends `record`, with its region number when it is a node's.
+    fn append(&mut self, number: Option<usize>, record: &impl serde::Serialize) -> Result<()> {
         let data = bincode::serialize(record).map_err(|e| Error::Internal(format!("a graph record: {e}")))?;
         self.file.write_all(&data).map_err(|e| Error::output(&self.path, e))?;
-        self.records.push((number, self.bytes));
+        if let Some(number) = number {
+            self.records.push((number, self.bytes));
+        }
         self.bytes += data.len() as u64;
+        self.written += 1;
         Ok(())
     }
 
@@ -205,8 +210,8 @@ impl GraphSpool {
         let nodes = self.nodes.clone();
         let edges = self.edges.clone();
         (
-            RegionSink(Arc::new(move |number, region| locked(&nodes)?.append(number, region))),
-            EdgeSink(Arc::new(move |edge| locked(&edges)?.append(0, edge))),
+            RegionSink(Arc::new(move |number, region| locked(&nodes)?.append(Some(number), region))),
+            EdgeSink(Arc::new(move |edge| locked(&edges)?.append(None, edge))),
         )
     }
 
@@ -216,27 +221,23 @@ impl GraphSpool {
     pub fn write_jsonl(self, net: &Network, out: &Path) -> Result<(usize, usize)> {
         let (mut nodes, mut edges) = (locked(&self.nodes)?, locked(&self.edges)?);
         let mut node_file = nodes.reader()?;
-        let mut edge_file = edges.reader()?;
         let (node_path, edge_path) = (nodes.path.clone(), edges.path.clone());
         let mut found = std::mem::take(&mut nodes.records);
         found.sort_unstable();
         let id = |number: usize| found.binary_search_by_key(&number, |&(n, _)| n).ok();
         let mut region = |i: usize| read_record::<Region>(&mut node_file, found[i].1, &node_path);
-        let edge_offsets = std::mem::take(&mut edges.records);
-        let mut read_edge = |at: u64| read_record::<Edge>(&mut edge_file, at, &edge_path);
-        // The adjacencies between regions that came, by offset.
-        let mut adjacent = Vec::with_capacity(edge_offsets.len());
-        for &(_, at) in &edge_offsets {
-            let e = read_edge(at)?;
-            if id(e.a).is_some() && id(e.b).is_some() {
-                adjacent.push(at);
-            }
-        }
+        // Adjacencies are read in the order written, once per pass, without seeking; those to a
+        // region that never came are skipped.
+        let written = edges.written;
+        let adjacencies = |mut file: BufReader<File>| {
+            let (id, edge_path) = (&id, &edge_path);
+            (0..written).filter_map(move |_| match bincode::deserialize_from::<_, Edge>(&mut file) {
+                Ok(e) => Some(Ok((id(e.a)?, id(e.b)?, e.flipped))),
+                Err(e) => Some(Err(Error::Internal(format!("cannot read back {}: {e}", edge_path.display())))),
+            })
+        };
         let (ids, linear) = {
-            let pairs = adjacent.iter().map(|&at| {
-                let e = read_edge(at)?;
-                Ok((id(e.a).expect("kept"), id(e.b).expect("kept")))
-            });
+            let pairs = adjacencies(edges.reader()?).map(|e| e.map(|(a, b, _)| (a, b)));
             labels(found.len(), |i| Ok(output_map(net, &region(i)?.pattern)), pairs)?
         };
         let file = File::create(out).map_err(|e| Error::output(out, e))?;
@@ -249,12 +250,13 @@ impl GraphSpool {
         for i in 0..found.len() {
             line(json!({"id": i, "region": node(units, &region(i)?, ids[i], linear[i])}))?;
         }
-        for &at in &adjacent {
-            let e = read_edge(at)?;
-            let (a, b) = (id(e.a).expect("kept"), id(e.b).expect("kept"));
-            line(json!({"source": a, "target": b, "flipped": flips(units, &e.flipped)}))?;
+        let mut kept = 0;
+        for e in adjacencies(edges.reader()?) {
+            let (a, b, flipped) = e?;
+            line(json!({"source": a, "target": b, "flipped": flips(units, &flipped)}))?;
+            kept += 1;
         }
         lines.flush().map_err(|e| Error::output(out, e))?;
-        Ok((found.len(), adjacent.len()))
+        Ok((found.len(), kept))
     }
 }
