@@ -17,8 +17,10 @@ use crate::domain::{misses_box, Domain, Halfspace};
 use crate::lp::{decide_by_dual, decide_in, refutes, Decision, LpCounters, Refutation, RegionLp};
 use crate::model::{chosen, difference, Difference, LayerMaps, MaxWindows, Network, NeuronKind, Pattern, Surrogate};
 use crate::tolerance::{BOX_SLACK, COINCIDENT};
+use crate::vector::Compact;
 use crate::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,7 +53,7 @@ pub(crate) struct Expansion {
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entry {
     point: Vec<f64>,
-    direction: Vec<f64>,
+    direction: Compact,
     /// The facets the region entered from proved absent, with their certificates (only a hint:
     /// not sent between processes).
     #[serde(skip)]
@@ -65,7 +67,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// Bytes it occupies on the wire (the point and the direction).
     pub(crate) fn wire_bytes(&self) -> usize {
-        8 * (self.point.len() + self.direction.len()) + 16
+        8 * self.point.len() + self.direction.heap_bytes() + 16
     }
 
     /// Bytes it holds in memory: the point, the direction and the refutation hints.
@@ -85,7 +87,7 @@ impl Entry {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct SpilledEntry {
     point: Vec<f64>,
-    direction: Vec<f64>,
+    direction: Compact,
     refuted: Refuted,
 }
 
@@ -360,8 +362,8 @@ impl Known<'_> {
 /// only, and from the others only if that test fails ([`Prepared::decide`]).
 pub(crate) struct Prepared {
     pattern: Pattern,
-    /// The constraints that meet the domain, `(neuron, halfspace)` in neuron order.
-    kept: Vec<(usize, Halfspace)>,
+    /// The constraints that meet the domain.
+    kept: Kept,
     corners: Option<Corners>,
     pending: Vec<Pending>,
     /// The refutations of the region it was entered from.
@@ -372,6 +374,52 @@ pub(crate) struct Prepared {
     expansion: Expansion,
     /// The budget ran out during its facet tests: the region is put back, unexpanded.
     interrupted: bool,
+}
+
+/// A prepared region's constraints that meet the domain, `(neuron, halfspace)` in neuron order,
+/// held compact between its facet tests where their normals are mostly zeros (the convolutions
+/// of a CNN: the 64 regions of one chunk of `cifar10_large` held ~0.5 GB of dense normals, ~5%
+/// of them nonzero). Each facet-test pass makes them dense again, one region per thread at a
+/// time.
+enum Kept {
+    Dense(Vec<(usize, Halfspace)>),
+    Compact(Vec<(usize, Compact, f64)>),
+}
+
+impl Kept {
+    /// `kept`, compact if any of its normals is mostly zeros.
+    fn new(kept: Vec<(usize, Halfspace)>) -> Self {
+        let compact: Vec<(usize, Compact, f64)> =
+            kept.into_iter().map(|(k, h)| (k, Compact::new(h.normal), h.offset)).collect();
+        if compact.iter().any(|(_, normal, _)| normal.is_sparse()) {
+            return Kept::Compact(compact);
+        }
+        let dense = |(k, normal, offset)| match normal {
+            Compact::Dense(normal) => (k, Halfspace { normal, offset }),
+            sparse => (k, Halfspace { normal: sparse.dense().into_owned(), offset }),
+        };
+        Kept::Dense(compact.into_iter().map(dense).collect())
+    }
+
+    /// The constraints with dense normals.
+    fn dense(&self) -> Cow<'_, [(usize, Halfspace)]> {
+        match self {
+            Kept::Dense(kept) => Cow::Borrowed(kept),
+            Kept::Compact(kept) => Cow::Owned(
+                kept.iter()
+                    .map(|(k, normal, offset)| (*k, Halfspace { normal: normal.dense().into_owned(), offset: *offset }))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The way into the neighbour across constraint `c`: against its normal.
+    fn direction_out(&self, c: usize) -> Compact {
+        match self {
+            Kept::Dense(kept) => Compact::Dense(kept[c].1.normal.iter().map(|v| -v).collect()),
+            Kept::Compact(kept) => kept[c].1.negated(),
+        }
+    }
 }
 
 /// A facet test still to do: the representative constraint, the neurons on the facet and the
@@ -395,7 +443,7 @@ pub(crate) fn prepare(
     let mut e = Expansion::default();
     let mut prepared = Prepared {
         pattern: pattern.clone(),
-        kept: Vec::new(),
+        kept: Kept::Dense(Vec::new()),
         corners: None,
         pending: Vec::new(),
         inherited: entry.map(|en| en.refuted.clone()),
@@ -433,7 +481,7 @@ pub(crate) fn prepare(
     let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
     // The region's LP, loaded on first use; every later LP of the region is a warm re-solve.
     let mut lp: Option<RegionLp> = None;
-    e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction)) {
+    e.witness = match entry.and_then(|en| witness_beside(domain, &kept_refs, &en.point, &en.direction.dense())) {
         Some(found) => Some(found),
         None => {
             let decision = match ctx.dual(&kept_refs, None, &mut e.counters) {
@@ -552,7 +600,7 @@ pub(crate) fn prepare(
         }
     }
     drop(kept_refs);
-    prepared.kept = kept;
+    prepared.kept = Kept::new(kept);
     prepared.corners = corners;
     prepared.pending = pending;
     finished(prepared, e)
@@ -585,10 +633,11 @@ impl Prepared {
         if now.is_empty() || self.interrupted {
             return Ok(());
         }
-        let kept_refs: Vec<&Halfspace> = self.kept.iter().map(|(_, h)| h).collect();
+        let kept = self.kept.dense();
+        let kept_refs: Vec<&Halfspace> = kept.iter().map(|(_, h)| h).collect();
         let region = Region {
             pattern: &self.pattern,
-            kept: &self.kept,
+            kept: &kept,
             kept_refs: &kept_refs,
             corners: self.corners.as_ref(),
             inherited: [self.inherited.as_deref(), Some(latest)],
@@ -603,7 +652,7 @@ impl Prepared {
             match decide_facet(ctx, &region, facet, &mut lp, &mut self.expansion.counters)? {
                 (Decision::Meets { witness, .. }, _) => self.found.push((p.index, p.far, witness)),
                 (_, Some(certificate)) => {
-                    self.refuted.0.insert(self.kept[p.index].0, vec![certificate]);
+                    self.refuted.0.insert(kept[p.index].0, vec![certificate]);
                 }
                 _ => {}
             }
@@ -622,7 +671,7 @@ impl Prepared {
         e.refuted = Arc::new(self.refuted);
         for (c, far, witness) in self.found {
             let flipped = (0..far.len()).filter(|&k| far.get(k) != self.pattern.get(k)).collect();
-            let direction = self.kept[c].1.normal.iter().map(|v| -v).collect();
+            let direction = self.kept.direction_out(c);
             e.neighbours.push((
                 far,
                 flipped,
