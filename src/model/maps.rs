@@ -397,12 +397,13 @@ fn update_rows(
         touched.clear();
         ends.push(indices.len());
     }
-    let same_lengths = (0..rows).filter(|&j| recomputed[j]).zip(&ends).scan(0, |begin, (j, &end)| {
-        let kept = old.indptr().outer_inds_sz(j).len() == end - *begin;
-        *begin = end;
-        Some(kept)
+    let mut begin = 0;
+    let same_lengths = (0..rows).filter(|&j| recomputed[j]).zip(&ends).all(|(j, &end)| {
+        let same = old.indptr().outer_inds_sz(j).len() == end - begin;
+        begin = end;
+        same
     });
-    let map = if same_lengths.fold(true, |all, kept| all && kept) {
+    let map = if same_lengths {
         let (indptr, mut old_indices, mut old_data) = old.into_raw_storage();
         let mut begin = 0;
         for (j, &end) in (0..rows).filter(|&j| recomputed[j]).zip(&ends) {
@@ -654,8 +655,8 @@ mod tests {
                     got.iter().zip(&afresh).all(|(a, b)| a.to_bits() == b.to_bits()),
                     "seed {seed}: {got} against {afresh}"
                 );
-                for j in 0..rows {
-                    assert_eq!(recomputed[j], w.row(j).any(|(i, _)| dirty[i]), "seed {seed}, row {j}");
+                for (j, &again) in recomputed.iter().enumerate() {
+                    assert_eq!(again, w.row(j).any(|(i, _)| dirty[i]), "seed {seed}, row {j}");
                 }
                 match map.data().as_ptr() == old_storage {
                     true => in_place += 1,
