@@ -83,6 +83,14 @@ impl Compact {
         }
     }
 
+    /// The vector with every entry (the dense one itself, moved, when it is held dense).
+    pub fn into_dense(self) -> Vec<f64> {
+        match self {
+            Compact::Dense(v) => v,
+            sparse => sparse.dense().into_owned(),
+        }
+    }
+
     /// `-self`, held the same way (equal as numbers: an unstored zero stays `+0.0`).
     pub fn negated(&self) -> Self {
         match self {
@@ -124,6 +132,7 @@ mod tests {
             assert_eq!(c.len(), v.len());
             let bits = |v: &[f64]| v.iter().map(|x| (x + 0.0).to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&c.dense()), bits(&v));
+            assert_eq!(bits(&c.clone().into_dense()), bits(&v));
             assert!(!sparse || c.dense().iter().all(|x| x.to_bits() != (-0.0f64).to_bits()));
             let negated: Vec<f64> = v.iter().map(|x| -x).collect();
             assert_eq!(c.negated().dense().to_vec(), negated);

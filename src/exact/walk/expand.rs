@@ -394,11 +394,12 @@ impl Kept {
         if compact.iter().any(|(_, normal, _)| normal.is_sparse()) {
             return Kept::Compact(compact);
         }
-        let dense = |(k, normal, offset)| match normal {
-            Compact::Dense(normal) => (k, Halfspace { normal, offset }),
-            sparse => (k, Halfspace { normal: sparse.dense().into_owned(), offset }),
-        };
-        Kept::Dense(compact.into_iter().map(dense).collect())
+        Kept::Dense(
+            compact
+                .into_iter()
+                .map(|(k, normal, offset)| (k, Halfspace { normal: normal.into_dense(), offset }))
+                .collect(),
+        )
     }
 
     /// The constraints with dense normals.
