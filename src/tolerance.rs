@@ -155,6 +155,12 @@ pub const ROW_SUPPORT: f64 = 1e-6;
 /// answer is checked afterwards, so it affects speed, not soundness.
 pub const DUAL_RIDGE: f64 = 1e-12;
 
+/// Largest share of the coordinates the dual solver (`lp::dual`) runs over as a list before it
+/// runs over all of them. A listed coordinate costs a gather where all of them run contiguous and
+/// vectorised passes; a CNN's convolution rows list a few hundred of 3,072, and a dense row (an
+/// MLP's, or a CNN's fully connected layer's) is found dense after an eighth of it is read.
+pub const DUAL_LISTED_MAX_SHARE: f64 = 0.125;
+
 /// Relative rounding margin of the row-sum bound in the layer maps' sparse updates
 /// (`model::maps`): a value above the bound by more than this certainly exceeds it.
 pub const MAP_BOUND: f64 = 1e-12;

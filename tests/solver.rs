@@ -1,4 +1,4 @@
-//! The dual least-norm solver against HiGHS: on random and degenerate polyhedra from 2-D to 784-D,
+//! The dual least-norm solver against HiGHS: on random and degenerate polyhedra from 2-D to 784-D (dense rows, and sparse rows as a CNN's),
 //! every decision it certifies is the one HiGHS's Chebyshev LP and distance QP give. Also the LP's
 //! two formulations of the box, and the LP-free separation screen, against HiGHS.
 
@@ -9,15 +9,25 @@ use regionwalk::exact::walk::geometry::separated;
 use regionwalk::lp::{decide_by_dual, meets, meets_by_cuts, minimise, refutes, Decision, LpCounters, RegionLp};
 use regionwalk::tolerance::DECIDE;
 
-fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
-    let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+/// A random unit vector with `support` nonzero entries at random places (all of them at `n`).
+fn unit(rng: &mut ChaCha8Rng, n: usize, support: usize) -> Vec<f64> {
+    let v: Vec<f64> = if support < n {
+        let mut v = vec![0.0; n];
+        for _ in 0..support {
+            v[rng.gen_range(0..n)] = rng.gen_range(-1.0..1.0);
+        }
+        v
+    } else {
+        (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+    };
     let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
     v.iter().map(|x| x / norm).collect()
 }
 
 /// Random rows near the domain: offsets so that each hyperplane passes within about the domain's
 /// reach of the centre, plus degenerate rows (duplicates, parallel, opposite, nearly touching).
-fn polyhedron(rng: &mut ChaCha8Rng, n: usize, rows: usize, reach: f64) -> Vec<Halfspace> {
+/// Normals have `support` nonzero entries (a CNN's rows: ~5% of the inputs).
+fn polyhedron(rng: &mut ChaCha8Rng, n: usize, rows: usize, reach: f64, support: usize) -> Vec<Halfspace> {
     let mut out: Vec<Halfspace> = Vec::new();
     while out.len() < rows {
         let kind = rng.gen_range(0..10);
@@ -30,21 +40,30 @@ fn polyhedron(rng: &mut ChaCha8Rng, n: usize, rows: usize, reach: f64) -> Vec<Ha
                 normal: last.normal.iter().map(|v| -v).collect(),
                 offset: -last.offset + rng.gen_range(-0.05..0.3),
             },
-            (3, _) => Halfspace { normal: unit(rng, n), offset: 1.0 * [1.0, -1.0][rng.gen_range(0..2)] },
-            _ => Halfspace { normal: unit(rng, n), offset: rng.gen_range(-reach..reach) },
+            (3, _) => Halfspace { normal: unit(rng, n, support), offset: 1.0 * [1.0, -1.0][rng.gen_range(0..2)] },
+            _ => Halfspace { normal: unit(rng, n, support), offset: rng.gen_range(-reach..reach) },
         };
         out.push(h);
     }
     out
 }
 
-fn domains(n: usize, rng: &mut ChaCha8Rng) -> Vec<Domain> {
+/// Balls and boxes around the origin; with `off_centre`, also a ball clipped to a box that excludes
+/// its centre in a few coordinates (the dual solver's coordinates where 0 is out of the box).
+fn domains(n: usize, rng: &mut ChaCha8Rng, off_centre: bool) -> Vec<Domain> {
     let centre = vec![0.0; n];
     let mut out = vec![Domain::ball(&centre, 1.0, Norm::L2).unwrap(), Domain::ball(&centre, 1.0, Norm::Linf).unwrap()];
     let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.2..1.0)).collect();
     let upper: Vec<f64> = (0..n).map(|_| rng.gen_range(0.2..1.0)).collect();
     out.push(Domain::ball(&centre, 1.0, Norm::L2).unwrap().clipped(&lower, &upper).unwrap());
     out.push(Domain::boxed(&lower, &upper).unwrap());
+    if off_centre {
+        let mut lower = lower;
+        for _ in 0..3 {
+            lower[rng.gen_range(0..n)] = rng.gen_range(0.01..0.1);
+        }
+        out.push(Domain::ball(&centre, 1.0, Norm::L2).unwrap().clipped(&lower, &upper).unwrap());
+    }
     out
 }
 
@@ -59,12 +78,13 @@ fn same(a: &Decision, b: &Decision) -> bool {
 fn dual_decisions_agree_with_highs_from_2_to_784_dimensions() {
     let mut rng = ChaCha8Rng::seed_from_u64(19);
     let (mut answered, mut asked) = (0, 0);
-    for &(n, instances) in &[(2, 60), (5, 60), (16, 50), (64, 30), (784, 6)] {
+    // (inputs, instances, nonzero entries per row): dense rows, then a CNN's sparse ones.
+    for &(n, instances, support) in &[(2, 60, 2), (5, 60, 5), (16, 50, 16), (64, 30, 64), (784, 6, 784), (784, 6, 12)] {
         for _ in 0..instances {
-            for domain in domains(n, &mut rng) {
+            for domain in domains(n, &mut rng, support < n) {
                 let reach = if domain.is_round() { 1.2 } else { 1.2 * (n as f64).sqrt().min(4.0) };
                 let rows = rng.gen_range(1..12);
-                let hs = polyhedron(&mut rng, n, rows, reach);
+                let hs = polyhedron(&mut rng, n, rows, reach, support);
                 let refs: Vec<&Halfspace> = hs.iter().collect();
                 // The region itself, then each row as a facet against the others.
                 let mut questions: Vec<(Vec<&Halfspace>, Option<&Halfspace>)> = vec![(refs.clone(), None)];
@@ -104,7 +124,7 @@ fn dual_certificates_cover_empty_and_far_polyhedra() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let ball = Domain::ball(&vec![0.0; n], 1.0, Norm::L2).unwrap();
     let cube = Domain::ball(&vec![0.0; n], 1.0, Norm::Linf).unwrap();
-    let a = unit(&mut rng, n);
+    let a = unit(&mut rng, n, n);
     // A slab of width 0.02 at distance 0.5: meets both. Moved to distance 1.5: misses the ball,
     // still meets the cube (which reaches to distance up to 28 along a diagonal).
     for (shift, in_ball) in [(0.5, true), (1.5, false)] {
@@ -131,12 +151,12 @@ fn dual_certificates_cover_empty_and_far_polyhedra() {
 fn reused_refutations_never_contradict_highs() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     let (mut reused, mut tried) = (0, 0);
-    for &(n, instances) in &[(3, 80), (16, 60), (64, 30), (784, 6)] {
+    for &(n, instances, support) in &[(3, 80, 3), (16, 60, 16), (64, 30, 64), (784, 6, 784), (784, 6, 12)] {
         for _ in 0..instances {
-            for domain in domains(n, &mut rng) {
+            for domain in domains(n, &mut rng, support < n) {
                 let reach = if domain.is_round() { 1.2 } else { 1.2 * (n as f64).sqrt().min(4.0) };
                 let rows = rng.gen_range(2..12);
-                let hs = polyhedron(&mut rng, n, rows, reach);
+                let hs = polyhedron(&mut rng, n, rows, reach, support);
                 let (eq, ineq) = hs.split_first().unwrap();
                 let refs: Vec<&Halfspace> = ineq.iter().collect();
                 let Some((Decision::Disjoint, Some(refutation))) = decide_by_dual(&domain, &refs, Some(eq)) else {
@@ -193,7 +213,7 @@ fn box_in_column_bounds_decides_as_box_rows() {
     let (mut compared, mut met) = (0, 0);
     for &(n, instances) in &[(2, 60), (5, 60), (16, 40), (64, 20), (784, 4)] {
         for _ in 0..instances {
-            let mut cases = domains(n, &mut rng);
+            let mut cases = domains(n, &mut rng, false);
             // Half-bounded: only lower bounds.
             let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.2..1.0)).collect();
             cases.push(Domain::whole(n).clipped(&lower, &vec![f64::INFINITY; n]).unwrap());
@@ -206,7 +226,7 @@ fn box_in_column_bounds_decides_as_box_rows() {
             for domain in cases {
                 let reach = if domain.is_round() { 1.2 } else { 1.2 * (n as f64).sqrt().min(4.0) };
                 let rows = rng.gen_range(1..10);
-                let mut hs = polyhedron(&mut rng, n, rows, reach);
+                let mut hs = polyhedron(&mut rng, n, rows, reach, n);
                 // Hyperplanes on (or just off) a face of the box shrunk by DECIDE.
                 let i = rng.gen_range(0..n);
                 if domain.lower()[i].is_finite() {
@@ -285,7 +305,7 @@ fn separation_screen_equals_the_lp_maximum_on_boxes() {
             let lower: Vec<f64> = (0..n).map(|_| -rng.gen_range(0.1..1.0)).collect();
             let upper: Vec<f64> = (0..n).map(|_| rng.gen_range(0.1..1.0)).collect();
             let domain = Domain::boxed(&lower, &upper).unwrap();
-            let pair = polyhedron(&mut rng, n, 2, 0.8 * (n as f64).sqrt().min(3.0));
+            let pair = polyhedron(&mut rng, n, 2, 0.8 * (n as f64).sqrt().min(3.0), n);
             let (g, h) = (&pair[0], &pair[1]);
             // Some normals with zero entries, so that some coordinates have no breakpoint.
             let mut h = h.clone();
