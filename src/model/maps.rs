@@ -162,17 +162,17 @@ impl Network {
                         }
                         Weight::Dense(dense)
                     }
-                    Weight::Sparse(old) => match &changed {
-                        Some(prev_changed) => {
+                    // A sparse map follows a sparse `W`, which has reader rows.
+                    Weight::Sparse(old) => match (&changed, &self.readers[l]) {
+                        (Some(prev_changed), Some(readers)) => {
                             let dirty: Vec<bool> = (0..prev_changed.len())
                                 .map(|i| pass[l - 1][i] != b.pass[l - 1][i] || pass[l - 1][i] && prev_changed[i])
                                 .collect();
-                            let readers = self.readers[l].as_ref();
                             let (map, rows) = update_rows(&layer.weight, readers, old, &z[l - 1], &pass[l - 1], &dirty);
                             now_changed = Some(rows);
                             map
                         }
-                        None => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
+                        _ => scratch(&layer.weight, &z[l - 1], &pass[l - 1]),
                     },
                 },
             };
@@ -362,7 +362,7 @@ fn scratch(w: &Weight, prev: &Weight, pass: &[bool]) -> Weight {
 /// whole product does.
 fn update_rows(
     w: &Weight,
-    readers: Option<&Readers>,
+    readers: &Readers,
     old: sprs::CsMat<f64>,
     prev: &Weight,
     pass: &[bool],
@@ -370,12 +370,9 @@ fn update_rows(
 ) -> (Weight, Vec<bool>) {
     let (rows, n0) = (old.rows(), old.cols());
     let mut recomputed = vec![false; rows];
-    match readers {
-        Some(readers) => (0..dirty.len())
-            .filter(|&i| dirty[i])
-            .for_each(|i| readers.of(i).iter().for_each(|&j| recomputed[j as usize] = true)),
-        None => (0..rows).for_each(|j| recomputed[j] = w.row(j).any(|(i, _)| dirty[i])),
-    }
+    (0..dirty.len())
+        .filter(|&i| dirty[i])
+        .for_each(|i| readers.of(i).iter().for_each(|&j| recomputed[j as usize] = true));
     // The recomputed rows' entries, one after the other, and where each ends.
     let (mut indices, mut data, mut ends) = (Vec::new(), Vec::new(), Vec::new());
     let (mut sums, mut touched, mut seen) = (vec![0.0; n0], Vec::new(), vec![false; n0]);
@@ -599,14 +596,15 @@ mod tests {
     fn product(w: &Weight, prev: &Weight, pass: &[bool]) -> sprs::CsMat<f64> {
         let every_input = vec![true; w.ncols()];
         let empty = sprs::CsMat::zero((w.nrows(), prev.ncols()));
-        let Weight::Sparse(map) = update_rows(w, None, empty, prev, pass, &every_input).0 else { unreachable!() };
+        let readers = w.readers().expect("a sparse W has reader rows");
+        let Weight::Sparse(map) = update_rows(w, &readers, empty, prev, pass, &every_input).0 else { unreachable!() };
         map
     }
 
     /// A map updated after a few neurons of the previous layer flipped or changed their rows is
-    /// the product computed afresh, bit for bit, whether the rows to recompute are found through
-    /// the readers or by scanning `W`, and whether the recomputed rows fit in place or not (both
-    /// happen, and the in-place update keeps the old map's storage).
+    /// the product computed afresh, bit for bit, the rows recomputed through the readers are those
+    /// a scan of `W` finds, and the recomputed rows fit in place or not (both happen, and the
+    /// in-place update keeps the old map's storage).
     #[test]
     fn updated_maps_are_the_product_afresh_in_place_or_not() {
         let (mut in_place, mut rebuilt) = (0, 0);
@@ -644,24 +642,23 @@ mod tests {
             let prev = Weight::Dense(prev).csr();
             let dirty: Vec<bool> = (0..inner).map(|i| pass[i] != pass_old[i] || pass[i] && changed[i]).collect();
             let afresh = product(&w, &prev, &pass).to_dense();
-            for readers in [w.readers(), None] {
-                let old = product(&w, &prev_old, &pass_old);
-                let old_storage = old.data().as_ptr();
-                let (map, recomputed) = update_rows(&w, readers.as_ref(), old, &prev, &pass, &dirty);
-                let Weight::Sparse(map) = map else { panic!("a sparse map stays sparse") };
-                assert!(map.check_compressed_structure().is_ok(), "seed {seed}");
-                let got = map.to_dense();
-                assert!(
-                    got.iter().zip(&afresh).all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "seed {seed}: {got} against {afresh}"
-                );
-                for (j, &again) in recomputed.iter().enumerate() {
-                    assert_eq!(again, w.row(j).any(|(i, _)| dirty[i]), "seed {seed}, row {j}");
-                }
-                match map.data().as_ptr() == old_storage {
-                    true => in_place += 1,
-                    false => rebuilt += 1,
-                }
+            let readers = w.readers().expect("a sparse W has reader rows");
+            let old = product(&w, &prev_old, &pass_old);
+            let old_storage = old.data().as_ptr();
+            let (map, recomputed) = update_rows(&w, &readers, old, &prev, &pass, &dirty);
+            let Weight::Sparse(map) = map else { panic!("a sparse map stays sparse") };
+            assert!(map.check_compressed_structure().is_ok(), "seed {seed}");
+            let got = map.to_dense();
+            assert!(
+                got.iter().zip(&afresh).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "seed {seed}: {got} against {afresh}"
+            );
+            for (j, &again) in recomputed.iter().enumerate() {
+                assert_eq!(again, w.row(j).any(|(i, _)| dirty[i]), "seed {seed}, row {j}");
+            }
+            match map.data().as_ptr() == old_storage {
+                true => in_place += 1,
+                false => rebuilt += 1,
             }
         }
         assert!(in_place > 50 && rebuilt > 50, "{in_place} in place, {rebuilt} rebuilt");
