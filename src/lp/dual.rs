@@ -220,19 +220,14 @@ enum Coordinates {
 
 impl Coordinates {
     /// Lists the coordinates where `normal` is nonzero, widening `state` (if any) to match: its
-    /// new coordinates are zeros, as `s` and the point are there. The first row chooses: a row
-    /// with more than `limit` nonzeros, or a box that excludes 0 in more than `limit`
-    /// coordinates, takes all of them.
+    /// new coordinates are zeros, as `s` and the point are there. The first row chooses: when its
+    /// nonzeros and the coordinates where the box excludes 0 pass `limit`, all coordinates.
     fn add(&mut self, p: &Problem, normal: &[f64], limit: usize, state: Option<&mut State>) {
         let support = normal.iter().enumerate().filter(|(_, a)| **a != 0.0).map(|(k, _)| k);
         match self {
             Coordinates::All => {}
             Coordinates::Listed { .. } => self.extend(p, support, limit, state),
             Coordinates::Open => {
-                if support.clone().nth(limit).is_some() {
-                    *self = Coordinates::All;
-                    return;
-                }
                 let n = p.lower.len();
                 *self = Coordinates::Listed {
                     index: Vec::new(),
@@ -240,8 +235,9 @@ impl Coordinates {
                     upper: Vec::new(),
                     listed: vec![false; n],
                 };
+                // The row first: a dense one ends the list before the box is read.
                 let excluded = (0..n).filter(|&k| !(p.lower[k] <= 0.0 && 0.0 <= p.upper[k]));
-                self.extend(p, excluded.chain(support), limit, None);
+                self.extend(p, support.chain(excluded), limit, None);
                 // The state was over every coordinate (no row yet: `s = 0`, the point 0 off the
                 // excluded coordinates).
                 if let (Some(state), Coordinates::Listed { index, .. }) = (state, &*self) {
