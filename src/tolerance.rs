@@ -161,6 +161,16 @@ pub const DUAL_RIDGE: f64 = 1e-12;
 /// MLP's, or a CNN's fully connected layer's) is found dense after an eighth of it is read.
 pub const DUAL_LISTED_MAX_SHARE: f64 = 0.125;
 
+/// Fewest working rows at which the dual solver (`lp::dual`) updates its Newton matrix from one
+/// iteration to the next instead of building it again. Below it a build is a few products over
+/// the free coordinates, cheaper than tracking which coordinates changed (MNIST 256x2's solves,
+/// 1–10 rows, ran 4% slower with updates throughout); a CNN probe's solves reach 30–100 rows.
+pub const DUAL_GRAM_UPDATE_MIN_ROWS: usize = 8;
+
+/// Largest share of the coordinates whose freedom may change between two iterations for the
+/// dual solver's Newton matrix to be updated (a rank-one term each) rather than built again.
+pub const DUAL_GRAM_UPDATE_MAX_CHANGED: f64 = 0.25;
+
 /// Relative rounding margin of the row-sum bound in the layer maps' sparse updates
 /// (`model::maps`): a value above the bound by more than this certainly exceeds it.
 pub const MAP_BOUND: f64 = 1e-12;
