@@ -140,14 +140,17 @@ impl Problem<'_> {
                 None if stationary => break,
                 None => {}
             }
-            // A step from an updated matrix that does not improve `g` is tried again from the
-            // matrix built afresh, so that the update's rounding never ends a solve early.
+            // A step from an updated matrix that cannot be factored or does not improve `g` is
+            // tried again from the matrix built afresh, so that the update's rounding never ends
+            // a solve early.
             let mut improved = false;
             for rebuild in [false, true] {
                 if rebuild && !gram.updated {
                     break;
                 }
-                let Some(step) = newton_step(self, &working, &state, &coordinates, &mut gram, rebuild) else { break };
+                let Some(step) = newton_step(self, &working, &state, &coordinates, &mut gram, rebuild) else {
+                    continue;
+                };
                 let found = self.line_search(&lambda, &state, &working, &step, &coordinates, &mut supports);
                 if let Some((trial, next)) = found {
                     (lambda, state, improved) = (trial, next, true);
@@ -453,8 +456,7 @@ impl State {
 
 /// The Newton step of `g` on the working set: `(A_W D A_Wᵀ + μI) δ = violation_W`, with `D` the
 /// coordinates strictly inside the box and `μ` a tiny ridge for dependent rows, from the matrix
-/// updated or (`rebuild`) built afresh. `None` if the system cannot be factored (an updated
-/// matrix is first built again and tried once more).
+/// updated or (`rebuild`) built afresh. `None` if the system cannot be factored.
 fn newton_step(
     p: &Problem,
     working: &[usize],
@@ -467,28 +469,18 @@ fn newton_step(
     if k == 0 {
         return None;
     }
-    let rhs: Vec<f64> = working.iter().map(|&j| state.violation[j]).collect();
-    let solve = |h: &[f64], factor: &mut Vec<f64>| {
-        factor.clear();
-        factor.extend_from_slice(h);
-        let ridge = crate::tolerance::DUAL_RIDGE * (1.0 + (0..k).map(|a| h[a * k + a]).fold(0.0, f64::max));
-        for a in 0..k {
-            factor[a * k + a] += ridge;
-        }
-        cholesky_solve(factor, k, rhs.clone())
-    };
     match rebuild {
         true => gram.build(p, working, coordinates),
         false => gram.update(p, working, state, coordinates),
     }
     let mut factor = std::mem::take(&mut gram.spare);
-    let step = match solve(&gram.h, &mut factor) {
-        None if gram.updated => {
-            gram.build(p, working, coordinates);
-            solve(&gram.h, &mut factor)
-        }
-        step => step,
-    };
+    factor.clear();
+    factor.extend_from_slice(&gram.h);
+    let ridge = crate::tolerance::DUAL_RIDGE * (1.0 + (0..k).map(|a| factor[a * k + a]).fold(0.0, f64::max));
+    for a in 0..k {
+        factor[a * k + a] += ridge;
+    }
+    let step = cholesky_solve(&mut factor, k, working.iter().map(|&j| state.violation[j]).collect());
     gram.spare = factor;
     step
 }
